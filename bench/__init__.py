@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): print measured figures and ratios against in-run baselines."""
