@@ -1,0 +1,8 @@
+"""Device physics of silicon microring accelerators.
+
+Submodules: ``materials`` (Sellmeier, thermo-optic), ``waveguide`` (strip-waveguide mode
+solver and fast surrogate), ``mrr`` (exact ring transfer functions, ``RingDesign``), ``wdm``
+(inter-channel crosstalk), ``xnor`` (ROBIN-style two-ring XNOR cell), ``variation``
+(fabrication and thermal variation), ``tuning`` (EO/TO tuning with thermal crosstalk),
+``receiver`` (noise, BER, laser budget). This package never imports torch.
+"""
