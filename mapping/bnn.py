@@ -1,0 +1,461 @@
+"""Binary layers, BatchNorm+sign folding and export of a trained BNN to the folded network.
+
+A binary layer computes ``s = Σ a·w`` with activations ``a`` and weights ``w`` in {−1, +1}
+(``sign(0) = +1`` everywhere). The BatchNorm and sign that follow it fold into one integer
+threshold per output channel: the output is +1 iff ``s >= threshold`` (``flip`` False) or
+``s <= threshold`` (``flip`` True, negative BatchNorm scale). ``export_binary`` builds that folded
+network and checks it predicts exactly what the model predicts.
+
+Checkpoint I/O (``save``, ``load``, ``load_pretrained``) lives in :mod:`mapping.checkpoint`
+and is re-exported here.
+"""
+from __future__ import annotations
+
+import copy
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.modules.utils import _pair
+
+from photonics._checks import check_int
+
+__all__ = [
+    "sign_ste",
+    "Sign",
+    "BinaryConv2d",
+    "BinaryLinear",
+    "ExactBatchNorm1d",
+    "ExactBatchNorm2d",
+    "electronic",
+    "BNN",
+    "BinaryLayerSpec",
+    "FoldedBNN",
+    "fold_threshold",
+    "export_binary",
+    "save",
+    "load",
+    "load_pretrained",
+]
+
+PAD_VALUE = -1.0  # binary convs pad with bit 0 = −1, so every optical input is ±1
+
+
+class _SignSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * (x.abs() <= 1).to(grad.dtype)
+
+
+def sign_ste(x: torch.Tensor) -> torch.Tensor:
+    """±1 sign with sign(0) = +1; straight-through gradient: 1 where |x| <= 1, else 0."""
+    return _SignSTE.apply(x)
+
+
+class Sign(nn.Module):
+    """Sign activation (:func:`sign_ste`) as a layer."""
+
+    def forward(self, x):
+        return sign_ste(x)
+
+
+class BinaryConv2d(nn.Conv2d):
+    """Conv2d with ±1 weights (sign of the latent real weights) and −1 padding; no bias.
+
+    ``padding`` keeps its torch meaning (``self.padding``); the padded border is filled with
+    ``pad_value = −1`` instead of 0.
+    """
+
+    binary = True
+    pad_value = PAD_VALUE
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = False):
+        if bias:
+            raise ValueError("bias=True is not allowed for BinaryConv2d; allowed: False (the BatchNorm after it supplies the offset)")
+        if isinstance(padding, str):
+            raise TypeError(f"padding must be an int or pair of ints, got {padding!r}")
+        for name, v in (("stride", stride), ("padding", padding)):
+            for item in _pair(v):
+                check_int(name, item, lo=1 if name == "stride" else 0)
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, bias=False)
+
+    def forward(self, x):
+        ph, pw = self.padding
+        if ph or pw:
+            x = F.pad(x, (pw, pw, ph, ph), value=self.pad_value)
+        return F.conv2d(x, sign_ste(self.weight), None, self.stride)
+
+
+class BinaryLinear(nn.Linear):
+    """Linear layer with ±1 weights (sign of the latent real weights); no bias."""
+
+    binary = True
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = False):
+        if bias:
+            raise ValueError("bias=True is not allowed for BinaryLinear; allowed: False (the BatchNorm after it supplies the offset)")
+        super().__init__(in_features, out_features, bias=False)
+
+    def forward(self, x):
+        return F.linear(x, sign_ste(self.weight))
+
+
+class _ExactEval:
+    """Eval-mode BatchNorm as separately rounded float ops: ``(x − μ)·(γ/√(σ²+ε)) + β``.
+
+    Each elementwise op is correctly rounded whatever the tensor layout, so folding reproduces
+    the model's signs bit for bit. Training mode is the ordinary BatchNorm.
+    """
+
+    def eval_scale(self) -> torch.Tensor:
+        root = torch.sqrt(self.running_var + self.eps)
+        return self.weight / root if self.affine else 1.0 / root
+
+    def forward(self, x):
+        if self.training or self.running_mean is None:
+            return super().forward(x)
+        self._check_input_dim(x)
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        y = (x - self.running_mean.view(shape)) * self.eval_scale().view(shape)
+        return y + self.bias.view(shape) if self.affine else y
+
+
+class ExactBatchNorm1d(_ExactEval, nn.BatchNorm1d):
+    """``nn.BatchNorm1d`` whose eval-mode output folds exactly into sign thresholds."""
+
+
+class ExactBatchNorm2d(_ExactEval, nn.BatchNorm2d):
+    """``nn.BatchNorm2d`` whose eval-mode output folds exactly into sign thresholds."""
+
+
+def electronic(layer: nn.Module) -> nn.Module:
+    """Mark a full-precision ``nn.Conv2d``/``nn.Linear`` as running in electronics; returns it."""
+    if not isinstance(layer, (nn.Conv2d, nn.Linear)) or getattr(layer, "binary", False):
+        raise TypeError(f"electronic() takes a plain nn.Conv2d or nn.Linear, got {type(layer).__name__}")
+    layer.electronic = True
+    return layer
+
+
+class BNN(nn.Sequential):
+    """A named architecture: layers run in order; records what a checkpoint needs to rebuild it.
+
+    ``arch`` is the registered architecture name, ``hparams`` its builder arguments,
+    ``input_shape`` the per-image shape, ``metadata`` free-form facts (e.g. test accuracy).
+    """
+
+    def __init__(self, layers: "OrderedDict[str, nn.Module]", *, arch: str, hparams: dict, input_shape: tuple):
+        super().__init__(layers)
+        self.arch = arch
+        self.hparams = dict(hparams)
+        self.input_shape = tuple(input_shape)
+        self.metadata: dict = {}
+
+    def forward(self, x):
+        _check_input(x, self.input_shape)
+        return super().forward(x)
+
+
+def _check_input(x, input_shape: tuple) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor of shape (B, {', '.join(map(str, input_shape))}), got {type(x).__name__}")
+    if x.dim() != len(input_shape) + 1 or tuple(x.shape[1:]) != tuple(input_shape):
+        raise ValueError(f"x must have shape (B, {', '.join(map(str, input_shape))}), got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryLayerSpec:
+    """One folded binary layer.
+
+    ``weight_pm1``: float ±1 tensor in torch weight shape; ``threshold`` (int64) and ``flip``
+    (bool) per output channel: output +1 iff ``s <= threshold`` (flip) or ``s >= threshold``.
+    ``stride``/``padding`` are pairs for a conv and ``()`` for a linear layer; padding is filled
+    with ``pad_value`` (−1). ``in_shape``/``out_shape`` are per image (no batch dimension);
+    ``K`` is the dot-product length. Thresholds sit midway between two reachable sums (s has the
+    parity of K), so analog noise of either sign is tolerated equally.
+    """
+
+    name: str
+    kind: str
+    weight_pm1: torch.Tensor
+    threshold: torch.Tensor
+    flip: torch.Tensor
+    stride: tuple
+    padding: tuple
+    pad_value: float
+    in_shape: tuple
+    out_shape: tuple
+    K: int
+
+    def _channel_view(self, t: torch.Tensor, ndim: int) -> torch.Tensor:
+        return t.view((1, -1) + (1,) * (ndim - 2))
+
+    def ideal_sum(self, a_pm1: torch.Tensor) -> torch.Tensor:
+        """Exact integer sums s = Σ a·w (float32) for ±1 activations of shape (B, *in_shape)."""
+        w = self.weight_pm1.to(a_pm1.dtype)
+        if self.kind == "linear":
+            return F.linear(a_pm1, w)
+        ph, pw = self.padding
+        if ph or pw:
+            a_pm1 = F.pad(a_pm1, (pw, pw, ph, ph), value=self.pad_value)
+        return F.conv2d(a_pm1, w, None, self.stride)
+
+    def binarize(self, s: torch.Tensor) -> torch.Tensor:
+        """Compare sums s (B, *out_shape) with the folded thresholds; returns ±1 (dtype of s)."""
+        t = self._channel_view(self.threshold, s.dim()).to(s.dtype)
+        flip = self._channel_view(self.flip, s.dim())
+        plus = torch.where(flip, s <= t, s >= t)
+        return torch.where(plus, 1.0, -1.0).to(s.dtype)
+
+
+class FoldedBNN:
+    """The exported network: binary layers as ``BinaryLayerSpec`` + electronic layers in float.
+
+    ``forward(x, dot=None, record=None)``: ``dot(spec, a_pm1) -> s`` replaces the ideal sums
+    (same shape, float); ``record`` (a dict) receives each binary layer's ±1 output by name.
+    """
+
+    def __init__(self, plan: list, layers: list[BinaryLayerSpec], input_shape: tuple, source: nn.Module,
+                 sign_modules: dict[str, nn.Module]):
+        self._plan = plan
+        self.layers = layers
+        self.input_shape = tuple(input_shape)
+        self.source = source
+        self._sign_modules = sign_modules
+
+    @property
+    def binary_macs(self) -> int:
+        """Binary multiply-accumulates per image (Σ over binary layers of K · outputs)."""
+        total = 0
+        for spec in self.layers:
+            n_out = 1
+            for d in spec.out_shape:
+                n_out *= d
+            total += spec.K * n_out
+        return total
+
+    def forward(self, x: torch.Tensor, dot: Callable | None = None, record: dict | None = None) -> torch.Tensor:
+        _check_input(x, self.input_shape)
+        with torch.no_grad():
+            h = x
+            for step in self._plan:
+                if isinstance(step, int):
+                    spec = self.layers[step]
+                    s = spec.ideal_sum(h) if dot is None else dot(spec, h)
+                    expected = (h.shape[0],) + tuple(spec.out_shape)
+                    if tuple(s.shape) != expected:
+                        raise ValueError(f"dot returned shape {tuple(s.shape)} for layer '{spec.name}'; expected {expected}")
+                    h = spec.binarize(s)
+                    if record is not None:
+                        record[spec.name] = h
+                else:
+                    h = step(h)
+        return h
+
+    __call__ = forward
+
+    def predict(self, x: torch.Tensor, dot: Callable | None = None, batch_size: int = 1000) -> torch.Tensor:
+        """Class predictions (int64), evaluated in batches."""
+        batch_size = check_int("batch_size", batch_size, lo=1)
+        return torch.cat([self.forward(x[i : i + batch_size], dot).argmax(1) for i in range(0, len(x), batch_size)])
+
+    def verify(self, images: torch.Tensor, batch_size: int = 1000) -> int:
+        """Check that every binary layer's signs and every prediction equal the source model's.
+
+        Returns the number of images checked; raises RuntimeError naming the first differing layer.
+        """
+        batch_size = check_int("batch_size", batch_size, lo=1)
+        _check_input(images, self.input_shape)
+        model = self.source
+        was_training = model.training
+        model.eval()
+        seen: dict[str, torch.Tensor] = {}
+        hooks = [m.register_forward_hook(lambda _m, _i, out, n=n: seen.__setitem__(n, out)) for n, m in self._sign_modules.items()]
+        try:
+            with torch.no_grad():
+                for start in range(0, len(images), batch_size):
+                    x = images[start : start + batch_size]
+                    ours: dict[str, torch.Tensor] = {}
+                    folded_logits = self.forward(x, record=ours)
+                    model_logits = model(x)
+                    for spec in self.layers:
+                        diff = int((ours[spec.name] != seen[spec.name]).sum())
+                        if diff:
+                            raise RuntimeError(f"folded layer '{spec.name}' differs from the model on {diff} sign activations "
+                                               f"in images {start}..{start + len(x) - 1}")
+                    bad = (folded_logits.argmax(1) != model_logits.argmax(1)).nonzero()
+                    if len(bad):
+                        raise RuntimeError(f"folded network predicts differently from the model on image {start + int(bad[0])}")
+        finally:
+            for h in hooks:
+                h.remove()
+            model.train(was_training)
+        return len(images)
+
+
+def fold_threshold(K: int, bn: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold ``sign(bn(s))`` for every reachable sum s ∈ {−K, −K+2, …, K} into (threshold, flip).
+
+    ``bn`` is evaluated (eval mode) on all K+1 levels; its output is monotone in s, so the +1 set
+    is an upper run (flip False) or a lower run (flip True). ``bn=None`` means sign(s).
+    """
+    K = check_int("K", K, lo=1)
+    levels = torch.arange(-K, K + 1, 2, dtype=torch.float32)
+    if bn is None:
+        pos = (levels >= 0).view(-1, 1)
+    else:
+        n_ch = bn.num_features
+        shape = (len(levels), n_ch, 1, 1) if isinstance(bn, nn.BatchNorm2d) else (len(levels), n_ch)
+        grid = levels.view((-1, 1) + (1,) * (len(shape) - 2)).expand(shape).contiguous()
+        was_training = bn.training
+        bn.eval()
+        try:
+            with torch.no_grad():
+                y = bn(grid)
+        finally:
+            bn.train(was_training)
+        pos = (y >= 0).reshape(len(levels), n_ch)
+    up = torch.all(pos[1:] >= pos[:-1], dim=0)
+    down = torch.all(pos[1:] <= pos[:-1], dim=0)
+    if not torch.all(up | down):
+        raise RuntimeError(f"sign(BatchNorm(s)) is not monotone in s for channels {(~(up | down)).nonzero().flatten().tolist()}")
+    n_pos = pos.sum(0).to(torch.int64)
+    threshold = torch.where(up, K + 1 - 2 * n_pos, -K - 1 + 2 * n_pos)
+    return threshold, ~up
+
+
+_FLOAT_OK = (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout, nn.ReLU, nn.Hardtanh,
+             nn.BatchNorm1d, nn.BatchNorm2d, Sign)
+_KEEPS_PM1 = (nn.MaxPool2d, nn.Flatten, nn.Identity, nn.Dropout)
+
+
+def _flat_layers(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    out = []
+    for name, m in model.named_children():
+        full = f"{prefix}{name}"
+        if isinstance(m, nn.Sequential):
+            out.extend(_flat_layers(m, full + "."))
+        else:
+            out.append((full, m))
+    return out
+
+
+def export_binary(model: nn.Module, probe: torch.Tensor | None = None, input_shape: tuple | None = None) -> FoldedBNN:
+    """Fold a sequential BNN into a :class:`FoldedBNN` and verify it.
+
+    Each binary layer must be followed by an optional BatchNorm and a :class:`Sign`, and get ±1
+    input. Other layers must be electronic (``electronic = True``) or parameter-free/BatchNorm.
+    The folded network is checked on ``probe`` images (default: 64 seeded uniform [0, 1] images)
+    to give exactly the model's sign activations and predictions; RuntimeError otherwise.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be an nn.Sequential (layers run in order), got {type(model).__name__}")
+    input_shape = tuple(input_shape if input_shape is not None else getattr(model, "input_shape", ()))
+    if not input_shape:
+        raise ValueError("input_shape is required (per-image shape, e.g. (1, 28, 28)) when the model has no input_shape")
+    items = _flat_layers(model)
+    shapes = _trace_shapes(model, items, input_shape)
+    plan: list = []
+    specs: list[BinaryLayerSpec] = []
+    sign_modules: dict[str, nn.Module] = {}
+    pm1, pm1_from = False, "the model input"
+    i = 0
+    while i < len(items):
+        name, m = items[i]
+        if getattr(m, "binary", False) and isinstance(m, (BinaryConv2d, BinaryLinear)):
+            if not pm1:
+                raise ValueError(f"binary layer '{name}' ({type(m).__name__}) gets non-±1 input from {pm1_from}; put a Sign before it")
+            bn, j = None, i + 1
+            if j < len(items) and isinstance(items[j][1], (nn.BatchNorm1d, nn.BatchNorm2d)):
+                bn, j = items[j][1], j + 1
+            if j >= len(items) or not isinstance(items[j][1], Sign):
+                after = f"'{items[j][0]}' ({type(items[j][1]).__name__})" if j < len(items) else "the end of the model"
+                raise ValueError(f"binary layer '{name}' ({type(m).__name__}) must be followed by [BatchNorm and] Sign to fold; found {after}")
+            if bn is not None:
+                _check_bn(items[i + 1][0], bn, m.out_channels if isinstance(m, nn.Conv2d) else m.out_features)
+            specs.append(_spec(name, m, bn, shapes[name]))
+            sign_modules[name] = items[j][1]
+            plan.append(len(specs) - 1)
+            pm1, pm1_from = True, f"'{name}'"
+            i = j + 1
+            continue
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and not getattr(m, "binary", False):
+            if not getattr(m, "electronic", False):
+                raise TypeError(f"layer '{name}' ({type(m).__name__}) is neither binary nor marked electronic = True; "
+                                "use BinaryConv2d/BinaryLinear or mapping.bnn.electronic(layer)")
+        elif not isinstance(m, _FLOAT_OK):
+            raise TypeError(f"unsupported layer '{name}' ({type(m).__name__}); supported: BinaryConv2d, BinaryLinear, "
+                            f"electronic Conv2d/Linear, {', '.join(t.__name__ for t in _FLOAT_OK)}")
+        plan.append(copy.deepcopy(m).eval())
+        if isinstance(m, Sign):
+            pm1, pm1_from = True, f"'{name}'"
+        elif not isinstance(m, _KEEPS_PM1):
+            pm1, pm1_from = False, f"'{name}' ({type(m).__name__})"
+        i += 1
+    if not specs:
+        raise ValueError("model has no binary layers (BinaryConv2d/BinaryLinear) to export")
+    folded = FoldedBNN(plan, specs, input_shape, model, sign_modules)
+    if probe is None:
+        probe = torch.rand((64,) + input_shape, generator=torch.Generator().manual_seed(0))
+    folded.verify(probe)
+    return folded
+
+
+def _check_bn(name: str, bn: nn.Module, n_out: int) -> None:
+    if bn.running_mean is None or bn.num_features != n_out:
+        raise ValueError(f"BatchNorm '{name}' must track running stats over {n_out} channels to fold "
+                         f"(num_features={bn.num_features}, track_running_stats={bn.track_running_stats})")
+    for pname, t in (("running_mean", bn.running_mean), ("running_var", bn.running_var)) + (
+            (("weight", bn.weight), ("bias", bn.bias)) if bn.affine else ()):
+        if not torch.all(torch.isfinite(t)):
+            raise ValueError(f"BatchNorm '{name}' has a non-finite {pname}; cannot fold")
+
+
+def _spec(name: str, m: nn.Module, bn, shapes: tuple) -> BinaryLayerSpec:
+    w = m.weight.detach()
+    weight_pm1 = torch.where(w >= 0, 1.0, -1.0).to(torch.float32)
+    if isinstance(m, BinaryConv2d):
+        if m.groups != 1 or m.dilation != (1, 1):
+            raise ValueError(f"binary layer '{name}' has groups={m.groups}, dilation={m.dilation}; allowed: groups=1, dilation=(1, 1)")
+        K = m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+        kind, stride, padding = "conv", tuple(m.stride), tuple(m.padding)
+    else:
+        K, kind, stride, padding = m.in_features, "linear", (), ()
+    threshold, flip = fold_threshold(K, bn)
+    in_shape, out_shape = shapes
+    return BinaryLayerSpec(name, kind, weight_pm1, threshold, flip, stride, padding, PAD_VALUE, in_shape, out_shape, K)
+
+
+def _trace_shapes(model: nn.Module, items: list, input_shape: tuple) -> dict[str, tuple]:
+    shapes: dict[str, tuple] = {}
+    hooks = [m.register_forward_hook(lambda _m, inp, out, n=n: shapes.__setitem__(n, (tuple(inp[0].shape[1:]), tuple(out.shape[1:]))))
+             for n, m in items if isinstance(m, (BinaryConv2d, BinaryLinear))]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros((1,) + tuple(input_shape)))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return shapes
+
+
+def __getattr__(name):
+    # Checkpoint I/O needs the architecture registry, which imports this module: import lazily.
+    if name in ("save", "load", "load_pretrained"):
+        from mapping import checkpoint
+
+        return getattr(checkpoint, name)
+    raise AttributeError(f"module 'mapping.bnn' has no attribute {name!r}")

@@ -1,0 +1,376 @@
+"""One binary layer as the optical hardware computes it (helper of ``mapping.functional``).
+
+A layer's dot products are split into chunks of ``N`` (one VDU readout each). With per-cell
+coefficients ``c(a, w) = alpha + beta*a + gamma*w + delta*a*w`` a chunk readout is::
+
+    r = s + e + n,   s = sum_j w_j a_j   (the ideal ±1 sum),
+    e = sum_j w_dev_j a_j + bias,   w_dev = beta + (delta - 1) w,   bias = sum_j alpha + gamma w,
+
+with ``n`` Gaussian receiver noise. ``r`` goes either to a comparator (one chunk, thresholded
+layer; the reference sits half-way between the two popcount levels around the threshold) or
+to an ADC whose outputs are summed digitally. Both give exactly the ideal result whenever
+``|e + n| < 1`` (half a level step), so the ideal sums are computed with one plain conv/matmul
+and only readouts that can differ are evaluated cell by cell:
+
+* ``|e| <= bound = sum_j |w_dev_j| + |bias|`` for every input, so a readout can differ only
+  when ``|n| > 1 - bound``. For chunks with a small probability ``p`` of that, the readouts
+  where it happens are drawn exactly (binomial count, uniform positions, noise from the
+  Gaussian tail) and only those are evaluated ("sparse").
+* Chunks with ``p > DENSE_PROBABILITY`` (large deviation or large noise) are evaluated for
+  every readout ("dense"). Both paths sample the same distribution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.special import ndtr, ndtri
+
+__all__ = ["LayerGeometry", "LayerCells", "Adc", "ideal_sums", "decide", "hardware_sums", "DENSE_PROBABILITY"]
+
+#: Chunks whose readouts differ from the ideal with a probability above this are computed densely.
+DENSE_PROBABILITY = 0.02
+#: Bytes of float32 scratch per dense batch (bounds memory; fixed so results do not depend on RAM).
+_DENSE_BATCH_BYTES = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class LayerGeometry:
+    """Chip-independent description of one binary layer.
+
+    ``weight`` is (O, K) ±1 float32 in torch's flatten order; ``kernel`` is (C_in, kh, kw) for a
+    conv and ``None`` for a linear layer; ``threshold`` (int64) / ``flip`` (bool) per output
+    channel: output +1 iff ``s <= threshold`` (flip) or ``s >= threshold``; ``chunk`` is N.
+    """
+
+    name: str
+    weight: torch.Tensor
+    kernel: tuple[int, int, int] | None
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    pad_value: float
+    threshold: torch.Tensor
+    flip: torch.Tensor
+    chunk: int
+
+    @property
+    def out_features(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.weight.shape[1]
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.k // self.chunk)
+
+    @property
+    def comparator(self) -> bool:
+        """True when one readout per output feeds the comparator directly (K <= N)."""
+        return self.n_chunks == 1
+
+    def chunk_lengths(self) -> np.ndarray:
+        """Cells used by each chunk, shape (C,)."""
+        n = np.full(self.n_chunks, self.chunk, dtype=np.int64)
+        n[-1] = self.k - self.chunk * (self.n_chunks - 1)
+        return n
+
+    def padded_weight(self) -> torch.Tensor:
+        """(O, C, N) weights with zeros in the unused cells of the last chunk."""
+        o, k = self.weight.shape
+        w = torch.zeros(o, self.n_chunks * self.chunk, dtype=torch.float32)
+        w[:, :k] = self.weight
+        return w.reshape(o, self.n_chunks, self.chunk)
+
+
+@dataclass(frozen=True)
+class LayerCells:
+    """Per-chip view of a layer: deviation weights, chunk offsets, error bound, noise.
+
+    ``w_dev`` (O, C, N) and ``bias`` (O, C) as in the module docstring (zero in unused cells);
+    ``bound`` (O, C) = max over inputs of ``|e|``; ``sigma`` (C,) noise std per readout (±1 units).
+    """
+
+    w_dev: torch.Tensor
+    bias: torch.Tensor
+    bound: np.ndarray
+    sigma: np.ndarray
+
+    @classmethod
+    def from_coefficients(cls, geometry: LayerGeometry, coefficients: torch.Tensor, sigma) -> "LayerCells":
+        """Build from per-cell (alpha, beta, gamma, delta): ``coefficients`` shape (O, C, N, 4)."""
+        w = geometry.padded_weight().double()
+        coef = coefficients.double()
+        used = (w != 0).double()
+        alpha, beta, gamma, delta = (coef[..., i] * used for i in range(4))
+        w_dev = beta + (delta - used) * w
+        bias = (alpha + gamma * w).sum(-1)
+        bound = (w_dev.abs().sum(-1) + bias.abs()).numpy()
+        sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (geometry.n_chunks,)).copy()
+        return cls(w_dev.float(), bias.float(), bound, sigma)
+
+
+@dataclass(frozen=True)
+class Adc:
+    """ADC reading one chunk: ``bits`` over the popcount range 0..N (``full_scale`` = N).
+
+    With ``2**bits - 1 >= N`` one code per popcount level (exact for ideal cells); otherwise the
+    step is ``N / (2**bits - 1)`` popcounts. The digital side knows each chunk's cell count
+    ``n_c`` and maps the code back to the ±1 sum: ``value = code * lsb - n_c`` (lsb in sum units).
+    """
+
+    bits: int
+    full_scale: int
+
+    @property
+    def levels(self) -> int:
+        return 2**self.bits
+
+    @property
+    def lsb(self) -> float:
+        return 2.0 * max(1.0, self.full_scale / (self.levels - 1))
+
+    @property
+    def exact(self) -> bool:
+        return self.levels - 1 >= self.full_scale
+
+    def quantize(self, r, n_c):
+        """Digital ±1 sum for readout ``r`` of a chunk with ``n_c`` cells (torch or NumPy)."""
+        lib = torch if isinstance(r, torch.Tensor) else np
+        code = lib.clip(lib.round((r + n_c) / self.lsb), 0, self.levels - 1)
+        return code * self.lsb - n_c
+
+
+def _pad(geometry: LayerGeometry, a: torch.Tensor) -> torch.Tensor:
+    ph, pw = geometry.padding
+    if ph == 0 and pw == 0:
+        return a
+    return F.pad(a, (pw, pw, ph, ph), value=geometry.pad_value)
+
+
+def ideal_sums(geometry: LayerGeometry, a: torch.Tensor) -> torch.Tensor:
+    """Exact ±1 sums s = sum_k w_k a_k: (B, O, OH, OW) for a conv, (B, O) for a linear layer."""
+    if geometry.kernel is None:
+        return a @ geometry.weight.t()
+    w4 = geometry.weight.reshape(geometry.out_features, *geometry.kernel)
+    return F.conv2d(_pad(geometry, a), w4, stride=geometry.stride)
+
+
+def decide(geometry: LayerGeometry, s: torch.Tensor) -> torch.Tensor:
+    """Sign output (bool, True = +1) of sums ``s`` against the folded thresholds."""
+    shape = (1, -1) + (1,) * (s.dim() - 2)
+    t = geometry.threshold.to(s.dtype).reshape(shape)
+    flip = geometry.flip.reshape(shape)
+    return torch.where(flip, s <= t, s >= t)
+
+
+def _comparator_references(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Threshold, flip and analog reference per output: half-way between the popcount levels
+    (same parity as K) on either side of the threshold."""
+    t = geometry.threshold.numpy().astype(np.float64)
+    flip = geometry.flip.numpy()
+    k = geometry.k
+    parity_ok = np.mod(t + k, 2) == 0
+    level_hi = np.where(parity_ok, t, t + 1)  # smallest level >= t
+    level_lo = np.where(parity_ok, t, t - 1)  # largest level <= t
+    reference = np.where(flip, level_lo + 1, level_hi - 1)
+    return t, flip, reference
+
+
+def _readout_decision(r, reference, flip):
+    return np.where(flip, r <= reference, r >= reference)
+
+
+def _forced_sum(t, flip, out_pm):
+    """A sum on the side of the threshold that gives output ``out_pm`` (bool)."""
+    return np.where(out_pm, t, np.where(flip, t + 1, t - 1))
+
+
+class _Readouts:
+    """Index arithmetic of the readouts of one layer on one batch."""
+
+    def __init__(self, geometry: LayerGeometry, a: torch.Tensor, s: torch.Tensor):
+        self.g = geometry
+        self.batch = a.shape[0]
+        self.positions = 1 if geometry.kernel is None else s.shape[2] * s.shape[3]
+        self.out_w = 1 if geometry.kernel is None else s.shape[3]
+        self._input = a
+
+    @cached_property
+    def a(self) -> torch.Tensor:
+        """The layer input, padded with ``pad_value`` for a conv."""
+        return self._input if self.g.kernel is None else _pad(self.g, self._input)
+
+    @property
+    def count(self) -> int:
+        """Readouts per (output, chunk) pair."""
+        return self.batch * self.positions
+
+    def inputs(self, readout: np.ndarray, chunk: np.ndarray) -> np.ndarray:
+        """(n, N) float64 inputs of the cells of ``chunk`` at readout indices (0 in unused cells)."""
+        g = self.g
+        b = readout // self.positions
+        k = chunk[:, None] * g.chunk + np.arange(g.chunk)[None, :]
+        used = k < g.k
+        k = np.minimum(k, g.k - 1)
+        if g.kernel is None:
+            vals = self.a[torch.from_numpy(b[:, None]), torch.from_numpy(k)]
+        else:
+            _, kh, kw = g.kernel
+            pos = readout % self.positions
+            oh, ow = pos // self.out_w, pos % self.out_w
+            cin, rem = k // (kh * kw), k % (kh * kw)
+            y = oh[:, None] * g.stride[0] + rem // kw
+            x = ow[:, None] * g.stride[1] + rem % kw
+            idx = [torch.from_numpy(v) for v in (b[:, None], cin, y, x)]
+            vals = self.a[idx[0], idx[1], idx[2], idx[3]]
+        return vals.double().numpy() * used
+
+    def scatter_index(self, readout: np.ndarray, out: np.ndarray):
+        """Index tuple into ``s`` for readouts and output features."""
+        b = torch.from_numpy(readout // self.positions)
+        o = torch.from_numpy(out)
+        if self.g.kernel is None:
+            return b, o
+        pos = readout % self.positions
+        return b, o, torch.from_numpy(pos // self.out_w), torch.from_numpy(pos % self.out_w)
+
+
+def _tail_probability(margin: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """P(|n| > margin) for n ~ N(0, sigma^2); 1 where margin <= 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(sigma > 0, 2.0 * ndtr(-margin / np.where(sigma > 0, sigma, 1.0)), 0.0)
+    return np.where(margin <= 0, 1.0, p)
+
+
+def _distinct_positions(rng: np.random.Generator, counts: np.ndarray, population: int) -> np.ndarray:
+    """For each pair i, ``counts[i]`` distinct uniform draws from range(population) (concatenated)."""
+    pair = np.repeat(np.arange(counts.size), counts)
+    pos = rng.integers(0, population, size=pair.size)
+    while True:
+        key = pair * population + pos
+        order = np.argsort(key, kind="stable")
+        dup = np.zeros(key.size, dtype=bool)
+        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+        if not dup.any():
+            return pos
+        pos[dup] = rng.integers(0, population, size=int(dup.sum()))
+
+
+def hardware_sums(
+    geometry: LayerGeometry,
+    cells: LayerCells,
+    a: torch.Tensor,
+    adc: Adc,
+    rng: np.random.Generator,
+    generator: torch.Generator,
+    s_ideal: torch.Tensor | None = None,
+    dense_probability: float = DENSE_PROBABILITY,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sums as the hardware delivers them (same shape as :func:`ideal_sums`) and a bool (B,)
+    marking the images where some output sign differs from the ideal one.
+
+    ADC layers: the digital sum of quantised chunk readouts. Comparator layers: the ideal sum,
+    except where the analog comparator decided otherwise, where it is the nearest integer on
+    the hardware's side of the threshold (so :func:`decide` gives the hardware output).
+    """
+    s0 = ideal_sums(geometry, a) if s_ideal is None else s_ideal
+    s = s0.clone()
+    changed = torch.zeros(s.shape[0], dtype=torch.bool)
+    readouts = _Readouts(geometry, a, s)
+    margin = 1.0 - cells.bound
+    p = _tail_probability(margin, cells.sigma[None, :])
+    if not geometry.comparator and not adc.exact:
+        p = np.ones_like(p)
+    dense = p > dense_probability
+    index = _sparse(geometry, cells, readouts, s, adc, rng, np.where(dense, 0.0, p), margin)
+    if index is not None:
+        o = index[1]
+        flipped = _decide_at(geometry, s[index], o) != _decide_at(geometry, s0[index], o)
+        changed[index[0][flipped]] = True
+    if dense.any():
+        _dense(geometry, cells, readouts, s, adc, generator, dense)
+        outs = torch.from_numpy(np.flatnonzero(dense.any(axis=1)))
+        shape = (1, -1) + (1,) * (s.dim() - 2)
+        o = outs.reshape(shape)
+        flipped = _decide_at(geometry, s[:, outs], o) != _decide_at(geometry, s0[:, outs], o)
+        changed |= flipped.reshape(s.shape[0], -1).any(dim=1)
+    return s, changed
+
+
+def _decide_at(geometry: LayerGeometry, s: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Sign outputs of sums ``s`` belonging to output features ``out`` (broadcast with ``s``)."""
+    t = geometry.threshold[out].to(s.dtype)
+    return torch.where(geometry.flip[out], s <= t, s >= t)
+
+
+def _sparse(geometry, cells, readouts, s, adc, rng, p, margin):
+    """Evaluate exactly the readouts whose noise exceeds the margin (drawn from the tail).
+
+    Returns the index tuple of the touched sums (or None).
+    """
+    counts = rng.binomial(readouts.count, p.ravel())
+    if counts.sum() == 0:
+        return None
+    pair = np.repeat(np.arange(counts.size), counts)
+    readout = _distinct_positions(rng, counts, readouts.count)
+    out, chunk = np.divmod(pair, geometry.n_chunks)
+    sigma = cells.sigma[chunk]
+    m = margin[out, chunk]
+    u = 1.0 - rng.random(pair.size)  # (0, 1]
+    magnitude = -sigma * ndtri(u * ndtr(-m / sigma))
+    noise = np.where(rng.random(pair.size) < 0.5, -magnitude, magnitude)
+    x = readouts.inputs(readout, chunk)
+    w = geometry.padded_weight().double().numpy()[out, chunk]
+    w_dev = cells.w_dev.double().numpy()[out, chunk]
+    s_chunk = np.einsum("ij,ij->i", w, x)
+    r = s_chunk + np.einsum("ij,ij->i", w_dev, x) + cells.bias.double().numpy()[out, chunk] + noise
+    index = readouts.scatter_index(readout, out)
+    if geometry.comparator:
+        t, flip, reference = (v[out] for v in _comparator_references(geometry))
+        hw = _readout_decision(r, reference, flip)
+        s[index] = torch.from_numpy(np.where(hw == (np.where(flip, s_chunk <= t, s_chunk >= t)), s_chunk,
+                                             _forced_sum(t, flip, hw))).to(s.dtype)
+    else:
+        n_c = geometry.chunk_lengths()[chunk]
+        d = adc.quantize(r, n_c) - s_chunk
+        s.index_put_(index, torch.from_numpy(d).to(s.dtype), accumulate=True)
+    return index
+
+
+def _dense(geometry, cells, readouts, s, adc, generator, dense):
+    """Evaluate every readout of the (output, chunk) pairs marked in ``dense``."""
+    g = geometry
+    w = g.padded_weight()
+    lengths = g.chunk_lengths()
+    per_image = readouts.positions * max(g.k, g.out_features) * 4
+    step = max(1, _DENSE_BATCH_BYTES // per_image)
+    if g.comparator:
+        t, flip, reference = (torch.from_numpy(v) for v in _comparator_references(g))
+    for b0 in range(0, readouts.batch, step):
+        a = readouts.a[b0 : b0 + step]
+        if g.kernel is None:
+            cols = a.unsqueeze(-1)  # (B, K, 1)
+        else:
+            cols = F.unfold(a, g.kernel[1:], stride=g.stride)  # (B, K, L)
+        for c in np.flatnonzero(dense.any(axis=0)):
+            outs = torch.from_numpy(np.flatnonzero(dense[:, c]))
+            k0, k1 = c * g.chunk, c * g.chunk + int(lengths[c])
+            x = cols[:, k0:k1, :].transpose(1, 2)  # (B, L, n_c)
+            s_c = x @ w[outs, c, : k1 - k0].t()
+            r = s_c + x @ cells.w_dev[outs, c, : k1 - k0].t() + cells.bias[outs, c]
+            if cells.sigma[c] > 0:
+                r += float(cells.sigma[c]) * torch.randn(r.shape, generator=generator)
+            target = s[b0 : b0 + step, outs].reshape(a.shape[0], len(outs), -1).transpose(1, 2)
+            if g.comparator:
+                hw = torch.where(flip[outs], r <= reference[outs], r >= reference[outs])
+                ideal = torch.where(flip[outs], s_c <= t[outs], s_c >= t[outs])
+                forced = torch.where(hw, t[outs], torch.where(flip[outs], t[outs] + 1, t[outs] - 1))
+                value = torch.where(hw == ideal, target, forced.to(s.dtype))
+            else:
+                value = target + (adc.quantize(r, int(lengths[c])) - s_c)
+            s[b0 : b0 + step, outs] = value.transpose(1, 2).reshape(s[b0 : b0 + step, outs].shape)

@@ -1,0 +1,85 @@
+"""Training and evaluation of BNNs: Adam on latent weights clipped to [−1, 1], cosine LR decay."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from mapping.data import N_CLASSES, check_dataset
+from photonics._checks import check_int, check_positive, check_seed
+
+__all__ = ["train", "evaluate", "predict", "clip_latent_weights"]
+
+
+def clip_latent_weights(model: nn.Module) -> None:
+    """Clip the latent real weights of every binary layer to [−1, 1] (in place)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if getattr(m, "binary", False):
+                m.weight.clamp_(-1.0, 1.0)
+
+
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """Eval-mode class predictions (int64) in batches; restores the training flag."""
+    batch_size = check_int("batch_size", batch_size, lo=1)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+    finally:
+        model.train(was_training)
+
+
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
+    """Eval-mode accuracy (fraction correct) on (images, labels)."""
+    images, labels = check_dataset(images, labels, image_shape=getattr(model, "input_shape", None))
+    return float((predict(model, images, batch_size) == labels).double().mean())
+
+
+def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int, batch_size: int = 100,
+          lr: float = 1e-3, seed: int = 0, val: tuple | None = None, progress: bool = True) -> list[dict]:
+    """Train with cross-entropy, Adam and a per-step cosine LR decay to 0; returns per-epoch history.
+
+    Each history row: ``epoch``, ``train_loss`` (mean over the epoch's batches), ``lr`` (at the
+    epoch's end) and, when ``val = (images, labels)`` is given, ``val_accuracy``.
+    Shuffling uses ``torch.Generator().manual_seed(seed)``.
+    """
+    epochs = check_int("epochs", epochs, lo=1)
+    batch_size = check_int("batch_size", batch_size, lo=1)
+    lr = check_positive("lr", lr)
+    seed = check_seed("seed", seed)
+    shape = getattr(model, "input_shape", None)
+    images, labels = check_dataset(images, labels, n_classes=N_CLASSES, image_shape=shape)
+    if val is not None:
+        val = check_dataset(*val, n_classes=N_CLASSES, image_shape=shape)
+    gen = torch.Generator().manual_seed(seed)
+    steps = math.ceil(len(images) / batch_size)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.5 * (1.0 + math.cos(math.pi * min(k, epochs * steps) / (epochs * steps))))
+    history = []
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(images), generator=gen)
+        total, bar = 0.0, tqdm(range(steps), desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
+        for k in bar:
+            idx = order[k * batch_size : (k + 1) * batch_size]
+            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            clip_latent_weights(model)
+            total += float(loss)
+            if k % 50 == 0:
+                bar.set_postfix(loss=f"{float(loss):.3f}")
+        bar.close()
+        row = {"epoch": epoch, "train_loss": total / steps, "lr": opt.param_groups[0]["lr"]}
+        if val is not None:
+            row["val_accuracy"] = evaluate(model, *val)
+        history.append(row)
+    model.eval()
+    return history

@@ -1,0 +1,381 @@
+"""Microring resonators: exact (Airy) transfer functions and the ``RingDesign`` figure-of-merit object.
+
+Formulas: Bogaerts et al., Laser Photonics Rev. 6(1) 47 (2012), as listed in PARAMETERS.md §1.
+Symbols: ``r``, ``r1``, ``r2`` field self-coupling (``kappa2 = 1 - r**2``), ``a`` single-pass
+(one round trip) field amplitude, ``phi`` round-trip phase. The kernels evaluate the Airy forms
+with ``1 - cos(phi) = 2 sin^2(phi/2)``, e.g. the add-drop drop power::
+
+    T_d = (1 - r1^2)(1 - r2^2) a / ((1 - r1 r2 a)^2 + 4 r1 r2 a sin^2(phi/2))
+
+which equals the textbook ``... / (1 - 2 r1 r2 a cos(phi) + (r1 r2 a)^2)`` but keeps full
+precision near resonance. ``sin^2(phi/2)`` uses a Cody-Waite reduction and a degree-21 odd
+Taylor polynomial (error < 1e-16), which LLVM vectorises.
+
+Field conventions (power = ``|field|^2``)::
+
+    all-pass through  (r - a e^{i phi}) / (1 - r a e^{i phi})
+    add-drop through  (r1 - r2 a e^{i phi}) / (1 - r1 r2 a e^{i phi})
+    add-drop drop     -k1 k2 sqrt(a) e^{i phi/2} / (1 - r1 r2 a e^{i phi}),   k = sqrt(1 - r^2)
+
+Wavelength model of ``RingDesign``: first-order dispersion
+``n_eff(lam) = n_eff0 - (n_g - n_eff0)(lam - lam0)/lam0`` gives the round-trip phase
+``phi0(lam) = 2 pi L (n_g/lam - (n_g - n_eff0)/lam0)``; a ring detuned by ``d`` nm has
+``phi(lam) = phi0(lam - d)``, i.e. every resonance moves by exactly ``d`` (positive = red).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import KW_ONLY, dataclass
+
+import numba as nb
+import numpy as np
+
+from photonics._checks import as_float_array, check_positive, check_range
+
+__all__ = [
+    "allpass_through",
+    "adddrop_through",
+    "adddrop_drop",
+    "allpass_through_field",
+    "adddrop_through_field",
+    "adddrop_drop_field",
+    "RingDesign",
+]
+
+# 2*pi split into three parts (the first two with 25 significant bits, so k*P1 and k*P2 are
+# exact for |k| < 2**28); their sum equals 2*pi to about 1e-32.
+_P1 = 6.283185243606567
+_P2 = 6.357301884918343e-08
+_P3 = 2.4492935982947064e-16
+_INV_TWO_PI = 1.0 / (2.0 * math.pi)
+# Taylor coefficients of sin(h)/h in powers of h^2 (|h| <= pi/2: truncation error < 3e-16).
+_S0, _S1, _S2, _S3, _S4, _S5, _S6, _S7, _S8, _S9, _S10 = (
+    (-1.0) ** k / math.factorial(2 * k + 1) for k in range(11)
+)
+
+
+@nb.njit(cache=True, fastmath={"contract"})
+def _sin2_half(phi):
+    """sin(phi/2)**2 for any finite phi (argument reduced to [-pi, pi] first)."""
+    k = np.rint(phi * _INV_TWO_PI)
+    h = 0.5 * (((phi - k * _P1) - k * _P2) - k * _P3)
+    z = h * h
+    p = _S10
+    p = p * z + _S9
+    p = p * z + _S8
+    p = p * z + _S7
+    p = p * z + _S6
+    p = p * z + _S5
+    p = p * z + _S4
+    p = p * z + _S3
+    p = p * z + _S2
+    p = p * z + _S1
+    p = p * z + _S0
+    s = h * p
+    return s * s
+
+
+@nb.njit(cache=True, fastmath={"contract"})
+def _airy(s, r1, r2, a):
+    """(through from bus 1, through from bus 2, drop) powers of an add-drop ring at sin^2(phi/2) = s."""
+    rho = r1 * r2 * a
+    four_rho_s = 4.0 * rho * s
+    inv = 1.0 / ((1.0 - rho) * (1.0 - rho) + four_rho_s)
+    t1 = ((r1 - r2 * a) * (r1 - r2 * a) + four_rho_s) * inv
+    t2 = ((r2 - r1 * a) * (r2 - r1 * a) + four_rho_s) * inv
+    d = (1.0 - r1 * r1) * (1.0 - r2 * r2) * a * inv
+    return t1, t2, d
+
+
+@nb.njit(cache=True, parallel=True, fastmath={"contract"})
+def _adddrop_through_kernel(phi, r1, r2, a, out):
+    for i in nb.prange(phi.size):
+        rho = r1[i] * r2[i] * a[i]
+        four_rho_s = 4.0 * rho * _sin2_half(phi[i])
+        num = (r1[i] - r2[i] * a[i]) * (r1[i] - r2[i] * a[i]) + four_rho_s
+        out[i] = num / ((1.0 - rho) * (1.0 - rho) + four_rho_s)
+
+
+@nb.njit(cache=True, parallel=True, fastmath={"contract"})
+def _adddrop_drop_kernel(phi, r1, r2, a, out):
+    for i in nb.prange(phi.size):
+        rho = r1[i] * r2[i] * a[i]
+        den = (1.0 - rho) * (1.0 - rho) + 4.0 * rho * _sin2_half(phi[i])
+        out[i] = (1.0 - r1[i] * r1[i]) * (1.0 - r2[i] * r2[i]) * a[i] / den
+
+
+@nb.njit(cache=True, parallel=True)
+def _through_field_kernel(phi, r1, r2, a, out):
+    for i in nb.prange(phi.size):
+        e = complex(math.cos(phi[i]), math.sin(phi[i]))
+        out[i] = (r1[i] - r2[i] * a[i] * e) / (1.0 - r1[i] * r2[i] * a[i] * e)
+
+
+@nb.njit(cache=True, parallel=True)
+def _drop_field_kernel(phi, r1, r2, a, out):
+    for i in nb.prange(phi.size):
+        e = complex(math.cos(phi[i]), math.sin(phi[i]))
+        half = complex(math.cos(0.5 * phi[i]), math.sin(0.5 * phi[i]))
+        k1k2 = math.sqrt((1.0 - r1[i] * r1[i]) * (1.0 - r2[i] * r2[i]))
+        out[i] = -k1k2 * math.sqrt(a[i]) * half / (1.0 - r1[i] * r2[i] * a[i] * e)
+
+
+@nb.njit(cache=True, parallel=True, fastmath={"contract"})
+def _ring_spectrum_kernel(x_nm, k_nm, c, r1, r2, a, through, drop):
+    """Through and drop power at shifted wavelengths x (phase k/x - c), one ring design."""
+    for i in nb.prange(x_nm.size):
+        t1, t2, d = _airy(_sin2_half(k_nm / x_nm[i] - c), r1, r2, a)
+        through[i] = t1
+        drop[i] = d
+
+
+def _evaluate(kernel, dtype, phi, couplings: dict):
+    """Validate phase and couplings, broadcast, run ``kernel(phi, r1, r2, a, out)`` on flat arrays."""
+    arrays = [as_float_array("phi", phi)]
+    arrays += [check_range(name, value, 0.0, 1.0) for name, value in couplings.items()]
+    arrays = [np.ascontiguousarray(arr).ravel() for arr in np.broadcast_arrays(*arrays)]
+    shape = np.broadcast_shapes(*(np.shape(v) for v in (phi, *couplings.values())))
+    rho = np.prod(arrays[1:], axis=0)
+    if np.any(rho >= 1.0):
+        names = "*".join(couplings)
+        raise ValueError(f"{names}=1 is a lossless uncoupled ring (degenerate); allowed: {names} < 1")
+    if len(arrays) == 3:  # all-pass ring = add-drop ring with r2 = 1
+        arrays.insert(2, np.ones_like(arrays[0]))
+    out = np.empty(arrays[0].size, dtype=dtype)
+    kernel(*arrays, out)
+    return _finish(out, shape)
+
+
+def _finish(out, shape):
+    out = out.reshape(shape)
+    return out[()] if out.ndim == 0 else out
+
+
+def allpass_through(phi, r, a):
+    """All-pass through power ``(a^2 - 2ra cos phi + r^2) / (1 - 2ra cos phi + (ra)^2)`` (broadcasting)."""
+    return _evaluate(_adddrop_through_kernel, np.float64, phi, {"r": r, "a": a})
+
+
+def adddrop_through(phi, r1, r2, a):
+    """Add-drop through power ``(r2^2 a^2 - 2 r1 r2 a cos phi + r1^2) / (1 - 2 r1 r2 a cos phi + (r1 r2 a)^2)``."""
+    return _evaluate(_adddrop_through_kernel, np.float64, phi, {"r1": r1, "r2": r2, "a": a})
+
+
+def adddrop_drop(phi, r1, r2, a):
+    """Add-drop drop power ``(1 - r1^2)(1 - r2^2) a / (1 - 2 r1 r2 a cos phi + (r1 r2 a)^2)``."""
+    return _evaluate(_adddrop_drop_kernel, np.float64, phi, {"r1": r1, "r2": r2, "a": a})
+
+
+def allpass_through_field(phi, r, a):
+    """Complex all-pass through field ``(r - a e^{i phi}) / (1 - r a e^{i phi})``."""
+    return _evaluate(_through_field_kernel, np.complex128, phi, {"r": r, "a": a})
+
+
+def adddrop_through_field(phi, r1, r2, a):
+    """Complex add-drop through field ``(r1 - r2 a e^{i phi}) / (1 - r1 r2 a e^{i phi})``."""
+    return _evaluate(_through_field_kernel, np.complex128, phi, {"r1": r1, "r2": r2, "a": a})
+
+
+def adddrop_drop_field(phi, r1, r2, a):
+    """Complex add-drop drop field ``-k1 k2 sqrt(a) e^{i phi/2} / (1 - r1 r2 a e^{i phi})``."""
+    return _evaluate(_drop_field_kernel, np.complex128, phi, {"r1": r1, "r2": r2, "a": a})
+
+
+def _waveguide_indices(width_nm, thickness_nm, wavelength_nm):
+    from photonics import waveguide  # lazy: the mode solver is only needed without explicit indices
+
+    solve = getattr(waveguide, "strip_indices_fast", None) or waveguide.strip_indices
+    n_eff, n_g = solve(width_nm, thickness_nm, wavelength_nm)
+    return float(n_eff), float(n_g)
+
+
+@dataclass(frozen=True)
+class RingDesign:
+    """A circular microring (all-pass when ``kappa2_drop`` is None, else add-drop).
+
+    ``kappa2_in`` is the power cross-coupling to the input bus, ``kappa2_drop`` to the drop
+    bus. ``n_eff``/``n_g`` at ``wavelength_nm`` default to the strip-waveguide model
+    (``photonics.waveguide``); after construction the fields hold the resolved indices, so
+    pass ``n_eff=None, n_g=None`` to ``dataclasses.replace`` when changing the geometry.
+    """
+
+    radius_um: float
+    width_nm: float = 500.0
+    thickness_nm: float = 220.0
+    _: KW_ONLY
+    kappa2_in: float
+    kappa2_drop: float | None = None
+    loss_db_per_cm: float = 2.0
+    wavelength_nm: float = 1550.0
+    n_eff: float | None = None
+    n_g: float | None = None
+
+    def __post_init__(self):
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        set_("radius_um", check_positive("radius_um", self.radius_um, "um"))
+        set_("width_nm", check_positive("width_nm", self.width_nm, "nm"))
+        set_("thickness_nm", check_positive("thickness_nm", self.thickness_nm, "nm"))
+        set_("kappa2_in", check_range("kappa2_in", self.kappa2_in, 0.0, 1.0, lo_inclusive=False, hi_inclusive=False))
+        if self.kappa2_drop is not None:
+            set_("kappa2_drop", check_range("kappa2_drop", self.kappa2_drop, 0.0, 1.0, lo_inclusive=False, hi_inclusive=False))
+        set_("loss_db_per_cm", check_range("loss_db_per_cm", self.loss_db_per_cm, 0.0, None, unit="dB/cm"))
+        set_("wavelength_nm", check_positive("wavelength_nm", self.wavelength_nm, "nm"))
+        for name in ("n_eff", "n_g"):
+            if getattr(self, name) is not None:
+                set_(name, check_range(name, getattr(self, name), 1.0, None))
+        if self.n_eff is None or self.n_g is None:
+            n_eff, n_g = _waveguide_indices(self.width_nm, self.thickness_nm, self.wavelength_nm)
+            set_("n_eff", n_eff if self.n_eff is None else self.n_eff)
+            set_("n_g", n_g if self.n_g is None else self.n_g)
+        if self.a == 0.0:
+            raise ValueError(
+                f"loss_db_per_cm={self.loss_db_per_cm} leaves no light after one round trip of "
+                f"{self.circumference_um:.4g} um; allowed: a finite round-trip loss"
+            )
+
+    # --- geometry and coupling -------------------------------------------------------------
+    @property
+    def circumference_um(self) -> float:
+        return 2.0 * math.pi * self.radius_um
+
+    @property
+    def is_adddrop(self) -> bool:
+        return self.kappa2_drop is not None
+
+    @property
+    def r1(self) -> float:
+        """Field self-coupling of the input coupler."""
+        return math.sqrt(1.0 - self.kappa2_in)
+
+    @property
+    def r2(self) -> float:
+        """Field self-coupling of the drop coupler (1 for an all-pass ring)."""
+        return math.sqrt(1.0 - self.kappa2_drop) if self.is_adddrop else 1.0
+
+    @property
+    def a(self) -> float:
+        """Single-pass field amplitude: a^2 = 10^(-loss_dB_per_cm * L_cm / 10)."""
+        return 10.0 ** (-self.loss_db_per_cm * self.circumference_um * 1e-4 / 20.0)
+
+    @property
+    def _rho(self) -> float:
+        return self.r1 * self.r2 * self.a
+
+    # --- figures of merit (PARAMETERS.md §1) -------------------------------------------------
+    @property
+    def fsr_nm(self) -> float:
+        """FSR = lam^2 / (n_g L)."""
+        return self.wavelength_nm**2 / (self.n_g * self.circumference_um * 1e3)
+
+    @property
+    def fwhm_nm(self) -> float:
+        """FWHM = (1 - rho) lam^2 / (pi n_g L sqrt(rho)), rho = r1 r2 a."""
+        rho = self._rho
+        return (1.0 - rho) * self.fsr_nm / (math.pi * math.sqrt(rho))
+
+    @property
+    def finesse(self) -> float:
+        return self.fsr_nm / self.fwhm_nm
+
+    @property
+    def q_loaded(self) -> float:
+        return self.wavelength_nm / self.fwhm_nm
+
+    @property
+    def q_intrinsic(self) -> float:
+        """2 pi n_g / (lam alpha), alpha the power loss per metre (inf for a lossless ring)."""
+        alpha_per_m = self.loss_db_per_cm * 100.0 * math.log(10.0) / 10.0
+        if alpha_per_m == 0.0:
+            return math.inf
+        return 2.0 * math.pi * self.n_g / (self.wavelength_nm * 1e-9 * alpha_per_m)
+
+    @property
+    def extinction_ratio_db(self) -> float:
+        """Through-port extinction: off-resonance (phi = pi) over on-resonance power, dB (inf at critical coupling)."""
+        r1, r2a, rho = self.r1, self.r2 * self.a, self._rho
+        t_max = (r1 + r2a) ** 2 / (1.0 + rho) ** 2
+        t_min = (r1 - r2a) ** 2 / (1.0 - rho) ** 2
+        return math.inf if t_min == 0.0 else 10.0 * math.log10(t_max / t_min)
+
+    @property
+    def peak_drop(self) -> float:
+        """Drop power on resonance, (1 - r1^2)(1 - r2^2) a / (1 - r1 r2 a)^2 (0 for all-pass)."""
+        if not self.is_adddrop:
+            return 0.0
+        return self.kappa2_in * self.kappa2_drop * self.a / (1.0 - self._rho) ** 2
+
+    @property
+    def critical_kappa2(self) -> float:
+        """Input-coupler kappa^2 for critical coupling: r = a (all-pass), r1 = r2 a (add-drop)."""
+        return 1.0 - (self.r2 * self.a) ** 2
+
+    # --- wavelength response -----------------------------------------------------------------
+    @property
+    def _phase_coeffs(self) -> tuple[float, float]:
+        """(k, c) with phi0(lam) = k / lam - c, lam in nm."""
+        length_nm = self.circumference_um * 1e3
+        k = 2.0 * math.pi * length_nm * self.n_g
+        c = 2.0 * math.pi * length_nm * (self.n_g - self.n_eff) / self.wavelength_nm
+        return k, c
+
+    def resonances_nm(self, band) -> np.ndarray:
+        """Resonances of the undetuned ring in ``band = (lo_nm, hi_nm)``, ascending.
+
+        Solves ``m lam = n_eff(lam) L`` with first-order dispersion:
+        ``lam_m = n_g L / (m + L (n_g - n_eff0) / lam0)``.
+        """
+        lo, hi = _check_band(band)
+        k, c = self._phase_coeffs
+        m_lo = max(1, math.ceil((k / hi - c) / (2.0 * math.pi)))
+        m_hi = math.floor((k / lo - c) / (2.0 * math.pi))
+        m = np.arange(m_lo, m_hi + 1, dtype=np.float64)
+        lam = k / (2.0 * math.pi * m + c)
+        return np.sort(lam[(lam >= lo) & (lam <= hi)])
+
+    def nearest_resonance_nm(self, wavelengths_nm):
+        """Resonance of the undetuned ring nearest (in phase) to each wavelength."""
+        lam = check_positive("wavelengths_nm", wavelengths_nm, "nm")
+        k, c = self._phase_coeffs
+        m = np.maximum(np.rint((k / lam - c) / (2.0 * math.pi)), 1.0)
+        return k / (2.0 * math.pi * m + c)
+
+    def phase(self, wavelengths_nm, detuning_nm=0.0):
+        """Round-trip phase ``phi0(lam - detuning)`` (rad); inputs broadcast."""
+        x = _shifted_wavelengths(wavelengths_nm, detuning_nm)
+        k, c = self._phase_coeffs
+        return k / x - c
+
+    def spectrum(self, wavelengths_nm, detuning_nm=0.0):
+        """(through, drop) power at ``wavelengths_nm`` with resonances moved by ``detuning_nm``.
+
+        Inputs broadcast (e.g. detuning of shape (n_rings, 1) against wavelengths (n,));
+        ``drop`` is zeros for an all-pass ring.
+        """
+        x = _shifted_wavelengths(wavelengths_nm, detuning_nm)
+        shape = x.shape
+        flat = np.ascontiguousarray(x).ravel()
+        through = np.empty(flat.size)
+        drop = np.empty(flat.size)
+        k, c = self._phase_coeffs
+        _ring_spectrum_kernel(flat, k, c, self.r1, self.r2, self.a, through, drop)
+        return _finish(through, shape), _finish(drop, shape)
+
+
+def _check_band(band) -> tuple[float, float]:
+    arr = check_positive("band", band, "nm")
+    if np.ndim(arr) != 1 or len(arr) != 2 or not arr[0] < arr[1]:
+        raise ValueError(f"band={band!r} must be (lo_nm, hi_nm) with 0 < lo_nm < hi_nm")
+    return float(arr[0]), float(arr[1])
+
+
+def _shifted_wavelengths(wavelengths_nm, detuning_nm) -> np.ndarray:
+    """``wavelengths_nm - detuning_nm`` (broadcast), both validated, result > 0."""
+    lam = check_positive("wavelengths_nm", wavelengths_nm, "nm")
+    det = as_float_array("detuning_nm", detuning_nm)
+    x = np.asarray(np.subtract(lam, det, dtype=np.float64))
+    if np.any(x <= 0.0):
+        worst = np.broadcast_to(det, x.shape).ravel()[np.argmin(x.ravel())]
+        raise ValueError(
+            f"detuning_nm={worst} moves a resonance to or below 0 nm; allowed: detuning_nm < wavelengths_nm"
+        )
+    return x

@@ -1,0 +1,167 @@
+"""ROBIN-style two-ring XNOR cell: output levels of a WDM bank and their alpha, beta, gamma, delta.
+
+Model (docs/CONTRACTS.md, photonics.xnor). A bank of N cells sits between buses A and B; along
+the bus the rings come in the order act 0, weight 0, act 1, weight 1, ... Each ring is an
+incoherent 2x2 power coupler between the buses at each wavelength::
+
+    [A', B'] = [[T_A, D], [D, T_B]] [A, B]
+
+with D its drop power, T_A its through power from bus A (input coupler ``kappa2_in``) and T_B
+the through power from bus B (drop coupler ``kappa2_drop``); for a symmetric ring
+T_A = T_B = T, the contract's ``[[T, D], [D, T]]``. A ring of cell j is "on" (bit 1, swapping)
+when its resonance sits at channel j plus its residual detuning, "off" (bit 0) when moved a
+further ``modulation_nm`` (activation ring) or ``park_nm`` (weight ring). Light of channel j
+enters bus A with power P_in; the level is ``c(a, w) = (P_A - P_B) / P_in`` at the bank output.
+Ideal rings give c = a*w in ±1 form (XNOR). With ``neighbours=True`` every other cell's rings
+act on channel j at the mean of their two state matrices (first order in the neighbour bits).
+Non-ideal levels are written ``c = alpha + beta*a + gamma*w + delta*a*w`` with a, w in {-1, +1}.
+"""
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from photonics._checks import as_float_array
+from photonics.mrr import RingDesign, _airy, _sin2_half
+from photonics.wdm import check_channels_nm
+
+__all__ = ["bank_levels", "bank_output_powers", "coefficients"]
+
+
+@nb.njit(cache=True, parallel=True, fastmath={"contract"})
+def _bank_kernel(channels, det, k, c, r1, r2, a, neighbours, p_a, p_b):
+    """det[b, role, bit, cell]: rigid detuning of each ring (role 0 = activation, 1 = weight)."""
+    n_bank, n = det.shape[0], det.shape[3]
+    for b in nb.prange(n_bank):
+        ta = np.empty((2, 2, n))
+        tb = np.empty((2, 2, n))
+        dr = np.empty((2, 2, n))
+        for j in range(n):
+            lam = channels[j]
+            lo, hi = (0, n) if neighbours else (j, j + 1)
+            for role in range(2):
+                k_r, c_r, r1_r, r2_r, a_r = k[role], c[role], r1[role], r2[role], a[role]
+                for bit in range(2):
+                    det_row, ta_row, tb_row, dr_row = det[b, role, bit], ta[role, bit], tb[role, bit], dr[role, bit]
+                    for cell in range(lo, hi):
+                        t1, t2, d = _airy(_sin2_half(k_r / (lam - det_row[cell]) - c_r), r1_r, r2_r, a_r)
+                        ta_row[cell] = t1
+                        tb_row[cell] = t2
+                        dr_row[cell] = d
+            va, vb = 1.0, 0.0  # channel j after the rings before cell j
+            s00, s01, s10, s11 = 1.0, 0.0, 0.0, 1.0  # product of the rings after cell j
+            for cell in range(lo, hi):
+                if cell == j:
+                    continue
+                for role in range(2):  # other cells at the mean of their two states
+                    t1 = 0.5 * (ta[role, 0, cell] + ta[role, 1, cell])
+                    t2 = 0.5 * (tb[role, 0, cell] + tb[role, 1, cell])
+                    d = 0.5 * (dr[role, 0, cell] + dr[role, 1, cell])
+                    if cell < j:
+                        va, vb = t1 * va + d * vb, d * va + t2 * vb
+                    else:
+                        s00, s01, s10, s11 = (
+                            t1 * s00 + d * s10, t1 * s01 + d * s11,
+                            d * s00 + t2 * s10, d * s01 + t2 * s11,
+                        )
+            for bit_a in range(2):
+                t1, t2, d = ta[0, bit_a, j], tb[0, bit_a, j], dr[0, bit_a, j]
+                ua, ub = t1 * va + d * vb, d * va + t2 * vb
+                for bit_w in range(2):
+                    t1, t2, d = ta[1, bit_w, j], tb[1, bit_w, j], dr[1, bit_w, j]
+                    wa, wb = t1 * ua + d * ub, d * ua + t2 * ub
+                    p_a[b, j, bit_a, bit_w] = s00 * wa + s01 * wb
+                    p_b[b, j, bit_a, bit_w] = s10 * wa + s11 * wb
+
+
+def _check_adddrop(name, ring) -> RingDesign:
+    if not isinstance(ring, RingDesign):
+        raise TypeError(f"{name} must be a photonics.mrr.RingDesign, got {type(ring).__name__}")
+    if not ring.is_adddrop:
+        raise ValueError(f"{name} must be an add-drop ring (kappa2_drop set), got kappa2_drop=None")
+    return ring
+
+
+def _check_shift(name, value) -> float:
+    v = as_float_array(name, value)
+    if v.ndim != 0 or v == 0.0:
+        raise ValueError(f"{name}={value!r} must be a non-zero scalar shift in nm; allowed: != 0")
+    return float(v)
+
+
+def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, weight_residual_nm,
+                       modulation_nm, park_nm, neighbours=True):
+    """(P_A, P_B) of each cell's channel at the bank output per unit input, each (..., N, 2, 2) [a01, w01].
+
+    Arguments as :func:`bank_levels`.
+    """
+    act_ring = _check_adddrop("act_ring", act_ring)
+    weight_ring = _check_adddrop("weight_ring", weight_ring)
+    ch = check_channels_nm(channels_nm)
+    n = ch.size
+    act_res = as_float_array("act_residual_nm", act_residual_nm)
+    weight_res = as_float_array("weight_residual_nm", weight_residual_nm)
+    try:
+        shape = np.broadcast_shapes(act_res.shape, weight_res.shape, (n,))
+    except ValueError:
+        raise ValueError(
+            f"act_residual_nm shape {act_res.shape} and weight_residual_nm shape {weight_res.shape} "
+            f"must broadcast to (..., N) with N = len(channels_nm) = {n}"
+        ) from None
+    modulation = _check_shift("modulation_nm", modulation_nm)
+    park = _check_shift("park_nm", park_nm)
+    if not isinstance(neighbours, (bool, np.bool_)):
+        raise TypeError(f"neighbours must be a bool, got {type(neighbours).__name__} {neighbours!r}")
+
+    det = np.empty(shape + (2, 2))
+    for role, (ring, residual, shift) in enumerate(
+        ((act_ring, act_res, modulation), (weight_ring, weight_res, park))
+    ):
+        on = ch + np.broadcast_to(residual, shape)
+        if np.any(on <= 0.0):
+            raise ValueError(f"{('act', 'weight')[role]}_residual_nm moves a resonance to or below 0 nm")
+        det[..., role, 1] = on - ring.nearest_resonance_nm(on)
+        det[..., role, 0] = det[..., role, 1] + shift
+    if ch.min() <= det.max():
+        raise ValueError("modulation_nm/park_nm move a resonance to or below 0 nm")
+
+    flat = np.ascontiguousarray(det.reshape((-1, n, 2, 2)).transpose(0, 2, 3, 1))
+    k, c = np.array([act_ring._phase_coeffs, weight_ring._phase_coeffs]).T
+    r1 = np.array([act_ring.r1, weight_ring.r1])
+    r2 = np.array([act_ring.r2, weight_ring.r2])
+    a = np.array([act_ring.a, weight_ring.a])
+    p_a = np.empty((flat.shape[0], n, 2, 2))
+    p_b = np.empty((flat.shape[0], n, 2, 2))
+    _bank_kernel(ch, flat, k, c, r1, r2, a, bool(neighbours), p_a, p_b)
+    return p_a.reshape(det.shape), p_b.reshape(det.shape)
+
+
+def bank_levels(act_ring, weight_ring, *, channels_nm, act_residual_nm, weight_residual_nm,
+                modulation_nm, park_nm, neighbours=True):
+    """Levels ``c = (P_A - P_B) / P_in`` of every cell, shape (..., N, 2, 2) indexed [a01, w01].
+
+    ``channels_nm`` (N,); ``act_residual_nm`` and ``weight_residual_nm`` broadcast to (..., N)
+    (any leading batch of banks); ``modulation_nm`` / ``park_nm`` the resonance shift of an
+    activation / weight ring in bit 0 (sign = direction, positive = red).
+    """
+    p_a, p_b = bank_output_powers(
+        act_ring, weight_ring, channels_nm=channels_nm, act_residual_nm=act_residual_nm,
+        weight_residual_nm=weight_residual_nm, modulation_nm=modulation_nm, park_nm=park_nm,
+        neighbours=neighbours,
+    )
+    return p_a - p_b
+
+
+def coefficients(levels) -> np.ndarray:
+    """(alpha, beta, gamma, delta) per cell, shape (..., N, 4), from levels (..., N, 2, 2) [a01, w01].
+
+    Exact inverse of ``c(a, w) = alpha + beta*a + gamma*w + delta*a*w`` on a, w in {-1, +1}.
+    """
+    lv = as_float_array("levels", levels)
+    if lv.ndim < 2 or lv.shape[-2:] != (2, 2):
+        raise ValueError(f"levels must have shape (..., 2, 2) indexed [a01, w01], got shape {lv.shape}")
+    l00, l01, l10, l11 = lv[..., 0, 0], lv[..., 0, 1], lv[..., 1, 0], lv[..., 1, 1]
+    return 0.25 * np.stack(
+        (l00 + l01 + l10 + l11, l10 + l11 - l00 - l01, l01 + l11 - l00 - l10, l00 + l11 - l01 - l10),
+        axis=-1,
+    )

@@ -1,0 +1,6 @@
+"""``python -m studies`` runs the ``robinsim`` command line."""
+import sys
+
+from studies.cli import main
+
+sys.exit(main())

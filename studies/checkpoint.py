@@ -1,0 +1,70 @@
+"""Checkpoints of long runs: one small JSON file per finished task, written atomically.
+
+Layout of a checkpoint directory::
+
+    manifest.json        the run's parameters (a resumed run must match them)
+    done/<key>.json      one result row per finished task
+
+A task's file appears only once its row is complete (temporary file, fsync, rename), so a run
+killed at any moment loses at most the tasks that were still running.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+from studies.outputs import atomic_write_text, to_jsonable, write_json
+
+__all__ = ["Checkpoint"]
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.=+-]")
+
+
+def _file_name(key: str) -> str:
+    return _SAFE.sub("_", key) + ".json"
+
+
+class Checkpoint:
+    """Journal of finished tasks in ``directory`` for a run described by ``manifest``.
+
+    ``resume=True`` continues an existing checkpoint after checking that its manifest matches
+    (else ``ValueError`` naming the differing arguments); ``resume=False`` discards any earlier
+    checkpoint in ``directory`` (``self.discarded`` tells whether there was one).
+    """
+
+    def __init__(self, directory, manifest: dict, *, resume: bool = False):
+        self.directory = Path(directory)
+        self.manifest = json.loads(json.dumps(to_jsonable(manifest)))
+        self._done_dir = self.directory / "done"
+        manifest_path = self.directory / "manifest.json"
+        self.discarded = manifest_path.exists() and not resume
+        if self.discarded:
+            shutil.rmtree(self.directory)
+        elif manifest_path.exists():
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+            diff = sorted(k for k in set(old) | set(self.manifest) if old.get(k) != self.manifest.get(k))
+            if diff:
+                shown = "; ".join(f"{k}: {old.get(k)!r} -> {self.manifest.get(k)!r}" for k in diff)
+                raise ValueError(
+                    f"cannot resume {self.directory}: the checkpoint was made with other arguments ({shown})"
+                )
+        self._done_dir.mkdir(parents=True, exist_ok=True)
+        if not manifest_path.exists():
+            write_json(manifest_path, self.manifest)
+        for tmp in self._done_dir.glob(".*.tmp"):
+            tmp.unlink()
+
+    def done(self) -> dict[str, dict]:
+        """Rows of the finished tasks, keyed by task key."""
+        rows = {}
+        for path in sorted(self._done_dir.glob("*.json")):
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            rows[entry["key"]] = entry["row"]
+        return rows
+
+    def add(self, key: str, row: dict) -> None:
+        """Record the finished task ``key`` with its result ``row`` (atomic)."""
+        text = json.dumps({"key": key, "row": to_jsonable(row)})
+        atomic_write_text(self._done_dir / _file_name(key), text + "\n")

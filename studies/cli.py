@@ -1,0 +1,199 @@
+"""The ``robinsim`` command line (also ``python -m studies``).
+
+Subcommands: ``run`` (main report), ``mc`` (Monte Carlo versus a variation level), ``sweep``
+(design-space exploration), ``plot`` (redraw figures from saved results), ``presets``.
+Bad arguments print one line on stderr and exit with status 2; no traceback.
+Heavy modules (torch, the simulators) are imported only by the subcommand that needs them.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["main", "build_parser", "DEFAULT_OUT"]
+
+#: Default output directory of ``robinsim run`` (``mc`` and ``sweep`` write to sub-folders).
+DEFAULT_OUT = "robinsim-out"
+DEFAULT_PRESETS = ("robin-eo", "robin-po", "lightbulb")
+DEFAULT_MODEL = "mnist-cnn"
+
+
+class UsageError(Exception):
+    """A bad command-line argument (printed as one line, exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+
+def _int_at_least(lo: int, name: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}={text!r} is not an integer") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"{name}={value} is out of range; allowed: >= {lo}")
+        return value
+
+    return parse
+
+
+def _float_list(text: str) -> list[float]:
+    """'0,2,4' or 'start:stop:count' (inclusive, evenly spaced)."""
+    try:
+        if ":" in text:
+            start, stop, count = text.split(":")
+            n = int(count)
+            if n < 1:
+                raise ValueError
+            if n == 1:
+                return [float(start)]
+            step = (float(stop) - float(start)) / (n - 1)
+            return [float(start) + i * step for i in range(n)]
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--levels {text!r} is not a comma-separated list of numbers or start:stop:count") from None
+
+
+def _common(p, *, out_default: str, chips: int, images: int | None, multi_preset: bool, presets, min_chips=1):
+    p.add_argument("--out", default=out_default, metavar="DIR",
+                   help=f"output directory, created if missing (default: {out_default})")
+    if multi_preset:
+        p.add_argument("--preset", nargs="+", default=list(presets), metavar="NAME",
+                       help=f"accelerator preset names or TOML files (default: {' '.join(presets)})")
+    else:
+        p.add_argument("--preset", default=presets[0], metavar="NAME",
+                       help=f"base accelerator preset name or TOML file (default: {presets[0]})")
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                   help=f"shipped BNN checkpoint name or checkpoint file (default: {DEFAULT_MODEL})")
+    p.add_argument("--chips", type=_int_at_least(min_chips, "--chips"),
+                   default=chips, metavar="N", help=f"sampled chips per configuration (default: {chips})")
+    p.add_argument("--images", type=_int_at_least(1, "--images"), default=images, metavar="N",
+                   help="use the first N MNIST test images "
+                        f"(default: {'all 10,000' if images is None else images})")
+    p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, metavar="S",
+                   help="root seed; chip k draws from SeedSequence(S).spawn(k+1)[k] (default: 0)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (e.g. tcp://host:8786); default: run in this process")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``robinsim`` (all subcommands)."""
+    parser = _Parser(prog="robinsim", description=(
+        "Simulate ROBIN-style optical binary-neural-network accelerators built from microring "
+        "resonators: energy per bit, latency, throughput and accuracy under fabrication and thermal variation."))
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("run", help="main report: energy, speed and accuracy of presets under variation",
+                       description="Map the BNN onto each preset, sample chips under fabrication and thermal "
+                                   "variation, and write report.md, report.json, results.csv and figures.")
+    _common(p, out_default=DEFAULT_OUT, chips=20, images=None, multi_preset=True, presets=DEFAULT_PRESETS)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in --out (finished chips are not recomputed)")
+
+    p = sub.add_parser("mc", help="Monte Carlo of accuracy and tuning power versus a variation level",
+                       description="Sweep one variation level and sample chips at each level; finished chips are "
+                                   "checkpointed so --resume continues an interrupted run.")
+    _common(p, out_default=os.path.join(DEFAULT_OUT, "mc"), chips=10, images=2000, multi_preset=True,
+            presets=("robin-eo",))
+    p.add_argument("--vary", default="width_sigma_nm", metavar="PARAM",
+                   help="variation parameter: width_sigma_nm, thickness_sigma_nm, temperature_offset_k, "
+                        "variation_scale (default: width_sigma_nm)")
+    p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
+                   help="levels as '0,2,4' or 'start:stop:count' (default: a range suited to --vary)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in --out (finished chips are not recomputed)")
+
+    p = sub.add_parser("sweep", help="design-space exploration over configuration fields",
+                       description="Evaluate every combination of the given configuration values: energy per bit, "
+                                   "FPS, power, area and (with --chips > 0) accuracy; write a tidy table and "
+                                   "Pareto figures.")
+    _common(p, out_default=os.path.join(DEFAULT_OUT, "sweep"), chips=2, images=1000, multi_preset=False,
+            presets=("robin-eo",), min_chips=0)
+    p.add_argument("--set", dest="assignments", action="append", default=[], metavar="FIELD=V1,V2",
+                   help="values of one configuration field (repeatable), e.g. --set N=8,10,16 --set bit_rate_gbps=5,10")
+    p.add_argument("--file", default=None, metavar="TOML",
+                   help="sweep file with a [grid] table of field = [values] (see 'robinsim sweep --fields')")
+    p.add_argument("--fields", action="store_true", help="list the sweepable fields and exit")
+
+    p = sub.add_parser("plot", help="redraw the figures of saved results without recomputing",
+                       description="Redraw the figures of a finished run, mc or sweep from its saved tables.")
+    p.add_argument("results", metavar="RESULTS", help="output directory of a run, mc or sweep (or a file in it)")
+    p.add_argument("--out", default=None, metavar="DIR", help="where to write the figures (default: RESULTS)")
+
+    p = sub.add_parser("presets", help="list the shipped accelerator presets",
+                       description="List the shipped accelerator presets with their main parameters.")
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, KeyError):
+        text = text.strip("\"'")
+    return text or type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``robinsim`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        hint = " (rerun with --resume to continue)" if args.command in ("run", "mc") else ""
+        print(f"robinsim {args.command}: interrupted{hint}", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        if os.environ.get("ROBINSIM_TRACEBACK"):
+            raise
+        print(f"robinsim {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args) -> int:
+    if args.command == "presets":
+        from studies.report import presets_table
+
+        print(presets_table())
+        return 0
+    if args.command == "plot":
+        from studies.figures import redraw
+
+        for path in redraw(args.results, args.out):
+            print(path)
+        return 0
+    if args.command == "run":
+        from studies.report import main_run
+
+        main_run(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
+                 images=args.images, scheduler=args.scheduler, resume=args.resume, progress=not args.quiet,
+                 echo=not args.quiet)
+        return 0
+    if args.command == "mc":
+        from studies.montecarlo import main_mc
+
+        main_mc(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
+                images=args.images, parameter=args.vary, levels=args.levels, scheduler=args.scheduler,
+                resume=args.resume, progress=not args.quiet, echo=not args.quiet)
+        return 0
+    if args.command == "sweep":
+        from studies import sweep
+
+        if args.fields:
+            print(sweep.fields_table())
+            return 0
+        sweep.main_sweep(out=args.out, preset=args.preset, model=args.model, chips=args.chips, seed=args.seed,
+                         images=args.images, assignments=args.assignments, file=args.file,
+                         scheduler=args.scheduler, progress=not args.quiet, echo=not args.quiet)
+        return 0
+    raise AssertionError(args.command)  # pragma: no cover - argparse restricts the commands

@@ -1,0 +1,332 @@
+"""Figures of robinsim studies (matplotlib, headless: ``Figure`` objects, no pyplot state).
+
+Every function takes tidy tables (pandas DataFrames) and returns a ``matplotlib.figure.Figure``;
+:func:`studies.outputs.save_figure` writes it as PNG and PDF. Energies are shown in pJ/bit,
+powers in mW, accuracies in percent.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+__all__ = [
+    "BREAKDOWN_COMPONENTS",
+    "parameter_label",
+    "energy_comparison",
+    "epb_breakdown",
+    "accuracy_per_chip",
+    "accuracy_vs_variation",
+    "tuning_power_hist",
+    "ring_spectra",
+    "pareto_front",
+    "pareto",
+]
+
+#: Energy categories of the EPB breakdown, in stacking order, with their colours.
+BREAKDOWN_COMPONENTS = {
+    "laser": "#d62728",
+    "modulation": "#ff7f0e",
+    "tuning": "#bcbd22",
+    "receiver": "#2ca02c",
+    "adc_dac": "#17becf",
+    "memory": "#1f77b4",
+    "electronic": "#9467bd",
+}
+_COMPONENT_LABELS = {"adc_dac": "ADC/DAC", "electronic": "electronic layers"}
+
+_PARAMETER_LABELS = {
+    "width_sigma_nm": "width variation σ (nm)",
+    "thickness_sigma_nm": "thickness variation σ (nm)",
+    "temperature_offset_k": "ambient temperature offset (K)",
+    "variation_scale": "fabrication variation (× default σ)",
+}
+
+_SIM_COLOR = "#1f77b4"
+_PUB_COLOR = "#9a9a9a"
+
+
+def parameter_label(name: str) -> str:
+    """Axis label (with unit) of a swept variation parameter or configuration field."""
+    return _PARAMETER_LABELS.get(name, name)
+
+
+def _figure(width_in: float, height_in: float, ncols: int = 1, nrows: int = 1, **kw):
+    fig = Figure(figsize=(width_in, height_in), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    return fig, axes.ravel()
+
+
+def _preset_colors(names):
+    cmap = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+    return {n: cmap[i % len(cmap)] for i, n in enumerate(names)}
+
+
+def energy_comparison(simulated: pd.DataFrame, published: pd.DataFrame | None = None) -> Figure:
+    """Energy per bit, throughput and efficiency of simulated presets next to published values.
+
+    ``simulated``: one row per preset with ``name``, ``energy_per_bit_j``, ``fps``, ``fps_per_w``.
+    ``published``: same columns (NaN where a paper gives no figure) plus ``kind``
+    ('optical' or 'electronic'). Simulated bars are solid blue, published bars grey and hatched;
+    all three axes are logarithmic.
+    """
+    rows = [dict(r, source="simulated") for r in simulated.to_dict("records")]
+    if published is not None and len(published):
+        rows += [dict(r, source="published") for r in published.to_dict("records")]
+    table = pd.DataFrame(rows)
+    panels = [
+        ("energy_per_bit_j", 1e12, "energy per bit (pJ/bit)\nlower is better"),
+        ("fps", 1.0, "throughput (frames/s)\nhigher is better"),
+        ("fps_per_w", 1e-3, "efficiency (kFPS/W)\nhigher is better"),
+    ]
+    n = len(table)
+    fig, axes = _figure(13.0, 1.2 + 0.32 * n, ncols=3, sharey=True)
+    y = np.arange(n)[::-1]
+    for ax, (col, scale, label) in zip(axes, panels):
+        values = pd.to_numeric(table.get(col), errors="coerce").to_numpy(dtype=float) * scale
+        ok = np.isfinite(values) & (values > 0)
+        for i in np.flatnonzero(ok):
+            sim = table["source"].iloc[i] == "simulated"
+            ax.barh(y[i], values[i], color=_SIM_COLOR if sim else _PUB_COLOR,
+                    hatch=None if sim else "//", edgecolor="white" if sim else "#555555", height=0.7)
+        for i in np.flatnonzero(~ok):
+            ax.text(0.02, y[i], "n/a", transform=ax.get_yaxis_transform(), va="center",
+                    fontsize=8, color="#777777")
+        ax.set_xscale("log")
+        ax.set_xlabel(label)
+        ax.grid(axis="x", which="major", alpha=0.3)
+        if ok.any():
+            lo, hi = values[ok].min(), values[ok].max()
+            ax.set_xlim(lo / 3, hi * 3)
+    n_sim = int((table["source"] == "simulated").sum())
+    for ax in axes:
+        if 0 < n_sim < n:
+            ax.axhline(y[n_sim - 1] - 0.5, color="black", lw=0.8)
+    names = [f"{r['name']} ({r['kind']})" if r["source"] == "published" and isinstance(r.get("kind"), str)
+             else str(r["name"]) for r in table.to_dict("records")]
+    axes[0].set_yticks(y, names)
+    handles = [Patch(color=_SIM_COLOR, label="simulated here (mnist workload)"),
+               Patch(facecolor=_PUB_COLOR, hatch="//", edgecolor="#555555",
+                     label="published (paper's own workload)")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
+    fig.suptitle("Simulated accelerators vs published optical and electronic BNN/CNN accelerators")
+    return fig
+
+
+def epb_breakdown(breakdown: pd.DataFrame) -> Figure:
+    """Stacked energy-per-bit breakdown per preset: absolute (pJ/bit) and share (%).
+
+    ``breakdown``: index = preset names, columns ⊆ :data:`BREAKDOWN_COMPONENTS` in J per bit.
+    """
+    unknown = [c for c in breakdown.columns if c not in BREAKDOWN_COMPONENTS]
+    if unknown:
+        raise ValueError(f"breakdown columns {unknown} are not energy components; allowed: {list(BREAKDOWN_COMPONENTS)}")
+    data = breakdown.reindex(columns=list(BREAKDOWN_COMPONENTS)).fillna(0.0) * 1e12
+    total = data.sum(axis=1)
+    share = data.div(total.where(total > 0, 1.0), axis=0) * 100
+    fig, axes = _figure(10.5, 4.2, ncols=2)
+    x = np.arange(len(data))
+    for ax, table, ylabel in ((axes[0], data, "energy per bit (pJ/bit)"), (axes[1], share, "share of energy per bit (%)")):
+        bottom = np.zeros(len(table))
+        for comp, color in BREAKDOWN_COMPONENTS.items():
+            ax.bar(x, table[comp].to_numpy(), bottom=bottom, color=color, width=0.6,
+                   label=_COMPONENT_LABELS.get(comp, comp))
+            bottom += table[comp].to_numpy()
+        ax.set_xticks(x, list(data.index))
+        ax.set_ylabel(ylabel)
+        ax.grid(axis="y", alpha=0.3)
+    for xi, t in zip(x, total.to_numpy()):
+        axes[0].annotate(f"{t:.3g}", (xi, t), ha="center", va="bottom", fontsize=8,
+                         xytext=(0, 2), textcoords="offset points")
+    axes[0].set_ylim(0, total.max() * 1.12 if total.max() > 0 else 1)
+    axes[1].set_ylim(0, 100)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles[::-1], labels[::-1], loc="outside right center", frameon=False, title="component")
+    axes[0].set_title("absolute (total on top)")
+    axes[1].set_title("composition")
+    fig.suptitle("Energy-per-bit breakdown per accelerator")
+    return fig
+
+
+def accuracy_per_chip(df: pd.DataFrame, software_accuracy: float | None = None) -> Figure:
+    """Accuracy of every sampled chip per preset (dots + box), against the software BNN.
+
+    ``df``: columns ``preset``, ``chip``, ``accuracy`` (fraction 0-1).
+    """
+    presets = list(dict.fromkeys(df["preset"]))
+    colors = _preset_colors(presets)
+    fig, (ax,) = _figure(1.8 + 1.5 * len(presets), 4.0)
+    rng = np.random.default_rng(0)
+    for i, p in enumerate(presets):
+        acc = df.loc[df["preset"] == p, "accuracy"].to_numpy(dtype=float) * 100
+        ax.boxplot([acc], positions=[i], widths=0.5, showfliers=False,
+                   medianprops={"color": "black"}, boxprops={"color": colors[p]})
+        ax.scatter(i + rng.uniform(-0.15, 0.15, len(acc)), acc, s=14, color=colors[p], alpha=0.7, zorder=3)
+    if software_accuracy is not None:
+        ax.axhline(software_accuracy * 100, color="black", ls="--", lw=1, label="software BNN (ideal)")
+        ax.legend(loc="lower left", frameon=False)
+    ax.set_xticks(range(len(presets)), presets)
+    ax.set_xlim(-0.6, len(presets) - 0.4)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Accuracy per sampled chip under fabrication and thermal variation", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: float | None = None) -> Figure:
+    """Accuracy and tuning power versus a swept variation level, with the spread across chips.
+
+    ``df``: columns ``preset``, ``level``, ``chip``, ``accuracy`` (0-1), ``tuning_power_w``.
+    Lines are medians over chips, dark bands the inter-quartile range, light bands min-max.
+    """
+    presets = list(dict.fromkeys(df["preset"]))
+    colors = _preset_colors(presets)
+    fig, axes = _figure(11.0, 4.2, ncols=2)
+    for p in presets:
+        sub = df[df["preset"] == p]
+        for ax, col, scale in ((axes[0], "accuracy", 100.0), (axes[1], "tuning_power_w", 1e3)):
+            g = sub.groupby("level")[col]
+            lv = np.asarray(list(g.groups), dtype=float)
+            q = g.quantile([0.0, 0.25, 0.5, 0.75, 1.0]).unstack().to_numpy() * scale
+            ax.fill_between(lv, q[:, 0], q[:, 4], color=colors[p], alpha=0.12, lw=0)
+            ax.fill_between(lv, q[:, 1], q[:, 3], color=colors[p], alpha=0.3, lw=0)
+            n = int(g.size().min())
+            ax.plot(lv, q[:, 2], "o-", color=colors[p], ms=4, label=f"{p} (median of {n} chips)")
+    if software_accuracy is not None:
+        axes[0].axhline(software_accuracy * 100, color="black", ls="--", lw=1, label="software BNN (ideal)")
+    axes[0].set_ylabel("test accuracy (%)")
+    axes[1].set_ylabel("tuning power per chip (mW)")
+    axes[1].set_yscale("symlog", linthresh=1e-3)
+    for ax in axes:
+        ax.set_xlabel(parameter_label(parameter))
+        ax.grid(alpha=0.3)
+    axes[0].set_title("accuracy (bands: inter-quartile, min-max)", fontsize=10)
+    axes[1].set_title("tuning power to lock every ring", fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
+    fig.suptitle(f"Monte Carlo over chips versus {parameter_label(parameter)}")
+    return fig
+
+
+def tuning_power_hist(df: pd.DataFrame) -> Figure:
+    """Histogram of the per-chip tuning power for each preset (``preset``, ``tuning_power_w``)."""
+    presets = list(dict.fromkeys(df["preset"]))
+    colors = _preset_colors(presets)
+    p_mw = df["tuning_power_w"].to_numpy(dtype=float) * 1e3
+    positive = p_mw[p_mw > 0]
+    log = positive.size == p_mw.size and positive.size > 0 and positive.max() / positive.min() > 20
+    if log:
+        bins = np.geomspace(positive.min() / 1.05, positive.max() * 1.05, 30)
+    else:
+        lo, hi = (p_mw.min(), p_mw.max()) if p_mw.size else (0.0, 1.0)
+        bins = np.linspace(lo - 0.05 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12), 25)
+    fig, (ax,) = _figure(7.0, 4.0)
+    for p in presets:
+        v = df.loc[df["preset"] == p, "tuning_power_w"].to_numpy(dtype=float) * 1e3
+        ax.hist(v, bins=bins, histtype="stepfilled", alpha=0.35, color=colors[p])
+        ax.hist(v, bins=bins, histtype="step", lw=1.5, color=colors[p],
+                label=f"{p}: median {np.median(v):.3g} mW ({len(v)} chips)")
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel("tuning power per chip (mW)")
+    ax.set_ylabel("number of chips")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title("Power to tune every ring back to its channel (EO + TO)", fontsize=10)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def ring_spectra(wavelength_nm, before, after, channels_nm, channel, role, title: str = "") -> Figure:
+    """Drop spectra of the rings of one bank before and after tuning.
+
+    ``before``/``after``: arrays (n_rings, n_wavelengths) of drop-port power (0-1);
+    ``channels_nm``: the laser channel grid; ``channel`` (channel index) and ``role``
+    (0 activation, 1 weight) per ring. A ring takes the colour of its channel; weight rings are dashed.
+    """
+    from matplotlib.lines import Line2D
+
+    wl = np.asarray(wavelength_nm, dtype=float)
+    channels = np.asarray(channels_nm, dtype=float)
+    channel = np.asarray(channel, dtype=int)
+    role = np.asarray(role, dtype=int)
+    colors = _hsv(len(channels))
+    fig, axes = _figure(10.0, 6.0, nrows=2, sharex=True)
+    for ax, spectra, label in ((axes[0], before, "before tuning"), (axes[1], after, "after tuning")):
+        for c, x in enumerate(channels):
+            ax.axvline(x, color=colors[c], lw=1.0, alpha=0.7, ls=":")
+        for s, ch, r in zip(np.atleast_2d(spectra), channel, role):
+            ax.plot(wl, s, color=colors[ch], lw=1.0, ls="--" if r == 1 else "-")
+        ax.set_ylabel("drop-port transmission")
+        ax.set_ylim(0, 1.05)
+        ax.text(0.01, 0.95, label, transform=ax.transAxes, va="top", fontsize=10, fontweight="bold",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+        ax.grid(alpha=0.25)
+    axes[1].set_xlabel("wavelength (nm)")
+    axes[1].set_xlim(wl.min(), wl.max())
+    handles = [Line2D([], [], color="black", ls=":", lw=1.0, label="laser channel (colour = channel)"),
+               Line2D([], [], color="black", ls="-", label="activation ring"),
+               Line2D([], [], color="black", ls="--", label="weight ring")]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3, frameon=False)
+    fig.suptitle(title or "Ring resonances of one bank on one sampled chip")
+    return fig
+
+
+def _hsv(n: int):
+    from matplotlib import colormaps
+
+    cm = colormaps["turbo"]
+    return [cm(0.05 + 0.9 * i / max(1, n - 1)) for i in range(max(n, 1))]
+
+
+def pareto_front(x, y, *, minimize_x: bool, minimize_y: bool) -> np.ndarray:
+    """Boolean mask of the Pareto-optimal points (no other point is at least as good in both
+    coordinates and strictly better in one). NaN points are never optimal."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    xs = x if minimize_x else -x
+    ys = y if minimize_y else -y
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    mask = np.zeros(len(x), dtype=bool)
+    for i in np.flatnonzero(ok):
+        dominated = ok & (xs <= xs[i]) & (ys <= ys[i]) & ((xs < xs[i]) | (ys < ys[i]))
+        mask[i] = not dominated.any()
+    return mask
+
+
+def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bool, color_by: str | None = None,
+           x_label: str = "", y_label: str = "", x_scale: float = 1.0, y_scale: float = 1.0,
+           log_x: bool = True, log_y: bool = True, title: str = "") -> Figure:
+    """Scatter of design points with the Pareto front highlighted and its points labelled."""
+    xv = df[x].to_numpy(dtype=float) * x_scale
+    yv = df[y].to_numpy(dtype=float) * y_scale
+    front = pareto_front(xv, yv, minimize_x=minimize_x, minimize_y=minimize_y)
+    fig, (ax,) = _figure(7.5, 5.0)
+    if color_by is not None and color_by in df.columns:
+        cv = pd.to_numeric(df[color_by], errors="coerce").to_numpy(dtype=float)
+        sc = ax.scatter(xv, yv, c=cv, cmap="viridis", s=22, alpha=0.8, zorder=2)
+        fig.colorbar(sc, ax=ax, label=parameter_label(color_by))
+    else:
+        ax.scatter(xv, yv, s=22, color="#7f7f7f", alpha=0.8, zorder=2, label="design point")
+    order = np.argsort(xv[front])
+    ax.plot(xv[front][order], yv[front][order], "-", color="#d62728", lw=1.2, zorder=3)
+    ax.scatter(xv[front], yv[front], s=60, facecolors="none", edgecolors="#d62728", lw=1.4, zorder=4,
+               label=f"Pareto front ({int(front.sum())} points)")
+    if "label" in df.columns:
+        for i in np.flatnonzero(front):
+            ax.annotate(str(df["label"].iloc[i]), (xv[i], yv[i]), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points", color="#444444")
+    if log_x:
+        ax.set_xscale("log")
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel(x_label or x)
+    ax.set_ylabel(y_label or y)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(frameon=True, framealpha=0.9, loc="best")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

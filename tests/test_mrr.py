@@ -1,0 +1,293 @@
+"""photonics.mrr against closed forms (PARAMETERS.md §1, Bogaerts 2012) and plain NumPy oracles."""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq
+
+from photonics import mrr
+from photonics.mrr import RingDesign
+
+# PARAMETERS.md §2: 500 nm x 220 nm strip at 1550 nm.
+N_EFF_500, N_G_500 = 2.4455, 4.191
+
+
+# --- plain NumPy oracles (textbook cos forms, PARAMETERS.md §1) --------------------------------
+def oracle_allpass(phi, r, a):
+    c = np.cos(phi)
+    return (a**2 - 2 * r * a * c + r**2) / (1 - 2 * r * a * c + (r * a) ** 2)
+
+
+def oracle_through(phi, r1, r2, a):
+    c = np.cos(phi)
+    return (r2**2 * a**2 - 2 * r1 * r2 * a * c + r1**2) / (1 - 2 * r1 * r2 * a * c + (r1 * r2 * a) ** 2)
+
+
+def oracle_drop(phi, r1, r2, a):
+    c = np.cos(phi)
+    return (1 - r1**2) * (1 - r2**2) * a / (1 - 2 * r1 * r2 * a * c + (r1 * r2 * a) ** 2)
+
+
+def oracle_fields(phi, r1, r2, a):
+    e = np.exp(1j * phi)
+    through = (r1 - r2 * a * e) / (1 - r1 * r2 * a * e)
+    drop = -np.sqrt((1 - r1**2) * (1 - r2**2) * a) * np.exp(0.5j * phi) / (1 - r1 * r2 * a * e)
+    return through, drop
+
+
+def random_args(seed, shape=(5, 400)):
+    rng = np.random.default_rng(seed)
+    phi = rng.uniform(-40.0, 700.0, shape)  # includes realistic round-trip phases ~600 rad
+    r1 = rng.uniform(0.3, 0.98, shape[-1])
+    r2 = rng.uniform(0.3, 0.98, (shape[0], 1))
+    a = rng.uniform(0.3, 0.98, shape)
+    return phi, r1, r2, a
+
+
+def ring(**kw):
+    base = dict(radius_um=10.0, kappa2_in=0.05, kappa2_drop=0.05, n_eff=N_EFF_500, n_g=N_G_500)
+    base.update(kw)
+    return RingDesign(**base)
+
+
+# --- kernels vs oracles ------------------------------------------------------------------------
+def test_power_kernels_equal_numpy_oracle():
+    phi, r1, r2, a = random_args(0)
+    np.testing.assert_allclose(mrr.allpass_through(phi, r1, a), oracle_allpass(phi, r1, a), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.adddrop_through(phi, r1, r2, a), oracle_through(phi, r1, r2, a), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.adddrop_drop(phi, r1, r2, a), oracle_drop(phi, r1, r2, a), rtol=0, atol=1e-12)
+
+
+def test_field_kernels_equal_numpy_oracle_and_power_kernels():
+    phi, r1, r2, a = random_args(1)
+    through, drop = oracle_fields(phi, r1, r2, a)
+    allpass, _ = oracle_fields(phi, r1, 1.0, a)
+    np.testing.assert_allclose(mrr.adddrop_through_field(phi, r1, r2, a), through, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.adddrop_drop_field(phi, r1, r2, a), drop, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.allpass_through_field(phi, r1, a), allpass, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.abs(mrr.adddrop_through_field(phi, r1, r2, a)) ** 2,
+                               mrr.adddrop_through(phi, r1, r2, a), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.abs(mrr.adddrop_drop_field(phi, r1, r2, a)) ** 2,
+                               mrr.adddrop_drop(phi, r1, r2, a), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.abs(mrr.allpass_through_field(phi, r1, a)) ** 2,
+                               mrr.allpass_through(phi, r1, a), rtol=0, atol=1e-12)
+
+
+def test_kernels_broadcast_and_return_scalars():
+    phi = np.linspace(0, 2 * np.pi, 7)
+    out = mrr.adddrop_drop(phi[None, :], 0.9, np.array([[0.9], [0.8], [0.7]]), 0.99)
+    assert out.shape == (3, 7)
+    np.testing.assert_allclose(out[1], oracle_drop(phi, 0.9, 0.8, 0.99), rtol=0, atol=1e-12)
+    scalar = mrr.allpass_through(0.3, 0.9, 0.95)
+    assert np.ndim(scalar) == 0 and math.isclose(scalar, oracle_allpass(0.3, 0.9, 0.95), abs_tol=1e-12)
+
+
+def test_lossless_symmetric_adddrop_conserves_power():
+    phi = np.linspace(-3 * np.pi, 3 * np.pi, 2001)
+    for r in (0.2, 0.7, 0.95, 0.999):
+        total = mrr.adddrop_through(phi, r, r, 1.0) + mrr.adddrop_drop(phi, r, r, 1.0)
+        np.testing.assert_allclose(total, 1.0, rtol=0, atol=1e-12)
+
+
+unit = st.floats(0.0, 1.0, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(phi=st.floats(-1e3, 1e3, allow_nan=False), r1=unit, r2=unit, a=unit)
+def test_passivity(phi, r1, r2, a):
+    if r1 * r2 * a >= 1.0:
+        return  # the lossless uncoupled ring is rejected (tested below)
+    t = mrr.adddrop_through(phi, r1, r2, a)
+    d = mrr.adddrop_drop(phi, r1, r2, a)
+    assert 0.0 <= t and 0.0 <= d and t + d <= 1.0 + 1e-12
+    if r1 * a < 1.0:
+        assert 0.0 <= mrr.allpass_through(phi, r1, a) <= 1.0 + 1e-12
+
+
+# --- RingDesign: closed forms --------------------------------------------------------------------
+def test_fsr_closed_form_and_dispersion_relation():
+    rg = ring(radius_um=8.0)
+    length_nm = 2 * math.pi * 8.0e3
+    assert math.isclose(rg.fsr_nm, 1550.0**2 / (N_G_500 * length_nm), rel_tol=1e-12)
+    res = rg.resonances_nm((1500.0, 1600.0))
+    # every resonance solves m*lam = n_eff(lam)*L with first-order dispersion (PARAMETERS.md §1)
+    n_eff = N_EFF_500 - (N_G_500 - N_EFF_500) * (res - 1550.0) / 1550.0
+    m = n_eff * length_nm / res
+    np.testing.assert_allclose(m, np.round(m), rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(np.diff(np.round(m)), -1.0)  # consecutive orders, none missed
+    # the spacing of the two resonances around 1550 nm is the FSR to first order in FSR/lambda
+    i = np.searchsorted(res, 1550.0)
+    spacing = res[i] - res[i - 1]
+    assert abs(spacing / rg.fsr_nm - 1) < 2 * rg.fsr_nm / 1550.0
+
+
+def test_index_change_shifts_resonance_by_lambda_dn_over_ng():
+    dn = 2e-4
+    base = ring().resonances_nm((1545.0, 1555.0))
+    moved = ring(n_eff=N_EFF_500 + dn).resonances_nm((1545.0, 1555.0))
+    expected = base * dn / N_G_500  # PARAMETERS.md §1: d(lambda) = lambda dn_eff / n_g
+    np.testing.assert_allclose(moved - base, expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("loss_db_per_cm", [1.0, 3.0, 10.0])
+def test_critical_coupling_allpass(loss_db_per_cm):
+    probe = ring(kappa2_drop=None, loss_db_per_cm=loss_db_per_cm)
+    rg = ring(kappa2_drop=None, loss_db_per_cm=loss_db_per_cm, kappa2_in=probe.critical_kappa2)
+    assert math.isclose(rg.r1, rg.a, rel_tol=1e-12)
+    res = rg.resonances_nm((1540.0, 1560.0))
+    through, drop = rg.spectrum(res)
+    np.testing.assert_allclose(through, 0.0, atol=1e-12)
+    np.testing.assert_array_equal(drop, 0.0)
+    # Q_L / (Q_i / 2) = (x/2) / sinh(x/2) with x = alpha L (exact for these formulas), ~1 - x^2/24
+    x = loss_db_per_cm * math.log(10) / 10 * rg.circumference_um * 1e-4
+    assert abs(rg.q_loaded / (rg.q_intrinsic / 2) - 1) <= x**2 / 12
+    assert rg.extinction_ratio_db == math.inf
+
+
+def test_critical_coupling_adddrop_zero_through():
+    probe = ring(kappa2_drop=0.03, loss_db_per_cm=5.0)
+    rg = ring(kappa2_drop=0.03, loss_db_per_cm=5.0, kappa2_in=probe.critical_kappa2)
+    assert math.isclose(rg.r1, rg.r2 * rg.a, rel_tol=1e-12)
+    through, _ = rg.spectrum(rg.resonances_nm((1540.0, 1560.0)))
+    np.testing.assert_allclose(through, 0.0, atol=1e-12)
+
+
+def _measured_drop_fwhm(rg):
+    lam_r = rg.nearest_resonance_nm(1550.0)
+    peak = rg.spectrum(lam_r)[1]
+    f = lambda lam: rg.spectrum(lam)[1] - peak / 2  # noqa: E731
+    hi = brentq(f, lam_r, lam_r + rg.fsr_nm / 2, xtol=1e-13)
+    lo = brentq(f, lam_r - rg.fsr_nm / 2, lam_r, xtol=1e-13)
+    return lo, lam_r, hi
+
+
+@pytest.mark.parametrize("kappa2", [0.01, 0.05, 0.2, 0.5])
+def test_fwhm_matches_measured_width(kappa2):
+    rg = ring(kappa2_in=kappa2, kappa2_drop=kappa2)
+    lo, lam_r, hi = _measured_drop_fwhm(rg)
+    # exact Airy half-width in phase: 2 arcsin((1 - rho) / (2 sqrt(rho))); phase = 2 pi n_g L / lam + const
+    rho = rg.r1 * rg.r2 * rg.a
+    half = 2 * math.asin((1 - rho) / (2 * math.sqrt(rho)))
+    k = 2 * math.pi * N_G_500 * rg.circumference_um * 1e3
+    assert math.isclose(hi - lo, k / (k / lam_r - half) - k / (k / lam_r + half), rel_tol=1e-8)
+    # the closed-form FWHM is within 0.5 % for finesse >= 10 (PARAMETERS.md §1)
+    if rg.finesse >= 10:
+        assert abs(rg.fwhm_nm / (hi - lo) - 1) < 5e-3
+    assert math.isclose(rg.q_loaded, 1550.0 / rg.fwhm_nm, rel_tol=1e-12)
+    assert math.isclose(rg.finesse, rg.fsr_nm / rg.fwhm_nm, rel_tol=1e-12)
+
+
+def test_peak_drop_and_extinction_match_spectrum():
+    rg = ring(kappa2_in=0.08, kappa2_drop=0.05, loss_db_per_cm=4.0)
+    res = rg.resonances_nm((1540.0, 1565.0))
+    through, drop = rg.spectrum(res)
+    np.testing.assert_allclose(drop, rg.peak_drop, rtol=1e-12)
+    # off resonance = half way in phase between two resonances (phase is linear in 1/lambda)
+    mid = 2.0 / (1.0 / res[0] + 1.0 / res[1])
+    t_off, _ = rg.spectrum(mid)
+    assert math.isclose(rg.extinction_ratio_db, 10 * math.log10(t_off / through[0]), rel_tol=1e-9)
+    lossless = ring(kappa2_in=0.05, kappa2_drop=0.05, loss_db_per_cm=0.0)
+    assert math.isclose(lossless.peak_drop, 1.0, rel_tol=1e-12)
+    assert lossless.q_intrinsic == math.inf
+
+
+def test_circumference_coupling_and_loss():
+    rg = ring(radius_um=5.0, kappa2_in=0.19, kappa2_drop=0.36, loss_db_per_cm=3.0)
+    assert math.isclose(rg.circumference_um, 10 * math.pi, rel_tol=1e-15)
+    assert math.isclose(rg.r1, 0.9, rel_tol=1e-15) and math.isclose(rg.r2, 0.8, rel_tol=1e-15)
+    # a^2 = 10^(-loss_dB/cm * L_cm / 10)
+    assert math.isclose(rg.a**2, 10 ** (-3.0 * 10 * math.pi * 1e-4 / 10), rel_tol=1e-12)
+    assert rg.is_adddrop and not ring(kappa2_drop=None).is_adddrop
+    assert ring(kappa2_drop=None).r2 == 1.0 and ring(kappa2_drop=None).peak_drop == 0.0
+
+
+def test_detuning_moves_spectrum_rigidly():
+    rg = ring(kappa2_in=0.02, kappa2_drop=0.02)
+    lam = np.linspace(1548.0, 1552.0, 4001)
+    det = np.array([[-0.3], [0.0], [0.45]])
+    through, drop = rg.spectrum(lam, det)
+    assert through.shape == drop.shape == (3, 4001)
+    for row, d in zip(drop, det[:, 0]):
+        np.testing.assert_allclose(row, rg.spectrum(lam - d)[1], rtol=1e-12)
+    peaks = lam[np.argmax(drop, axis=1)]
+    lam_r = rg.nearest_resonance_nm(1550.0)
+    np.testing.assert_allclose(peaks - lam_r, det[:, 0], atol=1e-3)  # grid step 1 pm
+    phase = rg.phase(lam_r + det[:, 0], det[:, 0])
+    np.testing.assert_allclose(np.cos(phase), 1.0, atol=1e-12)
+
+
+def test_allpass_spectrum_has_zero_drop_and_dip():
+    rg = ring(kappa2_drop=None, kappa2_in=0.05)
+    lam = np.linspace(1549, 1551, 11)
+    through, drop = rg.spectrum(lam)
+    np.testing.assert_array_equal(drop, 0.0)
+    np.testing.assert_allclose(through, oracle_allpass(rg.phase(lam), rg.r1, rg.a), atol=1e-12)
+
+
+def test_replace_keeps_resolved_indices():
+    rg = ring()
+    assert dataclasses.replace(rg, kappa2_in=0.1).n_g == N_G_500
+
+
+def test_default_indices_come_from_waveguide_model():
+    # PARAMETERS.md §2, 500 nm x 220 nm: n_eff 2.4455, n_g 4.191; issue 2 tolerances 1 % / 3 %
+    rg = RingDesign(10.0, 500.0, 220.0, kappa2_in=0.1)
+    assert abs(rg.n_eff / N_EFF_500 - 1) < 0.01
+    assert abs(rg.n_g / N_G_500 - 1) < 0.03
+    wide = dataclasses.replace(rg, width_nm=800.0, n_eff=None, n_g=None)
+    assert abs(wide.n_eff / 2.6885 - 1) < 0.01 and abs(wide.n_g / 3.904 - 1) < 0.03
+
+
+# --- bad input ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "kw, name, value",
+    [
+        (dict(radius_um=0.0), "radius_um", "0.0"),
+        (dict(radius_um=-3.0), "radius_um", "-3.0"),
+        (dict(radius_um=float("nan")), "radius_um", "nan"),
+        (dict(width_nm=float("inf")), "width_nm", "inf"),
+        (dict(kappa2_in=0.0), "kappa2_in", "0.0"),
+        (dict(kappa2_in=1.0), "kappa2_in", "1.0"),
+        (dict(kappa2_in=1.5), "kappa2_in", "1.5"),
+        (dict(kappa2_drop=-0.1), "kappa2_drop", "-0.1"),
+        (dict(loss_db_per_cm=-1.0), "loss_db_per_cm", "-1.0"),
+        (dict(n_g=0.5), "n_g", "0.5"),
+        (dict(wavelength_nm=-1550.0), "wavelength_nm", "-1550.0"),
+        (dict(loss_db_per_cm=1e9), "loss_db_per_cm", "1000000000.0"),
+    ],
+)
+def test_ring_design_rejects_bad_input(kw, name, value):
+    with pytest.raises(ValueError) as err:
+        ring(**kw)
+    assert name in str(err.value) and value in str(err.value)
+
+
+def test_ring_design_rejects_non_numbers():
+    with pytest.raises(TypeError, match="radius_um"):
+        ring(radius_um="ten")
+    with pytest.raises(TypeError):
+        RingDesign(10.0, n_eff=2.4, n_g=4.2)  # kappa2_in is required
+
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: mrr.allpass_through(np.nan, 0.9, 0.9), "phi"),
+        (lambda: mrr.allpass_through(0.0, 1.2, 0.9), "r"),
+        (lambda: mrr.adddrop_drop(0.0, 0.9, 0.9, -0.1), "a"),
+        (lambda: mrr.adddrop_through(0.0, 0.9, [0.9, np.inf], 0.9), "r2"),
+        (lambda: mrr.adddrop_drop_field(0.0, 1.0, 1.0, 1.0), "r1*r2*a"),
+        (lambda: mrr.allpass_through_field([0.0, 1.0], [0.9, 1.0], 1.0), "r*a"),
+        (lambda: ring().resonances_nm((1560.0, 1540.0)), "band"),
+        (lambda: ring().resonances_nm((-1.0, 1540.0)), "band"),
+        (lambda: ring().spectrum([1550.0, -2.0]), "wavelengths_nm"),
+        (lambda: ring().spectrum(1550.0, 1600.0), "detuning_nm"),
+        (lambda: ring().phase(1550.0, np.nan), "detuning_nm"),
+    ],
+)
+def test_functions_reject_bad_input(call, name):
+    with pytest.raises(ValueError, match=name.replace("*", r"\*")):
+        call()
