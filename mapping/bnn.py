@@ -264,12 +264,12 @@ class FoldedBNN:
 
     __call__ = forward
 
-    def predict(self, x: torch.Tensor, dot: Callable | None = None, batch_size: int = 1000) -> torch.Tensor:
+    def predict(self, x: torch.Tensor, dot: Callable | None = None, batch_size: int = 250) -> torch.Tensor:
         """Class predictions (int64), evaluated in batches."""
         batch_size = check_int("batch_size", batch_size, lo=1)
         return torch.cat([self.forward(x[i : i + batch_size], dot).argmax(1) for i in range(0, len(x), batch_size)])
 
-    def verify(self, images: torch.Tensor, batch_size: int = 1000) -> int:
+    def verify(self, images: torch.Tensor, batch_size: int = 250) -> int:
         """Check that every binary layer's signs and every prediction equal the source model's.
 
         Returns the number of images checked; raises RuntimeError naming the first differing layer.
@@ -303,16 +303,17 @@ class FoldedBNN:
         return len(images)
 
 
-def fold_threshold(K: int, bn: nn.Module | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def fold_threshold(K: int, bn: nn.Module | None = None, channels: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Fold ``sign(bn(s))`` for every reachable sum s ∈ {−K, −K+2, …, K} into (threshold, flip).
 
     ``bn`` is evaluated (eval mode) on all K+1 levels; its output is monotone in s, so the +1 set
-    is an upper run (flip False) or a lower run (flip True). ``bn=None`` means sign(s).
+    is an upper run (flip False) or a lower run (flip True). ``bn=None`` means sign(s) for each
+    of ``channels`` outputs.
     """
     K = check_int("K", K, lo=1)
     levels = torch.arange(-K, K + 1, 2, dtype=torch.float32)
     if bn is None:
-        pos = (levels >= 0).view(-1, 1)
+        pos = (levels >= 0).view(-1, 1).expand(-1, check_int("channels", channels, lo=1))
     else:
         n_ch = bn.num_features
         shape = (len(levels), n_ch, 1, 1) if isinstance(bn, nn.BatchNorm2d) else (len(levels), n_ch)
@@ -431,7 +432,7 @@ def _spec(name: str, m: nn.Module, bn, shapes: tuple) -> BinaryLayerSpec:
         kind, stride, padding = "conv", tuple(m.stride), tuple(m.padding)
     else:
         K, kind, stride, padding = m.in_features, "linear", (), ()
-    threshold, flip = fold_threshold(K, bn)
+    threshold, flip = fold_threshold(K, bn, channels=weight_pm1.shape[0])
     in_shape, out_shape = shapes
     return BinaryLayerSpec(name, kind, weight_pm1, threshold, flip, stride, padding, PAD_VALUE, in_shape, out_shape, K)
 

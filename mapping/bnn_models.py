@@ -66,15 +66,15 @@ def mnist_mlp(hidden: int = 512, depth: int = 2) -> "OrderedDict[str, nn.Module]
 
 @register_architecture("mnist-cnn")
 def mnist_cnn(channels1: int = 32, channels2: int = 64, hidden: int = 256) -> "OrderedDict[str, nn.Module]":
-    """Electronic conv 1→c1 3x3, pool; binary conv c1→c2 3x3 (−1 pad), pool; binary linear → hidden; electronic → 10."""
+    """Electronic conv 1→c1 3x3, pool, BN, sign; binary conv c1→c2 3x3 (−1 pad), pool; binary linear → hidden; electronic → 10."""
     channels1 = check_int("channels1", channels1, lo=1)
     channels2 = check_int("channels2", channels2, lo=1)
     hidden = check_int("hidden", hidden, lo=1)
     return OrderedDict([
         ("conv1", electronic(nn.Conv2d(1, channels1, 3, padding=1, bias=False))),
+        ("pool1", nn.MaxPool2d(2)),
         ("bn1", ExactBatchNorm2d(channels1)),
         ("sign1", Sign()),
-        ("pool1", nn.MaxPool2d(2)),
         ("conv2", BinaryConv2d(channels1, channels2, 3, padding=1)),
         ("bn2", ExactBatchNorm2d(channels2)),
         ("sign2", Sign()),

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["SPLITS", "N_CLASSES", "mnist_path", "load_mnist", "check_dataset"]
+__all__ = ["SPLITS", "N_CLASSES", "mnist_path", "load_mnist", "digits_to_mnist_layout", "check_dataset"]
 
 SPLITS = ("train", "val", "test")
 N_CLASSES = 10

@@ -79,6 +79,7 @@ class LayerGeometry:
         n[-1] = self.k - self.chunk * (self.n_chunks - 1)
         return n
 
+    @cached_property
     def padded_weight(self) -> torch.Tensor:
         """(O, C, N) weights with zeros in the unused cells of the last chunk."""
         o, k = self.weight.shape
@@ -91,8 +92,10 @@ class LayerGeometry:
 class LayerCells:
     """Per-chip view of a layer: deviation weights, chunk offsets, error bound, noise.
 
-    ``w_dev`` (O, C, N) and ``bias`` (O, C) as in the module docstring (zero in unused cells);
-    ``bound`` (O, C) = max over inputs of ``|e|``; ``sigma`` (C,) noise std per readout (±1 units).
+    ``w_dev`` (R, O, C, N) and ``bias`` (R, O, C) as in the module docstring (zero in unused
+    cells), R = replicas: position ``l`` of an image is served by replica ``l % R``;
+    ``bound`` (O, C) = max over replicas and inputs of ``|e|``; ``sigma`` (C,) noise std per
+    readout (±1 units).
     """
 
     w_dev: torch.Tensor
@@ -101,17 +104,28 @@ class LayerCells:
     sigma: np.ndarray
 
     @classmethod
-    def from_coefficients(cls, geometry: LayerGeometry, coefficients: torch.Tensor, sigma) -> "LayerCells":
-        """Build from per-cell (alpha, beta, gamma, delta): ``coefficients`` shape (O, C, N, 4)."""
-        w = geometry.padded_weight().double()
-        coef = coefficients.double()
+    def from_coefficients(cls, geometry: LayerGeometry, coefficients, sigma) -> "LayerCells":
+        """Build from per-cell (alpha, beta, gamma, delta): ``coefficients`` (R, O, C, N, 4) or (O, C, N, 4)."""
+        coef = torch.as_tensor(coefficients, dtype=torch.float64)
+        if coef.dim() == 4:
+            coef = coef.unsqueeze(0)
+        w = geometry.padded_weight.double()
         used = (w != 0).double()
         alpha, beta, gamma, delta = (coef[..., i] * used for i in range(4))
         w_dev = beta + (delta - used) * w
         bias = (alpha + gamma * w).sum(-1)
-        bound = (w_dev.abs().sum(-1) + bias.abs()).numpy()
+        bound = (w_dev.abs().sum(-1) + bias.abs()).amax(0).numpy()
         sigma = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (geometry.n_chunks,)).copy()
         return cls(w_dev.float(), bias.float(), bound, sigma)
+
+    @property
+    def replicas(self) -> int:
+        return self.w_dev.shape[0]
+
+    @cached_property
+    def arrays64(self) -> tuple[np.ndarray, np.ndarray]:
+        """``w_dev`` and ``bias`` as float64 NumPy arrays (for the exact sparse evaluation)."""
+        return self.w_dev.double().numpy(), self.bias.double().numpy()
 
 
 @dataclass(frozen=True)
@@ -230,6 +244,10 @@ class _Readouts:
             vals = self.a[idx[0], idx[1], idx[2], idx[3]]
         return vals.double().numpy() * used
 
+    def replica(self, readout: np.ndarray, replicas: int) -> np.ndarray:
+        """Replica serving each readout (its position within the image modulo ``replicas``)."""
+        return (readout % self.positions) % replicas
+
     def scatter_index(self, readout: np.ndarray, out: np.ndarray):
         """Index tuple into ``s`` for readouts and output features."""
         b = torch.from_numpy(readout // self.positions)
@@ -279,15 +297,18 @@ def hardware_sums(
     the hardware's side of the threshold (so :func:`decide` gives the hardware output).
     """
     s0 = ideal_sums(geometry, a) if s_ideal is None else s_ideal
-    s = s0.clone()
-    changed = torch.zeros(s.shape[0], dtype=torch.bool)
-    readouts = _Readouts(geometry, a, s)
+    changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     margin = 1.0 - cells.bound
     p = _tail_probability(margin, cells.sigma[None, :])
     if not geometry.comparator and not adc.exact:
         p = np.ones_like(p)
     dense = p > dense_probability
-    index = _sparse(geometry, cells, readouts, s, adc, rng, np.where(dense, 0.0, p), margin)
+    counts = rng.binomial(s0.shape[0] * (s0[0, 0].numel()), np.where(dense, 0.0, p).ravel())
+    if counts.sum() == 0 and not dense.any():
+        return s0, changed
+    s = s0.clone()
+    readouts = _Readouts(geometry, a, s)
+    index = _sparse(geometry, cells, readouts, s, adc, rng, counts, margin)
     if index is not None:
         o = index[1]
         flipped = _decide_at(geometry, s[index], o) != _decide_at(geometry, s0[index], o)
@@ -308,12 +329,10 @@ def _decide_at(geometry: LayerGeometry, s: torch.Tensor, out: torch.Tensor) -> t
     return torch.where(geometry.flip[out], s <= t, s >= t)
 
 
-def _sparse(geometry, cells, readouts, s, adc, rng, p, margin):
-    """Evaluate exactly the readouts whose noise exceeds the margin (drawn from the tail).
-
-    Returns the index tuple of the touched sums (or None).
+def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
+    """Evaluate exactly the readouts whose noise exceeds the margin (noise drawn from the tail);
+    ``counts`` (O*C,) such readouts per (output, chunk) pair. Returns the touched index or None.
     """
-    counts = rng.binomial(readouts.count, p.ravel())
     if counts.sum() == 0:
         return None
     pair = np.repeat(np.arange(counts.size), counts)
@@ -325,10 +344,10 @@ def _sparse(geometry, cells, readouts, s, adc, rng, p, margin):
     magnitude = -sigma * ndtri(u * ndtr(-m / sigma))
     noise = np.where(rng.random(pair.size) < 0.5, -magnitude, magnitude)
     x = readouts.inputs(readout, chunk)
-    w = geometry.padded_weight().double().numpy()[out, chunk]
-    w_dev = cells.w_dev.double().numpy()[out, chunk]
-    s_chunk = np.einsum("ij,ij->i", w, x)
-    r = s_chunk + np.einsum("ij,ij->i", w_dev, x) + cells.bias.double().numpy()[out, chunk] + noise
+    rep = readouts.replica(readout, cells.replicas)
+    w_dev, bias = cells.arrays64
+    s_chunk = np.einsum("ij,ij->i", geometry.padded_weight.double().numpy()[out, chunk], x)
+    r = s_chunk + np.einsum("ij,ij->i", w_dev[rep, out, chunk], x) + bias[rep, out, chunk] + noise
     index = readouts.scatter_index(readout, out)
     if geometry.comparator:
         t, flip, reference = (v[out] for v in _comparator_references(geometry))
@@ -345,32 +364,31 @@ def _sparse(geometry, cells, readouts, s, adc, rng, p, margin):
 def _dense(geometry, cells, readouts, s, adc, generator, dense):
     """Evaluate every readout of the (output, chunk) pairs marked in ``dense``."""
     g = geometry
-    w = g.padded_weight()
+    w = g.padded_weight
     lengths = g.chunk_lengths()
     per_image = readouts.positions * max(g.k, g.out_features) * 4
     step = max(1, _DENSE_BATCH_BYTES // per_image)
+    flat = s.view(s.shape[0], s.shape[1], -1)  # (B, O, L), shares memory with s
     if g.comparator:
         t, flip, reference = (torch.from_numpy(v) for v in _comparator_references(g))
     for b0 in range(0, readouts.batch, step):
         a = readouts.a[b0 : b0 + step]
-        if g.kernel is None:
-            cols = a.unsqueeze(-1)  # (B, K, 1)
-        else:
-            cols = F.unfold(a, g.kernel[1:], stride=g.stride)  # (B, K, L)
+        cols = a.unsqueeze(-1) if g.kernel is None else F.unfold(a, g.kernel[1:], stride=g.stride)  # (B, K, L)
         for c in np.flatnonzero(dense.any(axis=0)):
             outs = torch.from_numpy(np.flatnonzero(dense[:, c]))
-            k0, k1 = c * g.chunk, c * g.chunk + int(lengths[c])
-            x = cols[:, k0:k1, :].transpose(1, 2)  # (B, L, n_c)
-            s_c = x @ w[outs, c, : k1 - k0].t()
-            r = s_c + x @ cells.w_dev[outs, c, : k1 - k0].t() + cells.bias[outs, c]
-            if cells.sigma[c] > 0:
-                r += float(cells.sigma[c]) * torch.randn(r.shape, generator=generator)
-            target = s[b0 : b0 + step, outs].reshape(a.shape[0], len(outs), -1).transpose(1, 2)
-            if g.comparator:
-                hw = torch.where(flip[outs], r <= reference[outs], r >= reference[outs])
-                ideal = torch.where(flip[outs], s_c <= t[outs], s_c >= t[outs])
-                forced = torch.where(hw, t[outs], torch.where(flip[outs], t[outs] + 1, t[outs] - 1))
-                value = torch.where(hw == ideal, target, forced.to(s.dtype))
-            else:
-                value = target + (adc.quantize(r, int(lengths[c])) - s_c)
-            s[b0 : b0 + step, outs] = value.transpose(1, 2).reshape(s[b0 : b0 + step, outs].shape)
+            k0, n_c = c * g.chunk, int(lengths[c])
+            for rep in range(cells.replicas):
+                x = cols[:, k0 : k0 + n_c, rep :: cells.replicas].transpose(1, 2)  # (B, L_rep, n_c)
+                s_c = x @ w[outs, c, :n_c].t()
+                r = s_c + x @ cells.w_dev[rep, outs, c, :n_c].t() + cells.bias[rep, outs, c]
+                if cells.sigma[c] > 0:
+                    r += float(cells.sigma[c]) * torch.randn(r.shape, generator=generator)
+                target = flat[b0 : b0 + step, outs, rep :: cells.replicas].transpose(1, 2)
+                if g.comparator:
+                    hw = torch.where(flip[outs], r <= reference[outs], r >= reference[outs])
+                    ideal = torch.where(flip[outs], s_c <= t[outs], s_c >= t[outs])
+                    forced = torch.where(hw, t[outs], torch.where(flip[outs], t[outs] + 1, t[outs] - 1))
+                    value = torch.where(hw == ideal, target, forced.to(s.dtype))
+                else:
+                    value = target + (adc.quantize(r, n_c) - s_c)
+                flat[b0 : b0 + step, outs, rep :: cells.replicas] = value.transpose(1, 2)

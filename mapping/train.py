@@ -22,7 +22,7 @@ def clip_latent_weights(model: nn.Module) -> None:
                 m.weight.clamp_(-1.0, 1.0)
 
 
-def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
     """Eval-mode class predictions (int64) in batches; restores the training flag."""
     batch_size = check_int("batch_size", batch_size, lo=1)
     was_training = model.training
@@ -34,7 +34,7 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> t
         model.train(was_training)
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 1000) -> float:
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 250) -> float:
     """Eval-mode accuracy (fraction correct) on (images, labels)."""
     images, labels = check_dataset(images, labels, image_shape=getattr(model, "input_shape", None))
     return float((predict(model, images, batch_size) == labels).double().mean())
@@ -73,9 +73,10 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epoch
             opt.step()
             sched.step()
             clip_latent_weights(model)
-            total += float(loss)
+            value = loss.item()
+            total += value
             if k % 50 == 0:
-                bar.set_postfix(loss=f"{float(loss):.3f}")
+                bar.set_postfix(loss=f"{value:.3f}")
         bar.close()
         row = {"epoch": epoch, "train_loss": total / steps, "lr": opt.param_groups[0]["lr"]}
         if val is not None:

@@ -9,7 +9,7 @@ with ``1 - cos(phi) = 2 sin^2(phi/2)``, e.g. the add-drop drop power::
 
 which equals the textbook ``... / (1 - 2 r1 r2 a cos(phi) + (r1 r2 a)^2)`` but keeps full
 precision near resonance. ``sin^2(phi/2)`` uses a Cody-Waite reduction and a degree-21 odd
-Taylor polynomial (error < 1e-16), which LLVM vectorises.
+Taylor polynomial (within a few ulp of ``np.sin``), which LLVM vectorises.
 
 Field conventions (power = ``|field|^2``)::
 
@@ -25,6 +25,7 @@ Wavelength model of ``RingDesign``: first-order dispersion
 from __future__ import annotations
 
 import math
+import types
 from dataclasses import KW_ONLY, dataclass
 
 import numba as nb
@@ -48,13 +49,37 @@ _P1 = 6.283185243606567
 _P2 = 6.357301884918343e-08
 _P3 = 2.4492935982947064e-16
 _INV_TWO_PI = 1.0 / (2.0 * math.pi)
-# Taylor coefficients of sin(h)/h in powers of h^2 (|h| <= pi/2: truncation error < 3e-16).
+# Taylor coefficients of sin(h)/h in powers of h^2 (|h| <= pi/2: truncation error < 2e-18).
 _S0, _S1, _S2, _S3, _S4, _S5, _S6, _S7, _S8, _S9, _S10 = (
     (-1.0) ** k / math.factorial(2 * k + 1) for k in range(11)
 )
 
 
-@nb.njit(cache=True, fastmath={"contract"})
+# Below this many inner iterations a kernel runs serially: a parallel launch costs ~10 us on an
+# idle machine and milliseconds when the cores are oversubscribed.
+PARALLEL_MIN_WORK = 32_768
+
+
+class _DualKernel:
+    """A loop compiled twice with ``cache=True``: serial for small work, ``prange``-parallel for large."""
+
+    def __init__(self, fn, flags):
+        serial = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + "_serial", fn.__defaults__, fn.__closure__)
+        serial.__qualname__ = fn.__qualname__ + "_serial"  # its own cache file
+        self.serial = nb.njit(cache=True, **flags)(serial)
+        self.parallel = nb.njit(cache=True, parallel=True, **flags)(fn)
+        self.__doc__ = fn.__doc__
+
+    def __call__(self, work, *args):
+        return (self.parallel if work >= PARALLEL_MIN_WORK else self.serial)(*args)
+
+
+def dual_kernel(**flags):
+    """Decorator: ``kernel(work, *args)`` runs the serial or the parallel build by ``work``."""
+    return lambda fn: _DualKernel(fn, flags)
+
+
+@nb.njit(cache=True, fastmath={"contract"}, inline="always")
 def _sin2_half(phi):
     """sin(phi/2)**2 for any finite phi (argument reduced to [-pi, pi] first)."""
     k = np.rint(phi * _INV_TWO_PI)
@@ -75,7 +100,7 @@ def _sin2_half(phi):
     return s * s
 
 
-@nb.njit(cache=True, fastmath={"contract"})
+@nb.njit(cache=True, fastmath={"contract"}, inline="always")
 def _airy(s, r1, r2, a):
     """(through from bus 1, through from bus 2, drop) powers of an add-drop ring at sin^2(phi/2) = s."""
     rho = r1 * r2 * a
@@ -87,62 +112,87 @@ def _airy(s, r1, r2, a):
     return t1, t2, d
 
 
-@nb.njit(cache=True, parallel=True, fastmath={"contract"})
-def _adddrop_through_kernel(phi, r1, r2, a, out):
-    for i in nb.prange(phi.size):
-        rho = r1[i] * r2[i] * a[i]
-        four_rho_s = 4.0 * rho * _sin2_half(phi[i])
-        num = (r1[i] - r2[i] * a[i]) * (r1[i] - r2[i] * a[i]) + four_rho_s
-        out[i] = num / ((1.0 - rho) * (1.0 - rho) + four_rho_s)
+@dual_kernel(fastmath={"contract"})
+def _power_kernel(phi, r1, r2, a, drop_port, out):
+    """Through (bus 1) or drop power; each input has length out.size or 1 (a broadcast scalar)."""
+    f_p, f_1, f_2, f_a = phi.size > 1, r1.size > 1, r2.size > 1, a.size > 1
+    p0, r10, r20, a0 = phi[0], r1[0], r2[0], a[0]
+    for i in nb.prange(out.size):
+        t1, _, d = _airy(
+            _sin2_half(phi[i] if f_p else p0), r1[i] if f_1 else r10, r2[i] if f_2 else r20, a[i] if f_a else a0
+        )
+        out[i] = d if drop_port else t1
 
 
-@nb.njit(cache=True, parallel=True, fastmath={"contract"})
-def _adddrop_drop_kernel(phi, r1, r2, a, out):
-    for i in nb.prange(phi.size):
-        rho = r1[i] * r2[i] * a[i]
-        den = (1.0 - rho) * (1.0 - rho) + 4.0 * rho * _sin2_half(phi[i])
-        out[i] = (1.0 - r1[i] * r1[i]) * (1.0 - r2[i] * r2[i]) * a[i] / den
+@dual_kernel()
+def _field_kernel(phi, r1, r2, a, drop_port, out):
+    """Complex through (bus 1) or drop field; inputs as in :func:`_power_kernel`."""
+    f_p, f_1, f_2, f_a = phi.size > 1, r1.size > 1, r2.size > 1, a.size > 1
+    for i in nb.prange(out.size):
+        p = phi[i] if f_p else phi[0]
+        x1, x2, xa = r1[i] if f_1 else r1[0], r2[i] if f_2 else r2[0], a[i] if f_a else a[0]
+        den = 1.0 - x1 * x2 * xa * complex(math.cos(p), math.sin(p))
+        if drop_port:
+            k1k2 = math.sqrt((1.0 - x1 * x1) * (1.0 - x2 * x2) * xa)
+            out[i] = -k1k2 * complex(math.cos(0.5 * p), math.sin(0.5 * p)) / den
+        else:
+            out[i] = (x1 - x2 * xa * complex(math.cos(p), math.sin(p))) / den
 
 
-@nb.njit(cache=True, parallel=True)
-def _through_field_kernel(phi, r1, r2, a, out):
-    for i in nb.prange(phi.size):
-        e = complex(math.cos(phi[i]), math.sin(phi[i]))
-        out[i] = (r1[i] - r2[i] * a[i] * e) / (1.0 - r1[i] * r2[i] * a[i] * e)
+_CHUNK = 4096  # wavelengths per parallel task in the spectrum kernel
 
 
-@nb.njit(cache=True, parallel=True)
-def _drop_field_kernel(phi, r1, r2, a, out):
-    for i in nb.prange(phi.size):
-        e = complex(math.cos(phi[i]), math.sin(phi[i]))
-        half = complex(math.cos(0.5 * phi[i]), math.sin(0.5 * phi[i]))
-        k1k2 = math.sqrt((1.0 - r1[i] * r1[i]) * (1.0 - r2[i] * r2[i]))
-        out[i] = -k1k2 * math.sqrt(a[i]) * half / (1.0 - r1[i] * r2[i] * a[i] * e)
+@dual_kernel(fastmath={"contract"})
+def _ring_spectrum_kernel(lam, det, k_nm, c, r1, r2, a, through, drop):
+    """Through/drop of one ring design at phase k/(lam - det) - c, out shape (R, C).
+
+    ``lam`` and ``det`` are 2-D with shape (R or 1, C or 1) (broadcast operands).
+    """
+    n_rows, n_cols = through.shape
+    n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
+    l_rows, l_cols = lam.shape[0] > 1, lam.shape[1] > 1
+    d_rows, d_cols = det.shape[0] > 1, det.shape[1] > 1
+    for task in nb.prange(n_rows * n_chunks):
+        i = task // n_chunks
+        lo = (task - i * n_chunks) * _CHUNK
+        hi = min(n_cols, lo + _CHUNK)
+        lam_row, det_row = lam[i if l_rows else 0], det[i if d_rows else 0]
+        x = np.empty(hi - lo)  # shifted wavelengths of this chunk (keeps the main loop vectorisable)
+        if l_cols:
+            x[:] = lam_row[lo:hi]
+        else:
+            x[:] = lam_row[0]
+        if d_cols:
+            x -= det_row[lo:hi]
+        else:
+            x -= det_row[0]
+        through_row, drop_row = through[i, lo:hi], drop[i, lo:hi]
+        for j in range(hi - lo):
+            t1, _, d = _airy(_sin2_half(k_nm / x[j] - c), r1, r2, a)
+            through_row[j] = t1
+            drop_row[j] = d
 
 
-@nb.njit(cache=True, parallel=True, fastmath={"contract"})
-def _ring_spectrum_kernel(x_nm, k_nm, c, r1, r2, a, through, drop):
-    """Through and drop power at shifted wavelengths x (phase k/x - c), one ring design."""
-    for i in nb.prange(x_nm.size):
-        t1, t2, d = _airy(_sin2_half(k_nm / x_nm[i] - c), r1, r2, a)
-        through[i] = t1
-        drop[i] = d
-
-
-def _evaluate(kernel, dtype, phi, couplings: dict):
-    """Validate phase and couplings, broadcast, run ``kernel(phi, r1, r2, a, out)`` on flat arrays."""
-    arrays = [as_float_array("phi", phi)]
-    arrays += [check_range(name, value, 0.0, 1.0) for name, value in couplings.items()]
-    arrays = [np.ascontiguousarray(arr).ravel() for arr in np.broadcast_arrays(*arrays)]
-    shape = np.broadcast_shapes(*(np.shape(v) for v in (phi, *couplings.values())))
-    rho = np.prod(arrays[1:], axis=0)
+def _evaluate(kernel, dtype, drop_port, phi, couplings: dict):
+    """Validate phase and couplings and run ``kernel`` over their broadcast (scalars stay scalars)."""
+    phi = as_float_array("phi", phi)
+    values = [check_range(name, value, 0.0, 1.0) for name, value in couplings.items()]
+    rho = np.prod(np.broadcast_arrays(*values), axis=0)
     if np.any(rho >= 1.0):
         names = "*".join(couplings)
         raise ValueError(f"{names}=1 is a lossless uncoupled ring (degenerate); allowed: {names} < 1")
-    if len(arrays) == 3:  # all-pass ring = add-drop ring with r2 = 1
-        arrays.insert(2, np.ones_like(arrays[0]))
-    out = np.empty(arrays[0].size, dtype=dtype)
-    kernel(*arrays, out)
+    if len(values) == 2:  # all-pass ring = add-drop ring with r2 = 1
+        values.insert(1, 1.0)
+    operands = [phi, *values]
+    shape = np.broadcast_shapes(*(np.shape(v) for v in operands))
+    flat = [
+        np.ascontiguousarray(v, dtype=np.float64).reshape(1) if np.size(v) == 1
+        else np.ascontiguousarray(np.broadcast_to(v, shape)).ravel()
+        for v in operands
+    ]
+    out = np.empty(int(np.prod(shape)), dtype=dtype)
+    if out.size:
+        kernel(out.size, *flat, drop_port, out)
     return _finish(out, shape)
 
 
@@ -153,32 +203,32 @@ def _finish(out, shape):
 
 def allpass_through(phi, r, a):
     """All-pass through power ``(a^2 - 2ra cos phi + r^2) / (1 - 2ra cos phi + (ra)^2)`` (broadcasting)."""
-    return _evaluate(_adddrop_through_kernel, np.float64, phi, {"r": r, "a": a})
+    return _evaluate(_power_kernel, np.float64, False, phi, {"r": r, "a": a})
 
 
 def adddrop_through(phi, r1, r2, a):
     """Add-drop through power ``(r2^2 a^2 - 2 r1 r2 a cos phi + r1^2) / (1 - 2 r1 r2 a cos phi + (r1 r2 a)^2)``."""
-    return _evaluate(_adddrop_through_kernel, np.float64, phi, {"r1": r1, "r2": r2, "a": a})
+    return _evaluate(_power_kernel, np.float64, False, phi, {"r1": r1, "r2": r2, "a": a})
 
 
 def adddrop_drop(phi, r1, r2, a):
     """Add-drop drop power ``(1 - r1^2)(1 - r2^2) a / (1 - 2 r1 r2 a cos phi + (r1 r2 a)^2)``."""
-    return _evaluate(_adddrop_drop_kernel, np.float64, phi, {"r1": r1, "r2": r2, "a": a})
+    return _evaluate(_power_kernel, np.float64, True, phi, {"r1": r1, "r2": r2, "a": a})
 
 
 def allpass_through_field(phi, r, a):
     """Complex all-pass through field ``(r - a e^{i phi}) / (1 - r a e^{i phi})``."""
-    return _evaluate(_through_field_kernel, np.complex128, phi, {"r": r, "a": a})
+    return _evaluate(_field_kernel, np.complex128, False, phi, {"r": r, "a": a})
 
 
 def adddrop_through_field(phi, r1, r2, a):
     """Complex add-drop through field ``(r1 - r2 a e^{i phi}) / (1 - r1 r2 a e^{i phi})``."""
-    return _evaluate(_through_field_kernel, np.complex128, phi, {"r1": r1, "r2": r2, "a": a})
+    return _evaluate(_field_kernel, np.complex128, False, phi, {"r1": r1, "r2": r2, "a": a})
 
 
 def adddrop_drop_field(phi, r1, r2, a):
     """Complex add-drop drop field ``-k1 k2 sqrt(a) e^{i phi/2} / (1 - r1 r2 a e^{i phi})``."""
-    return _evaluate(_drop_field_kernel, np.complex128, phi, {"r1": r1, "r2": r2, "a": a})
+    return _evaluate(_field_kernel, np.complex128, True, phi, {"r1": r1, "r2": r2, "a": a})
 
 
 def _waveguide_indices(width_nm, thickness_nm, wavelength_nm):
@@ -211,7 +261,9 @@ class RingDesign:
     n_g: float | None = None
 
     def __post_init__(self):
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        def set_(name, value):  # the dataclass is frozen
+            object.__setattr__(self, name, value)
+
         set_("radius_um", check_positive("radius_um", self.radius_um, "um"))
         set_("width_nm", check_positive("width_nm", self.width_nm, "nm"))
         set_("thickness_nm", check_positive("thickness_nm", self.thickness_nm, "nm"))
@@ -351,13 +403,15 @@ class RingDesign:
         Inputs broadcast (e.g. detuning of shape (n_rings, 1) against wavelengths (n,));
         ``drop`` is zeros for an all-pass ring.
         """
-        x = _shifted_wavelengths(wavelengths_nm, detuning_nm)
-        shape = x.shape
-        flat = np.ascontiguousarray(x).ravel()
-        through = np.empty(flat.size)
-        drop = np.empty(flat.size)
+        lam, det = _check_shift(wavelengths_nm, detuning_nm)
+        shape = np.broadcast_shapes(lam.shape, det.shape)
+        rows, cols = _rows_cols(shape)
+        through = np.empty((rows, cols))
+        drop = np.empty((rows, cols))
         k, c = self._phase_coeffs
-        _ring_spectrum_kernel(flat, k, c, self.r1, self.r2, self.a, through, drop)
+        _ring_spectrum_kernel(
+            through.size, _as_rows(lam, shape), _as_rows(det, shape), k, c, self.r1, self.r2, self.a, through, drop
+        )
         return _finish(through, shape), _finish(drop, shape)
 
 
@@ -368,14 +422,42 @@ def _check_band(band) -> tuple[float, float]:
     return float(arr[0]), float(arr[1])
 
 
-def _shifted_wavelengths(wavelengths_nm, detuning_nm) -> np.ndarray:
-    """``wavelengths_nm - detuning_nm`` (broadcast), both validated, result > 0."""
-    lam = check_positive("wavelengths_nm", wavelengths_nm, "nm")
-    det = as_float_array("detuning_nm", detuning_nm)
-    x = np.asarray(np.subtract(lam, det, dtype=np.float64))
-    if np.any(x <= 0.0):
-        worst = np.broadcast_to(det, x.shape).ravel()[np.argmin(x.ravel())]
+def _check_shift(wavelengths_nm, detuning_nm):
+    """Validated float arrays ``lam`` (> 0) and ``det`` with ``lam - det > 0`` wherever they broadcast."""
+    lam = np.asarray(check_positive("wavelengths_nm", wavelengths_nm, "nm"))
+    det = np.asarray(as_float_array("detuning_nm", detuning_nm))
+    try:
+        np.broadcast_shapes(lam.shape, det.shape)
+    except ValueError:
         raise ValueError(
-            f"detuning_nm={worst} moves a resonance to or below 0 nm; allowed: detuning_nm < wavelengths_nm"
-        )
-    return x
+            f"wavelengths_nm shape {lam.shape} and detuning_nm shape {det.shape} do not broadcast"
+        ) from None
+    if lam.size and det.size and lam.min() <= det.max():  # cheap sufficient test failed: check exactly
+        x = np.subtract(lam, det)
+        if np.any(x <= 0.0):
+            worst = np.broadcast_to(det, x.shape).ravel()[np.argmin(x.ravel())]
+            raise ValueError(
+                f"detuning_nm={worst} moves a resonance to or below 0 nm; allowed: detuning_nm < wavelengths_nm"
+            )
+    return lam, det
+
+
+def _shifted_wavelengths(wavelengths_nm, detuning_nm) -> np.ndarray:
+    """``wavelengths_nm - detuning_nm`` (broadcast, validated, > 0)."""
+    lam, det = _check_shift(wavelengths_nm, detuning_nm)
+    return np.subtract(lam, det)
+
+
+def _rows_cols(shape) -> tuple[int, int]:
+    cols = shape[-1] if shape else 1
+    return (int(np.prod(shape[:-1])) if shape else 1), cols
+
+
+def _as_rows(x: np.ndarray, shape) -> np.ndarray:
+    """``x`` broadcast to ``shape`` viewed as (rows, cols), keeping size-1 rows/cols unexpanded."""
+    x = x.reshape((1,) * (len(shape) - x.ndim) + x.shape) if shape else x.reshape(1)
+    cols = x.shape[-1]
+    if all(d == 1 for d in x.shape[:-1]):
+        return np.ascontiguousarray(x.reshape(1, cols))
+    rows = _rows_cols(shape)[0]
+    return np.ascontiguousarray(np.broadcast_to(x, tuple(shape[:-1]) + (cols,))).reshape(rows, cols)

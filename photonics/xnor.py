@@ -22,13 +22,13 @@ import numba as nb
 import numpy as np
 
 from photonics._checks import as_float_array
-from photonics.mrr import RingDesign, _airy, _sin2_half
+from photonics.mrr import RingDesign, _airy, _sin2_half, dual_kernel
 from photonics.wdm import check_channels_nm
 
 __all__ = ["bank_levels", "bank_output_powers", "coefficients"]
 
 
-@nb.njit(cache=True, parallel=True, fastmath={"contract"})
+@dual_kernel(fastmath={"contract"})
 def _bank_kernel(channels, det, k, c, r1, r2, a, neighbours, p_a, p_b):
     """det[b, role, bit, cell]: rigid detuning of each ring (role 0 = activation, 1 = weight)."""
     n_bank, n = det.shape[0], det.shape[3]
@@ -132,7 +132,8 @@ def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, w
     a = np.array([act_ring.a, weight_ring.a])
     p_a = np.empty((flat.shape[0], n, 2, 2))
     p_b = np.empty((flat.shape[0], n, 2, 2))
-    _bank_kernel(ch, flat, k, c, r1, r2, a, bool(neighbours), p_a, p_b)
+    work = flat.shape[0] * n * (n if neighbours else 1) * 4
+    _bank_kernel(work, ch, flat, k, c, r1, r2, a, bool(neighbours), p_a, p_b)
     return p_a.reshape(det.shape), p_b.reshape(det.shape)
 
 

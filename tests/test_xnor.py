@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from photonics import xnor
+from photonics import mrr, xnor
 from photonics.mrr import RingDesign
 
 # PARAMETERS.md §2 indices: 500 nm (activation ring) and 800 nm (variation-tolerant weight ring).
@@ -81,6 +81,22 @@ def test_bank_equals_matrix_cascade_oracle(neighbours):
     np.testing.assert_allclose(p_b, o_b, rtol=0, atol=1e-10)
     lv = levels(act, weight, channels, act_res, weight_res, 0.12, -0.2, neighbours)
     np.testing.assert_allclose(lv, o_a - o_b, rtol=0, atol=1e-10)
+
+
+def test_large_batch_parallel_build_matches_oracle():
+    act = make(ACT, 0.03, 0.02, loss_db_per_cm=3.0)
+    weight = make(WEIGHT, 0.02, 0.025, loss_db_per_cm=1.0)
+    n, n_banks = 12, 60
+    assert n_banks * n * n * 4 >= mrr.PARALLEL_MIN_WORK  # runs the prange build
+    channels = 1550.0 + 0.3 * np.arange(n)
+    rng = np.random.default_rng(8)
+    act_res, weight_res = rng.normal(0, 0.03, (2, n_banks, n))
+    p_a, p_b = xnor.bank_output_powers(act, weight, channels_nm=channels, act_residual_nm=act_res,
+                                       weight_residual_nm=weight_res, modulation_nm=0.15, park_nm=0.2)
+    for b in (0, n_banks - 1):
+        o_a, o_b = oracle_powers(act, weight, channels, act_res[b], weight_res[b], 0.15, 0.2, True)
+        np.testing.assert_allclose(p_a[b], o_a, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(p_b[b], o_b, rtol=0, atol=1e-10)
 
 
 def test_single_cell_closed_form_product_of_t_minus_d():

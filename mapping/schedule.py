@@ -1,0 +1,293 @@
+"""Weight-stationary scheduling of a workload onto the VDUs; latency, energy and the report.
+
+Tiling (one layer with dot-product length K, C output channels and P positions, i.e. output
+elements per channel with the batch included; N, M, U = wavelengths per VDU, VDUs per unit,
+units):
+
+* K is cut into ``n_chunks = ceil(K/N)`` chunks of N (the last one shorter); chunk i covers
+  elements ``[i*N, min((i+1)*N, K))``, element j of a chunk on channel j of its VDU.
+* Output channels form ``n_groups = ceil(C/M)`` groups of M; output channel ``o`` uses VDU
+  ``o % M`` of its unit, so a unit's M VDUs share one activation chunk (one buffer read,
+  broadcast to their activation rings) and hold M weight vectors.
+* A (group, chunk) task occupies one unit; tasks are numbered ``g = group*n_chunks + chunk``
+  (all chunks of a group adjacent, so partial sums complete early). With ``G`` tasks:
+  if ``G >= U`` task g runs on unit ``g % U`` in round ``g // U`` (``rounds = ceil(G/U)``,
+  one replica); else it is replicated on ``R = min(U // G, P)`` units (replica r on unit
+  ``r*G + g``) and position p runs on replica ``p % R``.
+* Each round: load the weights (``eo_settle_ns``; nothing for streamed-weight cells), then
+  stream the positions, one per cycle: ``cycles = rounds * ceil(P/R)`` at the bit rate.
+* K <= N: the comparator decides each dot product directly (threshold from a DAC per loaded
+  VDU). K > N: every chunk result is digitised (ADC, ``ceil(log2(N+1))`` bits) and the
+  partial sums are added digitally, then compared with the threshold. The digital back end
+  of one round is pipelined with the optical cycles of the next (no extra latency).
+
+Electronic operations (pooling, residual additions, electronic layers) run on the electronic
+engine, one after the other with the optical layers: latency ``ops/ops_per_s + macs/macs_per_s``.
+Static power (laser, tuning) is drawn for the whole latency.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from accel import Accelerator
+from mapping.workload import Workload, extract_workload
+from photonics._checks import check_int, check_range
+
+__all__ = ["COMPONENTS", "tiling", "VduAssignment", "assign_vdus", "schedule_workload", "MappingReport", "map_model"]
+
+COMPONENTS = (
+    "laser", "tuning", "modulation", "weight_programming", "receiver", "adc_dac", "accumulation", "memory", "electronic",
+)
+"""Energy breakdown keys; ``laser`` and ``tuning`` are static (power x latency), the rest dynamic."""
+STATIC = ("laser", "tuning")
+
+
+def _ceil_div(a, b):
+    return -(-a // b)
+
+
+def tiling(k, out_channels, positions, n, m, units) -> dict[str, np.ndarray]:
+    """Tiling counts (module docstring), NumPy-broadcast over all arguments (int64 arrays).
+
+    Returns ``n_chunks``, ``n_groups``, ``tasks``, ``replicas``, ``rounds``,
+    ``cycles_per_round``, ``cycles``.
+    """
+    k, c, p, n, m, u = (np.asarray(v, dtype=np.int64) for v in (k, out_channels, positions, n, m, units))
+    n_chunks = _ceil_div(k, n)
+    n_groups = _ceil_div(c, m)
+    tasks = n_chunks * n_groups
+    replicas = np.where(tasks >= u, 1, np.minimum(u // np.maximum(tasks, 1), p))
+    rounds = _ceil_div(tasks, u)
+    cycles_per_round = _ceil_div(p, replicas)
+    return {
+        "n_chunks": n_chunks, "n_groups": n_groups, "tasks": tasks, "replicas": replicas, "rounds": rounds,
+        "cycles_per_round": cycles_per_round, "cycles": rounds * cycles_per_round,
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class VduAssignment:
+    """Where each (output channel, K-chunk) of one layer runs.
+
+    ``unit``/``vdu``: (out_channels, n_chunks, replicas) int64; position p of the layer uses
+    replica ``p % replicas`` (:meth:`replica_of`). ``round``: (out_channels, n_chunks) weight
+    round. ``chunk_start``/``chunk_len``: (n_chunks,) slice of K on channels ``0..chunk_len-1``.
+    """
+
+    out_channels: int
+    k: int
+    positions: int
+    n_chunks: int
+    n_groups: int
+    replicas: int
+    rounds: int
+    cycles_per_round: int
+    chunk_start: np.ndarray
+    chunk_len: np.ndarray
+    unit: np.ndarray
+    vdu: np.ndarray
+    round: np.ndarray
+
+    def replica_of(self, position):
+        """Replica index serving ``position`` (int or int array)."""
+        return np.asarray(position) % self.replicas
+
+
+def assign_vdus(accelerator: Accelerator, *, out_channels: int, k: int, positions: int = 1) -> VduAssignment:
+    """Map each (output channel, K-chunk) of a layer to (unit, vdu) - the one mapping used by the
+    scheduler and by ``mapping.functional`` (module docstring)."""
+    if not isinstance(accelerator, Accelerator):
+        raise TypeError(f"accelerator must be an accel.Accelerator, got {type(accelerator).__name__}")
+    c = check_int("out_channels", out_channels, lo=1)
+    k = check_int("k", k, lo=1)
+    p = check_int("positions", positions, lo=1)
+    n, m, u = accelerator.N, accelerator.M, accelerator.units
+    t = {key: int(v) for key, v in tiling(k, c, p, n, m, u).items()}
+    oc = np.arange(c)[:, None, None]
+    chunk = np.arange(t["n_chunks"])[None, :, None]
+    rep = np.arange(t["replicas"])[None, None, :]
+    task = (oc // m) * t["n_chunks"] + chunk
+    if t["tasks"] >= u:
+        unit = np.broadcast_to(task % u, (c, t["n_chunks"], 1))
+    else:
+        unit = rep * t["tasks"] + task
+    chunk_start = np.arange(t["n_chunks"], dtype=np.int64) * n
+    arrays = {
+        "chunk_start": chunk_start,
+        "chunk_len": np.minimum(chunk_start + n, k) - chunk_start,
+        "unit": np.ascontiguousarray(unit, dtype=np.int64),
+        "vdu": np.ascontiguousarray(np.broadcast_to(oc % m, unit.shape), dtype=np.int64),
+        "round": np.ascontiguousarray(task[:, :, 0] // u, dtype=np.int64),
+    }
+    for arr in arrays.values():
+        arr.setflags(write=False)
+    return VduAssignment(
+        out_channels=c, k=k, positions=p, n_chunks=t["n_chunks"], n_groups=t["n_groups"], replicas=t["replicas"],
+        rounds=t["rounds"], cycles_per_round=t["cycles_per_round"], **arrays,
+    )
+
+
+def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power_w: float | None = None) -> dict:
+    """Per-layer counts, latency (s) and energy (J) by component, as column arrays (whole batch)."""
+    a = workload.arrays
+    cfg = accelerator.config
+    pm = accelerator.power_model
+    ev = pm.events
+    static = pm.static_power_w(tuning_power_w)
+    n, m, u = cfg.N, cfg.M, cfg.units
+    opt = a["optical"]
+    k = np.where(opt, a["k"], 1)
+    c = np.where(opt, a["out_channels"], 1)
+    p = np.where(opt, a["positions"], 1)
+    t = tiling(k, c, p, n, m, u)
+    zero = np.zeros(len(opt), dtype=np.int64)
+    dots = np.where(opt, a["dot_products"], 0)
+    macs = dots * k
+    multi = opt & (k > n)
+    reps = t["replicas"]
+    cycles = np.where(opt, t["cycles"], 0)
+    rounds = np.where(opt, t["rounds"], 0)
+    counts = {
+        "cycles": cycles,
+        "weight_reloads": zero if ev.weights_streamed else rounds,
+        "adc_conversions": np.where(multi, dots * t["n_chunks"], 0),
+        "comparator_decisions": np.where(opt & ~multi, dots, 0),
+        "dac_conversions": np.where(opt & ~multi, c * reps, 0),
+        "partial_sum_adds": np.where(opt, dots * (t["n_chunks"] - 1), 0),
+        "vdu_cycles": np.where(opt, dots * t["n_chunks"], 0),
+        "weight_ring_writes": np.where(opt, macs if ev.weights_streamed else c * k * reps, 0),
+        "activation_read_bits": np.where(opt, p * k * t["n_groups"], 0),
+    }
+    el = a["electronic"]
+    latency = np.where(
+        opt,
+        cycles * ev.cycle_s + counts["weight_reloads"] * ev.weight_reload_s,
+        np.where(el, a["ops"] / ev.electronic_ops_per_s + a["macs"] / ev.electronic_macs_per_s, 0.0),
+    )
+    vb = ev.electronic_value_bits
+    el_mem_bits = np.where(el & (a["macs"] > 0), (a["in_numel"] + a["weight_numel"]) * vb, 0)
+    el_write_bits = np.where(el & (a["macs"] > 0), a["out_numel"] * vb, 0)
+    energy = {
+        "laser": static["laser"] * latency,
+        "tuning": static["tuning"] * latency,
+        "modulation": np.where(opt, macs, 0) * ev.activation_modulation_j_per_bit,
+        "weight_programming": counts["weight_ring_writes"] * ev.weight_program_j_per_ring,
+        "receiver": counts["vdu_cycles"] * ev.receiver_j_per_vdu_cycle + counts["comparator_decisions"] * ev.comparator_j_per_decision,
+        "adc_dac": counts["adc_conversions"] * ev.adc_j_per_conversion + counts["dac_conversions"] * ev.dac_j_per_conversion,
+        "accumulation": counts["partial_sum_adds"] * ev.accumulator_j_per_add + np.where(multi, dots, 0) * ev.electronic_j_per_op,
+        "memory": (counts["activation_read_bits"] + counts["weight_ring_writes"] + el_mem_bits) * ev.memory_read_j_per_bit
+        + (dots + el_write_bits) * ev.memory_write_j_per_bit,
+        "electronic": np.where(el, a["ops"] * ev.electronic_j_per_op + a["macs"] * ev.electronic_j_per_mac, 0.0),
+    }
+    util = np.full(len(opt), np.nan)
+    util[opt] = macs[opt] / (n * m * u * cycles[opt])
+    return {
+        **counts, "n_chunks": np.where(opt, t["n_chunks"], 0), "rounds": rounds, "replicas": np.where(opt, reps, 0),
+        "binary_macs": macs, "latency_s": latency, "utilisation": util, "energy": energy, "static_power_w": static,
+    }
+
+
+@dataclass(frozen=True, eq=False)
+class MappingReport:
+    """Result of :func:`map_model`. Totals are per inference (the traced batch divided by
+    ``batch``) except ``latency_s`` (of the whole batch); ``layers`` rows cover the whole batch.
+
+    ``breakdown`` sums to ``energy_j``; ``laser`` and ``tuning`` are the static part
+    (``static_power_w`` x latency), the rest dynamic.
+    """
+
+    accelerator: str
+    input_shape: tuple
+    batch: int
+    latency_s: float
+    fps: float
+    energy_j: float
+    energy_per_bit_j: float
+    binary_macs: int
+    power_w: float
+    breakdown: dict[str, float]
+    static_power_w: dict[str, float]
+    static_energy_j: float
+    dynamic_energy_j: float
+    utilisation: float
+    flagged_layers: tuple[str, ...]
+    layer_columns: dict = field(repr=False)
+
+    @cached_property
+    def layers(self) -> pd.DataFrame:
+        """One row per workload record: counts, cycles, latency, energy by component, utilisation."""
+        return pd.DataFrame(self.layer_columns)
+
+    @property
+    def fps_per_w(self) -> float:
+        return self.fps / self.power_w
+
+    def summary(self) -> dict:
+        """Scalar fields and the breakdown as one flat dict (``energy_<component>_j``)."""
+        out = {
+            k: getattr(self, k)
+            for k in ("accelerator", "batch", "latency_s", "fps", "energy_j", "energy_per_bit_j", "binary_macs", "power_w",
+                      "static_energy_j", "dynamic_energy_j", "utilisation")
+        }
+        out["fps_per_w"] = self.fps_per_w
+        out.update({f"energy_{k}_j": v for k, v in self.breakdown.items()})
+        return out
+
+
+def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: float | None = None) -> MappingReport:
+    """Schedule ``model`` (traced on ``input_shape``, batch first) on ``accelerator``.
+
+    ``tuning_power_w``: a chip's tuning power (e.g. from a Monte Carlo run) replacing the
+    nominal value of ``accelerator.power_model``.
+    """
+    if not isinstance(accelerator, Accelerator):
+        raise TypeError(f"accelerator must be an accel.Accelerator, got {type(accelerator).__name__}")
+    if tuning_power_w is not None:
+        tuning_power_w = check_range("tuning_power_w", tuning_power_w, 0.0, None, unit="W")
+    workload = extract_workload(model, input_shape)
+    s = schedule_workload(workload, accelerator, tuning_power_w)
+    batch = workload.batch
+    latency = float(s["latency_s"].sum())
+    breakdown = {comp: float(s["energy"][comp].sum()) / batch for comp in COMPONENTS}
+    energy = float(sum(breakdown.values()))
+    binary_macs = workload.binary_macs // batch
+    peak_cycles = float(s["cycles"].sum())
+    a = workload.arrays
+    columns = {
+        "name": [layer.name for layer in workload.layers],
+        "kind": [layer.kind for layer in workload.layers],
+        "runs_on": a["runs_on"],
+        "binary": [layer.binary for layer in workload.layers],
+        "flagged": [layer.flagged for layer in workload.layers],
+        "k": a["k"], "out_channels": a["out_channels"], "positions": a["positions"], "dot_products": a["dot_products"],
+        "binary_macs": s["binary_macs"], "electronic_ops": a["ops"], "electronic_macs": a["macs"],
+        "n_chunks": s["n_chunks"], "rounds": s["rounds"], "replicas": s["replicas"], "cycles": s["cycles"],
+        "weight_reloads": s["weight_reloads"], "adc_conversions": s["adc_conversions"],
+        "comparator_decisions": s["comparator_decisions"], "utilisation": s["utilisation"], "latency_s": s["latency_s"],
+        "energy_j": sum(s["energy"].values()),
+        **{f"energy_{comp}_j": s["energy"][comp] for comp in COMPONENTS},
+    }
+    static_energy = sum(breakdown[c] for c in STATIC)
+    cfg = accelerator.config
+    return MappingReport(
+        accelerator=cfg.name,
+        input_shape=workload.input_shape,
+        batch=batch,
+        latency_s=latency,
+        fps=batch / latency if latency > 0 else float("inf"),
+        energy_j=energy,
+        energy_per_bit_j=energy / binary_macs if binary_macs else float("nan"),
+        binary_macs=binary_macs,
+        power_w=energy * batch / latency if latency > 0 else float("nan"),
+        breakdown=breakdown,
+        static_power_w=s["static_power_w"],
+        static_energy_j=static_energy,
+        dynamic_energy_j=energy - static_energy,
+        utilisation=workload.binary_macs / (cfg.N * cfg.M * cfg.units * peak_cycles) if peak_cycles else float("nan"),
+        flagged_layers=workload.flagged,
+        layer_columns=columns,
+    )

@@ -1,0 +1,272 @@
+"""Workload of a torch model: what each layer asks of the accelerator, from one traced forward pass.
+
+``extract_workload(model, input_shape)`` runs the model once (eval mode, no grad, zeros of
+``input_shape``, batch first) with forward hooks on every leaf module and a torch-function
+mode that sees the tensor operations written directly in ``forward`` code (residual
+additions, functional pooling). Each record is a :class:`LayerWork`:
+
+* ``conv``/``linear`` (``nn.Conv*d``/``nn.Linear`` and subclasses): dot-product length
+  ``k = in_channels/groups * prod(kernel)`` (``in_features``), ``out_channels``, ``positions``
+  (output elements per output channel, batch included), ``dot_products``, weight shape. A
+  layer with ``binary = True`` runs optically; one with ``electronic = True`` runs in
+  electronics as ``macs = dot_products * k`` full-precision MACs; a plain layer with neither
+  is treated as binarized (optical) and ``flagged``.
+* ``pool`` (pooling modules: ``out_numel * prod(kernel)`` ops, adaptive ``in_numel``;
+  functional pooling and ``mean``: ``in_numel``), ``add`` (tensor + tensor in forward code:
+  ``out_numel`` ops), ``threshold`` (BatchNorm: ``out_numel`` ops), ``activation``
+  (``out_numel`` ops): electronic. A BatchNorm or activation whose latest conv/linear ran
+  optically is ``folded`` into that layer's comparator/digital threshold (no energy of its own).
+
+Shape-only modules (Flatten, Dropout, Identity, ...) are not recorded. Results are cached per
+(model, input_shape) and recomputed when the model's structure changes.
+"""
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from photonics._checks import check_int
+
+__all__ = ["LayerWork", "Workload", "extract_workload"]
+
+_SHAPE_ONLY = (nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity, nn.Sequential)  # a leaf Sequential is empty
+_POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
+_ADAPTIVE = (
+    nn.modules.pooling._AdaptiveAvgPoolNd,
+    nn.modules.pooling._AdaptiveMaxPoolNd,
+)
+_ADD_NAMES = {"add", "add_", "__add__", "__radd__", "__iadd__", "sub", "sub_", "__sub__", "__rsub__", "__isub__"}
+_POOL_NAMES = {
+    "max_pool1d", "max_pool2d", "max_pool3d", "_max_pool1d", "_max_pool2d", "_max_pool3d",
+    "avg_pool1d", "avg_pool2d", "avg_pool3d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d", "adaptive_max_pool1d", "adaptive_max_pool2d", "mean", "amax",
+}
+_ACT_NAMES = {"relu", "relu_", "relu6", "hardtanh", "hardtanh_", "sign", "sigmoid", "tanh", "gelu", "silu", "leaky_relu"}
+
+
+@dataclass(frozen=True)
+class LayerWork:
+    """One layer or electronic operation, in execution order; counts cover the whole input batch."""
+
+    name: str
+    kind: str
+    runs_on: str
+    k: int = 0
+    out_channels: int = 0
+    positions: int = 0
+    dot_products: int = 0
+    weight_shape: tuple = ()
+    binary: bool = False
+    flagged: bool = False
+    ops: int = 0
+    macs: int = 0
+    in_numel: int = 0
+    out_numel: int = 0
+    weight_numel: int = 0
+
+    @property
+    def binary_macs(self) -> int:
+        """XNOR-popcount bit operations, ``dot_products * k`` for an optical layer, else 0."""
+        return self.dot_products * self.k if self.runs_on == "optical" else 0
+
+
+@dataclass(frozen=True, eq=False)
+class Workload:
+    """All layers of one traced forward pass; ``batch`` is ``input_shape[0]``."""
+
+    layers: tuple[LayerWork, ...]
+    input_shape: tuple[int, ...]
+
+    @property
+    def batch(self) -> int:
+        return self.input_shape[0]
+
+    @cached_property
+    def binary_macs(self) -> int:
+        """Binary MACs of the whole batch."""
+        return int(sum(layer.binary_macs for layer in self.layers))
+
+    @cached_property
+    def flagged(self) -> tuple[str, ...]:
+        """Names of plain torch layers treated as binarized."""
+        return tuple(layer.name for layer in self.layers if layer.flagged)
+
+    @cached_property
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Column arrays (int64/bool/str) over all layers, for vectorised scheduling."""
+        cols = ("k", "out_channels", "positions", "dot_products", "ops", "macs", "in_numel", "out_numel", "weight_numel")
+        out = {c: np.array([getattr(layer, c) for layer in self.layers], dtype=np.int64) for c in cols}
+        out["runs_on"] = np.array([layer.runs_on for layer in self.layers], dtype=object)
+        out["optical"] = out["runs_on"] == "optical"
+        out["electronic"] = out["runs_on"] == "electronic"
+        for arr in out.values():
+            arr.setflags(write=False)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per record with every :class:`LayerWork` field and ``binary_macs``."""
+        rows = [{**layer.__dict__, "binary_macs": layer.binary_macs} for layer in self.layers]
+        return pd.DataFrame(rows)
+
+
+def _numel(shape) -> int:
+    return int(math.prod(shape))
+
+
+class _Tracer(TorchFunctionMode):
+    """Records tensor additions and functional pooling/activations written in forward code."""
+
+    def __init__(self, state):
+        super().__init__()
+        self.state = state
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if self.state["depth"] == 0 and isinstance(out, torch.Tensor):
+            name = getattr(func, "__name__", "")
+            tensors = [a for a in args if isinstance(a, torch.Tensor)]
+            kind = None
+            if name in _ADD_NAMES and len(tensors) == 2 and out.numel() > 1:
+                kind, ops = "add", out.numel()
+            elif name in _POOL_NAMES and tensors and out.numel() < tensors[0].numel():
+                kind, ops = "pool", tensors[0].numel()
+            elif name in _ACT_NAMES and tensors:
+                kind, ops = "activation", out.numel()
+            if kind is not None:
+                self.state["events"].append((kind, kind, None, (ops, out.numel(), tensors[0].numel())))
+        return out
+
+
+def _leaf_modules(model: nn.Module):
+    return [(name or type(model).__name__, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
+
+
+def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> Workload:
+    state = {"depth": 0, "events": []}
+
+    def pre_hook(module, args):
+        state["depth"] += 1
+
+    def make_hook(name):
+        def hook(module, args, output):
+            state["depth"] -= 1
+            x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            if isinstance(output, torch.Tensor):
+                state["events"].append((name, "module", module, (output, x)))
+
+        return hook
+
+    handles = []
+    for name, m in _leaf_modules(model):
+        handles.append(m.register_forward_pre_hook(pre_hook))
+        handles.append(m.register_forward_hook(make_hook(name)))
+    param = next(model.parameters(), None)
+    x = torch.zeros(input_shape, device=param.device if param is not None else "cpu",
+                    dtype=param.dtype if param is not None and param.is_floating_point() else torch.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), _Tracer(state):
+            model(x)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        raise ValueError(f"input_shape={input_shape} does not fit the model: {exc}") from exc
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return Workload(layers=tuple(_records(state["events"])), input_shape=input_shape)
+
+
+def _records(events) -> list[LayerWork]:
+    out: list[LayerWork] = []
+    last_compute = None  # runs_on of the latest conv/linear
+    seen: dict[str, int] = {}
+    for name, kind, module, data in events:
+        if module is None:  # functional op named kind#i: data = (ops, out numel, in numel)
+            seen[kind] = seen.get(kind, 0) + 1
+            name = f"{kind}#{seen[kind]}"
+            ops, out_numel, in_numel = data
+            folded = kind == "activation" and last_compute == "optical"
+            out.append(LayerWork(name=name, kind=kind, runs_on="folded" if folded else "electronic",
+                                 ops=0 if folded else int(ops), in_numel=int(in_numel), out_numel=int(out_numel)))
+            continue
+        rec = _module_record(name, module, *data, last_compute)
+        if rec is not None:
+            if rec.kind in ("conv", "linear"):
+                last_compute = rec.runs_on
+            out.append(rec)
+    return out
+
+
+def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | None, last_compute) -> LayerWork | None:
+    out_numel = y.numel()
+    in_numel = x.numel() if x is not None else 0
+    if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+        if isinstance(m, nn.Linear):
+            kind, k, c_out = "linear", m.in_features, m.out_features
+        else:
+            kind, k, c_out = "conv", m.in_channels // m.groups * _numel(m.kernel_size), m.out_channels
+        binary, electronic = bool(getattr(m, "binary", False)), bool(getattr(m, "electronic", False))
+        runs_on = "electronic" if electronic and not binary else "optical"
+        positions = out_numel // c_out
+        dots = c_out * positions
+        return LayerWork(
+            name=name, kind=kind, runs_on=runs_on, k=k, out_channels=c_out, positions=positions, dot_products=dots,
+            weight_shape=tuple(m.weight.shape), binary=binary, flagged=runs_on == "optical" and not binary,
+            macs=dots * k if runs_on == "electronic" else 0, in_numel=in_numel, out_numel=out_numel,
+            weight_numel=m.weight.numel(),
+        )
+    if isinstance(m, _SHAPE_ONLY):
+        return None
+    if isinstance(m, _ADAPTIVE):
+        return LayerWork(name=name, kind="pool", runs_on="electronic", ops=in_numel, in_numel=in_numel, out_numel=out_numel)
+    if isinstance(m, _POOLS):
+        window = _numel(np.broadcast_to(m.kernel_size, (y.dim() - 2,)))
+        return LayerWork(name=name, kind="pool", runs_on="electronic", ops=out_numel * window, in_numel=in_numel, out_numel=out_numel)
+    if isinstance(m, nn.modules.batchnorm._NormBase):
+        kind = "threshold"
+    elif not any(True for _ in m.parameters(recurse=False)) or isinstance(m, nn.PReLU):
+        kind = "activation"
+    else:
+        kind = "other"
+    folded = kind in ("threshold", "activation") and last_compute == "optical"
+    return LayerWork(name=name, kind=kind, runs_on="folded" if folded else "electronic", ops=0 if folded else out_numel,
+                     in_numel=in_numel, out_numel=out_numel)
+
+
+_CACHE: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(model: nn.Module) -> tuple:
+    """Structure of the model: module names, types, hyper-parameters, flags and weight shapes."""
+    return tuple(
+        (name, type(m).__qualname__, m.extra_repr(), getattr(m, "binary", None), getattr(m, "electronic", None),
+         tuple(tuple(p.shape) for p in m._parameters.values() if p is not None))
+        for name, m in model.named_modules()
+    )
+
+
+def extract_workload(model: nn.Module, input_shape) -> Workload:
+    """The :class:`Workload` of ``model`` on an input of ``input_shape`` (batch first); cached."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(input_shape, (str, bytes)) or not hasattr(input_shape, "__iter__"):
+        raise TypeError(f"input_shape must be a tuple of ints (batch first), got {input_shape!r}")
+    shape = tuple(check_int("input_shape[%d]" % i, d, lo=1) for i, d in enumerate(input_shape))
+    if len(shape) < 2:
+        raise ValueError(f"input_shape={shape} must have a batch dimension and at least one more; allowed: length >= 2")
+    per_model = _CACHE.setdefault(model, {})
+    key = (_fingerprint(model), shape)
+    if key not in per_model:
+        if len(per_model) >= 16:
+            per_model.clear()
+        per_model[key] = _trace(model, shape)
+    return per_model[key]

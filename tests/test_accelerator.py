@@ -1,0 +1,95 @@
+"""accel.Accelerator: inventory counts, floorplan contract (index order, pitches), area."""
+import numpy as np
+import pytest
+
+from accel import Accelerator, presets
+
+
+def small(name="robin-eo", **changes) -> Accelerator:
+    values = {"architecture.wavelengths_per_vdu": 4, "architecture.vdus_per_unit": 3, "architecture.units": 5}
+    values.update(changes)
+    return Accelerator(presets.load(name).with_values(values))
+
+
+def test_inventory_hand_counts():
+    inv = small().inventory
+    # N=4, M=3, units=5: 60 cells; one laser line per channel per unit; one PD/TIA/comparator/ADC/DAC
+    # per VDU (15); a 1:3 splitter tree is 2 splitters per unit; activation + weight buffer per unit.
+    assert inv.as_dict() == {
+        "activation_rings": 60, "weight_rings": 60, "other_rings": 0, "laser_wavelengths": 20, "balanced_pds": 15,
+        "tias": 15, "comparators": 15, "adcs": 15, "dacs": 15, "splitters": 10, "buffers": 10,
+    }
+    assert inv.total_rings == 120
+
+
+def test_lightbulb_cell_has_a_third_ring():
+    inv = small("lightbulb").inventory
+    assert inv.other_rings == 60 and inv.total_rings == 180
+
+
+def test_floorplan_index_order_is_the_contract():
+    acc = small()
+    fp = acc.floorplan
+    n = 5 * 3 * 4 * 2
+    assert fp.n_rings == n and fp.shape == (5, 3, 4, 2)
+    unit, vdu, channel, role = np.unravel_index(np.arange(n), (5, 3, 4, 2))
+    for got, want in ((fp.unit, unit), (fp.vdu, vdu), (fp.channel, channel), (fp.role, role)):
+        np.testing.assert_array_equal(got, want)
+    assert fp.xy_um.shape == (n, 2)
+    np.testing.assert_array_equal(fp.xy_um[:, 0], fp.x_um)
+    np.testing.assert_array_equal(fp.xy_um[:, 1], fp.y_um)
+    np.testing.assert_array_equal(fp.channels_nm, acc.config.channels_nm)
+    with pytest.raises(ValueError):
+        fp.x_um[0] = 0.0
+
+
+def test_floorplan_pitches():
+    acc = small()
+    cfg = acc.config.floorplan
+    fp = acc.floorplan
+    x = fp.x_um.reshape(fp.shape)
+    y = fp.y_um.reshape(fp.shape)
+    along_bus = x.reshape(5, 3, 8)  # act 0, weight 0, act 1, ... along each VDU
+    np.testing.assert_allclose(np.diff(along_bus, axis=-1), cfg.ring_pitch_um)
+    np.testing.assert_allclose(np.ptp(y, axis=(2, 3)), 0.0)  # one VDU = one bus pair
+    np.testing.assert_allclose(np.diff(y[:, :, 0, 0], axis=1), cfg.vdu_pitch_um)
+
+
+def test_units_do_not_overlap_and_lie_on_the_die():
+    acc = small(**{"architecture.units": 7})
+    fp = acc.floorplan
+    boxes = [(fp.x_um[fp.unit == u], fp.y_um[fp.unit == u]) for u in range(7)]
+    margin = acc.config.floorplan.unit_margin_um
+    for i in range(7):
+        for j in range(i + 1, 7):
+            (xi, yi), (xj, yj) = boxes[i], boxes[j]
+            gap_x = max(xj.min() - xi.max(), xi.min() - xj.max())
+            gap_y = max(yj.min() - yi.max(), yi.min() - yj.max())
+            assert max(gap_x, gap_y) >= 2 * margin
+    assert fp.x_um.min() > 0 and fp.x_um.max() < fp.die_width_um
+    assert fp.y_um.min() > 0 and fp.y_um.max() < fp.die_height_um
+
+
+def test_area_by_hand():
+    acc = small()
+    c = acc.config
+    # unit: (2*margin + N*2*ring_pitch) x (2*margin + M*vdu_pitch) um
+    width = 2 * 100.0 + 4 * 2 * 5.0
+    height = 2 * 100.0 + 3 * 25.0
+    assert (c.floorplan.unit_margin_um, c.floorplan.ring_pitch_um, c.floorplan.vdu_pitch_um) == (100.0, 5.0, 25.0)
+    a = c.area
+    expected = (5 * width * height * 1e-6 + 15 * 2 * a.pd_mm2 + 15 * a.adc_mm2 + 15 * a.dac_mm2 + 10 * a.splitter_mm2
+                + 10 * a.buffer_mm2 + a.electronics_mm2)
+    assert acc.area_mm2 == pytest.approx(expected, rel=1e-12)
+    assert sum(acc.area_breakdown_mm2.values()) == pytest.approx(acc.area_mm2, rel=1e-12)
+
+
+def test_peak_throughput_is_n_m_units_bit_rate():
+    acc = Accelerator(presets.load("robin-po"))
+    assert acc.peak_binary_macs_per_s == 50 * 10 * 37 * 5e9
+    assert acc.vdus == 370
+
+
+def test_rejects_non_config():
+    with pytest.raises(TypeError, match="AcceleratorConfig"):
+        Accelerator({"name": "robin-eo"})
