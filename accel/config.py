@@ -54,15 +54,13 @@ class ConfigKeyError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def _f(lo=None, hi=None, *, lo_open=False, hi_open=False, unit="", optional=False, choices=None):
-    """Field with its allowed range (or choices) in the metadata; ``optional`` fields default to None."""
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "unit": unit, "optional": optional, "choices": choices}
+def _f(lo=None, hi=None, *, lo_open=False, hi_open=False, unit="", optional=False):
+    """Field with its allowed range in the metadata; ``optional`` fields default to None."""
+    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "unit": unit, "optional": optional}
     return field(default=None, metadata=meta) if optional else field(metadata=meta)
 
 
 def _allowed(meta) -> str:
-    if meta["choices"] is not None:
-        return f"one of {list(meta['choices'])}"
     parts = []
     if meta["lo"] is not None:
         parts.append(f"{'>' if meta['lo_open'] else '>='} {meta['lo']}")
@@ -78,26 +76,14 @@ def check_field(key: str, f: dataclasses.Field, value: Any, kind: type) -> Any:
         if meta.get("optional"):
             return None
         raise TypeError(f"{key} is required; allowed: {_allowed(meta)}")
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise TypeError(f"{key} must be a bool, got {type(value).__name__} {value!r}")
-        return value
-    if kind is str:
-        if not isinstance(value, str):
-            raise TypeError(f"{key} must be a string, got {type(value).__name__} {value!r}")
-        if meta.get("choices") is not None and value not in meta["choices"]:
-            raise ValueError(f"{key}={value!r} is not allowed; allowed: {_allowed(meta)}")
-        return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{key} must be an int, got {type(value).__name__} {value!r}; allowed: integer {_allowed(meta)}")
         value = int(value)
-    elif kind is float:
+    else:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"{key} must be a real number, got {type(value).__name__} {value!r}; allowed: {_allowed(meta)}")
         value = float(value)
-    else:  # pragma: no cover - declaration error
-        raise TypeError(f"unsupported field type {kind} for {key}")
     if not math.isfinite(value):
         raise ValueError(f"{key}={value!r} is not finite; allowed: {_allowed(meta)}")
     check_range(key, value, meta["lo"], meta["hi"], lo_inclusive=not meta["lo_open"], hi_inclusive=not meta["hi_open"], unit=meta["unit"])
@@ -105,9 +91,8 @@ def check_field(key: str, f: dataclasses.Field, value: Any, kind: type) -> Any:
 
 
 def field_kind(f: dataclasses.Field) -> type:
-    """The scalar type of a field (``float | None`` -> float)."""
-    t = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    return {"float": float, "int": int, "str": str, "bool": bool}[t.split("|")[0].strip()]
+    """The scalar type of a section field: int or float (``float | None`` -> float)."""
+    return {"float": float, "int": int}[str(f.type).split("|")[0].strip()]
 
 
 class _Section:

@@ -6,8 +6,10 @@ evaluation = through and drop power of one ring at one wavelength.
 """
 from __future__ import annotations
 
+import os
 import time
 
+import numba
 import numpy as np
 
 from photonics import mrr, xnor
@@ -53,7 +55,8 @@ def main() -> None:
     t_kernel = _best_time(lambda: ring.spectrum(wavelengths, detuning))
     t_numpy = _best_time(lambda: numpy_spectrum(ring, wavelengths, detuning))
     rate, rate_np = n_eval / t_kernel, n_eval / t_numpy
-    print(f"spectrum {N_RINGS} rings x {N_WAVELENGTHS} wavelengths (through + drop), best of {REPEATS}")
+    print(f"spectrum {N_RINGS} rings x {N_WAVELENGTHS} wavelengths (through + drop), best of {REPEATS}; "
+          f"{numba.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
     print(f"  RingDesign.spectrum (Numba, incl. input checks): {rate:.3g} evaluations/s  (target >= 1e8)")
     print(f"  plain NumPy, same formula:                       {rate_np:.3g} evaluations/s")
     print(f"  ratio Numba / NumPy: {rate / rate_np:.1f}x  (target >= 5x); max |difference| {max_err:.1e}")
@@ -64,7 +67,7 @@ def main() -> None:
     t_drop_np = _best_time(
         lambda: (1 - 0.97**2) ** 2 * 0.99 / (1 - 2 * 0.97**2 * 0.99 * np.cos(phi) + (0.97**2 * 0.99) ** 2)
     )
-    print(f"adddrop_drop(phi, r1, r2, a) on {n_eval} phases: {n_eval / t_drop:.3g}/s, "
+    print(f"adddrop_drop(phi, r1, r2, a) on {n_eval} phases (no target): {n_eval / t_drop:.3g}/s, "
           f"NumPy {n_eval / t_drop_np:.3g}/s, ratio {t_drop_np / t_drop:.1f}x")
 
     n_banks, n_cells = 2000, 64

@@ -358,6 +358,8 @@ def export_binary(model: nn.Module, probe: torch.Tensor | None = None, input_sha
     input. Other layers must be electronic (``electronic = True``) or parameter-free/BatchNorm.
     The folded network is checked on ``probe`` images (default: 64 seeded uniform [0, 1] images)
     to give exactly the model's sign activations and predictions; RuntimeError otherwise.
+    Bitwise equality is guaranteed with :class:`ExactBatchNorm1d`/``2d``; plain ``nn.BatchNorm``
+    layers fold too but rely on the probe check.
     """
     if not isinstance(model, nn.Sequential):
         raise TypeError(f"model must be an nn.Sequential (layers run in order), got {type(model).__name__}")

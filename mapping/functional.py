@@ -30,7 +30,7 @@ re-run alone with the same result.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -44,8 +44,8 @@ from accel.config import AcceleratorConfig
 from accel.energy import adc_bits as _adc_bits_for
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.data import N_CLASSES, check_dataset
-from mapping.functional_layer import Adc, LayerCells, LayerGeometry, decide, hardware_sums, ideal_sums
-from mapping.schedule import assign_vdus
+from mapping.functional_layer import Adc, LayerCells, LayerGeometry
+from mapping.functional_network import IdealRun, Network, run_chip
 from photonics import receiver, tuning as _tuning, variation as _variation, xnor
 from photonics._checks import check_int, check_range, check_seed
 
@@ -64,8 +64,6 @@ __all__ = [
 #: shift, carrier injection): half a spacing parks the ring midway between two channels, where
 #: its Lorentzian leakage into both is smallest. A design choice (the presets carry no field).
 MODULATION_SPACING_FRACTION = 0.5
-#: Images per forward batch (bounds memory; fixed so results do not depend on the machine).
-BATCH_IMAGES = 2000
 #: Spawn-key suffix of the receiver-noise stream of a chip (distinct from the variation stream).
 _NOISE_STREAM = 0x6E6F697365
 
@@ -263,34 +261,7 @@ def _sample_chip_state(acc: Accelerator, seed: int, chip: int, variation, tuning
     return ChipSample(chip, seed, coefficients, residual[..., 0], residual[..., 1], power_w, out_of_range, lock_s)
 
 
-# ------------------------------------------------------------------------------ the network on the hardware
-@dataclass(eq=False)
-class _Network:
-    """Chip-independent mapping of a folded BNN onto an accelerator."""
-
-    folded: FoldedBNN
-    accelerator: Accelerator
-    geometries: dict[str, LayerGeometry] = field(default_factory=dict)
-    cells_index: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-
-    def __post_init__(self):
-        n = self.accelerator.N
-        for spec in self.folded.layers:
-            o = spec.weight_pm1.shape[0]
-            if spec.kind == "conv":
-                kernel = tuple(spec.weight_pm1.shape[1:])
-                positions = int(np.prod(spec.out_shape[1:]))
-                stride, padding = tuple(spec.stride), tuple(spec.padding)
-            else:
-                kernel, positions, stride, padding = None, 1, (1, 1), (0, 0)
-            self.geometries[spec.name] = LayerGeometry(
-                spec.name, spec.weight_pm1.reshape(o, -1).float(), kernel, stride, padding, float(spec.pad_value),
-                spec.threshold, spec.flip, n)
-            assignment = assign_vdus(self.accelerator, out_channels=o, k=spec.K, positions=positions)
-            # (R, O, C) indices of each (replica, output, chunk) into (units, M)
-            self.cells_index[spec.name] = (np.moveaxis(assignment.unit, 2, 0), np.moveaxis(assignment.vdu, 2, 0))
-
-
+# ------------------------------------------------------------------------------ receiver
 def _sigma(config: AcceleratorConfig, power_w: float, n_dot: int) -> float:
     rx = config.receiver
     return float(receiver.popcount_noise_sigma(
@@ -327,7 +298,7 @@ class _Readout:
         return self.sigma_by_cells[lengths - 1]
 
 
-def _layer_cells(net: _Network, coefficients: np.ndarray | None, readout: _Readout) -> dict[str, LayerCells]:
+def _layer_cells(net: Network, coefficients: np.ndarray | None, readout: _Readout) -> dict[str, LayerCells]:
     """Per-layer cells of one chip; ``coefficients`` calibrated (units, M, N, 4), None = ideal."""
     out = {}
     for name, geo in net.geometries.items():
@@ -349,40 +320,6 @@ def _calibrated(config: AcceleratorConfig, coefficients: np.ndarray) -> np.ndarr
     return out / nominal[:, 3:4]
 
 
-def _forward(net: _Network, images: torch.Tensor, cells: dict[str, LayerCells] | None, adc: Adc,
-             rng: np.random.Generator | None, generator: torch.Generator | None):
-    """Hardware predictions and, per layer, sign activations that differ from the ideal chip."""
-    folded = net.folded
-    preds = []
-    flips = dict.fromkeys(net.geometries, 0)
-    for start in range(0, len(images), BATCH_IMAGES):
-        x = images[start : start + BATCH_IMAGES]
-        if cells is None:
-            preds.append(folded.forward(x).argmax(1))
-            continue
-        affected = torch.zeros(len(x), dtype=torch.bool)
-        recorded: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-
-        def dot(spec, a):
-            geo = net.geometries[spec.name]
-            s, changed = hardware_sums(geo, cells[spec.name], a, adc, rng, generator, ideal_sums(geo, a))
-            affected.logical_or_(changed)
-            idx = affected.nonzero().flatten()
-            if len(idx):
-                recorded[spec.name] = (idx, decide(geo, s[idx]))
-            return s
-
-        preds.append(folded.forward(x, dot=dot).argmax(1))
-        if recorded:
-            union = affected.nonzero().flatten()
-            ideal: dict[str, torch.Tensor] = {}
-            folded.forward(x[union], record=ideal)
-            for name, (idx, hw) in recorded.items():
-                rows = torch.searchsorted(union, idx)
-                flips[name] += int((hw != (ideal[name][rows] > 0)).sum())
-    return torch.cat(preds), flips
-
-
 def predict(model, accelerator, images, chip_sample: ChipSample | None = None, noise=None,
             generator_seed: int | None = None) -> torch.Tensor:
     """Hardware class predictions (int64, (B,)) of one chip; ``chip_sample=None`` = ideal chip.
@@ -398,29 +335,29 @@ def predict(model, accelerator, images, chip_sample: ChipSample | None = None, n
     _, _, noise = _settings(None, None, noise)
     if generator_seed is not None:
         generator_seed = check_seed("generator_seed", generator_seed)
-    net = _Network(folded, acc)
-    return _predict(net, images, chip_sample, noise, generator_seed)[0]
+    net = Network(folded, acc)
+    return _predict(net, IdealRun.build(net, images), chip_sample, noise, generator_seed)[0]
 
 
-def _predict(net: _Network, images, chip_sample, noise, generator_seed=None):
+def _predict(net: Network, ideal: IdealRun, chip_sample, noise, generator_seed=None, dense_probability=None):
     acc = net.accelerator
     max_cells = max([acc.N] + [g.k for g in net.geometries.values() if g.comparator])
     readout = _Readout.build(acc, noise, max_cells)
     if chip_sample is None and readout.scale == 0 and readout.adc.exact:
-        return _forward(net, images, None, readout.adc, None, None)
+        return ideal.predictions.clone(), dict.fromkeys(net.geometries, 0)
     coefficients = None if chip_sample is None else _calibrated(acc.config, chip_sample.coefficients)
     if generator_seed is not None:
         seed, chip = generator_seed, 0
     else:
         seed, chip = (0, 0) if chip_sample is None else (chip_sample.seed, chip_sample.chip)
     rng, generator = _noise_rngs(seed, chip)
-    return _forward(net, images, _layer_cells(net, coefficients, readout), readout.adc, rng, generator)
+    return run_chip(net, ideal, _layer_cells(net, coefficients, readout), readout.adc, rng, generator, dense_probability)
 
 
 # ------------------------------------------------------------------------------ accuracy per chip
-def _simulate(net: _Network, images, labels, chip: int, seed: int, variation, tuning, noise) -> dict:
+def _simulate(net: Network, ideal: IdealRun, labels, chip: int, seed: int, variation, tuning, noise) -> dict:
     sample = _sample_chip_state(net.accelerator, seed, chip, variation, tuning)
-    preds, flips = _predict(net, images, sample, noise)
+    preds, flips = _predict(net, ideal, sample, noise)
     row = {
         "chip": chip,
         "accuracy": float((preds == labels).double().mean()),
@@ -429,11 +366,11 @@ def _simulate(net: _Network, images, labels, chip: int, seed: int, variation, tu
         "lock_time_s": sample.lock_time_s,
     }
     for name, count in flips.items():
-        row[f"flipped_{name}"] = count / (len(images) * int(np.prod(_out_shape(net, name))))
+        row[f"flipped_{name}"] = count / (len(labels) * int(np.prod(_out_shape(net, name))))
     return row
 
 
-def _out_shape(net: _Network, name: str) -> tuple:
+def _out_shape(net: Network, name: str) -> tuple:
     return next(spec.out_shape for spec in net.folded.layers if spec.name == name)
 
 
@@ -441,7 +378,8 @@ def _prepare(model, accelerator, dataset):
     folded = _check_model(model)
     acc = _check_accelerator(accelerator)
     images, labels = _check_dataset(dataset, folded)
-    return _Network(folded, acc), images, labels
+    net = Network(folded, acc)
+    return net, IdealRun.build(net, images), labels
 
 
 def simulate_chip(model, accelerator, dataset, *, chip, seed, variation=None, tuning=None, noise=None) -> dict:
@@ -452,8 +390,8 @@ def simulate_chip(model, accelerator, dataset, *, chip, seed, variation=None, tu
     chip = check_int("chip", chip, lo=0)
     seed = check_seed("seed", seed)
     settings = _settings(variation, tuning, noise)
-    net, images, labels = _prepare(model, accelerator, dataset)
-    return _simulate(net, images, labels, chip, seed, *settings)
+    net, ideal, labels = _prepare(model, accelerator, dataset)
+    return _simulate(net, ideal, labels, chip, seed, *settings)
 
 
 def simulate_accuracy(model, accelerator, dataset, chips=10, seed=0, variation=None, tuning=None, noise=None,
@@ -468,7 +406,7 @@ def simulate_accuracy(model, accelerator, dataset, chips=10, seed=0, variation=N
     chips = check_int("chips", chips, lo=1)
     seed = check_seed("seed", seed)
     settings = _settings(variation, tuning, noise)
-    net, images, labels = _prepare(model, accelerator, dataset)
-    rows = [_simulate(net, images, labels, chip, seed, *settings)
+    net, ideal, labels = _prepare(model, accelerator, dataset)
+    rows = [_simulate(net, ideal, labels, chip, seed, *settings)
             for chip in tqdm(range(chips), desc="chips", unit="chip", disable=not progress)]
     return pd.DataFrame(rows)

@@ -29,7 +29,10 @@ import torch
 import torch.nn.functional as F
 from scipy.special import ndtr, ndtri
 
-__all__ = ["LayerGeometry", "LayerCells", "Adc", "ideal_sums", "decide", "hardware_sums", "DENSE_PROBABILITY"]
+__all__ = [
+    "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide",
+    "draw_readouts", "apply_readouts", "hardware_sums",
+]
 
 #: Chunks whose readouts differ from the ideal with a probability above this are computed densely.
 DENSE_PROBABILITY = 0.02
@@ -279,48 +282,71 @@ def _distinct_positions(rng: np.random.Generator, counts: np.ndarray, population
         pos[dup] = rng.integers(0, population, size=int(dup.sum()))
 
 
-def hardware_sums(
-    geometry: LayerGeometry,
-    cells: LayerCells,
-    a: torch.Tensor,
-    adc: Adc,
-    rng: np.random.Generator,
-    generator: torch.Generator,
-    s_ideal: torch.Tensor | None = None,
-    dense_probability: float = DENSE_PROBABILITY,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sums as the hardware delivers them (same shape as :func:`ideal_sums`) and a bool (B,)
-    marking the images where some output sign differs from the ideal one.
+@dataclass(frozen=True)
+class ReadoutDraw:
+    """Which readouts of a layer (on one batch) must be evaluated: ``counts`` (O*C,) sparse
+    readouts per (output, chunk) pair, ``dense`` (O, C) pairs evaluated for every readout,
+    ``margin`` (O, C) = 1 - bound (sparse readouts have noise beyond it)."""
 
-    ADC layers: the digital sum of quantised chunk readouts. Comparator layers: the ideal sum,
-    except where the analog comparator decided otherwise, where it is the nearest integer on
-    the hardware's side of the threshold (so :func:`decide` gives the hardware output).
-    """
-    s0 = ideal_sums(geometry, a) if s_ideal is None else s_ideal
-    changed = torch.zeros(s0.shape[0], dtype=torch.bool)
+    counts: np.ndarray
+    dense: np.ndarray
+    margin: np.ndarray
+
+    @property
+    def empty(self) -> bool:
+        """True when every readout gives the ideal result."""
+        return not self.counts.any() and not self.dense.any()
+
+
+def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts_per_pair: int,
+                  rng: np.random.Generator, dense_probability: float = DENSE_PROBABILITY) -> ReadoutDraw:
+    """Draw the number of sparse readouts of every (output, chunk) pair (module docstring)."""
     margin = 1.0 - cells.bound
     p = _tail_probability(margin, cells.sigma[None, :])
     if not geometry.comparator and not adc.exact:
         p = np.ones_like(p)
     dense = p > dense_probability
-    counts = rng.binomial(s0.shape[0] * (s0[0, 0].numel()), np.where(dense, 0.0, p).ravel())
-    if counts.sum() == 0 and not dense.any():
+    counts = rng.binomial(readouts_per_pair, np.where(dense, 0.0, p).ravel())
+    return ReadoutDraw(counts, dense, margin)
+
+
+def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
+                   s0: torch.Tensor, adc: Adc, rng: np.random.Generator,
+                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hardware sums given the ideal sums ``s0`` of input ``a`` and a :class:`ReadoutDraw`.
+
+    Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
+    output sign differs from the ideal one. ADC layers: the digital sum of quantised chunk
+    readouts. Comparator layers: the ideal sum, except where the analog comparator decided
+    otherwise, where it is the nearest integer on the hardware's side of the threshold (so
+    :func:`decide` gives the hardware output).
+    """
+    changed = torch.zeros(s0.shape[0], dtype=torch.bool)
+    if draw.empty:
         return s0, changed
     s = s0.clone()
     readouts = _Readouts(geometry, a, s)
-    index = _sparse(geometry, cells, readouts, s, adc, rng, counts, margin)
+    index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
     if index is not None:
         o = index[1]
         flipped = _decide_at(geometry, s[index], o) != _decide_at(geometry, s0[index], o)
         changed[index[0][flipped]] = True
-    if dense.any():
-        _dense(geometry, cells, readouts, s, adc, generator, dense)
-        outs = torch.from_numpy(np.flatnonzero(dense.any(axis=1)))
-        shape = (1, -1) + (1,) * (s.dim() - 2)
-        o = outs.reshape(shape)
+    if draw.dense.any():
+        _dense(geometry, cells, readouts, s, adc, generator, draw.dense)
+        outs = torch.from_numpy(np.flatnonzero(draw.dense.any(axis=1)))
+        o = outs.reshape((1, -1) + (1,) * (s.dim() - 2))
         flipped = _decide_at(geometry, s[:, outs], o) != _decide_at(geometry, s0[:, outs], o)
         changed |= flipped.reshape(s.shape[0], -1).any(dim=1)
     return s, changed
+
+
+def hardware_sums(geometry: LayerGeometry, cells: LayerCells, a: torch.Tensor, adc: Adc,
+                  rng: np.random.Generator, generator: torch.Generator,
+                  dense_probability: float = DENSE_PROBABILITY) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`draw_readouts` then :func:`apply_readouts` on input ``a`` (B, ...)."""
+    s0 = ideal_sums(geometry, a)
+    draw = draw_readouts(geometry, cells, adc, s0[0, 0].numel() * s0.shape[0], rng, dense_probability)
+    return apply_readouts(geometry, cells, draw, a, s0, adc, rng, generator)
 
 
 def _decide_at(geometry: LayerGeometry, s: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -41,11 +42,13 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
 
 
 def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int, batch_size: int = 100,
-          lr: float = 1e-3, seed: int = 0, val: tuple | None = None, progress: bool = True) -> list[dict]:
+          lr: float = 1e-3, seed: int = 0, val: tuple | None = None, progress: bool = True,
+          log: Callable[[dict], None] | None = None) -> list[dict]:
     """Train with cross-entropy, Adam and a per-step cosine LR decay to 0; returns per-epoch history.
 
     Each history row: ``epoch``, ``train_loss`` (mean over the epoch's batches), ``lr`` (at the
-    epoch's end) and, when ``val = (images, labels)`` is given, ``val_accuracy``.
+    epoch's end) and, when ``val = (images, labels)`` is given, ``val_accuracy``; ``log`` is
+    called with each row as soon as its epoch ends.
     Shuffling uses ``torch.Generator().manual_seed(seed)``.
     """
     epochs = check_int("epochs", epochs, lo=1)
@@ -82,5 +85,7 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epoch
         if val is not None:
             row["val_accuracy"] = evaluate(model, *val)
         history.append(row)
+        if log is not None:
+            log(row)
     model.eval()
     return history

@@ -26,6 +26,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import fft as sfft
+from scipy import sparse
 
 from photonics._checks import as_float_array, check_int, check_range, check_seed, check_xy_um
 
@@ -197,10 +198,10 @@ class _FieldSampler:
     """Unit-variance Gaussian field with kernel exp(−d²/(2ℓ²)) at fixed ring positions.
 
     Circulant embedding on a grid of step h = ℓ/12 and period >= max(2·extent, 13ℓ), FFT,
-    then bilinear interpolation to the rings. Grid-node covariances equal the kernel up to
-    the wrap (< 1e-9); each ring's interpolated variance is divided out so marginals are
-    exactly 1; the remaining correlation error between rings is O((h/ℓ)²) ≈ 1e-3.
-    One complex FFT yields two independent fields (width and thickness).
+    then bilinear interpolation to the rings (a sparse n_rings x grid matrix). Grid-node
+    covariances equal the kernel up to the wrap (< 1e-9); each ring's interpolated variance
+    is divided out so marginals are exactly 1; the remaining correlation error between rings
+    is O((h/ℓ)²) ≈ 1e-3. One complex FFT yields two independent fields (width, thickness).
     """
 
     def __init__(self, xy_um: np.ndarray, corr_length_um: float):
@@ -215,7 +216,7 @@ class _FieldSampler:
                 f"corr_length_um={ell} is too short for a die extent of {tuple(extent)} um (field grid "
                 f"{n[0]}x{n[1]}); allowed: corr_length_um >= {max(extent) / 1400:.4g} um for this floorplan"
             )
-        self.shape = tuple(n)
+        self.shape = (n[0], n[1])
         sqrt_eig = []
         for ni in n:
             k = np.arange(ni)
@@ -230,43 +231,56 @@ class _FieldSampler:
         r1 = math.exp(-0.5 / _GRID_STEPS_PER_CORR**2)
         r2 = r1 * r1
         var = (w**2).sum(0) + 2 * r1 * (w[0] * w[1] + w[0] * w[2] + w[1] * w[3] + w[2] * w[3]) + 2 * r2 * (w[0] * w[3] + w[1] * w[2])
-        self.weights = w / np.sqrt(var)
+        w = w / np.sqrt(var)
         base = i0[:, 0] * n[1] + i0[:, 1]
-        self.index = np.stack([base, base + n[1], base + 1, base + n[1] + 1])
+        index = np.stack([base, base + n[1], base + 1, base + n[1] + 1])
+        rings = xy_um.shape[0]
+        self.interp = sparse.csr_matrix((w.T.ravel(), index.T.ravel(), np.arange(0, 4 * rings + 1, 4)), shape=(rings, n[0] * n[1]))
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Two independent unit-variance field realisations at the rings."""
         z = rng.standard_normal((2,) + self.shape)
         y = sfft.fft2((z[0] + 1j * z[1]) * self.sqrt_eig).ravel()
-        g = y[self.index]
-        vals = (self.weights * g).sum(axis=0)
-        return vals.real, vals.imag
+        return self.interp @ y.real, self.interp @ y.imag
 
     def implied_correlation(self, i: int, j: int) -> float:
-        """Correlation between rings i and j implied by grid kernel + interpolation."""
+        """Correlation between rings i and j implied by the grid kernel and interpolation."""
         nx, ny = self.shape
         h_rel = 1.0 / _GRID_STEPS_PER_CORR
+        row_i, row_j = self.interp.getrow(i), self.interp.getrow(j)
         out = 0.0
-        for a in range(4):
-            for b in range(4):
-                di, dj = divmod(int(self.index[a, i]), ny), divmod(int(self.index[b, j]), ny)
-                dx = min(abs(di[0] - dj[0]), nx - abs(di[0] - dj[0]))
-                dy = min(abs(di[1] - dj[1]), ny - abs(di[1] - dj[1]))
-                out += self.weights[a, i] * self.weights[b, j] * math.exp(-0.5 * h_rel**2 * (dx * dx + dy * dy))
+        for a, wa in zip(row_i.indices, row_i.data):
+            for b, wb in zip(row_j.indices, row_j.data):
+                (ax, ay), (bx, by) = divmod(int(a), ny), divmod(int(b), ny)
+                dx = min(abs(ax - bx), nx - abs(ax - bx))
+                dy = min(abs(ay - by), ny - abs(ay - by))
+                out += wa * wb * math.exp(-0.5 * h_rel**2 * (dx * dx + dy * dy))
         return out
 
 
-_SAMPLER_CACHE: dict = {}
+class _Layout:
+    """Per-floorplan precomputation: polynomial basis [1, X, Y, X²+Y²] (mm) and field sampler."""
+
+    def __init__(self, xy_um: np.ndarray, corr_length_um: float | None):
+        self.n = xy_um.shape[0]
+        xy_mm = xy_um * 1e-3
+        self.basis = np.vstack([np.ones(self.n), xy_mm[:, 0], xy_mm[:, 1], (xy_mm**2).sum(1)])
+        self.centre_mm = 0.5 * (xy_mm.min(axis=0) + xy_mm.max(axis=0))
+        self.field = None if corr_length_um is None else _FieldSampler(xy_um, corr_length_um)
 
 
-def _field_sampler(xy_um: np.ndarray, corr_length_um: float) -> _FieldSampler:
+_LAYOUT_CACHE: dict = {}
+
+
+def _layout(xy_um: np.ndarray, corr_length_um: float | None) -> _Layout:
     key = (xy_um.shape, hash(xy_um.tobytes()), corr_length_um)
-    sampler = _SAMPLER_CACHE.get(key)
-    if sampler is None:
-        sampler = _FieldSampler(xy_um, corr_length_um)
-        if len(_SAMPLER_CACHE) >= 4:
-            _SAMPLER_CACHE.pop(next(iter(_SAMPLER_CACHE)))
-        _SAMPLER_CACHE[key] = sampler
-    return sampler
+    layout = _LAYOUT_CACHE.get(key)
+    if layout is None:
+        layout = _Layout(xy_um, corr_length_um)
+        if len(_LAYOUT_CACHE) >= 4:
+            _LAYOUT_CACHE.pop(next(iter(_LAYOUT_CACHE)))
+        _LAYOUT_CACHE[key] = layout
+    return layout
 
 
 def _check_models(fab, thermal) -> tuple[FabricationModel, ThermalModel]:
@@ -279,15 +293,25 @@ def _check_models(fab, thermal) -> tuple[FabricationModel, ThermalModel]:
     return fab, thermal
 
 
-def _wafer_surface(u, v, sigma, bowl_fraction, sign, theta):
-    bowl = sign * math.sqrt(12.0 * bowl_fraction) * (u * u + v * v - 0.5)
-    tilt = math.sqrt(4.0 * (1.0 - bowl_fraction)) * (u * math.cos(theta) + v * math.sin(theta))
-    return sigma * (bowl + tilt)
+def _wafer_coefficients(die_mm, radius_mm, sigma, bowl_fraction, sign, theta) -> np.ndarray:
+    """Coefficients on [1, X, Y, X²+Y²] of the wafer surface for a die at ``die_mm``."""
+    dx, dy = die_mm
+    r2 = radius_mm * radius_mm
+    b = sign * math.sqrt(12.0 * bowl_fraction)
+    t = math.sqrt(4.0 * (1.0 - bowl_fraction))
+    c, s = math.cos(theta), math.sin(theta)
+    return sigma * np.array([
+        b * ((dx * dx + dy * dy) / r2 - 0.5) + t * (dx * c + dy * s) / radius_mm,
+        b * 2 * dx / r2 + t * c / radius_mm,
+        b * 2 * dy / r2 + t * s / radius_mm,
+        b / r2,
+    ])
 
 
-def _sample_into(xy_um, seed, chip, fab, thermal, sampler, out_w, out_t, out_T) -> np.ndarray:
-    n = xy_um.shape[0]
+def _sample_into(layout: _Layout, seed, chip, fab, thermal, out_w, out_t, out_T) -> np.ndarray:
+    """Fill one chip's rows; returns the die origin on the wafer (mm)."""
     radius_mm = fab.wafer_diameter_mm / 2
+    coef = np.zeros((3, 4))
     # 1. wafer systematic surface at the ring's absolute wafer position
     r = _rng(seed, chip, _S_WAFER).random(6)
     if fab.die_xy_mm is None:
@@ -295,29 +319,27 @@ def _sample_into(xy_um, seed, chip, fab, thermal, sampler, out_w, out_t, out_T) 
         die = np.array([rad * math.cos(ang), rad * math.sin(ang)])
     else:
         die = np.array(fab.die_xy_mm)
-    u = (die[0] + xy_um[:, 0] * 1e-3) / radius_mm
-    v = (die[1] + xy_um[:, 1] * 1e-3) / radius_mm
-    out_w[:] = _wafer_surface(u, v, fab.sigma_w_wafer_nm, fab.wafer_bowl_fraction, 1.0 if r[2] < 0.5 else -1.0, 2 * math.pi * r[3])
-    out_t[:] = _wafer_surface(u, v, fab.sigma_t_wafer_nm, fab.wafer_bowl_fraction, 1.0 if r[4] < 0.5 else -1.0, 2 * math.pi * r[5])
+    for row, sigma, u_sign, u_theta in ((0, fab.sigma_w_wafer_nm, r[2], r[3]), (1, fab.sigma_t_wafer_nm, r[4], r[5])):
+        coef[row] = _wafer_coefficients(die, radius_mm, sigma, fab.wafer_bowl_fraction, 1.0 if u_sign < 0.5 else -1.0, 2 * math.pi * u_theta)
     # 2. die-to-die offset
     z = _rng(seed, chip, _S_DIE).standard_normal(2)
-    out_w += fab.sigma_w_die_nm * z[0]
-    out_t += fab.sigma_t_die_nm * z[1]
-    # 3. intra-die correlated field
-    if sampler is not None:
-        fw, ft = sampler.sample(_rng(seed, chip, _S_FIELD))
-        out_w += fab.sigma_w_field_nm * fw
-        out_t += fab.sigma_t_field_nm * ft
-    # 4. uncorrelated per-ring term
-    z = _rng(seed, chip, _S_RING).standard_normal((2, n))
-    out_w += fab.sigma_w_ring_nm * z[0]
-    out_t += fab.sigma_t_ring_nm * z[1]
-    # thermal: ambient + linear gradient about the bounding-box centre
+    coef[0, 0] += fab.sigma_w_die_nm * z[0]
+    coef[1, 0] += fab.sigma_t_die_nm * z[1]
+    # thermal: ambient offset at the bounding-box centre + linear gradient
     z = _rng(seed, chip, _S_THERMAL).standard_normal(3)
-    centre = 0.5 * (xy_um.min(axis=0) + xy_um.max(axis=0))
-    d_mm = (xy_um - centre) * 1e-3
     g = thermal.gradient_sigma_K_per_mm * z[1:]
-    out_T[:] = thermal.ambient_mean_K + thermal.ambient_sigma_K * z[0] + d_mm @ g
+    coef[2, :3] = thermal.ambient_mean_K + thermal.ambient_sigma_K * z[0] - g @ layout.centre_mm, g[0], g[1]
+    smooth = coef @ layout.basis
+    # 3. intra-die correlated field
+    if layout.field is not None:
+        fw, ft = layout.field.sample(_rng(seed, chip, _S_FIELD))
+        smooth[0] += fab.sigma_w_field_nm * fw
+        smooth[1] += fab.sigma_t_field_nm * ft
+    # 4. uncorrelated per-ring term
+    z = _rng(seed, chip, _S_RING).standard_normal((2, layout.n))
+    np.add(smooth[0], fab.sigma_w_ring_nm * z[0], out=out_w)
+    np.add(smooth[1], fab.sigma_t_ring_nm * z[1], out=out_t)
+    out_T[:] = smooth[2]
     return die
 
 
@@ -325,8 +347,7 @@ def _prepare(xy_um, fab, thermal):
     xy = check_xy_um("xy_um", xy_um)
     fab, thermal = _check_models(fab, thermal)
     has_field = fab.sigma_w_field_nm > 0 or fab.sigma_t_field_nm > 0
-    sampler = _field_sampler(xy, fab.corr_length_um) if has_field else None
-    return xy, fab, thermal, sampler
+    return _layout(xy, fab.corr_length_um if has_field else None), fab, thermal
 
 
 def sample_chip(xy_um, *, seed: int, chip: int, fab: FabricationModel | None = None, thermal: ThermalModel | None = None) -> ChipVariation:
@@ -337,10 +358,9 @@ def sample_chip(xy_um, *, seed: int, chip: int, fab: FabricationModel | None = N
     """
     seed = check_seed("seed", seed)
     chip = check_int("chip", chip, lo=0)
-    xy, fab, thermal, sampler = _prepare(xy_um, fab, thermal)
-    n = xy.shape[0]
-    w, t, T = np.empty(n), np.empty(n), np.empty(n)
-    die = _sample_into(xy, seed, chip, fab, thermal, sampler, w, t, T)
+    layout, fab, thermal = _prepare(xy_um, fab, thermal)
+    w, t, T = np.empty(layout.n), np.empty(layout.n), np.empty(layout.n)
+    die = _sample_into(layout, seed, chip, fab, thermal, w, t, T)
     return ChipVariation(w, t, T, die)
 
 
@@ -350,15 +370,17 @@ def sample_chips(xy_um, chips: Iterable[int], seed: int, *, fab: FabricationMode
     Memory is the output only (3 float64 arrays): 1000 chips x 40,000 rings = 0.96 GB.
     """
     seed = check_seed("seed", seed)
+    if isinstance(chips, (str, bytes)) or not isinstance(chips, Iterable):
+        raise TypeError(f"chips must be an iterable of chip indices >= 0, got {type(chips).__name__} {chips!r}")
     chip_list = [check_int("chips[]", c, lo=0) for c in chips]
     if not chip_list:
         raise ValueError("chips must hold at least one chip index >= 0, got an empty iterable")
-    xy, fab, thermal, sampler = _prepare(xy_um, fab, thermal)
-    shape = (len(chip_list), xy.shape[0])
+    layout, fab, thermal = _prepare(xy_um, fab, thermal)
+    shape = (len(chip_list), layout.n)
     w, t, T = np.empty(shape), np.empty(shape), np.empty(shape)
     die = np.empty((len(chip_list), 2))
     for k, chip in enumerate(chip_list):
-        die[k] = _sample_into(xy, seed, chip, fab, thermal, sampler, w[k], t[k], T[k])
+        die[k] = _sample_into(layout, seed, chip, fab, thermal, w[k], t[k], T[k])
     return ChipVariation(w, t, T, die)
 
 

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm.auto import tqdm
 
 from mapping import bnn_models, checkpoint
 from mapping.bnn import export_binary
@@ -44,6 +45,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _print_epoch(row: dict) -> None:
+    tqdm.write(f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  val {100 * row['val_accuracy']:.2f} %")
+
+
 def main(argv: list[str] | None = None) -> Path:
     args = parse_args(argv)
     command = "python scripts/train_pretrained.py " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -59,9 +64,7 @@ def main(argv: list[str] | None = None) -> Path:
     model = bnn_models.build(args.model)
     t0 = time.perf_counter()
     history = train(model, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                    seed=args.seed, val=val, progress=not args.no_progress)
-    for row in history:
-        print(f"epoch {row['epoch']:3d}  loss {row['train_loss']:.4f}  val {100 * row['val_accuracy']:.2f} %", flush=True)
+                    seed=args.seed, val=val, progress=not args.no_progress, log=_print_epoch)
     test_accuracy = evaluate(model, *test)
     folded = export_binary(model, probe=test[0])  # raises unless folded == model on every test image
     metadata = {

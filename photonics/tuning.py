@@ -1,0 +1,385 @@
+"""Locking rings to their channels: electro-optic (EO) fine and thermo-optic (TO) coarse tuning.
+
+Sign convention: ``shift_nm`` = resonance − assigned channel (positive = red). A correction
+moves the resonance by −shift. TO heaters only red-shift; EO carrier tuning moves both ways
+(``eo_bidirectional``) or, when unidirectional, only blue (carrier injection, Δn < 0 by
+Soref–Bennett, PARAMETERS.md §4), within ``eo_range_nm``.
+
+Per ring (vectorised over all banks of all chips):
+
+1. EO alone if it can cancel the shift (or, with ``reassign_order``, the shift to the
+   nearest resonance order, shift − k·FSR).
+2. Otherwise a TO target τ >= 0 of red shift: −shift for a blue-shifted ring; with
+   ``reassign_order`` the smallest τ = (−shift) mod FSR (a red-shifted ring beyond EO range is
+   heated by FSR − shift and locks on the next order). Without re-assignment a red-shifted
+   ring beyond EO range is unreachable: its heater stays off.
+3. Heaters of a bank couple thermally: ring i sees Σ_j C_ij·q_j (nm), q_j = η_j·p_j the shift
+   heater j applies to its own ring (η = FSR / power-per-FSR), C from
+   :func:`thermal_crosstalk_ratio`. TED-style: C = V Λ Vᵀ is decomposed once per bank
+   geometry and q = C⁻¹τ applied to all banks at once. Banks where that needs a negative or
+   above-maximum heater are re-solved as the box-constrained complementarity problem
+   (0 <= q <= q_max; heaters strictly inside the box hit their target exactly, heaters off
+   leave their ring at or above target, heaters at maximum leave it below) — the unique
+   minimiser of ½qᵀCq − τᵀq for symmetric positive-definite C — by an active-set iteration
+   (projected Gauss–Seidel if it does not settle).
+4. EO cancels what remains (crosstalk overshoot of rings whose heater is off) within its
+   range; anything left is the ring's ``residual_nm`` and the ring is flagged
+   ``unreachable`` when that exceeds ``lock_tolerance_nm``. Nothing is clipped silently.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from photonics._checks import as_float_array, check_int, check_positive, check_range
+
+__all__ = ["TuningModel", "TuningResult", "thermal_crosstalk_ratio", "crosstalk_matrix", "tune"]
+
+# Induced/applied phase ratio vs ring separation: Lumerical HEAT data published with the TED
+# reference code (febinpsunny/ThermaleigenDecomposition), PARAMETERS.md §4; 1 at d = 0 (self).
+_XT_DISTANCE_UM = np.array([0.0, 0.7, 5.1, 11.4, 13.9, 22.0, 34.0])
+_XT_LOG_RATIO = np.log([1.0, 0.23, 0.043, 0.006, 0.003, 5.5e-4, 1.3e-4])
+_XT_TAIL_SLOPE = (_XT_LOG_RATIO[-1] - _XT_LOG_RATIO[-2]) / (_XT_DISTANCE_UM[-1] - _XT_DISTANCE_UM[-2])
+
+_ACTIVE_SET_MAX_ITER = 50
+_PGS_MAX_SWEEPS = 20000
+_SOLVE_TOL_NM = 1e-10
+_RETARGET_ROUNDS = 4
+
+
+@dataclass(frozen=True)
+class TuningModel:
+    """Tuning actuators and policy (defaults: PARAMETERS.md §4).
+
+    EO: ``eo_efficiency_w_per_nm`` 4 µW/nm, ``eo_lock_time_s`` 20 ns, ``eo_range_nm`` 1 nm
+    (≲1 nm before carrier loss grows) — CrossLight (DAC 2021) Table II. TO:
+    ``to_power_per_fsr_w`` 27.5 mW per FSR, ``to_lock_time_s`` 4 µs — CrossLight Table II;
+    ``to_efficiency_nm_per_mw`` (e.g. 2.06 for the doped-Si heater of Opt. Express 21, 15706,
+    2013) overrides the per-FSR figure when set. ``to_max_power_w`` 30 mW per heater is an
+    assumption: one FSR (27.5 mW) plus margin. ``lock_tolerance_nm``: residual above which a
+    ring counts as unreachable.
+    """
+
+    eo_efficiency_w_per_nm: float = 4e-6
+    eo_range_nm: float = 1.0
+    eo_lock_time_s: float = 20e-9
+    eo_bidirectional: bool = True
+    to_power_per_fsr_w: float = 27.5e-3
+    to_efficiency_nm_per_mw: float | None = None
+    to_max_power_w: float = 30e-3
+    to_lock_time_s: float = 4e-6
+    reassign_order: bool = True
+    thermal_crosstalk: bool = True
+    lock_tolerance_nm: float = 1e-6
+
+    def __post_init__(self):
+        for name in ("eo_efficiency_w_per_nm", "eo_lock_time_s", "to_power_per_fsr_w", "to_max_power_w", "to_lock_time_s", "lock_tolerance_nm"):
+            object.__setattr__(self, name, _scalar(name, check_positive(name, getattr(self, name))))
+        object.__setattr__(self, "eo_range_nm", _scalar("eo_range_nm", check_range("eo_range_nm", self.eo_range_nm, 0.0, unit="nm")))
+        if self.to_efficiency_nm_per_mw is not None:
+            value = check_positive("to_efficiency_nm_per_mw", self.to_efficiency_nm_per_mw)
+            object.__setattr__(self, "to_efficiency_nm_per_mw", _scalar("to_efficiency_nm_per_mw", value))
+        for name in ("eo_bidirectional", "reassign_order", "thermal_crosstalk"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__} {getattr(self, name)!r}")
+
+    def to_efficiency_nm_per_w(self, fsr_nm):
+        """Heater efficiency η (nm of red shift per W on its own ring)."""
+        if self.to_efficiency_nm_per_mw is not None:
+            return np.broadcast_to(self.to_efficiency_nm_per_mw * 1e3, np.shape(fsr_nm))
+        return np.asarray(fsr_nm) / self.to_power_per_fsr_w
+
+
+def _scalar(name, value) -> float:
+    if np.ndim(value) != 0:
+        raise TypeError(f"{name} must be a scalar, got shape {np.shape(value)}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """Per ring (shape of ``shift_nm``): ``residual_nm`` (remaining resonance − channel),
+    ``eo_power_w``, ``to_power_w``, ``unreachable``, ``order_shift`` (k: locked on the
+    resonance at shift − k·FSR), ``thermal_shift_nm`` (red shift from all heaters).
+    Per chip (leading shape): ``total_power_w``, ``lock_time_s`` (slowest mechanism used).
+    ``fallback_banks``: banks that needed the constrained re-solve.
+    """
+
+    residual_nm: np.ndarray
+    eo_power_w: np.ndarray
+    to_power_w: np.ndarray
+    unreachable: np.ndarray
+    order_shift: np.ndarray
+    thermal_shift_nm: np.ndarray
+    total_power_w: np.ndarray | float
+    lock_time_s: np.ndarray | float
+    fallback_banks: int
+
+
+def thermal_crosstalk_ratio(distance_um):
+    """Induced/applied thermal phase ratio at ring separation ``distance_um`` (>= 0).
+
+    Log-linear interpolation of the TED/Lumerical HEAT points of PARAMETERS.md §4 (0.23 at
+    0.7 µm ... 1.3e-4 at 34 µm), anchored at 1 for d = 0; beyond 34 µm the last segment's
+    exponential decay continues. Monotone decreasing.
+    """
+    d = check_range("distance_um", distance_um, 0.0, unit="um")
+    d = np.asarray(d)
+    log_r = np.interp(d, _XT_DISTANCE_UM, _XT_LOG_RATIO)
+    tail = d > _XT_DISTANCE_UM[-1]
+    log_r = np.where(tail, _XT_LOG_RATIO[-1] + _XT_TAIL_SLOPE * (d - _XT_DISTANCE_UM[-1]), log_r)
+    out = np.exp(log_r)
+    return float(out) if out.ndim == 0 else out
+
+
+def crosstalk_matrix(positions_um):
+    """C_ij = thermal_crosstalk_ratio(|r_i − r_j|) for heater positions (n,) or (n, 2) µm; C_ii = 1."""
+    pos = as_float_array("positions_um", positions_um)
+    if pos.ndim == 1:
+        pos = pos[:, None]
+    if pos.ndim != 2 or pos.shape[1] not in (1, 2) or pos.shape[0] == 0:
+        raise ValueError(f"positions_um must have shape (n,) or (n, 2) in micrometres with n >= 1, got shape {np.shape(positions_um)}")
+    dist = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
+    return thermal_crosstalk_ratio(dist)
+
+
+@functools.lru_cache(maxsize=32)
+def _bank_matrices(bank_size: int, pitch_um: float, crosstalk: bool):
+    """(C, C⁻¹) of a bank of ``bank_size`` heaters at ``pitch_um`` along a line (TED eigenbasis)."""
+    if not crosstalk:
+        eye = np.eye(bank_size)
+        return eye, eye
+    c = crosstalk_matrix(np.arange(bank_size) * pitch_um)
+    lam, vec = np.linalg.eigh(c)
+    if lam[0] <= 1e-6 * lam[-1]:
+        raise ValueError(
+            f"pitch_um={pitch_um} with bank_size={bank_size} gives a thermal crosstalk matrix that is not positive "
+            f"definite (smallest eigenvalue {lam[0]:.3g}); allowed: a larger pitch_um (heaters cannot be set independently)"
+        )
+    return c, (vec / lam) @ vec.T
+
+
+@numba.njit(cache=True)
+def _cholesky_solve(a, rhs, n):
+    """Solve a[:n, :n] x = rhs[:n] (symmetric positive definite) in place into rhs."""
+    for j in range(n):
+        d = a[j, j]
+        for k in range(j):
+            d -= a[j, k] * a[j, k]
+        d = math.sqrt(d)
+        a[j, j] = d
+        for i in range(j + 1, n):
+            v = a[i, j]
+            for k in range(j):
+                v -= a[i, k] * a[j, k]
+            a[i, j] = v / d
+    for i in range(n):
+        v = rhs[i]
+        for k in range(i):
+            v -= a[i, k] * rhs[k]
+        rhs[i] = v / a[i, i]
+    for i in range(n - 1, -1, -1):
+        v = rhs[i]
+        for k in range(i + 1, n):
+            v -= a[k, i] * rhs[k]
+        rhs[i] = v / a[i, i]
+
+
+@numba.njit(cache=True)
+def _solve_banks(c, c_inv, tau, q_max, off, tol, max_iter, max_sweeps, q_out):
+    """Heater shifts q (nm) per bank: 0 <= q <= q_max, C q = τ where q is inside the box.
+
+    ``off``: heaters forced off. All-on banks use the precomputed inverse (TED); the others,
+    and banks that leave the box, run an active set (principal-submatrix Cholesky solves),
+    then projected Gauss–Seidel if the active set does not settle. Returns the number of
+    banks whose first solve left the box.
+    """
+    n_banks, b = tau.shape
+    mode = np.empty(b, np.int8)  # 0 on target, 1 off, 2 at maximum
+    idx = np.empty(b, np.int64)
+    mat = np.empty((b, b))
+    rhs = np.empty(b)
+    q = np.empty(b)
+    n_hard = 0
+    for k in range(n_banks):
+        all_on = True
+        for i in range(b):
+            if off[k, i]:
+                all_on = False
+        if all_on:
+            inside = True
+            for i in range(b):
+                acc = 0.0
+                for j in range(b):
+                    acc += c_inv[i, j] * tau[k, j]
+                q[i] = acc
+                if acc < -tol or acc > q_max[k, i] + tol:
+                    inside = False
+            if inside:
+                for i in range(b):
+                    q_out[k, i] = min(max(q[i], 0.0), q_max[k, i])
+                continue
+        for i in range(b):
+            mode[i] = 1 if off[k, i] else 0
+        hard = all_on  # an all-on bank gets here only when the TED solve left the box
+        settled = False
+        for it in range(max_iter):
+            n = 0
+            for i in range(b):
+                if mode[i] == 0:
+                    idx[n] = i
+                    n += 1
+                q[i] = q_max[k, i] if mode[i] == 2 else 0.0
+            for r in range(n):
+                v = tau[k, idx[r]]
+                for j in range(b):
+                    if mode[j] == 2:
+                        v -= c[idx[r], j] * q_max[k, j]
+                rhs[r] = v
+                for s in range(n):
+                    mat[r, s] = c[idx[r], idx[s]]
+            _cholesky_solve(mat, rhs, n)
+            primal = False
+            for r in range(n):
+                i = idx[r]
+                q[i] = rhs[r]
+                if rhs[r] < -tol:
+                    mode[i] = 1
+                    primal = True
+                elif rhs[r] > q_max[k, i] + tol:
+                    mode[i] = 2
+                    primal = True
+            if primal:
+                hard = True
+                continue
+            changed = False
+            for i in range(b):
+                if mode[i] == 0 or off[k, i]:
+                    continue
+                w = -tau[k, i]
+                for j in range(b):
+                    w += c[i, j] * q[j]
+                if (mode[i] == 1 and w < -tol) or (mode[i] == 2 and w > tol):
+                    mode[i] = 0
+                    changed = True
+            if not changed:
+                settled = True
+                break
+            hard = True
+        if not settled:
+            for sweep in range(max_sweeps):
+                delta = 0.0
+                for i in range(b):
+                    if off[k, i]:
+                        q[i] = 0.0
+                        continue
+                    v = tau[k, i]
+                    for j in range(b):
+                        if j != i:
+                            v -= c[i, j] * q[j]
+                    v = min(max(v / c[i, i], 0.0), q_max[k, i])
+                    delta = max(delta, abs(v - q[i]))
+                    q[i] = v
+                if delta < 1e-3 * tol:
+                    break
+        if hard:
+            n_hard += 1
+        for i in range(b):
+            q_out[k, i] = min(max(q[i], 0.0), q_max[k, i])
+    return n_hard
+
+
+def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningModel | None = None) -> TuningResult:
+    """Lock every ring to its channel; see the module docstring for the policy.
+
+    ``shift_nm``: resonance − assigned channel (nm, positive = red), shape (..., n_rings),
+    consecutive groups of ``bank_size`` rings forming a bank of heaters ``pitch_um`` apart
+    along a line. ``fsr_nm``: scalar or broadcastable to ``shift_nm`` (per-ring FSR).
+    """
+    model = TuningModel() if model is None else model
+    if not isinstance(model, TuningModel):
+        raise TypeError(f"model must be a TuningModel or None, got {type(model).__name__}")
+    s = as_float_array("shift_nm", shift_nm)
+    if s.ndim == 0 or s.shape[-1] == 0:
+        raise ValueError(f"shift_nm must have shape (..., n_rings) with n_rings >= 1, got shape {s.shape}")
+    bank_size = check_int("bank_size", bank_size, lo=1)
+    if s.shape[-1] % bank_size:
+        raise ValueError(f"bank_size={bank_size} must divide n_rings={s.shape[-1]}; allowed: a divisor of the last axis of shift_nm")
+    pitch_um = _scalar("pitch_um", check_positive("pitch_um", pitch_um, unit="um"))
+    fsr = check_positive("fsr_nm", fsr_nm, unit="nm")
+    try:
+        fsr = np.broadcast_to(fsr, s.shape)
+    except ValueError as exc:
+        raise ValueError(f"fsr_nm of shape {np.shape(fsr_nm)} must broadcast to shift_nm of shape {s.shape}") from exc
+    c, c_inv = _bank_matrices(bank_size, pitch_um, model.thermal_crosstalk)
+
+    r_eo = model.eo_range_nm
+
+    def eo_covers(x):
+        return (np.abs(x) <= r_eo) if model.eo_bidirectional else ((x >= 0) & (x <= r_eo))
+
+    # 1-2. order assignment and TO targets
+    k = np.zeros_like(s)
+    eo_only = eo_covers(s)
+    if model.reassign_order:
+        k_near = np.round(s / fsr)
+        near = ~eo_only & eo_covers(s - k_near * fsr)
+        k = np.where(near, k_near, np.where(eo_only, 0.0, np.ceil(s / fsr)))
+        eo_only |= near
+        free = np.zeros(s.shape, dtype=bool)
+    else:
+        free = ~eo_only & (s > 0)
+    s_locked = s - k * fsr
+    tau = np.where(eo_only | free, 0.0, -s_locked)
+    eta = model.to_efficiency_nm_per_w(fsr)
+    q_max = eta * model.to_max_power_w
+
+    # 3-4. heater solve for all banks, EO for the rest; rings left too red by crosstalk are
+    # moved to the next order (with reassign_order) and their banks re-solved
+    b = bank_size
+    tau_b, q_max_b = tau.reshape(-1, b), q_max.reshape(-1, b)
+    off_b = (eo_only | free).reshape(-1, b)
+    q_b = np.zeros_like(tau_b)
+    banks = np.arange(tau_b.shape[0])
+    fallback = 0
+    for round_ in range(_RETARGET_ROUNDS):
+        q_sel = np.empty((banks.size, b))
+        n_bad = _solve_banks(c, c_inv, tau_b[banks], q_max_b[banks], off_b[banks], _SOLVE_TOL_NM, _ACTIVE_SET_MAX_ITER, _PGS_MAX_SWEEPS, q_sel)
+        q_b[banks] = q_sel
+        fallback += n_bad
+        thermal = (q_b @ c).reshape(s.shape)
+        left = s_locked + thermal
+        eo_shift = np.clip(-left, -r_eo, r_eo if model.eo_bidirectional else 0.0)
+        residual = left + eo_shift
+        too_red = residual > model.lock_tolerance_nm
+        if not model.reassign_order or not too_red.any() or round_ == _RETARGET_ROUNDS - 1:
+            break
+        k = k + too_red
+        s_locked = s - k * fsr
+        eo_only &= ~too_red
+        tau = np.where(eo_only, 0.0, -s_locked)
+        tau_b, off_b = tau.reshape(-1, b), eo_only.reshape(-1, b)
+        banks = np.flatnonzero(too_red.reshape(-1, b).any(axis=1))
+    q = q_b.reshape(s.shape)
+    eo_power = np.abs(eo_shift) * model.eo_efficiency_w_per_nm
+    to_power = q / eta
+    total = (eo_power + to_power).sum(axis=-1)
+    lock = np.maximum(np.where((to_power > 0).any(axis=-1), model.to_lock_time_s, 0.0),
+                      np.where((eo_power > 0).any(axis=-1), model.eo_lock_time_s, 0.0))
+    if s.ndim == 1:
+        total, lock = float(total), float(lock)
+    return TuningResult(
+        residual_nm=residual,
+        eo_power_w=eo_power,
+        to_power_w=to_power,
+        unreachable=np.abs(residual) > model.lock_tolerance_nm,
+        order_shift=k.astype(np.int64),
+        thermal_shift_nm=thermal,
+        total_power_w=total,
+        lock_time_s=lock,
+        fallback_banks=fallback,
+    )
