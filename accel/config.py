@@ -86,7 +86,11 @@ def check_field(key: str, f: dataclasses.Field, value: Any, kind: type) -> Any:
         value = float(value)
     if not math.isfinite(value):
         raise ValueError(f"{key}={value!r} is not finite; allowed: {_allowed(meta)}")
-    check_range(key, value, meta["lo"], meta["hi"], lo_inclusive=not meta["lo_open"], hi_inclusive=not meta["hi_open"], unit=meta["unit"])
+    lo, hi = meta["lo"], meta["hi"]
+    if (lo is not None and (value <= lo if meta["lo_open"] else value < lo)) or (
+        hi is not None and (value >= hi if meta["hi_open"] else value > hi)
+    ):
+        check_range(key, value, lo, hi, lo_inclusive=not meta["lo_open"], hi_inclusive=not meta["hi_open"], unit=meta["unit"])
     return value
 
 
@@ -428,9 +432,12 @@ def build_section(name: str, values: dict) -> Any:
     return cls(**converted)
 
 
+_VALID_SOURCE_KEYS = frozenset(TOP_LEVEL) | {f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in fields(cls)}
+
+
 def _check_sources(sources) -> tuple[tuple[str, str], ...]:
     items = sources.items() if isinstance(sources, dict) else sources
-    valid = set(TOP_LEVEL) | {f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in fields(cls)}
+    valid = _VALID_SOURCE_KEYS
     out = []
     for key, text in items:
         if key not in valid:

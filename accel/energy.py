@@ -195,7 +195,8 @@ def nominal_tuning_power_w(config: AcceleratorConfig) -> float:
     fixed = config.tuning.fixed_power_per_ring_mw
     if fixed is not None:
         return fixed * 1e-3 * rings
-    block = config.with_values({"architecture.units": 1, "architecture.vdus_per_unit": min(config.M, 4)})
+    block = config.with_values({"architecture.units": 1, "architecture.vdus_per_unit": min(config.M, 4),
+                                "architecture.bit_rate_gbps": 1.0})
     key = (block.wavelength, block.activation_ring, block.weight_ring, block.floorplan, block.architecture, block.tuning)
     return _mean_tuning_power_per_ring_w(key, block) * rings
 
@@ -216,17 +217,17 @@ def _sample_block_tuning(block: AcceleratorConfig) -> float:
 
     fp = build_floorplan(block)
     lam = block.wavelength.center_wavelength_nm
-    rings = (block.activation_ring, block.weight_ring)
-    width = np.where(fp.role == 0, rings[0].width_nm, rings[1].width_nm)
-    thickness = np.where(fp.role == 0, rings[0].thickness_nm, rings[1].thickness_nm)
-    fsr = np.where(fp.role == 0, rings[0].design(lam).fsr_nm, rings[1].design(lam).fsr_nm)
-    total = 0.0
-    for chip in range(block.tuning.variation_chips):
-        cv = variation.sample_chip(fp.xy_um, seed=block.tuning.variation_seed, chip=chip)
-        shift = variation.resonance_shift_nm(width, thickness, cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel])
-        res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * block.N, pitch_um=block.floorplan.ring_pitch_um)
-        total += float(res.total_power_w)
-    return total / (block.tuning.variation_chips * fp.n_rings)
+    act, wt = block.activation_ring, block.weight_ring
+    is_act = fp.role == 0
+    chips = block.tuning.variation_chips
+    cv = variation.sample_chips(fp.xy_um, range(chips), block.tuning.variation_seed)
+    shift = variation.resonance_shift_nm(
+        np.where(is_act, act.width_nm, wt.width_nm), np.where(is_act, act.thickness_nm, wt.thickness_nm),
+        cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel],
+    )
+    fsr = np.where(is_act, act.design(lam).fsr_nm, wt.design(lam).fsr_nm)
+    res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * block.N, pitch_um=block.floorplan.ring_pitch_um)
+    return float(np.sum(res.total_power_w)) / (chips * fp.n_rings)
 
 
 class PowerModel:

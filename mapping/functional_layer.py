@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+import numba as nb
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -37,7 +38,7 @@ __all__ = [
 #: Chunks whose readouts differ from the ideal with a probability above this are computed densely.
 DENSE_PROBABILITY = 0.02
 #: Bytes of float32 scratch per dense batch (bounds memory; fixed so results do not depend on RAM).
-_DENSE_BATCH_BYTES = 64 * 2**20
+_DENSE_BATCH_BYTES = 128 * 2**20
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,35 @@ def _forced_sum(t, flip, out_pm):
     return np.where(out_pm, t, np.where(flip, t + 1, t - 1))
 
 
+@nb.njit(cache=True, parallel=True)
+def _chunk_sums_kernel(a, image, oh, ow, out, chunk, rep, w, w_dev, bias, k_total, geometry, s_out, e_out):
+    """Per readout i: s = Σ_j w·x and e = Σ_j w_dev·x + bias over the cells of its chunk, x the
+    layer input gathered from the flat (padded) input ``a``. ``geometry`` = (is_conv, C_in, kh,
+    kw, stride_y, stride_x, H_padded, W_padded)."""
+    n = w.shape[2]
+    is_conv, cin, kh, kw, sy, sx, hp, wp = geometry
+    for i in nb.prange(image.size):
+        o, c, r = out[i], chunk[i], rep[i]
+        s = 0.0
+        e = bias[r, o, c]
+        for j in range(n):
+            k = c * n + j
+            if k >= k_total:
+                break
+            if is_conv:
+                ch = k // (kh * kw)
+                rem = k - ch * kh * kw
+                ky = rem // kw
+                idx = ((image[i] * cin + ch) * hp + oh[i] * sy + ky) * wp + ow[i] * sx + rem - ky * kw
+            else:
+                idx = image[i] * k_total + k
+            x = a[idx]
+            s += w[o, c, j] * x
+            e += w_dev[r, o, c, j] * x
+        s_out[i] = s
+        e_out[i] = e
+
+
 class _Readouts:
     """Index arithmetic of the readouts of one layer on one batch."""
 
@@ -227,25 +257,21 @@ class _Readouts:
         """Readouts per (output, chunk) pair."""
         return self.batch * self.positions
 
-    def inputs(self, readout: np.ndarray, chunk: np.ndarray) -> np.ndarray:
-        """(n, N) float64 inputs of the cells of ``chunk`` at readout indices (0 in unused cells)."""
+    def chunk_sums(self, readout, out, chunk, rep, cells: "LayerCells") -> tuple[np.ndarray, np.ndarray]:
+        """Ideal chunk sums ``s`` and deviations ``e`` (module docstring) of the given readouts."""
         g = self.g
-        b = readout // self.positions
-        k = chunk[:, None] * g.chunk + np.arange(g.chunk)[None, :]
-        used = k < g.k
-        k = np.minimum(k, g.k - 1)
+        arr = np.ascontiguousarray(self.a.numpy(), dtype=np.float32)
         if g.kernel is None:
-            vals = self.a[torch.from_numpy(b[:, None]), torch.from_numpy(k)]
+            geometry = np.array([0, 1, 1, 1, 1, 1, 1, 1], dtype=np.int64)
         else:
-            _, kh, kw = g.kernel
-            pos = readout % self.positions
-            oh, ow = pos // self.out_w, pos % self.out_w
-            cin, rem = k // (kh * kw), k % (kh * kw)
-            y = oh[:, None] * g.stride[0] + rem // kw
-            x = ow[:, None] * g.stride[1] + rem % kw
-            idx = [torch.from_numpy(v) for v in (b[:, None], cin, y, x)]
-            vals = self.a[idx[0], idx[1], idx[2], idx[3]]
-        return vals.double().numpy() * used
+            cin, kh, kw = g.kernel
+            geometry = np.array([1, cin, kh, kw, *g.stride, *arr.shape[2:]], dtype=np.int64)
+        w_dev, bias = cells.arrays64
+        pos = readout % self.positions
+        s_out, e_out = np.empty(readout.size), np.empty(readout.size)
+        _chunk_sums_kernel(arr.ravel(), readout // self.positions, pos // self.out_w, pos % self.out_w, out, chunk, rep,
+                           g.padded_weight.double().numpy(), w_dev, bias, g.k, geometry, s_out, e_out)
+        return s_out, e_out
 
     def replica(self, readout: np.ndarray, replicas: int) -> np.ndarray:
         """Replica serving each readout (its position within the image modulo ``replicas``)."""
@@ -369,11 +395,9 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
     u = 1.0 - rng.random(pair.size)  # (0, 1]
     magnitude = -sigma * ndtri(u * ndtr(-m / sigma))
     noise = np.where(rng.random(pair.size) < 0.5, -magnitude, magnitude)
-    x = readouts.inputs(readout, chunk)
     rep = readouts.replica(readout, cells.replicas)
-    w_dev, bias = cells.arrays64
-    s_chunk = np.einsum("ij,ij->i", geometry.padded_weight.double().numpy()[out, chunk], x)
-    r = s_chunk + np.einsum("ij,ij->i", w_dev[rep, out, chunk], x) + bias[rep, out, chunk] + noise
+    s_chunk, e = readouts.chunk_sums(readout, out, chunk, rep, cells)
+    r = s_chunk + e + noise
     index = readouts.scatter_index(readout, out)
     if geometry.comparator:
         t, flip, reference = (v[out] for v in _comparator_references(geometry))
@@ -389,17 +413,64 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
 
 def _dense(geometry, cells, readouts, s, adc, generator, dense):
     """Evaluate every readout of the (output, chunk) pairs marked in ``dense``."""
+    full = dense.all(axis=1)
+    if full.any() and not geometry.comparator:
+        _dense_outputs(geometry, cells, readouts, s, adc, generator, np.flatnonzero(full))
+        dense = dense & ~full[:, None]
+    if dense.any():
+        _dense_pairs(geometry, cells, readouts, s, adc, generator, dense)
+
+
+def _image_steps(readouts, bytes_per_image: int):
+    step = max(1, _DENSE_BATCH_BYTES // max(1, bytes_per_image))
+    return range(0, readouts.batch, step), step
+
+
+def _columns(geometry, a):
+    """(B, K, L) input columns of a batch (L = 1 for a linear layer)."""
+    return a.unsqueeze(-1) if geometry.kernel is None else F.unfold(a, geometry.kernel[1:], stride=geometry.stride)
+
+
+def _dense_outputs(geometry, cells, readouts, s, adc, generator, outs):
+    """ADC layer, outputs whose every chunk is dense: the digital sum is Σ_c Q(r_c), computed for
+    all chunks at once (one batched matmul with the offsets as an extra input column of ones)."""
+    g, reps = geometry, cells.replicas
+    n_chunks, n = g.n_chunks, g.chunk
+    outs_t = torch.from_numpy(outs)
+    w_eff = g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]  # (R, O', C, N)
+    w_aug = torch.cat([w_eff, cells.bias[:, outs_t].unsqueeze(-1)], dim=-1).permute(0, 2, 3, 1)  # (R, C, N+1, O')
+    lengths = torch.from_numpy(g.chunk_lengths()).float().view(-1, 1, 1)
+    sigma = torch.from_numpy(cells.sigma).float().view(-1, 1, 1)
+    flat = s.view(s.shape[0], s.shape[1], -1)
+    steps, step = _image_steps(readouts, 2 * readouts.positions * n_chunks * len(outs) * 4)
+    for b0 in steps:
+        cols = _columns(g, readouts.a[b0 : b0 + step])
+        b = cols.shape[0]
+        cols = F.pad(cols, (0, 0, 0, n_chunks * n - g.k))  # zero inputs in unused cells
+        for rep in range(reps):
+            part = cols[:, :, rep::reps]
+            l_rep = part.shape[-1]
+            x = torch.ones(n_chunks, b * l_rep, n + 1)
+            x[:, :, :n] = part.reshape(b, n_chunks, n, l_rep).permute(1, 0, 3, 2).reshape(n_chunks, b * l_rep, n)
+            r = torch.bmm(x, w_aug[rep])  # (C, B*L_rep, O')
+            if cells.sigma.any():
+                r.add_(torch.randn(r.shape, generator=generator).mul_(sigma))
+            codes = r.add_(lengths).div_(adc.lsb).round_().clamp_(0, adc.levels - 1).sum(0)
+            value = codes.mul_(adc.lsb).sub_(float(g.k)).view(b, l_rep, len(outs))
+            flat[b0 : b0 + b, outs_t, rep::reps] = value.transpose(1, 2)
+
+
+def _dense_pairs(geometry, cells, readouts, s, adc, generator, dense):
+    """Evaluate every readout of the (output, chunk) pairs marked in ``dense``, chunk by chunk."""
     g = geometry
     w = g.padded_weight
     lengths = g.chunk_lengths()
-    per_image = readouts.positions * max(g.k, g.out_features) * 4
-    step = max(1, _DENSE_BATCH_BYTES // per_image)
     flat = s.view(s.shape[0], s.shape[1], -1)  # (B, O, L), shares memory with s
     if g.comparator:
         t, flip, reference = (torch.from_numpy(v) for v in _comparator_references(g))
-    for b0 in range(0, readouts.batch, step):
-        a = readouts.a[b0 : b0 + step]
-        cols = a.unsqueeze(-1) if g.kernel is None else F.unfold(a, g.kernel[1:], stride=g.stride)  # (B, K, L)
+    steps, step = _image_steps(readouts, readouts.positions * max(g.k, g.out_features) * 4)
+    for b0 in steps:
+        cols = _columns(g, readouts.a[b0 : b0 + step])
         for c in np.flatnonzero(dense.any(axis=0)):
             outs = torch.from_numpy(np.flatnonzero(dense[:, c]))
             k0, n_c = c * g.chunk, int(lengths[c])

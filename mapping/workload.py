@@ -18,7 +18,9 @@ additions, functional pooling). Each record is a :class:`LayerWork`:
   optically is ``folded`` into that layer's comparator/digital threshold (no energy of its own).
 
 Shape-only modules (Flatten, Dropout, Identity, ...) are not recorded. Results are cached per
-(model, input_shape) and recomputed when the model's structure changes.
+(model, input_shape) and recomputed when a module is replaced, added, removed or re-flagged
+(``binary``/``electronic`` set on the instance) or a weight changes shape; changing a layer's
+hyper-parameters in place (e.g. ``conv.stride``) needs a fresh model.
 """
 from __future__ import annotations
 
@@ -246,10 +248,11 @@ _CACHE: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary
 
 
 def _fingerprint(model: nn.Module) -> tuple:
-    """Structure of the model: module names, types, hyper-parameters, flags and weight shapes."""
+    """Identity of the model's structure: each module (by identity) with its flags and parameter
+    shapes, so replacing, adding, removing or re-flagging a module, or resizing a weight, is seen."""
     return tuple(
-        (name, type(m).__qualname__, m.extra_repr(), getattr(m, "binary", None), getattr(m, "electronic", None),
-         tuple(tuple(p.shape) for p in m._parameters.values() if p is not None))
+        (name, id(m), m.__dict__.get("binary"), m.__dict__.get("electronic"),
+         tuple(p.shape for p in m._parameters.values() if p is not None))
         for name, m in model.named_modules()
     )
 

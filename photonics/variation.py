@@ -15,12 +15,15 @@ mutually independent):
 Temperature: chip ambient offset plus a linear on-chip gradient of random direction.
 Resonance shift: first order in the waveguide sensitivities, Δλ = dλ/dw·dw + dλ/dt·dt + dλ/dT·dT.
 
-Randomness: chip ``k`` draws only from ``chip_seed_sequence(seed, k)`` (one child stream per
-term), so any subset of chips reproduces the full run exactly.
+Randomness: chip ``k`` draws only from ``chip_seed_sequence(seed, k)``, one child stream per
+group of terms (spawn keys (k, 0), (k, 1), (k, 2); other modules must use other keys), with
+fixed-size draws per stream, so any subset of chips reproduces the full run exactly and
+switching one level off leaves the others' numbers unchanged.
 """
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
@@ -62,10 +65,11 @@ _T_WAFER = math.sqrt(_SIGMA_T_TOTAL_NM**2 - _T_DIE**2 - _T_FIELD**2 - _T_RING**2
 # torus period >= 13ℓ so the wrapped kernel is below exp(-21) ≈ 1e-9.
 _GRID_STEPS_PER_CORR = 12
 _WRAP_CORR_LENGTHS = 13.0
-_MAX_GRID_POINTS = 1 << 24
+_MAX_GRID_POINTS = 1 << 22  # 64 MB per complex grid
 
-# Child streams of a chip's SeedSequence, one per term.
-_S_WAFER, _S_DIE, _S_FIELD, _S_RING, _S_THERMAL = range(5)
+# Child streams of a chip's SeedSequence: fixed-size chip-level draws (wafer, die, thermal),
+# the intra-die field, the per-ring term.
+_S_CHIP, _S_FIELD, _S_RING = range(3)
 
 
 def _set(obj, name, value):
@@ -213,8 +217,9 @@ class _FieldSampler:
         n = [sfft.next_fast_len(int(max(2 * mi, math.ceil(_WRAP_CORR_LENGTHS * ell / h)))) for mi in m]
         if n[0] * n[1] > _MAX_GRID_POINTS:
             raise ValueError(
-                f"corr_length_um={ell} is too short for a die extent of {tuple(extent)} um (field grid "
-                f"{n[0]}x{n[1]}); allowed: corr_length_um >= {max(extent) / 1400:.4g} um for this floorplan"
+                f"corr_length_um={ell} is too short for a die extent of {tuple(float(e) for e in extent)} um (field grid "
+                f"{n[0]}x{n[1]} > {_MAX_GRID_POINTS} points); allowed: about corr_length_um >= "
+                f"{ell * math.sqrt(n[0] * n[1] / _MAX_GRID_POINTS):.4g} um for this floorplan"
             )
         self.shape = (n[0], n[1])
         sqrt_eig = []
@@ -223,7 +228,11 @@ class _FieldSampler:
             c = np.exp(-0.5 * (h * np.minimum(k, ni - k) / ell) ** 2)
             eig = np.clip(np.fft.fft(c).real, 0.0, None)
             sqrt_eig.append(np.sqrt(eig / ni))
-        self.sqrt_eig = np.outer(*sqrt_eig)
+        sqrt_eig = np.outer(*sqrt_eig).ravel()
+        # the Gaussian spectrum decays fast: modes with amplitude below 1e-9 of the largest
+        # (together < 1e-10 of the variance) are skipped, no normals drawn for them
+        self.modes = np.flatnonzero(sqrt_eig > 1e-9 * sqrt_eig.max())
+        self.mode_scale = sqrt_eig[self.modes]
         g = (xy_um - lo) / h
         i0 = np.minimum(np.floor(g).astype(np.int64), m - 2)
         f = g - i0
@@ -239,8 +248,9 @@ class _FieldSampler:
 
     def sample(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Two independent unit-variance field realisations at the rings."""
-        z = rng.standard_normal((2,) + self.shape)
-        y = sfft.fft2((z[0] + 1j * z[1]) * self.sqrt_eig).ravel()
+        spectrum = np.zeros(self.shape[0] * self.shape[1], dtype=np.complex128)
+        spectrum[self.modes] = rng.standard_normal(2 * self.modes.size).view(np.complex128) * self.mode_scale
+        y = sfft.fft2(spectrum.reshape(self.shape)).ravel()
         return self.interp @ y.real, self.interp @ y.imag
 
     def implied_correlation(self, i: int, j: int) -> float:
@@ -270,17 +280,29 @@ class _Layout:
 
 
 _LAYOUT_CACHE: dict = {}
+_SENSITIVITY_CACHE: dict = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _memoised(cache: dict, key, make, size: int):
+    """``cache[key]``, built by ``make()`` on a miss; oldest entry dropped beyond ``size``."""
+    with _CACHE_LOCK:
+        value = cache.get(key)
+    if value is None:
+        value = make()
+        with _CACHE_LOCK:
+            if len(cache) >= size:
+                cache.pop(next(iter(cache)))
+            cache[key] = value
+    return value
+
+
+def _array_key(*arrays):
+    return tuple((a.shape, hash(a.tobytes())) for a in arrays)
 
 
 def _layout(xy_um: np.ndarray, corr_length_um: float | None) -> _Layout:
-    key = (xy_um.shape, hash(xy_um.tobytes()), corr_length_um)
-    layout = _LAYOUT_CACHE.get(key)
-    if layout is None:
-        layout = _Layout(xy_um, corr_length_um)
-        if len(_LAYOUT_CACHE) >= 4:
-            _LAYOUT_CACHE.pop(next(iter(_LAYOUT_CACHE)))
-        _LAYOUT_CACHE[key] = layout
-    return layout
+    return _memoised(_LAYOUT_CACHE, (_array_key(xy_um), corr_length_um), lambda: _Layout(xy_um, corr_length_um), 4)
 
 
 def _check_models(fab, thermal) -> tuple[FabricationModel, ThermalModel]:
@@ -312,8 +334,9 @@ def _sample_into(layout: _Layout, seed, chip, fab, thermal, out_w, out_t, out_T)
     """Fill one chip's rows; returns the die origin on the wafer (mm)."""
     radius_mm = fab.wafer_diameter_mm / 2
     coef = np.zeros((3, 4))
+    chip_rng = _rng(seed, chip, _S_CHIP)
     # 1. wafer systematic surface at the ring's absolute wafer position
-    r = _rng(seed, chip, _S_WAFER).random(6)
+    r = chip_rng.random(6)
     if fab.die_xy_mm is None:
         rad, ang = radius_mm * math.sqrt(r[0]), 2 * math.pi * r[1]
         die = np.array([rad * math.cos(ang), rad * math.sin(ang)])
@@ -322,14 +345,14 @@ def _sample_into(layout: _Layout, seed, chip, fab, thermal, out_w, out_t, out_T)
     for row, sigma, u_sign, u_theta in ((0, fab.sigma_w_wafer_nm, r[2], r[3]), (1, fab.sigma_t_wafer_nm, r[4], r[5])):
         coef[row] = _wafer_coefficients(die, radius_mm, sigma, fab.wafer_bowl_fraction, 1.0 if u_sign < 0.5 else -1.0, 2 * math.pi * u_theta)
     # 2. die-to-die offset
-    z = _rng(seed, chip, _S_DIE).standard_normal(2)
+    z = chip_rng.standard_normal(2)
     coef[0, 0] += fab.sigma_w_die_nm * z[0]
     coef[1, 0] += fab.sigma_t_die_nm * z[1]
     # thermal: ambient offset at the bounding-box centre + linear gradient
-    z = _rng(seed, chip, _S_THERMAL).standard_normal(3)
+    z = chip_rng.standard_normal(3)
     g = thermal.gradient_sigma_K_per_mm * z[1:]
     coef[2, :3] = thermal.ambient_mean_K + thermal.ambient_sigma_K * z[0] - g @ layout.centre_mm, g[0], g[1]
-    smooth = coef @ layout.basis
+    smooth = np.einsum("ij,jn->in", coef, layout.basis)  # no BLAS: threaded BLAS stalls on small products
     # 3. intra-die correlated field
     if layout.field is not None:
         fw, ft = layout.field.sample(_rng(seed, chip, _S_FIELD))
@@ -384,26 +407,29 @@ def sample_chips(xy_um, chips: Iterable[int], seed: int, *, fab: FabricationMode
     return ChipVariation(w, t, T, die)
 
 
+def _waveguide_sensitivities(width, thickness, wavelength):
+    """``photonics.waveguide.sensitivities``, memoised on the (array) inputs for Monte Carlo loops."""
+    from photonics import waveguide
+
+    return _memoised(_SENSITIVITY_CACHE, _array_key(width, thickness, wavelength),
+                     lambda: waveguide.sensitivities(width, thickness, wavelength), 8)
+
+
 def resonance_shift_nm(width_nm, thickness_nm, dw_nm, dt_nm, dT_K, wavelength_nm=1550.0, *, sensitivities=None):
     """First-order resonance shift (nm, positive = red): dλ/dw·dw + dλ/dt·dt + dλ/dT·dT.
 
     Sensitivities are evaluated at the nominal (width_nm, thickness_nm, wavelength_nm) with
     ``photonics.waveguide.sensitivities``, or taken from ``sensitivities`` (any object with
-    ``dlambda_dw_nm_per_nm``, ``dlambda_dt_nm_per_nm``, ``dlambda_dT_nm_per_K``) — compute
-    them once per floorplan in a Monte Carlo loop. All arrays broadcast (e.g. per-ring
-    nominal values against (n_chips, n_rings) deviations).
+    ``dlambda_dw_nm_per_nm``, ``dlambda_dt_nm_per_nm``, ``dlambda_dT_nm_per_K``); waveguide
+    results are memoised on the nominal arrays, so a per-chip loop pays for them once. All
+    arrays broadcast (e.g. per-ring nominal values against (n_chips, n_rings) deviations).
     """
     dw = as_float_array("dw_nm", dw_nm)
     dt = as_float_array("dt_nm", dt_nm)
     dT = as_float_array("dT_K", dT_K)
+    nominal = [as_float_array(name, value) for name, value in (("width_nm", width_nm), ("thickness_nm", thickness_nm), ("wavelength_nm", wavelength_nm))]
     if sensitivities is None:
-        from photonics import waveguide
-
-        sensitivities = waveguide.sensitivities(width_nm, thickness_nm, wavelength_nm)
-    else:
-        as_float_array("width_nm", width_nm)
-        as_float_array("thickness_nm", thickness_nm)
-        as_float_array("wavelength_nm", wavelength_nm)
+        sensitivities = _waveguide_sensitivities(*nominal)
     try:
         s_w = as_float_array("dlambda_dw_nm_per_nm", sensitivities.dlambda_dw_nm_per_nm)
         s_t = as_float_array("dlambda_dt_nm_per_nm", sensitivities.dlambda_dt_nm_per_nm)

@@ -337,15 +337,16 @@ def _surrogate() -> _Surrogate:
 
 
 @numba.njit(cache=True)
-def _cubic_basis(knots, x, b, db):
-    """Span index of x and the 4 non-zero cubic B-spline basis values and first derivatives."""
+def _cubic_basis(knots, x, b, db, scratch):
+    """First coefficient index of x's span; fills the 4 non-zero cubic basis values b and slopes db.
+
+    Cox–de Boor recursion (Piegl & Tiller, The NURBS Book, algorithms A2.2/A2.3); ``scratch``
+    holds 11 floats of workspace.
+    """
     n = knots.size - 4  # number of coefficients
-    i = np.searchsorted(knots, x, side="right") - 1
-    i = min(max(i, 3), n - 1)
-    left = np.empty(4)
-    right = np.empty(4)
+    i = min(max(np.searchsorted(knots, x, side="right") - 1, 3), n - 1)
+    left, right, quad = scratch[0:4], scratch[4:8], scratch[8:11]
     b[0] = 1.0
-    quad = np.empty(3)
     for j in range(1, 4):
         left[j] = x - knots[i + 1 - j]
         right[j] = knots[i + j] - x
@@ -366,23 +367,32 @@ def _cubic_basis(knots, x, b, db):
 
 @numba.njit(cache=True)
 def _spline_kernel(kw, kt, kl, coef, w, t, lam, out):
-    bw, dbw, bt, dbt, bl, dbl = np.empty(4), np.empty(4), np.empty(4), np.empty(4), np.empty(4), np.empty(4)
+    """out[p] = (channels..., d channel0/dw, d channel0/dt) of the tensor B-spline at point p."""
+    basis = np.empty((6, 4))
+    scratch = np.empty(11)
+    bw, dbw, bt, dbt, bl, dbl = basis[0], basis[1], basis[2], basis[3], basis[4], basis[5]
     n_ch = coef.shape[3]
+    acc = np.empty(n_ch)
     for p in range(w.size):
-        iw = _cubic_basis(kw, w[p], bw, dbw)
-        it = _cubic_basis(kt, t[p], bt, dbt)
-        il = _cubic_basis(kl, lam[p], bl, dbl)
-        for c in range(5):
-            out[p, c] = 0.0
+        iw = _cubic_basis(kw, w[p], bw, dbw, scratch)
+        it = _cubic_basis(kt, t[p], bt, dbt, scratch)
+        il = _cubic_basis(kl, lam[p], bl, dbl, scratch)
+        acc[:] = 0.0
+        d_w = 0.0
+        d_t = 0.0
         for a in range(4):
             for b in range(4):
+                wv, ww, wt = bw[a] * bt[b], dbw[a] * bt[b], bw[a] * dbt[b]
                 for c in range(4):
-                    wgt = bw[a] * bt[b] * bl[c]
-                    for ch in range(n_ch):
-                        out[p, ch] += wgt * coef[iw + a, it + b, il + c, ch]
                     c0 = coef[iw + a, it + b, il + c, 0]
-                    out[p, 3] += dbw[a] * bt[b] * bl[c] * c0
-                    out[p, 4] += bw[a] * dbt[b] * bl[c] * c0
+                    d_w += ww * bl[c] * c0
+                    d_t += wt * bl[c] * c0
+                    for ch in range(n_ch):
+                        acc[ch] += wv * bl[c] * coef[iw + a, it + b, il + c, ch]
+        for ch in range(n_ch):
+            out[p, ch] = acc[ch]
+        out[p, n_ch] = d_w
+        out[p, n_ch + 1] = d_t
 
 
 def _fast(width_nm, thickness_nm, wavelength_nm):

@@ -25,14 +25,11 @@ def load_model(model):
     from mapping import bnn
 
     path = Path(model)
-    if path.suffix == ".pt" or path.exists():
+    if path.suffix == ".bnn" or path.exists():
         if not path.is_file():
-            raise FileNotFoundError(f"--model {str(model)!r}: no such checkpoint file")
-        loaded = bnn.load(path)
-    else:
-        loaded = bnn.load_pretrained(str(model))
-    loaded = loaded[0] if isinstance(loaded, tuple) else loaded
-    return loaded.eval()
+            raise FileNotFoundError(f"model {str(model)!r}: no such checkpoint file")
+        return bnn.load(path).eval()
+    return bnn.load_pretrained(str(model)).eval()
 
 
 def load_dataset(dataset=None, images: int | None = None):

@@ -2,7 +2,7 @@
 
 Every function takes tidy tables (pandas DataFrames) and returns a ``matplotlib.figure.Figure``;
 :func:`studies.outputs.save_figure` writes it as PNG and PDF. Energies are shown in pJ/bit,
-powers in mW, accuracies in percent.
+powers in mW or W, accuracies in percent.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import EngFormatter
 
 __all__ = [
     "BREAKDOWN_COMPONENTS",
@@ -25,17 +26,21 @@ __all__ = [
     "pareto",
 ]
 
-#: Energy categories of the EPB breakdown, in stacking order, with their colours.
+#: Energy components of the EPB breakdown (``mapping.schedule.COMPONENTS``), in stacking order,
+#: with their colours.
 BREAKDOWN_COMPONENTS = {
     "laser": "#d62728",
-    "modulation": "#ff7f0e",
     "tuning": "#bcbd22",
+    "modulation": "#ff7f0e",
+    "weight_programming": "#e377c2",
     "receiver": "#2ca02c",
     "adc_dac": "#17becf",
+    "accumulation": "#8c564b",
     "memory": "#1f77b4",
     "electronic": "#9467bd",
 }
-_COMPONENT_LABELS = {"adc_dac": "ADC/DAC", "electronic": "electronic layers"}
+_COMPONENT_LABELS = {"adc_dac": "ADC/DAC", "electronic": "electronic layers", "weight_programming": "weight programming",
+                     "accumulation": "partial-sum accumulation"}
 
 _PARAMETER_LABELS = {
     "width_sigma_nm": "width variation σ (nm)",
@@ -116,37 +121,64 @@ def energy_comparison(simulated: pd.DataFrame, published: pd.DataFrame | None = 
     return fig
 
 
+def _short(x: float) -> str:
+    """A number with 3 significant digits, without exponent between 1e-3 and 1e5."""
+    if x == 0 or not np.isfinite(x):
+        return f"{x:g}"
+    if 1e-3 <= abs(x) < 1e5:
+        return f"{x:,.{max(0, 2 - int(np.floor(np.log10(abs(x)))))}f}"
+    return f"{x:.2e}"
+
+
 def epb_breakdown(breakdown: pd.DataFrame) -> Figure:
-    """Stacked energy-per-bit breakdown per preset: absolute (pJ/bit) and share (%).
+    """Energy-per-bit breakdown per preset: stacked bars (pJ/bit) and every component on a log axis.
 
     ``breakdown``: index = preset names, columns ⊆ :data:`BREAKDOWN_COMPONENTS` in J per bit.
+    The log panel keeps small components readable when one (often tuning) dominates.
     """
     unknown = [c for c in breakdown.columns if c not in BREAKDOWN_COMPONENTS]
     if unknown:
         raise ValueError(f"breakdown columns {unknown} are not energy components; allowed: {list(BREAKDOWN_COMPONENTS)}")
     data = breakdown.reindex(columns=list(BREAKDOWN_COMPONENTS)).fillna(0.0) * 1e12
     total = data.sum(axis=1)
-    share = data.div(total.where(total > 0, 1.0), axis=0) * 100
-    fig, axes = _figure(10.5, 4.2, ncols=2)
+    presets = list(data.index)
+    fig, axes = _figure(12.0, 4.8, ncols=2, width_ratios=[1, 1.4])
+    ax = axes[0]
     x = np.arange(len(data))
-    for ax, table, ylabel in ((axes[0], data, "energy per bit (pJ/bit)"), (axes[1], share, "share of energy per bit (%)")):
-        bottom = np.zeros(len(table))
-        for comp, color in BREAKDOWN_COMPONENTS.items():
-            ax.bar(x, table[comp].to_numpy(), bottom=bottom, color=color, width=0.6,
-                   label=_COMPONENT_LABELS.get(comp, comp))
-            bottom += table[comp].to_numpy()
-        ax.set_xticks(x, list(data.index))
-        ax.set_ylabel(ylabel)
-        ax.grid(axis="y", alpha=0.3)
+    bottom = np.zeros(len(data))
+    for comp, color in BREAKDOWN_COMPONENTS.items():
+        ax.bar(x, data[comp].to_numpy(), bottom=bottom, color=color, width=0.6, label=_COMPONENT_LABELS.get(comp, comp))
+        bottom += data[comp].to_numpy()
+    ax.set_xticks(x, presets)
+    ax.set_ylabel("energy per bit (pJ/bit)")
+    ax.grid(axis="y", alpha=0.3)
     for xi, t in zip(x, total.to_numpy()):
-        axes[0].annotate(f"{t:.3g}", (xi, t), ha="center", va="bottom", fontsize=8,
-                         xytext=(0, 2), textcoords="offset points")
-    axes[0].set_ylim(0, total.max() * 1.12 if total.max() > 0 else 1)
-    axes[1].set_ylim(0, 100)
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles[::-1], labels[::-1], loc="outside right center", frameon=False, title="component")
-    axes[0].set_title("absolute (total on top)")
-    axes[1].set_title("composition")
+        ax.annotate(_short(t), (xi, t), ha="center", va="bottom", fontsize=8, xytext=(0, 2), textcoords="offset points")
+    ax.set_ylim(0, total.max() * 1.12 if total.max() > 0 else 1)
+    ax.set_title("stacked (total on top)", fontsize=10)
+    handles, labels = ax.get_legend_handles_labels()
+
+    ax = axes[1]
+    comps = list(BREAKDOWN_COMPONENTS)
+    height = 0.8 / max(1, len(presets))
+    hatches = ["", "////", "....", "xxxx", "\\\\", "oo", "++", "--"]
+    comp_colors = [BREAKDOWN_COMPONENTS[c] for c in comps]
+    for i, p in enumerate(presets):
+        y = np.arange(len(comps)) + (i - (len(presets) - 1) / 2) * height
+        v = data.loc[p, comps].to_numpy(dtype=float)
+        ax.barh(y, np.where(v > 0, v, np.nan), height=height * 0.95, color=comp_colors,
+                hatch=hatches[i % len(hatches)], edgecolor="white", lw=0)
+    preset_handles = [Patch(facecolor="#9a9a9a", hatch=hatches[i % len(hatches)], edgecolor="white", label=p)
+                      for i, p in enumerate(presets)]
+    ax.set_yticks(np.arange(len(comps)), [_COMPONENT_LABELS.get(c, c) for c in comps])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per bit (pJ/bit, log scale)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("per component", fontsize=10)
+    ax.legend(handles=preset_handles, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="preset (bar order)")
+    fig.legend(handles, labels, loc="outside lower center", ncols=5, frameon=False, fontsize=8, title="component")
     fig.suptitle("Energy-per-bit breakdown per accelerator")
     return fig
 
@@ -176,6 +208,13 @@ def accuracy_per_chip(df: pd.DataFrame, software_accuracy: float | None = None) 
     return fig
 
 
+def _power_scale(values_w) -> tuple[float, str]:
+    """(factor, unit) to show powers: mW below 1 W, else W."""
+    v = np.asarray(values_w, dtype=float)
+    v = v[np.isfinite(v)]
+    return (1.0, "W") if v.size and np.median(np.abs(v)) >= 1.0 else (1e3, "mW")
+
+
 def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: float | None = None) -> Figure:
     """Accuracy and tuning power versus a swept variation level, with the spread across chips.
 
@@ -184,10 +223,11 @@ def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: f
     """
     presets = list(dict.fromkeys(df["preset"]))
     colors = _preset_colors(presets)
+    p_scale, p_unit = _power_scale(df["tuning_power_w"])
     fig, axes = _figure(11.0, 4.2, ncols=2)
     for p in presets:
         sub = df[df["preset"] == p]
-        for ax, col, scale in ((axes[0], "accuracy", 100.0), (axes[1], "tuning_power_w", 1e3)):
+        for ax, col, scale in ((axes[0], "accuracy", 100.0), (axes[1], "tuning_power_w", p_scale)):
             g = sub.groupby("level")[col]
             lv = np.asarray(list(g.groups), dtype=float)
             q = g.quantile([0.0, 0.25, 0.5, 0.75, 1.0]).unstack().to_numpy() * scale
@@ -197,12 +237,15 @@ def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: f
             ax.plot(lv, q[:, 2], "o-", color=colors[p], ms=4, label=f"{p} (median of {n} chips)")
     if software_accuracy is not None:
         axes[0].axhline(software_accuracy * 100, color="black", ls="--", lw=1, label="software BNN (ideal)")
+    lo, hi = axes[0].get_ylim()
+    axes[0].set_ylim(lo, min(hi, 100.0 + 0.02 * (hi - lo)))
     axes[0].set_ylabel("test accuracy (%)")
-    axes[1].set_ylabel("tuning power per chip (mW)")
-    axes[1].set_yscale("symlog", linthresh=1e-3)
+    axes[1].set_ylabel(f"tuning power per chip ({p_unit})")
+    if (df["tuning_power_w"] > 0).all():
+        axes[1].set_yscale("log")
     for ax in axes:
         ax.set_xlabel(parameter_label(parameter))
-        ax.grid(alpha=0.3)
+        ax.grid(alpha=0.3, which="both")
     axes[0].set_title("accuracy (bands: inter-quartile, min-max)", fontsize=10)
     axes[1].set_title("tuning power to lock every ring", fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -212,26 +255,27 @@ def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: f
 
 
 def tuning_power_hist(df: pd.DataFrame) -> Figure:
-    """Histogram of the per-chip tuning power for each preset (``preset``, ``tuning_power_w``)."""
+    """Histogram of the per-chip tuning power for each preset (``preset``, ``tuning_power_w``), in mW or W."""
     presets = list(dict.fromkeys(df["preset"]))
     colors = _preset_colors(presets)
-    p_mw = df["tuning_power_w"].to_numpy(dtype=float) * 1e3
-    positive = p_mw[p_mw > 0]
-    log = positive.size == p_mw.size and positive.size > 0 and positive.max() / positive.min() > 20
+    p_scale, p_unit = _power_scale(df["tuning_power_w"])
+    p_shown = df["tuning_power_w"].to_numpy(dtype=float) * p_scale
+    positive = p_shown[p_shown > 0]
+    log = positive.size == p_shown.size and positive.size > 0 and positive.max() / positive.min() > 20
     if log:
         bins = np.geomspace(positive.min() / 1.05, positive.max() * 1.05, 30)
     else:
-        lo, hi = (p_mw.min(), p_mw.max()) if p_mw.size else (0.0, 1.0)
+        lo, hi = (p_shown.min(), p_shown.max()) if p_shown.size else (0.0, 1.0)
         bins = np.linspace(lo - 0.05 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12), 25)
     fig, (ax,) = _figure(7.0, 4.0)
     for p in presets:
-        v = df.loc[df["preset"] == p, "tuning_power_w"].to_numpy(dtype=float) * 1e3
+        v = df.loc[df["preset"] == p, "tuning_power_w"].to_numpy(dtype=float) * p_scale
         ax.hist(v, bins=bins, histtype="stepfilled", alpha=0.35, color=colors[p])
         ax.hist(v, bins=bins, histtype="step", lw=1.5, color=colors[p],
-                label=f"{p}: median {np.median(v):.3g} mW ({len(v)} chips)")
+                label=f"{p}: median {np.median(v):.3g} {p_unit} ({len(v)} chips)")
     if log:
         ax.set_xscale("log")
-    ax.set_xlabel("tuning power per chip (mW)")
+    ax.set_xlabel(f"tuning power per chip ({p_unit})")
     ax.set_ylabel("number of chips")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -262,8 +306,7 @@ def ring_spectra(wavelength_nm, before, after, channels_nm, channel, role, title
             ax.plot(wl, s, color=colors[ch], lw=1.0, ls="--" if r == 1 else "-")
         ax.set_ylabel("drop-port transmission")
         ax.set_ylim(0, 1.05)
-        ax.text(0.01, 0.95, label, transform=ax.transAxes, va="top", fontsize=10, fontweight="bold",
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+        ax.set_title(label, loc="left", fontsize=10, fontweight="bold")
         ax.grid(alpha=0.25)
     axes[1].set_xlabel("wavelength (nm)")
     axes[1].set_xlim(wl.min(), wl.max())
@@ -297,36 +340,65 @@ def pareto_front(x, y, *, minimize_x: bool, minimize_y: bool) -> np.ndarray:
     return mask
 
 
+def _auto_log(values, log):
+    if log is not None:
+        return log
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return bool(v.size) and v.min() > 0 and v.max() / v.min() > 10
+
+
 def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bool, color_by: str | None = None,
            x_label: str = "", y_label: str = "", x_scale: float = 1.0, y_scale: float = 1.0,
-           log_x: bool = True, log_y: bool = True, title: str = "") -> Figure:
-    """Scatter of design points with the Pareto front highlighted and its points labelled."""
+           log_x: bool | None = None, log_y: bool | None = None, title: str = "") -> Figure:
+    """Scatter of design points with the Pareto front highlighted and its points labelled.
+
+    ``color_by``: a column; up to 8 distinct values get a legend, more a colour bar. ``log_x`` /
+    ``log_y``: None = logarithmic when the values span more than a decade.
+    """
     xv = df[x].to_numpy(dtype=float) * x_scale
     yv = df[y].to_numpy(dtype=float) * y_scale
     front = pareto_front(xv, yv, minimize_x=minimize_x, minimize_y=minimize_y)
-    fig, (ax,) = _figure(7.5, 5.0)
+    fig, (ax,) = _figure(8.0, 5.0)
     if color_by is not None and color_by in df.columns:
-        cv = pd.to_numeric(df[color_by], errors="coerce").to_numpy(dtype=float)
-        sc = ax.scatter(xv, yv, c=cv, cmap="viridis", s=22, alpha=0.8, zorder=2)
-        fig.colorbar(sc, ax=ax, label=parameter_label(color_by))
+        values = df[color_by]
+        distinct = list(dict.fromkeys(values.sort_values().tolist()))
+        if len(distinct) <= 8:
+            colors = _preset_colors(distinct)
+            for v in distinct:
+                m = (values == v).to_numpy()
+                ax.scatter(xv[m], yv[m], s=26, color=colors[v], alpha=0.85, zorder=2, label=f"{color_by} = {v:g}"
+                           if isinstance(v, (int, float, np.number)) else f"{color_by} = {v}")
+        else:
+            sc = ax.scatter(xv, yv, c=pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), cmap="viridis",
+                            s=22, alpha=0.8, zorder=2)
+            fig.colorbar(sc, ax=ax, label=parameter_label(color_by))
     else:
         ax.scatter(xv, yv, s=22, color="#7f7f7f", alpha=0.8, zorder=2, label="design point")
     order = np.argsort(xv[front])
-    ax.plot(xv[front][order], yv[front][order], "-", color="#d62728", lw=1.2, zorder=3)
-    ax.scatter(xv[front], yv[front], s=60, facecolors="none", edgecolors="#d62728", lw=1.4, zorder=4,
+    ax.plot(xv[front][order], yv[front][order], "-", color="black", lw=1.0, zorder=3)
+    ax.scatter(xv[front], yv[front], s=90, facecolors="none", edgecolors="black", lw=1.3, zorder=4,
                label=f"Pareto front ({int(front.sum())} points)")
-    if "label" in df.columns:
-        for i in np.flatnonzero(front):
-            ax.annotate(str(df["label"].iloc[i]), (xv[i], yv[i]), fontsize=7, xytext=(4, 3),
-                        textcoords="offset points", color="#444444")
+    log_x, log_y = _auto_log(xv, log_x), _auto_log(yv, log_y)
     if log_x:
         ax.set_xscale("log")
     if log_y:
         ax.set_yscale("log")
+    for axis, log, v in ((ax.xaxis, log_x, xv), (ax.yaxis, log_y, yv)):
+        if not log and np.nanmax(np.abs(v)) >= 1e4:
+            axis.set_major_formatter(EngFormatter(sep=" "))
+    if "label" in df.columns:
+        finite = np.isfinite(xv)
+        mid = (np.log10(xv[finite & (xv > 0)]).mean() if log_x else xv[finite].mean()) if finite.any() else 0.0
+        for i in np.flatnonzero(front):
+            right = (np.log10(xv[i]) if log_x else xv[i]) > mid
+            ax.annotate(str(df["label"].iloc[i]), (xv[i], yv[i]), fontsize=7, xytext=(-6 if right else 6, 5),
+                        textcoords="offset points", color="#333333", ha="right" if right else "left")
+    ax.margins(x=0.12, y=0.12)
     ax.set_xlabel(x_label or x)
     ax.set_ylabel(y_label or y)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(frameon=True, framealpha=0.9, loc="best")
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         ax.set_title(title, fontsize=10)
     return fig

@@ -35,7 +35,9 @@ ALIASES = {
     "ring_radius_um": ("activation_ring.radius_um", "weight_ring.radius_um"),
     "ring_pitch_um": ("floorplan.ring_pitch_um",),
     "channel_spacing_nm": ("wavelength.channel_spacing_nm",),
+    "adc_bits": ("converters.adc_bits",),
 }
+"""``adc_bits`` works only with an accelerator configuration that has a ``converters.adc_bits`` field."""
 
 
 def _config_fields() -> dict:
@@ -48,11 +50,13 @@ def _config_fields() -> dict:
 
 def resolve_field(name: str) -> tuple[str, ...]:
     """Configuration keys (``section.field``) set by the sweep field ``name``."""
-    if name in ALIASES:
+    known = _config_fields()
+    if name in ALIASES and all(k in known for k in ALIASES[name]):
         return ALIASES[name]
-    if name in _config_fields():
+    if name in known:
         return (name,)
-    raise ValueError(f"unknown sweep field {name!r}; allowed: {', '.join(ALIASES)} or any 'section.field' of the "
+    usable = [a for a, keys in ALIASES.items() if all(k in known for k in keys)]
+    raise ValueError(f"unknown sweep field {name!r}; allowed: {', '.join(usable)} or any 'section.field' of the "
                      "configuration (list them with 'robinsim sweep --fields')")
 
 
@@ -180,10 +184,151 @@ def fields_table() -> str:
     """Text listing the sweepable fields (aliases, then every ``section.field``)."""
     from accel.config import field_kind
 
+    known = _config_fields()
     lines = ["short names:"]
-    lines += [f"  {a:<26} -> {', '.join(keys)}" for a, keys in ALIASES.items()]
+    lines += [f"  {a:<26} -> {', '.join(keys)}" for a, keys in ALIASES.items() if all(k in known for k in keys)]
     lines.append("configuration fields (section.field):")
     for key, f in _config_fields().items():
         unit = f.metadata.get("unit") or ""
         lines.append(f"  {key:<46} {field_kind(f).__name__}{' [' + unit + ']' if unit else ''}")
+    return "\n".join(lines)
+
+
+_ENERGY_FIELDS = ("energy_per_bit_j", "energy_j", "latency_s", "fps", "power_w", "fps_per_w", "binary_macs",
+                  "utilisation")
+
+
+def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_shape, variation, tuning, noise):
+    """One task: schedule (and with ``chips``, simulate) design point ``point`` (a pure function)."""
+    from accel import Accelerator
+    from mapping.functional import simulate_chip
+    from mapping.schedule import map_model
+
+    acc = Accelerator(apply(base, point))
+    rep = map_model(folded.source, acc, input_shape)
+    row = {"point": index, **point, "feasible": True, "error": ""}
+    row.update({k: getattr(rep, k) for k in _ENERGY_FIELDS})
+    row["area_mm2"] = acc.area_mm2
+    row["tuning_power_w_nominal"] = rep.static_power_w["tuning"]
+    row.update({f"epb_{k}_j": v / rep.binary_macs for k, v in rep.breakdown.items()})
+    if chips:
+        chip_rows = [simulate_chip(folded, acc, dataset, chip=c, seed=seed, variation=variation, tuning=tuning,
+                                   noise=noise) for c in range(chips)]
+        acc_values = np.array([r["accuracy"] for r in chip_rows])
+        power = np.array([r["tuning_power_w"] for r in chip_rows])
+        row.update(accuracy_mean=float(acc_values.mean()), accuracy_min=float(acc_values.min()),
+                   tuning_power_w_mean=float(power.mean()),
+                   rings_out_of_range_mean=float(np.mean([r["rings_out_of_range"] for r in chip_rows])))
+    return row
+
+
+def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = None, chips: int = 0, seed: int = 0,
+        variation=None, tuning=None, noise=None, scheduler=None, progress: bool = False) -> pd.DataFrame:
+    """Evaluate every design point of ``grid`` around the configuration ``base``; one row per point.
+
+    ``base``: preset name, TOML path, ``AcceleratorConfig`` or ``Accelerator``. ``grid``: ``{field:
+    [values]}`` (cartesian product, see :func:`expand`) or a list of point dicts. ``model``: torch BNN
+    or shipped checkpoint name. With ``chips > 0`` each point also gets the accuracy over chips
+    ``0..chips-1`` of ``seed`` on ``dataset`` (default: the MNIST test set, first ``images``).
+    ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
+
+    Columns: ``point``, the swept fields, ``feasible``, ``error`` (why a point cannot be built),
+    ``energy_per_bit_j``, ``energy_j``, ``latency_s``, ``fps``, ``power_w``, ``fps_per_w``,
+    ``binary_macs``, ``utilisation``, ``area_mm2``, ``tuning_power_w_nominal``, ``epb_<component>_j``
+    and, with chips, ``accuracy_mean``, ``accuracy_min``, ``tuning_power_w_mean``, ``rings_out_of_range_mean``.
+    """
+    from accel import Accelerator
+    from mapping.bnn import FoldedBNN, export_binary
+    from studies.inputs import load_accelerators, load_dataset, load_model
+
+    chips = check_int("chips", chips, lo=0)
+    seed = check_seed("seed", seed)
+    if isinstance(base, Accelerator):
+        base_config = base.config
+    else:
+        base_config = next(iter(load_accelerators(base).values())).config
+    points = expand(grid)
+    folded = model if isinstance(model, FoldedBNN) else export_binary(load_model(model))
+    data = load_dataset(dataset, images) if chips else None
+    input_shape = (1, *folded.input_shape)
+    rows, tasks = {}, []
+    for i, point in enumerate(points):
+        try:
+            Accelerator(apply(base_config, point))
+        except (ValueError, TypeError, KeyError) as exc:
+            rows[i] = {"point": i, **point, "feasible": False, "error": " ".join(str(exc).strip("'\"").split())}
+            continue
+        tasks.append(Task(f"point{i:06d}", dict(index=i, point=point, chips=chips, seed=seed, input_shape=input_shape,
+                                                variation=variation, tuning=tuning, noise=noise)))
+    if not tasks:
+        first = rows[0]["error"]
+        raise ValueError(f"no design point of the sweep can be built; e.g. point 0: {first}")
+    done = run_tasks(_evaluate_point, tasks, shared=(folded, data, base_config), scheduler=scheduler,
+                     progress=progress, desc="design points")
+    for task, row in zip(tasks, done):
+        rows[task.kwargs["index"]] = row
+    df = pd.DataFrame([rows[i] for i in range(len(points))])
+    return df
+
+
+def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo):
+    """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures."""
+    from studies import figures
+    from studies.outputs import atomic_write_text, prepare_out_dir, write_csv, write_json
+
+    grid, file_preset = ({}, None) if file is None else load_sweep_file(file)
+    for text in assignments:
+        name, values = parse_assignment(text)
+        grid[name] = values
+    if not grid:
+        raise ValueError("nothing to sweep: give --set FIELD=V1,V2 (repeatable) or --file SWEEP.toml")
+    preset = preset or file_preset or "robin-eo"
+    out = prepare_out_dir(out)
+    df = run(preset, grid, model=model, images=images, chips=chips, seed=seed, scheduler=scheduler, progress=progress)
+    fields = list(grid)
+    write_csv(Path(out) / "results.csv", df, sort_by=["point"])
+    feasible = df[df["feasible"]]
+    meta = {"kind": "sweep", "preset": str(preset), "model": str(model), "fields": fields,
+            "grid": {k: list(v) for k, v in grid.items()}, "points": len(df), "feasible_points": int(len(feasible)),
+            "chips": chips, "seed": seed, "images": images}
+    write_json(Path(out) / "report.json", meta)
+    paths = figures.draw(out)
+    atomic_write_text(Path(out) / "report.md", _markdown(meta, df))
+    if echo:
+        print(_summary(df, fields))
+        if len(feasible) < len(df):
+            print(f"{len(df) - len(feasible)} of {len(df)} design points cannot be built (see the error column)")
+        print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")
+    return df
+
+
+def _summary(df: pd.DataFrame, fields: list[str]) -> str:
+    ok = df[df["feasible"]]
+    cols = [*fields, "energy_per_bit_j", "fps", "fps_per_w", *(["accuracy_mean"] if "accuracy_mean" in ok else [])]
+    table = ok[cols].copy()
+    table["energy_per_bit_j"] = table["energy_per_bit_j"] * 1e12
+    table = table.rename(columns={"energy_per_bit_j": "EPB pJ/bit", "fps_per_w": "FPS/W", "fps": "FPS",
+                                  "accuracy_mean": "accuracy"})
+    return table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _markdown(meta: dict, df: pd.DataFrame) -> str:
+    from studies.plots import pareto_front
+
+    ok = df[df["feasible"]]
+    front = pareto_front(ok["fps"], ok["energy_per_bit_j"], minimize_x=False, minimize_y=True)
+    cols = [*meta["fields"], "energy_per_bit_j", "fps", "fps_per_w", "area_mm2",
+            *(["accuracy_mean"] if "accuracy_mean" in ok else [])]
+    lines = ["# robinsim design-space sweep", "",
+             f"Base preset `{meta['preset']}`, model `{meta['model']}`; {meta['points']} design points "
+             f"({meta['feasible_points']} feasible) over {', '.join(f'`{f}`' for f in meta['fields'])}.", "",
+             "## Pareto front: energy per bit vs FPS", "",
+             "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for _, r in ok[front].sort_values("fps").iterrows():
+        lines.append("| " + " | ".join(f"{r[c]:.4g}" if isinstance(r[c], (float, np.floating)) else str(r[c])
+                                       for c in cols) + " |")
+    lines += ["", "![EPB vs FPS](pareto_epb_fps.png)", ""]
+    if "accuracy_mean" in ok:
+        lines += ["![accuracy vs EPB](pareto_accuracy_epb.png)", ""]
+    lines += ["All points: `results.csv`.", ""]
     return "\n".join(lines)

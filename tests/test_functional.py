@@ -47,9 +47,13 @@ def _oracle(a, weight, coef, chunk, *, kernel=None, stride=(1, 1), padding=(0, 0
     else:
         cols, spatial = _im2col(a, kernel, stride, padding, -1.0)
     o, k = weight.shape
+    coef = np.asarray(coef)
+    if coef.ndim == 3:  # one set of cells for every position; else (R, O, K, 4), position l on l % R
+        coef = coef[None]
+    coef = coef[np.arange(cols.shape[1]) % coef.shape[0]][None]  # (1, L, O, K, 4)
     al, be, ga, de = (coef[..., i] for i in range(4))
-    levels = (al[None, None] + be[None, None] * cols[:, :, None, :] + ga[None, None] * weight[None, None]
-              + de[None, None] * cols[:, :, None, :] * weight[None, None])  # (B, L, O, K)
+    a_ = cols[:, :, None, :]
+    levels = al + be * a_ + ga * weight + de * a_ * weight  # (B, L, O, K)
     n_chunks = -(-k // chunk)
     if n_chunks == 1:  # comparator: reference midway between the popcount levels around t
         r = levels.sum(-1)
@@ -91,11 +95,11 @@ def _pm1(rng, shape):
 
 
 def _chunked(geometry, coef_ok):
-    """(O, K, 4) -> (O, C, N, 4) with zero coefficients in unused cells."""
-    o, k, _ = coef_ok.shape
-    out = np.zeros((o, geometry.n_chunks * geometry.chunk, 4))
-    out[:, :k] = coef_ok
-    return torch.from_numpy(out.reshape(o, geometry.n_chunks, geometry.chunk, 4))
+    """([R,] O, K, 4) -> ([R,] O, C, N, 4) with zero coefficients in unused cells."""
+    *lead, k, _ = coef_ok.shape
+    out = np.zeros((*lead, geometry.n_chunks * geometry.chunk, 4))
+    out[..., :k, :] = coef_ok
+    return torch.from_numpy(out.reshape(*lead, geometry.n_chunks, geometry.chunk, 4))
 
 
 def _run(geometry, coef_ok, a, sigma=0.0, adc_bits=8, seed=0, dense_probability=0.02):
@@ -141,10 +145,15 @@ def _margin_ok(r_values, boundaries, tol=1e-3):
     return np.min(np.abs(r_values[..., None] - boundaries)) > tol
 
 
-@pytest.mark.parametrize("spread", [0.02, 0.3])
+@pytest.mark.parametrize("spread", ["small", "large", "first-chunk", "replicas"])
 @pytest.mark.parametrize("kind", ["conv", "linear"])
 def test_adc_layer_matches_numpy_oracle(kind, spread):
-    """K > N: per-chunk readouts quantised by the ADC and summed equal the per-cell oracle."""
+    """K > N: per-chunk readouts quantised by the ADC and summed equal the per-cell oracle.
+
+    small: no readout can differ; large: every readout is evaluated; first-chunk: only the
+    first chunk's cells deviate (chunk-by-chunk evaluation); replicas: positions alternate
+    between two sets of cells.
+    """
     rng = np.random.default_rng(2)
     chunk = 5
     if kind == "conv":
@@ -155,14 +164,17 @@ def test_adc_layer_matches_numpy_oracle(kind, spread):
         weight = _pm1(rng, (7, 23))
         a = _pm1(rng, (9, 23))
         opts = {}
-    coef = _random_coefficients(rng, weight.shape, spread)
+    shape = ((2,) if spread == "replicas" else ()) + weight.shape
+    coef = _random_coefficients(rng, shape, 0.02 if spread == "small" else 0.3)
+    if spread == "first-chunk":
+        coef[:, chunk:] = IDEAL
     geo = _geometry(weight, chunk, **opts)
     assert geo.n_chunks > 1
     want = _oracle(a, weight, coef, chunk, adc_bits=3, **opts)
     got = _run(geo, coef, a, adc_bits=3).numpy()
     np.testing.assert_allclose(got, want, atol=1e-4)
-    if spread == 0.3:  # deviations large enough that the ADC output differs from the ideal sums
-        assert not np.allclose(want, _oracle(a, weight, np.broadcast_to(IDEAL, coef.shape), chunk, adc_bits=3, **opts))
+    ideal = _oracle(a, weight, np.broadcast_to(IDEAL, coef.shape), chunk, adc_bits=3, **opts)
+    assert np.allclose(want, ideal) == (spread == "small")  # large deviations change ADC outputs
 
 
 def test_coarse_adc_matches_oracle():

@@ -68,19 +68,20 @@ def test_energy_comparison_bars_in_pj_and_log_scale():
     assert _legends_outside_axes(fig)
 
 
-def test_epb_breakdown_stacks_sum_to_total():
+def test_epb_breakdown_stacks_sum_to_total_and_log_panel_shows_each_component():
     rng = np.random.default_rng(0)
     comps = list(plots.BREAKDOWN_COMPONENTS)
     bd = pd.DataFrame(rng.uniform(1e-15, 1e-13, (3, len(comps))), index=PRESETS, columns=comps)
+    bd.iloc[0, 1] = 1e-9  # one dominant component, 4-6 decades above the rest
     fig = plots.epb_breakdown(bd)
-    ax_abs, ax_share = fig.axes[:2]
-    assert "pJ/bit" in ax_abs.get_ylabel() and "%" in ax_share.get_ylabel()
+    ax_stack, ax_log = fig.axes[:2]
+    assert "pJ/bit" in ax_stack.get_ylabel() and "pJ/bit" in ax_log.get_xlabel() and ax_log.get_xscale() == "log"
     for i, preset in enumerate(PRESETS):
-        bars = [p for p in ax_abs.patches if abs(p.get_x() + p.get_width() / 2 - i) < 1e-9]
+        bars = [p for p in ax_stack.patches if abs(p.get_x() + p.get_width() / 2 - i) < 1e-9]
         top = max(p.get_y() + p.get_height() for p in bars)
         assert top == pytest.approx(bd.loc[preset].sum() * 1e12, rel=1e-12)
-        shares = [p for p in ax_share.patches if abs(p.get_x() + p.get_width() / 2 - i) < 1e-9]
-        assert max(p.get_y() + p.get_height() for p in shares) == pytest.approx(100.0, rel=1e-12)
+    # the log panel draws every (preset, component) value once, in pJ/bit
+    np.testing.assert_allclose(_bar_widths(ax_log), np.sort(bd.to_numpy().ravel() * 1e12), rtol=1e-12)
     assert _legends_outside_axes(fig)
 
 

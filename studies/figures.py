@@ -1,0 +1,145 @@
+"""Figures of a saved study, drawn only from its files (``robinsim plot`` and the end of every run).
+
+A study directory holds ``report.json`` (``kind``: run, mc or sweep, plus the aggregated
+numbers) and ``results.csv`` (one row per chip or design point); a run also ``spectra.csv``.
+Published baselines come from :mod:`accel.baselines` (static data, nothing is recomputed).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from studies import plots
+from studies.outputs import read_json, save_figure
+
+__all__ = ["draw", "redraw", "published_table", "FIGURES"]
+
+#: Figure stems written for each kind of study.
+FIGURES = {
+    "run": ("energy_comparison", "epb_breakdown", "accuracy_per_chip", "accuracy_vs_variation",
+            "tuning_power_hist", "ring_spectra"),
+    "mc": ("accuracy_vs_variation", "tuning_power_hist"),
+    "sweep": ("pareto_epb_fps", "pareto_accuracy_epb"),
+}
+
+
+def published_table() -> pd.DataFrame:
+    """Published baselines with an energy per bit, FPS or FPS/W figure (``accel.baselines``)."""
+    from accel import baselines
+
+    t = baselines.table()
+    fps_per_w = t["kfps_per_w"] * 1e3
+    derived = t["fps"] / t["power_w"]
+    t = t.assign(fps_per_w=fps_per_w.where(fps_per_w.notna(), derived),
+                 kind=np.where(t["technology"].str.contains("photonic"), "optical", "electronic"))
+    keep = t[["energy_per_bit_j", "fps", "fps_per_w"]].notna().any(axis=1)
+    return t.loc[keep, ["name", "kind", "energy_per_bit_j", "fps", "fps_per_w", "workload", "source"]].reset_index(drop=True)
+
+
+def _load(results_dir: Path):
+    report_path = results_dir / "report.json"
+    if not report_path.is_file():
+        raise FileNotFoundError(f"{results_dir} holds no report.json; allowed: the output directory of "
+                                "'robinsim run', 'robinsim mc' or 'robinsim sweep'")
+    meta = read_json(report_path)
+    if meta.get("kind") not in FIGURES:
+        raise ValueError(f"{report_path}: kind={meta.get('kind')!r} is unknown; allowed: {sorted(FIGURES)}")
+    csv = results_dir / "results.csv"
+    if not csv.is_file():
+        raise FileNotFoundError(f"{results_dir} holds no results.csv")
+    try:
+        df = pd.read_csv(csv)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{csv} is not a readable CSV table ({' '.join(str(exc).split())})") from None
+    return meta, df
+
+
+def draw(results_dir, out_dir=None) -> list[Path]:
+    """Draw every figure of the study in ``results_dir`` into ``out_dir`` (default: the same)."""
+    results_dir = Path(results_dir)
+    out_dir = results_dir if out_dir is None else Path(out_dir)
+    meta, df = _load(results_dir)
+    kind = meta["kind"]
+    figs = {}
+    if kind == "run":
+        figs = _run_figures(meta, df, results_dir)
+    elif kind == "mc":
+        figs["accuracy_vs_variation"] = plots.accuracy_vs_variation(df, meta["parameter"], meta.get("software_accuracy"))
+        top = df[df["level"] == max(meta["levels"])]
+        figs["tuning_power_hist"] = plots.tuning_power_hist(top)
+        figs["tuning_power_hist"].axes[0].set_title(
+            f"Tuning power per chip at {plots.parameter_label(meta['parameter'])} = {max(meta['levels']):g}",
+            fontsize=10)
+    else:
+        figs = _sweep_figures(meta, df)
+    paths = []
+    for stem, fig in figs.items():
+        paths += save_figure(fig, out_dir, stem)
+    return paths
+
+
+def redraw(results, out=None) -> list[Path]:
+    """``robinsim plot``: ``results`` is a study directory or a file inside it."""
+    from studies.outputs import prepare_out_dir
+
+    path = Path(results)
+    if not path.exists():
+        raise FileNotFoundError(f"RESULTS {str(path)!r}: no such file or directory")
+    results_dir = path if path.is_dir() else path.parent
+    out_dir = results_dir if out is None else prepare_out_dir(out)
+    return draw(results_dir, out_dir)
+
+
+def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
+    presets = meta["presets"]
+    energy = {p: meta["results"][p]["energy"] for p in presets}
+    sim = pd.DataFrame([{"name": p, "energy_per_bit_j": e["energy_per_bit_j"], "fps": e["fps"],
+                         "fps_per_w": e["fps_per_w"]} for p, e in energy.items()])
+    figs = {"energy_comparison": plots.energy_comparison(sim, published_table())}
+    breakdown = pd.DataFrame({p: e["breakdown_j_per_bit"] for p, e in energy.items()}).T
+    figs["epb_breakdown"] = plots.epb_breakdown(breakdown)
+    figs["accuracy_per_chip"] = plots.accuracy_per_chip(df, meta.get("software_accuracy"))
+    var_csv = results_dir / "variation.csv"
+    if var_csv.is_file() and meta.get("variation_sweep"):
+        var = pd.read_csv(var_csv)
+        figs["accuracy_vs_variation"] = plots.accuracy_vs_variation(
+            var, meta["variation_sweep"]["parameter"], meta["variation_sweep"].get("software_accuracy"))
+    figs["tuning_power_hist"] = plots.tuning_power_hist(df)
+    spec = meta.get("ring_spectra")
+    spectra_csv = results_dir / "spectra.csv"
+    if spec and spectra_csv.is_file():
+        s = pd.read_csv(spectra_csv)
+        n = len(spec["channel"])
+        before = np.stack([s[f"before_{i}"].to_numpy() for i in range(n)])
+        after = np.stack([s[f"after_{i}"].to_numpy() for i in range(n)])
+        title = (f"{spec['preset']}: drop spectra of the rings of one bank (unit {spec['unit']}, VDU {spec['vdu']}) "
+                 f"on sampled chip {spec['chip']}")
+        figs["ring_spectra"] = plots.ring_spectra(s["wavelength_nm"].to_numpy(), before, after, spec["channels_nm"],
+                                                  spec["channel"], spec["role"], title=title)
+    return figs
+
+
+def _sweep_figures(meta: dict, df: pd.DataFrame) -> dict:
+    ok = df[df["feasible"].astype(bool)].copy()
+    fields = meta["fields"]
+    ok["label"] = [", ".join(f"{f}={_fmt(r[f])}" for f in fields) for _, r in ok.iterrows()]
+    color_by = fields[0] if len(fields) else None
+    figs = {"pareto_epb_fps": plots.pareto(
+        ok, "fps", "energy_per_bit_j", minimize_x=False, minimize_y=True, color_by=color_by,
+        x_label="throughput (frames/s)", y_label="energy per bit (pJ/bit)", y_scale=1e12,
+        title=f"Design space around {meta['preset']}: energy per bit vs throughput")}
+    if "accuracy_mean" in ok.columns and ok["accuracy_mean"].notna().any():
+        figs["pareto_accuracy_epb"] = plots.pareto(
+            ok, "energy_per_bit_j", "accuracy_mean", minimize_x=True, minimize_y=False, color_by=color_by,
+            x_label="energy per bit (pJ/bit)", y_label=f"mean accuracy over {meta['chips']} chips (%)",
+            x_scale=1e12, y_scale=100.0,
+            title=f"Design space around {meta['preset']}: accuracy vs energy per bit")
+    return figs
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)

@@ -1,0 +1,311 @@
+"""The main study (``robinsim run``) and the text of every report.
+
+For each preset: the BNN's schedule on the accelerator (energy per bit with breakdown, latency,
+FPS, power, FPS/W, area), a Monte Carlo over sampled chips (accuracy, tuning power and
+variation-aware energy per bit per chip), a compact accuracy-versus-variation sweep, and the
+ring spectra of one bank before and after tuning on one chip. Writes ``report.md``,
+``report.json``, ``results.csv`` (one row per preset x chip), ``variation.csv``,
+``spectra.csv`` and the figures.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from studies.outputs import FLOAT_FORMAT, atomic_write_text, prepare_out_dir, write_csv, write_json
+
+__all__ = ["presets_table", "software_accuracy", "energy_summary", "bank_spectra", "main_run",
+           "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "write_mc_markdown"]
+
+#: Compact variation sweep of ``robinsim run``: parameter, levels, chips per level, images.
+VARIATION_SWEEP = {"parameter": "width_sigma_nm", "levels": [0.0, 2.0, 4.0, 6.0, 8.0], "chips": 4,
+                   "images": 1000}
+
+
+def presets_table() -> str:
+    """``robinsim presets``: one line per shipped preset with its main parameters."""
+    from accel import presets
+
+    lines = [f"{'name':<12} {'N':>4} {'M':>4} {'units':>6} {'Gb/s':>6}  {'cell':<9} description"]
+    for name in presets.names():
+        c = presets.load(name)
+        lines.append(f"{name:<12} {c.N:>4} {c.M:>4} {c.units:>6} {c.bit_rate_gbps:>6g}  {c.cell_model:<9} {c.description}")
+    return "\n".join(lines)
+
+
+def software_accuracy(model, dataset) -> float:
+    """Accuracy of the software BNN (folded, exact ±1 arithmetic) on ``dataset``."""
+    from mapping.bnn import FoldedBNN, export_binary
+
+    folded = model if isinstance(model, FoldedBNN) else export_binary(model)
+    images, labels = dataset
+    return float((folded.predict(images) == labels).double().mean())
+
+
+def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
+    """Schedule-level figures of ``model`` on ``accelerator`` with the nominal tuning power."""
+    from mapping.schedule import map_model
+
+    rep = map_model(model, accelerator, input_shape)
+    return {
+        "energy_per_bit_j": rep.energy_per_bit_j,
+        "energy_j": rep.energy_j,
+        "latency_s": rep.latency_s,
+        "fps": rep.fps,
+        "power_w": rep.power_w,
+        "fps_per_w": rep.fps_per_w,
+        "binary_macs": rep.binary_macs,
+        "utilisation": rep.utilisation,
+        "area_mm2": accelerator.area_mm2,
+        "static_power_w": dict(rep.static_power_w),
+        "breakdown_j": dict(rep.breakdown),
+        "breakdown_j_per_bit": {k: v / rep.binary_macs for k, v in rep.breakdown.items()},
+        "flagged_layers": list(rep.flagged_layers),
+    }
+
+
+def bank_spectra(accelerator, *, seed: int, chip: int, unit: int = 0, vdu: int = 0, points: int = 4000):
+    """Drop spectra of the 2N rings of one bank before and after tuning on chip ``chip``.
+
+    Returns ``(table, meta)``: ``table`` has ``wavelength_nm`` and ``before_i``/``after_i`` per
+    ring i (ordered channel-major, activation ring first); ``meta`` the channel grid, each ring's
+    channel and role, and its resonance offset from its channel before and after tuning (nm).
+    Uses the default variation and tuning models, as :func:`mapping.functional.sample_chip_state`.
+    """
+    from mapping.functional import sample_chip_state
+    from photonics import variation
+
+    cfg, fp = accelerator.config, accelerator.floorplan
+    lam0 = cfg.wavelength.center_wavelength_nm
+    designs = (cfg.activation_ring.design(lam0), cfg.weight_ring.design(lam0))
+    rings = (cfg.activation_ring, cfg.weight_ring)
+    is_act = fp.role == 0
+    cv = variation.sample_chip(fp.xy_um, seed=seed, chip=chip)
+    width = np.where(is_act, rings[0].width_nm, rings[1].width_nm)
+    thickness = np.where(is_act, rings[0].thickness_nm, rings[1].thickness_nm)
+    shift = variation.resonance_shift_nm(width, thickness, cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel])
+    before = shift.reshape(fp.shape)[unit, vdu]  # (N, 2)
+    state = sample_chip_state(accelerator, seed=seed, chip=chip)
+    after = np.stack([state.act_residual_nm[unit, vdu], state.weight_residual_nm[unit, vdu]], axis=-1)
+    ch = cfg.channels_nm
+    spacing = cfg.wavelength.channel_spacing_nm
+    wl = np.linspace(ch.min() - spacing, ch.max() + spacing, points)
+    table = {"wavelength_nm": wl}
+    channel, role, off_before, off_after = [], [], [], []
+    for j in range(cfg.N):
+        for r in range(2):
+            i = len(channel)
+            for label, offset in (("before", before[j, r]), ("after", after[j, r])):
+                on = ch[j] + offset
+                det = on - designs[r].nearest_resonance_nm(on)
+                table[f"{label}_{i}"] = designs[r].spectrum(wl, detuning_nm=det)[1]
+            channel.append(j)
+            role.append(r)
+            off_before.append(float(before[j, r]))
+            off_after.append(float(after[j, r]))
+    meta = {"preset": cfg.name, "chip": chip, "seed": seed, "unit": unit, "vdu": vdu, "channels_nm": ch.tolist(),
+            "channel": channel, "role": role, "offset_before_nm": off_before, "offset_after_nm": off_after,
+            "fsr_nm": [designs[0].fsr_nm, designs[1].fsr_nm], "fwhm_nm": [designs[0].fwhm_nm, designs[1].fwhm_nm]}
+    return pd.DataFrame(table), meta
+
+
+def _stats(values) -> dict:
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "min": float(v.min()),
+            "p5": float(np.percentile(v, 5)), "median": float(np.median(v)), "p95": float(np.percentile(v, 95)),
+            "max": float(v.max())}
+
+
+def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, progress, echo,
+             variation_sweep: dict | None = VARIATION_SWEEP) -> dict:
+    """``robinsim run``: compute everything, write the files and figures to ``out``; returns report.json's dict."""
+    from studies import figures, montecarlo
+    from studies.inputs import load_accelerators, load_dataset, load_model
+
+    out = prepare_out_dir(out)
+    accs = load_accelerators(presets)
+    torch_model = load_model(model)
+    dataset = load_dataset(None, images)
+    input_shape = (1, *dataset[0].shape[1:])
+    energy = {name: energy_summary(torch_model, acc, input_shape) for name, acc in accs.items()}
+    software = software_accuracy(torch_model, dataset)
+    df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, scheduler=scheduler,
+                        checkpoint=out / "checkpoint", resume=resume, progress=progress)
+    meta = {"kind": "run", "model": str(model), "presets": list(accs), "chips": chips, "seed": seed,
+            "images": len(dataset[0]), "software_accuracy": software, "results": {}}
+    for name in accs:
+        sub = df[df["preset"] == name]
+        meta["results"][name] = {
+            "energy": energy[name],
+            "accuracy": _stats(sub["accuracy"]),
+            "tuning_power_w": {**_stats(sub["tuning_power_w"]), "per_chip": sub["tuning_power_w"].tolist()},
+            "energy_per_bit_j_variation_aware": _stats(sub["energy_per_bit_j"]),
+            "rings_out_of_range": _stats(sub["rings_out_of_range"]),
+        }
+    if variation_sweep:
+        sweep_images = min(variation_sweep["images"], len(dataset[0]))
+        sweep_data = (dataset[0][:sweep_images], dataset[1][:sweep_images])
+        var = montecarlo.run(torch_model, accs, sweep_data, chips=min(chips, variation_sweep["chips"]), seed=seed,
+                             parameter=variation_sweep["parameter"], levels=variation_sweep["levels"],
+                             scheduler=scheduler, checkpoint=out / "checkpoint-variation", resume=resume,
+                             progress=progress)
+        write_csv(out / "variation.csv", var, sort_by=["preset", "level", "chip"])
+        meta["variation_sweep"] = {"parameter": variation_sweep["parameter"], "levels": variation_sweep["levels"],
+                                   "chips": min(chips, variation_sweep["chips"]), "images": sweep_images,
+                                   "software_accuracy": software_accuracy(torch_model, sweep_data),
+                                   "file": "variation.csv"}
+    spectra, spectra_meta = bank_spectra(accs[next(iter(accs))], seed=seed, chip=0)
+    atomic_write_text(out / "spectra.csv", spectra.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
+    meta["ring_spectra"] = {**spectra_meta, "file": "spectra.csv"}
+    meta["baselines"] = figures.published_table().to_dict("records")
+    write_csv(out / "results.csv", df, sort_by=["preset", "chip"])
+    write_json(out / "report.json", meta)
+    paths = figures.draw(out)
+    atomic_write_text(out / "report.md", run_markdown(meta))
+    if echo:
+        print(format_run_summary(meta))
+        print(f"wrote {out}/report.md, report.json, results.csv and {len(paths) // 2} figures (PNG + PDF)")
+    return meta
+
+
+# ------------------------------------------------------------------------------ text
+def _pj(x) -> str:
+    return f"{x * 1e12:.4g}"
+
+
+def _pct(x) -> str:
+    return f"{x * 100:.2f}"
+
+
+def format_run_summary(meta: dict) -> str:
+    """The short table ``robinsim run`` prints."""
+    head = (f"{'preset':<12} {'EPB pJ/bit':>11} {'FPS':>10} {'FPS/W':>10} {'acc mean %':>10} {'acc min %':>9} "
+            f"{'tuning W (median)':>17}")
+    lines = [f"software BNN accuracy: {_pct(meta['software_accuracy'])} % on {meta['images']} MNIST test images; "
+             f"{meta['chips']} chips per preset", head]
+    for name in meta["presets"]:
+        r = meta["results"][name]
+        e = r["energy"]
+        lines.append(f"{name:<12} {_pj(e['energy_per_bit_j']):>11} {e['fps']:>10.4g} {e['fps_per_w']:>10.4g} "
+                     f"{_pct(r['accuracy']['mean']):>10} {_pct(r['accuracy']['min']):>9} "
+                     f"{r['tuning_power_w']['median']:>17.4g}")
+    return "\n".join(lines)
+
+
+def format_mc_summary(summary: pd.DataFrame, parameter: str, software: float) -> str:
+    """The short table ``robinsim mc`` prints."""
+    lines = [f"software BNN accuracy: {_pct(software)} %",
+             f"{'preset':<12} {parameter:>22} {'acc mean %':>10} {'acc min %':>9} {'tuning W (median)':>17}"]
+    for r in summary.to_dict("records"):
+        lines.append(f"{r['preset']:<12} {r['level']:>22g} {_pct(r['accuracy_mean']):>10} {_pct(r['accuracy_min']):>9} "
+                     f"{r['tuning_power_w_median']:>17.4g}")
+    return "\n".join(lines)
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def run_markdown(meta: dict) -> str:
+    """report.md of ``robinsim run``."""
+    from accel.baselines import ROBIN_CLAIMS
+    from studies.plots import BREAKDOWN_COMPONENTS
+
+    presets = meta["presets"]
+    res = meta["results"]
+    parts = [
+        "# robinsim report",
+        "",
+        f"Model `{meta['model']}` on {', '.join(f'`{p}`' for p in presets)}; {meta['chips']} sampled chips per preset "
+        f"(seed {meta['seed']}), accuracy on {meta['images']} MNIST test images. Software BNN accuracy: "
+        f"**{_pct(meta['software_accuracy'])} %**.",
+        "",
+        "## Performance (nominal tuning power)",
+        "",
+        _md_table(["preset", "EPB (pJ/bit)", "latency (µs)", "FPS", "power (W)", "FPS/W", "area (mm²)", "utilisation"],
+                  [[p, _pj(e["energy_per_bit_j"]), f"{e['latency_s'] * 1e6:.4g}", f"{e['fps']:.4g}", f"{e['power_w']:.4g}",
+                    f"{e['fps_per_w']:.4g}", f"{e['area_mm2']:.4g}", f"{e['utilisation']:.3f}"]
+                   for p, e in ((p, res[p]["energy"]) for p in presets)]),
+        "",
+        "## Energy-per-bit breakdown (pJ/bit)",
+        "",
+        _md_table(["preset", *BREAKDOWN_COMPONENTS, "total"],
+                  [[p, *(_pj(res[p]["energy"]["breakdown_j_per_bit"].get(c, 0.0)) for c in BREAKDOWN_COMPONENTS),
+                    _pj(res[p]["energy"]["energy_per_bit_j"])] for p in presets]),
+        "",
+        "## Accuracy and tuning under fabrication and thermal variation",
+        "",
+        _md_table(["preset", "acc mean (%)", "std", "min", "p5", "median", "p95", "tuning power per chip (W): median",
+                   "min", "max", "EPB with chip's tuning (pJ/bit): mean", "max"],
+                  [[p, _pct(r["accuracy"]["mean"]), _pct(r["accuracy"]["std"]), _pct(r["accuracy"]["min"]),
+                    _pct(r["accuracy"]["p5"]), _pct(r["accuracy"]["median"]), _pct(r["accuracy"]["p95"]),
+                    f"{r['tuning_power_w']['median']:.4g}", f"{r['tuning_power_w']['min']:.4g}",
+                    f"{r['tuning_power_w']['max']:.4g}", _pj(r["energy_per_bit_j_variation_aware"]["mean"]),
+                    _pj(r["energy_per_bit_j_variation_aware"]["max"])] for p, r in ((p, res[p]) for p in presets)]),
+        "",
+        "Per-chip values are in `results.csv` (one row per preset and chip).",
+        "",
+    ]
+    claims = []
+    if "robin-eo" in res and "lightbulb" in res:
+        ratio = res["robin-eo"]["energy"]["energy_per_bit_j"] / res["lightbulb"]["energy"]["energy_per_bit_j"]
+        claims.append(["EPB robin-eo / lightbulb", f"{ratio:.3g}", f"{ROBIN_CLAIMS['eo_epb_vs_lightbulb']:.3g}"])
+    if "robin-po" in res and "lightbulb" in res:
+        ratio = res["robin-po"]["energy"]["fps"] / res["lightbulb"]["energy"]["fps"]
+        claims.append(["FPS robin-po / lightbulb", f"{ratio:.3g}", f"{ROBIN_CLAIMS['po_speedup_vs_lightbulb']:.3g}"])
+    if claims:
+        parts += ["## Against ROBIN's headline claims", "",
+                  _md_table(["ratio", "simulated here", "claimed (ROBIN, TECS 2021)"], claims), "",
+                  "The claims compare the papers' own models and workloads; the simulated ratios use this run's "
+                  "presets and model.", ""]
+    if meta.get("variation_sweep"):
+        v = meta["variation_sweep"]
+        parts += [f"Accuracy versus variation: {v['parameter']} at {', '.join(f'{x:g}' for x in v['levels'])}, "
+                  f"{v['chips']} chips per level on {v['images']} images (`variation.csv`).", ""]
+    parts += ["## Published baselines", "",
+              _md_table(["name", "kind", "EPB (pJ/bit)", "FPS", "FPS/W", "workload"],
+                        [[b["name"], b["kind"], _opt(b["energy_per_bit_j"], 1e12), _opt(b["fps"]), _opt(b["fps_per_w"]),
+                          b["workload"]] for b in meta["baselines"]]), "",
+              "## Figures", ""]
+    captions = {
+        "energy_comparison": "Energy per bit, throughput and efficiency: simulated presets vs published accelerators.",
+        "epb_breakdown": "Where the energy goes, per preset.",
+        "accuracy_per_chip": "Accuracy of every sampled chip.",
+        "accuracy_vs_variation": "Accuracy and tuning power versus the variation level.",
+        "tuning_power_hist": "Tuning power per chip.",
+        "ring_spectra": "Ring resonances of one bank before and after tuning.",
+    }
+    for stem, text in captions.items():
+        parts += [f"![{text}]({stem}.png)", "", f"*{text}* (`{stem}.png`, `{stem}.pdf`)", ""]
+    return "\n".join(parts)
+
+
+def _opt(x, scale=1.0) -> str:
+    return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x * scale:.4g}"
+
+
+def write_mc_markdown(path, meta: dict, summary: pd.DataFrame) -> Path:
+    """report.md of ``robinsim mc``."""
+    rows = [[r["preset"], f"{r['level']:g}", str(r["chips"]), _pct(r["accuracy_mean"]), _pct(r["accuracy_min"]),
+             _pct(r["accuracy_p5"]), _pct(r["accuracy_median"]), f"{r['tuning_power_w_median']:.4g}",
+             f"{r['tuning_power_w_max']:.4g}", _pj(r["energy_per_bit_j_mean"])] for r in summary.to_dict("records")]
+    text = "\n".join([
+        "# robinsim Monte Carlo",
+        "",
+        f"Model `{meta['model']}`; varying **{meta['parameter']}** ({meta['parameter_description']}); "
+        f"{meta['chips']} chips per level (seed {meta['seed']}), {meta['images']} MNIST test images. "
+        f"Software BNN accuracy: {_pct(meta['software_accuracy'])} %.",
+        "",
+        _md_table(["preset", "level", "chips", "acc mean (%)", "min", "p5", "median", "tuning power median (W)", "max",
+                   "EPB mean (pJ/bit)"], rows),
+        "",
+        "![accuracy and tuning power versus variation](accuracy_vs_variation.png)",
+        "",
+        "Per-chip rows: `results.csv`. Finished chips are checkpointed in `checkpoint/` (`robinsim mc --resume`).",
+        "",
+    ])
+    return atomic_write_text(path, text)

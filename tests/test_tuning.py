@@ -1,0 +1,269 @@
+"""photonics.tuning: closed-form cases, the TED crosstalk data, the heater solve against oracles."""
+import itertools
+import math
+
+import numpy as np
+import pytest
+from scipy.optimize import lsq_linear
+
+from photonics import tuning as tu
+
+FSR = 18.0
+# PARAMETERS.md §4 (CrossLight Table II): TO 27.5 mW per FSR, 4 µs; EO 4 µW/nm, 20 ns, ≲1 nm
+P_FSR_W, TO_S, EO_W_PER_NM, EO_S, EO_RANGE = 27.5e-3, 4e-6, 4e-6, 20e-9, 1.0
+ETA = FSR / P_FSR_W  # nm per W
+# PARAMETERS.md §4: TED / Lumerical HEAT induced/applied phase ratio vs distance (µm)
+XT = [(0.7, 0.23), (5.1, 0.043), (11.4, 0.006), (13.9, 0.003), (22.0, 5.5e-4), (34.0, 1.3e-4)]
+
+
+def one(shift, model=None, fsr=FSR):
+    return tu.tune(np.array([shift]), fsr_nm=fsr, bank_size=1, pitch_um=5.0, model=model)
+
+
+# ---------------------------------------------------------------- crosstalk data
+
+def test_crosstalk_ratio_reproduces_published_points_and_is_log_linear():
+    for d, r in XT:
+        assert math.isclose(tu.thermal_crosstalk_ratio(d), r, rel_tol=1e-12)
+    # log-linear: the midpoint is the geometric mean of its neighbours
+    for (d0, r0), (d1, r1) in zip(XT, XT[1:]):
+        assert math.isclose(tu.thermal_crosstalk_ratio((d0 + d1) / 2), math.sqrt(r0 * r1), rel_tol=1e-12)
+    assert tu.thermal_crosstalk_ratio(0.0) == 1.0
+    d = np.linspace(0.0, 200.0, 4001)
+    r = tu.thermal_crosstalk_ratio(d)
+    assert np.all(np.diff(r) < 0) and np.all(r > 0)
+    # beyond 34 µm the 22→34 µm decay rate continues
+    slope = math.log(1.3e-4 / 5.5e-4) / 12.0
+    assert math.isclose(tu.thermal_crosstalk_ratio(46.0), 1.3e-4 * math.exp(12.0 * slope), rel_tol=1e-12)
+
+
+def test_crosstalk_matrix_from_positions():
+    pos = np.array([0.0, 5.1, 16.5])
+    c = tu.crosstalk_matrix(pos)
+    np.testing.assert_allclose(np.diag(c), 1.0)
+    np.testing.assert_allclose(c, c.T)
+    assert math.isclose(c[0, 1], 0.043, rel_tol=1e-12) and math.isclose(c[1, 2], 0.006, rel_tol=1e-12)
+    c2 = tu.crosstalk_matrix(np.array([[0.0, 0.0], [3.0, 4.0]]))  # 5 µm apart in 2-D
+    assert math.isclose(c2[0, 1], tu.thermal_crosstalk_ratio(5.0), rel_tol=1e-12)
+
+
+# ---------------------------------------------------------------- closed forms, single ring
+
+def test_single_blue_ring_heated_by_shift_over_efficiency():
+    r = one(-3.0, tu.TuningModel(thermal_crosstalk=False))
+    assert math.isclose(r.to_power_w[0], 3.0 / ETA, rel_tol=1e-12)  # 3 nm · 27.5 mW / 18 nm
+    assert r.eo_power_w[0] == 0 and r.residual_nm[0] == 0 and not r.unreachable[0]
+    assert r.lock_time_s == TO_S and math.isclose(r.total_power_w, 3.0 / ETA, rel_tol=1e-12)
+    # doped-Si heater, 2.06 nm/mW (Opt. Express 21, 15706): 3 nm costs 3/2.06 mW
+    r = one(-3.0, tu.TuningModel(to_efficiency_nm_per_mw=2.06))
+    assert math.isclose(r.to_power_w[0], 3.0 / 2.06 * 1e-3, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("shift", [0.4, -0.4, 1.0, -0.999])
+def test_eo_covers_small_shifts_with_microwatts(shift):
+    r = one(shift)
+    assert math.isclose(r.eo_power_w[0], abs(shift) * EO_W_PER_NM, rel_tol=1e-12)  # µW scale
+    assert r.to_power_w[0] == 0 and r.residual_nm[0] == 0 and r.lock_time_s == EO_S
+
+
+def test_unidirectional_eo_only_blue_shifts():
+    m = tu.TuningModel(eo_bidirectional=False)
+    red = one(0.4, m)  # needs a blue shift: EO
+    assert math.isclose(red.eo_power_w[0], 0.4 * EO_W_PER_NM, rel_tol=1e-12) and red.to_power_w[0] == 0
+    blue = one(-0.4, m)  # needs a red shift: heater
+    assert blue.eo_power_w[0] == 0 and math.isclose(blue.to_power_w[0], 0.4 / ETA, rel_tol=1e-12)
+    assert blue.lock_time_s == TO_S
+
+
+def test_no_tuning_needed_costs_nothing():
+    r = tu.tune(np.zeros(8), fsr_nm=FSR, bank_size=4, pitch_um=5.0)
+    assert r.total_power_w == 0 and r.lock_time_s == 0 and not r.unreachable.any()
+
+
+def test_unreachable_red_shift_without_reassignment_is_reported_not_clipped():
+    r = one(3.0, tu.TuningModel(reassign_order=False))
+    assert r.unreachable[0] and r.to_power_w[0] == 0
+    assert math.isclose(r.residual_nm[0], 3.0 - EO_RANGE, rel_tol=1e-12)  # EO blue-shifts its full range
+
+
+def test_unreachable_when_heater_power_limit_is_exceeded():
+    m = tu.TuningModel(reassign_order=False, to_max_power_w=10e-3)
+    r = one(-9.0, m)  # needs 9 nm = 13.75 mW > 10 mW
+    assert r.unreachable[0] and math.isclose(r.to_power_w[0], 10e-3, rel_tol=1e-12)
+    # the heater gives 10 mW · η, bidirectional EO adds its full 1 nm of red shift
+    assert math.isclose(r.residual_nm[0], -9.0 + 10e-3 * ETA + EO_RANGE, rel_tol=1e-12)
+
+
+def test_order_reassignment_reduces_power():
+    # red by 0.9 FSR: heat 0.1 FSR onto the next order instead of being unreachable
+    with_r, without = one(0.9 * FSR), one(0.9 * FSR, tu.TuningModel(reassign_order=False))
+    assert math.isclose(with_r.to_power_w[0], 0.1 * P_FSR_W, rel_tol=1e-9)
+    assert with_r.order_shift[0] == 1 and abs(with_r.residual_nm[0]) < 1e-9
+    assert without.unreachable[0] and not with_r.unreachable[0]
+    # blue by 1.2 FSR: 0.2 FSR of heating instead of 1.2 FSR
+    m = tu.TuningModel(to_max_power_w=50e-3)
+    a = one(-1.2 * FSR, m)
+    b = one(-1.2 * FSR, tu.TuningModel(to_max_power_w=50e-3, reassign_order=False))
+    assert math.isclose(a.to_power_w[0], 0.2 * P_FSR_W, rel_tol=1e-9)
+    assert math.isclose(b.to_power_w[0], 1.2 * P_FSR_W, rel_tol=1e-9)
+    assert a.total_power_w < b.total_power_w
+    # 0.97 FSR red: the neighbouring order is 0.54 nm away, within EO range
+    c = one(0.97 * FSR)
+    assert c.order_shift[0] == 1 and c.to_power_w[0] == 0
+    assert math.isclose(c.eo_power_w[0], 0.03 * FSR * EO_W_PER_NM, rel_tol=1e-9)
+
+
+# ---------------------------------------------------------------- banks with crosstalk
+
+def test_heaters_hit_targets_through_the_crosstalk_matrix():
+    rng = np.random.default_rng(0)
+    b, pitch = 16, 5.0
+    shift = rng.uniform(-6.0, -1.5, (3, b))  # all beyond EO range: every ring heated
+    r = tu.tune(shift, fsr_nm=FSR, bank_size=b, pitch_um=pitch)
+    c = tu.crosstalk_matrix(np.arange(b) * pitch)
+    q = r.to_power_w * ETA  # shift each heater applies to its own ring (nm)
+    assert np.all(r.to_power_w >= 0)
+    np.testing.assert_allclose(q @ c.T, -shift, atol=1e-9)
+    np.testing.assert_allclose(r.thermal_shift_nm, -shift, atol=1e-9)
+    assert np.abs(r.residual_nm).max() < 1e-9 and r.fallback_banks == 0
+    # crosstalk helps: less power than heating every ring alone
+    assert np.all(r.total_power_w < (-shift).sum(axis=1) / ETA)
+    np.testing.assert_allclose(r.total_power_w, r.to_power_w.sum(axis=1) + r.eo_power_w.sum(axis=1), rtol=1e-12)
+
+
+def qp_oracle(c, tau, q_max):
+    """argmin ½qᵀCq − τᵀq on 0 <= q <= q_max via bounded least squares: C = LLᵀ."""
+    l = np.linalg.cholesky(c)
+    res = lsq_linear(l.T, np.linalg.solve(l, tau), bounds=(0.0, q_max), tol=1e-14, lsmr_tol=1e-14, method="bvls")
+    return res.x
+
+
+def test_constrained_heater_solve_matches_qp_oracle_and_complementarity():
+    rng = np.random.default_rng(4)
+    b, pitch = 12, 2.0
+    m = tu.TuningModel(reassign_order=False, to_max_power_w=12e-3)
+    # strongly heated rings next to weakly blue-shifted ones: some heaters must stay off,
+    # some hit the power limit; EO-only rings (|shift| <= 1) keep their heater off
+    shift = np.where(rng.random((40, b)) < 0.5, rng.uniform(-9.0, -4.0, (40, b)), rng.uniform(-1.6, 0.8, (40, b)))
+    r = tu.tune(shift, fsr_nm=FSR, bank_size=b, pitch_um=pitch, model=m)
+    c = tu.crosstalk_matrix(np.arange(b) * pitch)
+    q = r.to_power_w * ETA
+    q_max = m.to_max_power_w * ETA
+    assert r.fallback_banks > 0
+    for k in range(shift.shape[0]):
+        heated = shift[k] < -EO_RANGE
+        assert np.all(q[k, ~heated] == 0)
+        sub = np.ix_(heated, heated)
+        np.testing.assert_allclose(q[k, heated], qp_oracle(c[sub], -shift[k, heated], q_max), atol=1e-7)
+        w = c @ q[k] + shift[k]  # thermal shift minus target
+        inside = heated & (q[k] > 1e-12) & (q[k] < q_max - 1e-12)
+        assert np.all(np.abs(w[inside]) < 1e-9)
+        assert np.all(w[heated & (q[k] <= 1e-12)] > -1e-9)  # heater off: at or above target
+        assert np.all(w[heated & (q[k] >= q_max - 1e-12)] < 1e-9)  # at maximum: at or below target
+    # rings left off target are flagged, the others are locked
+    np.testing.assert_array_equal(r.unreachable, np.abs(r.residual_nm) > m.lock_tolerance_nm)
+
+
+def brute_force_box_lcp(c, tau, q_max, off):
+    """Pure-NumPy oracle: try every off / on-target / at-maximum assignment of the heaters."""
+    b = len(tau)
+    for modes in itertools.product((0, 1, 2), repeat=b):
+        modes = np.array(modes)
+        if np.any(off & (modes != 1)):
+            continue
+        a = np.where(modes[:, None] == 0, c, np.eye(b))
+        rhs = np.where(modes == 0, tau, np.where(modes == 1, 0.0, q_max))
+        q = np.linalg.solve(a, rhs)
+        w = c @ q - tau
+        if (np.all(q[modes == 0] >= -1e-12) and np.all(q[modes == 0] <= q_max[modes == 0] + 1e-12)
+                and np.all(w[(modes == 1) & ~off] >= -1e-12) and np.all(w[modes == 2] <= 1e-12)):
+            return q
+    raise AssertionError("no complementary solution")
+
+
+def test_bank_kernel_matches_pure_numpy_oracle():
+    rng = np.random.default_rng(7)
+    b = 5
+    c = tu.crosstalk_matrix(np.arange(b) * 1.0)
+    c_inv = np.linalg.inv(c)
+    tau = rng.uniform(0.0, 10.0, (60, b)) * (rng.random((60, b)) < 0.8)
+    q_max = rng.uniform(2.0, 12.0, (60, b))
+    off = rng.random((60, b)) < 0.2
+    expected = np.array([brute_force_box_lcp(c, tau[k], q_max[k], off[k]) for k in range(60)])
+    # active set (max_iter=50), and projected Gauss–Seidel alone (max_iter=0)
+    for max_iter, atol in ((50, 1e-9), (0, 1e-8)):
+        q, thermal = np.empty((2, 60, b))
+        tu._solve_banks(c, c_inv, tau, q_max, off, 1e-10, max_iter, 20000, q, thermal)
+        np.testing.assert_allclose(q, expected, atol=atol)
+        np.testing.assert_allclose(thermal, q @ c.T, atol=1e-12)
+
+
+def test_cholesky_kernel_matches_numpy_solve():
+    rng = np.random.default_rng(8)
+    a = rng.normal(size=(7, 7))
+    spd = a @ a.T + 7 * np.eye(7)
+    rhs = rng.normal(size=7)
+    work, x = spd.copy(), rhs.copy()
+    tu._cholesky_solve(work, x, 7)
+    np.testing.assert_allclose(x, np.linalg.solve(spd, rhs), rtol=1e-12)
+
+
+def test_neighbour_heat_pushing_an_eo_ring_too_red_moves_it_to_the_next_order():
+    # ring 1 sits 0.8 nm red (EO alone would do); its neighbours are heated ≈15 nm onto the next
+    # order, which adds ≈2 x 0.043 x 15 nm of red shift — beyond the 1 nm EO range
+    shift = np.array([3.0, 0.8, 3.0])
+    r = tu.tune(shift, fsr_nm=FSR, bank_size=3, pitch_um=5.1)
+    assert not r.unreachable.any() and np.abs(r.residual_nm).max() < 1e-9
+    np.testing.assert_array_equal(r.order_shift, [1, 1, 1])
+    # without re-assignment the outer rings cannot be reached (heat only red-shifts), so their
+    # heaters stay off and the middle ring is left to EO
+    fixed = tu.tune(shift, fsr_nm=FSR, bank_size=3, pitch_um=5.1, model=tu.TuningModel(reassign_order=False))
+    np.testing.assert_array_equal(fixed.unreachable, [True, False, True])
+    assert np.all(fixed.to_power_w == 0) and abs(fixed.residual_nm[1]) < 1e-12
+
+
+def test_leading_chip_dimension_equals_chip_by_chip():
+    rng = np.random.default_rng(3)
+    shift = rng.normal(0.0, 4.0, (3, 2, 40))
+    fsr = np.where(np.arange(40) % 2 == 0, 18.0, 16.5)
+    r = tu.tune(shift, fsr_nm=fsr, bank_size=8, pitch_um=5.0)
+    assert r.total_power_w.shape == (3, 2) and r.lock_time_s.shape == (3, 2) and r.residual_nm.shape == shift.shape
+    for i, j in itertools.product(range(3), range(2)):
+        s = tu.tune(shift[i, j], fsr_nm=fsr, bank_size=8, pitch_um=5.0)
+        np.testing.assert_array_equal(s.to_power_w, r.to_power_w[i, j])
+        assert s.total_power_w == r.total_power_w[i, j] and s.lock_time_s == r.lock_time_s[i, j]
+
+
+# ---------------------------------------------------------------- bad input
+
+S = np.zeros(8)
+
+
+@pytest.mark.parametrize("make,exc,words", [
+    (lambda: tu.tune(S, fsr_nm=FSR, bank_size=0, pitch_um=5.0), ValueError, ["bank_size", "0", ">= 1"]),
+    (lambda: tu.tune(S, fsr_nm=FSR, bank_size=3, pitch_um=5.0), ValueError, ["bank_size", "3", "n_rings=8"]),
+    (lambda: tu.tune(S, fsr_nm=FSR, bank_size=2.0, pitch_um=5.0), TypeError, ["bank_size", "float"]),
+    (lambda: tu.tune(S, fsr_nm=FSR, bank_size=4, pitch_um=0.0), ValueError, ["pitch_um", "0.0", "> 0"]),
+    (lambda: tu.tune(S, fsr_nm=FSR, bank_size=4, pitch_um=float("nan")), ValueError, ["pitch_um", "nan"]),
+    (lambda: tu.tune(S, fsr_nm=-1.0, bank_size=4, pitch_um=5.0), ValueError, ["fsr_nm", "-1.0", "> 0"]),
+    (lambda: tu.tune(S, fsr_nm=np.ones(3), bank_size=4, pitch_um=5.0), ValueError, ["fsr_nm", "(3,)", "(8,)"]),
+    (lambda: tu.tune(np.array([0.0, np.nan]), fsr_nm=FSR, bank_size=1, pitch_um=5.0), ValueError, ["shift_nm", "nan"]),
+    (lambda: tu.tune(1.0, fsr_nm=FSR, bank_size=1, pitch_um=5.0), ValueError, ["shift_nm", "n_rings"]),
+    (lambda: tu.tune(S, fsr_nm=FSR, bank_size=4, pitch_um=5.0, model="fast"), TypeError, ["model", "TuningModel"]),
+    (lambda: tu.TuningModel(eo_efficiency_w_per_nm=0.0), ValueError, ["eo_efficiency_w_per_nm", "0.0", "> 0"]),
+    (lambda: tu.TuningModel(eo_range_nm=-1.0), ValueError, ["eo_range_nm", "-1.0", ">= 0"]),
+    (lambda: tu.TuningModel(to_max_power_w=0.0), ValueError, ["to_max_power_w", "0.0"]),
+    (lambda: tu.TuningModel(to_efficiency_nm_per_mw=-2.0), ValueError, ["to_efficiency_nm_per_mw", "-2.0"]),
+    (lambda: tu.TuningModel(to_lock_time_s=float("inf")), ValueError, ["to_lock_time_s", "inf"]),
+    (lambda: tu.TuningModel(eo_bidirectional="yes"), TypeError, ["eo_bidirectional", "bool"]),
+    (lambda: tu.TuningModel(to_power_per_fsr_w=[1.0, 2.0]), TypeError, ["to_power_per_fsr_w", "scalar"]),
+    (lambda: tu.thermal_crosstalk_ratio(-1.0), ValueError, ["distance_um", "-1.0", ">= 0"]),
+    (lambda: tu.crosstalk_matrix(np.zeros((3, 3))), ValueError, ["positions_um", "(3, 3)"]),
+    (lambda: tu.crosstalk_matrix([0.0, float("inf")]), ValueError, ["positions_um", "inf"]),
+])
+def test_bad_input_is_rejected_with_name_value_and_range(make, exc, words):
+    with pytest.raises(exc) as info:
+        make()
+    msg = str(info.value)
+    for w in words:
+        assert w in msg, (w, msg)
