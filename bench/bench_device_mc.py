@@ -118,6 +118,8 @@ def main():
           f"-> {rate:.3g} ring-samples/s (target >= 1e6/s: {'met' if rate >= 1e6 else 'NOT met'})")
     print(f"  stages: sample {times[0]:.2f} s ({times[0] / CHIPS * 1e3:.1f} ms/chip), shift {times[1]:.2f} s, "
           f"tune {times[2]:.2f} s ({times[2] / CHIPS * 1e3:.1f} ms/chip)")
+    print(f"  floorplan: {N_RINGS // BANK} banks of {BANK} rings at {PITCH_UM} µm, die {np.ptp(xy[:, 0]) / 1e3:.1f} x "
+          f"{np.ptp(xy[:, 1]) / 1e3:.1f} mm, FSR {fsr[0]:.2f}/{fsr[1]:.2f} nm (500/800 nm rings, R = 5 µm)")
     print(f"  physics: tuning power {power.mean() / N_RINGS * 1e3:.2f} mW/ring (chip mean {power.mean():.1f} W), "
           f"heated rings {heated.mean():.1%}, unreachable {unreach.mean():.2%}, residual RMS {rms.mean():.2e} nm, "
           f"lock time {lock.mean() * 1e6:.2f} µs")

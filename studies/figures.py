@@ -134,7 +134,7 @@ def _sweep_figures(meta: dict, df: pd.DataFrame) -> dict:
         figs["pareto_accuracy_epb"] = plots.pareto(
             ok, "energy_per_bit_j", "accuracy_mean", minimize_x=True, minimize_y=False, color_by=color_by,
             x_label="energy per bit (pJ/bit)", y_label=f"mean accuracy over {meta['chips']} chips (%)",
-            x_scale=1e12, y_scale=100.0,
+            x_scale=1e12, y_scale=100.0, y_max=100.5,
             title=f"Design space around {meta['preset']}: accuracy vs energy per bit")
     return figs
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,7 @@ def _manifest(folded, dataset, accs, chips, seed, parameter, levels, variation, 
 
 def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, parameter: str | None = None,
         levels=None, variation=None, tuning=None, noise=None, images: int | None = None, scheduler=None,
-        checkpoint=None, resume: bool = False, progress: bool = False) -> pd.DataFrame:
+        checkpoint=None, resume: bool = False, progress: bool = False, desc: str = "chips") -> pd.DataFrame:
     """Accuracy, tuning power and energy per bit of sampled chips; one row per (preset, level, chip).
 
     ``model``: torch BNN or shipped checkpoint name; ``accelerators``: preset name(s), config(s),
@@ -126,6 +127,7 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     ``variation``. ``variation``/``tuning``/``noise`` as in :mod:`mapping.functional`.
     ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
     ``checkpoint``: directory recording finished chips; ``resume=True`` continues it.
+    ``progress``: show a progress bar labelled ``desc``.
 
     Columns: ``preset``, [``parameter``, ``level``], ``chip``, ``accuracy``, ``tuning_power_w``,
     ``energy_per_bit_j`` (with this chip's tuning power), ``rings_out_of_range``,
@@ -160,8 +162,15 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     if checkpoint is not None:
         ckpt = Checkpoint(checkpoint, _manifest(folded, dataset, accs, chips, seed, parameter, levels,
                                                 variation, tuning, noise), resume=resume)
+    if ckpt is not None and progress:
+        if ckpt.discarded:
+            print(f"note: discarded the checkpoint of an earlier run in {checkpoint} (pass --resume to continue one)",
+                  file=sys.stderr)
+        elif resume:
+            done = len(set(ckpt.done()) & {t.key for t in tasks})
+            print(f"resuming {checkpoint}: {done} of {len(tasks)} chips already done", file=sys.stderr)
     rows = run_tasks(_chip_row, tasks, shared=(folded, dataset, accs), scheduler=scheduler, checkpoint=ckpt,
-                     progress=progress, desc="chips")
+                     progress=progress, desc=desc)
     df = pd.DataFrame(rows)
     input_shape = (1, *folded.input_shape)
     epb = {}

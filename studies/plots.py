@@ -350,11 +350,12 @@ def _auto_log(values, log):
 
 def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bool, color_by: str | None = None,
            x_label: str = "", y_label: str = "", x_scale: float = 1.0, y_scale: float = 1.0,
-           log_x: bool | None = None, log_y: bool | None = None, title: str = "") -> Figure:
+           log_x: bool | None = None, log_y: bool | None = None, y_max: float | None = None,
+           title: str = "") -> Figure:
     """Scatter of design points with the Pareto front highlighted and its points labelled.
 
     ``color_by``: a column; up to 8 distinct values get a legend, more a colour bar. ``log_x`` /
-    ``log_y``: None = logarithmic when the values span more than a decade.
+    ``log_y``: None = logarithmic when the values span more than a decade; ``y_max`` caps the axis.
     """
     xv = df[x].to_numpy(dtype=float) * x_scale
     yv = df[y].to_numpy(dtype=float) * y_scale
@@ -378,7 +379,7 @@ def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bo
     order = np.argsort(xv[front])
     ax.plot(xv[front][order], yv[front][order], "-", color="black", lw=1.0, zorder=3)
     ax.scatter(xv[front], yv[front], s=90, facecolors="none", edgecolors="black", lw=1.3, zorder=4,
-               label=f"Pareto front ({int(front.sum())} points)")
+               label=f"Pareto front ({int(front.sum())} point{'s' if front.sum() != 1 else ''})")
     log_x, log_y = _auto_log(xv, log_x), _auto_log(yv, log_y)
     if log_x:
         ax.set_xscale("log")
@@ -395,6 +396,9 @@ def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bo
             ax.annotate(str(df["label"].iloc[i]), (xv[i], yv[i]), fontsize=7, xytext=(-6 if right else 6, 5),
                         textcoords="offset points", color="#333333", ha="right" if right else "left")
     ax.margins(x=0.12, y=0.12)
+    if y_max is not None:
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, min(hi, y_max))
     ax.set_xlabel(x_label or x)
     ax.set_ylabel(y_label or y)
     ax.grid(alpha=0.3, which="both")

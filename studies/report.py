@@ -9,10 +9,12 @@ ring spectra of one bank before and after tuning on one chip. Writes ``report.md
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from studies.outputs import FLOAT_FORMAT, atomic_write_text, prepare_out_dir, write_csv, write_json
 
@@ -129,7 +131,8 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     torch_model = load_model(model)
     dataset = load_dataset(None, images)
     input_shape = (1, *dataset[0].shape[1:])
-    energy = {name: energy_summary(torch_model, acc, input_shape) for name, acc in accs.items()}
+    energy = {name: energy_summary(torch_model, acc, input_shape)
+              for name, acc in tqdm(accs.items(), desc="schedule", unit="preset", disable=not progress, file=sys.stderr)}
     software = software_accuracy(torch_model, dataset)
     df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, scheduler=scheduler,
                         checkpoint=out / "checkpoint", resume=resume, progress=progress)
@@ -150,7 +153,7 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
         var = montecarlo.run(torch_model, accs, sweep_data, chips=min(chips, variation_sweep["chips"]), seed=seed,
                              parameter=variation_sweep["parameter"], levels=variation_sweep["levels"],
                              scheduler=scheduler, checkpoint=out / "checkpoint-variation", resume=resume,
-                             progress=progress)
+                             progress=progress, desc=f"variation ({variation_sweep['parameter']})")
         write_csv(out / "variation.csv", var, sort_by=["preset", "level", "chip"])
         meta["variation_sweep"] = {"parameter": variation_sweep["parameter"], "levels": variation_sweep["levels"],
                                    "chips": min(chips, variation_sweep["chips"]), "images": sweep_images,

@@ -1,0 +1,134 @@
+"""The robinsim command line, run as a subprocess (``python -m studies``)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Small but real: one preset, a few chips, a slice of the MNIST test set.
+TINY = ["--preset", "robin-eo", "--model", "mnist-mlp", "--chips", "2", "--images", "48", "--quiet"]
+
+
+def robinsim(*args, timeout=240):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("ROBINSIM_TRACEBACK", None)
+    return subprocess.run([sys.executable, "-m", "studies", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env=env)
+
+
+def assert_one_line_error(result, *needles):
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for n in needles:
+        assert n in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["mc"], ["sweep"], ["plot"], ["presets"]])
+def test_help_everywhere(command):
+    result = robinsim(*command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: robinsim")
+
+
+def test_presets_lists_published_configurations():
+    result = robinsim("presets")
+    assert result.returncode == 0
+    rows = {line.split()[0]: line.split()[1:4] for line in result.stdout.splitlines()[1:]}
+    # N, M, units of the OXBNN-simulator models of ROBIN-EO/PO and LightBulb (PARAMETERS.md §6)
+    assert rows["robin-eo"] == ["10", "10", "183"]
+    assert rows["robin-po"] == ["50", "10", "37"]
+    assert rows["lightbulb"] == ["16", "4", "227"]
+
+
+def test_bad_arguments_give_one_line_errors(tmp_path):
+    assert_one_line_error(robinsim("run", "--preset", "robin-xx", "--out", str(tmp_path / "a")), "robin-xx")
+    assert_one_line_error(robinsim("run", "--chips", "0"), "--chips")
+    assert_one_line_error(robinsim("run", "--seed", "abc"), "--seed")
+    assert_one_line_error(robinsim("frobnicate"), "frobnicate")
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("not a directory")
+    assert_one_line_error(robinsim("run", "--out", str(a_file)), "is an existing file")
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[grid\nN = [8,")
+    assert_one_line_error(robinsim("sweep", "--file", str(bad_toml), "--out", str(tmp_path / "s")), "not valid TOML")
+    assert_one_line_error(robinsim("sweep", "--file", str(tmp_path / "missing.toml")), "no such file")
+    assert_one_line_error(robinsim("sweep", "--set", "warp_factor=1,2"), "unknown sweep field 'warp_factor'")
+    assert_one_line_error(robinsim("mc", "--vary", "humidity"), "humidity")
+    assert_one_line_error(robinsim("mc", "--levels", "1,x"), "--levels")
+    assert_one_line_error(robinsim("plot", str(tmp_path / "nowhere")), "no such file or directory")
+    assert not (tmp_path / "s").exists()
+
+
+def test_run_writes_every_file_and_results_are_byte_identical(tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    r1 = robinsim("run", "--out", str(first), *TINY)
+    assert r1.returncode == 0, r1.stderr
+    r2 = robinsim("run", "--out", str(second), *TINY)
+    assert r2.returncode == 0, r2.stderr
+    assert (first / "results.csv").read_bytes() == (second / "results.csv").read_bytes()
+    for name in ("report.md", "report.json", "results.csv", "variation.csv", "spectra.csv"):
+        assert (first / name).stat().st_size > 0, name
+    for stem in ("energy_comparison", "epb_breakdown", "accuracy_per_chip", "accuracy_vs_variation",
+                 "tuning_power_hist", "ring_spectra"):
+        assert (first / f"{stem}.png").read_bytes()[:4] == b"\x89PNG"
+        assert (first / f"{stem}.pdf").read_bytes()[:5] == b"%PDF-"
+    df = pd.read_csv(first / "results.csv")
+    assert list(df[["preset", "chip"]].itertuples(index=False, name=None)) == [("robin-eo", 0), ("robin-eo", 1)]
+    assert df["accuracy"].between(0, 1).all() and (df["tuning_power_w"] >= 0).all()
+    meta = json.loads((first / "report.json").read_text())
+    energy = meta["results"]["robin-eo"]["energy"]
+    assert sum(energy["breakdown_j_per_bit"].values()) == pytest.approx(energy["energy_per_bit_j"], rel=1e-9)
+    assert meta["results"]["robin-eo"]["accuracy"]["min"] == pytest.approx(df["accuracy"].min(), abs=0)
+    # `plot` redraws from the saved files into another directory without recomputing
+    redrawn = tmp_path / "figs"
+    r3 = robinsim("plot", str(first / "report.json"), "--out", str(redrawn))
+    assert r3.returncode == 0, r3.stderr
+    assert sorted(p.name for p in redrawn.glob("*.png")) == sorted(p.name for p in first.glob("*.png"))
+
+
+def _done(out: Path) -> int:
+    done = out / "checkpoint" / "done"
+    return len(list(done.glob("*.json"))) if done.is_dir() else 0
+
+
+def test_mc_killed_then_resumed_equals_uninterrupted_run(tmp_path):
+    args = ["mc", "--preset", "robin-eo", "--model", "mnist-mlp", "--chips", "4", "--levels", "0,4,8", "--images", "32", "--quiet"]
+    total = 12
+    killed = tmp_path / "killed"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "studies", *args, "--out", str(killed)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while _done(killed) < 3 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished_before = {p.name: p.stat().st_mtime_ns for p in (killed / "checkpoint" / "done").glob("*.json")}
+    assert 3 <= len(finished_before) < total, "the run must be interrupted mid-way"
+    assert not (killed / "results.csv").exists()
+
+    resumed = robinsim(*args, "--out", str(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    # finished chips were neither recomputed nor rewritten
+    after = {p.name: p.stat().st_mtime_ns for p in (killed / "checkpoint" / "done").glob("*.json")}
+    assert all(after[name] == mtime for name, mtime in finished_before.items())
+    assert len(after) == total
+
+    straight = tmp_path / "straight"
+    full = robinsim(*args, "--out", str(straight))
+    assert full.returncode == 0, full.stderr
+    assert (killed / "results.csv").read_bytes() == (straight / "results.csv").read_bytes()
+    df = pd.read_csv(straight / "results.csv")
+    assert len(df) == total and sorted(df["level"].unique()) == [0, 4, 8]
+
+    # resuming with other arguments is refused, naming the argument that differs
+    other = robinsim(*[a if a != "4" else "5" for a in args], "--out", str(killed), "--resume")
+    assert_one_line_error(other, "chips")
