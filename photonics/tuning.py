@@ -28,6 +28,18 @@ Per ring (vectorised over all banks of all chips):
    Anything left is the ring's ``residual_nm`` and the ring is flagged ``unreachable`` when
    that exceeds ``lock_tolerance_nm``. Nothing is clipped silently.
 
+Common mode (``track_common_mode``): fabrication and ambient temperature move all rings of a
+chip together by a wafer- and die-level offset (σ ≈ 4 nm, PARAMETERS.md §3) that dwarfs the
+within-die spread (≈0.2 nm). Practical links do not heat every ring by that much: the WDM
+laser grid (a tunable comb) or the chip's TEC set-point follows the chip. With the flag set,
+the channel grid is offset per chip (``grid_offset_nm``) before the per-ring solve, so rings
+are tuned only for the within-chip spread. Rings of different designs (e.g. a wide weight
+ring beside a narrow activation ring) shift by different amounts, so the offset is the one
+that minimises the chip's uncoupled EO + TO power (evaluated on 128 candidate offsets
+spanning the chip's shifts, on at most 4096 rings per chip); residuals are relative to
+the offset grid (what the XNOR cells see). The cost of moving the grid (laser/TEC control) is
+not modelled here. Off by default so that the per-ring policy above is what ``tune`` does.
+
 Banks are thermally independent: crosstalk between banks (separate VDUs, tens of µm or more
 apart, ratio < 1e-4 beyond 40 µm) is neglected.
 """
@@ -79,6 +91,7 @@ class TuningModel:
     reassign_order: bool = True
     thermal_crosstalk: bool = True
     lock_tolerance_nm: float = 1e-6
+    track_common_mode: bool = False
 
     def __post_init__(self):
         for name in ("eo_efficiency_w_per_nm", "eo_lock_time_s", "to_power_per_fsr_w", "to_max_power_w", "to_lock_time_s", "lock_tolerance_nm"):
@@ -87,7 +100,7 @@ class TuningModel:
         if self.to_efficiency_nm_per_mw is not None:
             value = check_positive("to_efficiency_nm_per_mw", self.to_efficiency_nm_per_mw)
             object.__setattr__(self, "to_efficiency_nm_per_mw", _scalar("to_efficiency_nm_per_mw", value))
-        for name in ("eo_bidirectional", "reassign_order", "thermal_crosstalk"):
+        for name in ("eo_bidirectional", "reassign_order", "thermal_crosstalk", "track_common_mode"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__} {getattr(self, name)!r}")
 
@@ -110,7 +123,8 @@ class TuningResult:
     ``eo_power_w``, ``to_power_w``, ``unreachable``, ``order_shift`` (k: locked on the
     resonance at shift − k·FSR), ``thermal_shift_nm`` (red shift from all heaters).
     Per chip (leading shape): ``total_power_w``, ``lock_time_s`` (slowest mechanism used).
-    ``fallback_banks``: banks that needed the constrained re-solve.
+    ``fallback_banks``: banks that needed the constrained re-solve. ``grid_offset_nm`` (per
+    chip): channel-grid offset applied with ``track_common_mode`` (0 otherwise).
     """
 
     residual_nm: np.ndarray
@@ -122,6 +136,7 @@ class TuningResult:
     total_power_w: np.ndarray | float
     lock_time_s: np.ndarray | float
     fallback_banks: int
+    grid_offset_nm: np.ndarray | float = 0.0
 
 
 def thermal_crosstalk_ratio(distance_um):
@@ -364,6 +379,24 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out) -> int:
     return n_hard
 
 
+def _best_grid_offset(s, fsr, model: TuningModel, n_candidates: int = 128, max_rings: int = 4096):
+    """Per chip (leading axes of ``s``), the grid offset minimising the uncoupled tuning power."""
+    step = max(1, s.shape[-1] // max_rings)
+    sub, fsr_sub = s[..., ::step], fsr[..., ::step]
+    lo, hi = sub.min(axis=-1, keepdims=True), sub.max(axis=-1, keepdims=True)
+    cand = lo + (hi - lo) * np.linspace(0.0, 1.0, n_candidates)  # (..., n_candidates)
+    x = sub[..., None, :] - cand[..., :, None]  # ring shift relative to each candidate grid
+    f = fsr_sub[..., None, :]
+    r = model.eo_range_nm
+    eo_ok = (np.abs(x) <= r) if model.eo_bidirectional else ((x >= 0) & (x <= r))
+    heat_nm = np.where(x < 0, -x, f - x)  # blue: heat back; red beyond EO: next order
+    if not model.reassign_order:
+        heat_nm = np.where(x < 0, -x, np.inf)
+    cost_w = np.where(eo_ok, np.abs(x) * model.eo_efficiency_w_per_nm, heat_nm / model.to_efficiency_nm_per_w(f))
+    best = np.argmin(cost_w.sum(axis=-1), axis=-1)
+    return np.take_along_axis(cand, best[..., None], axis=-1)
+
+
 def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningModel | None = None) -> TuningResult:
     """Lock every ring to its channel; see the module docstring for the policy.
 
@@ -388,6 +421,11 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
     except ValueError as exc:
         raise ValueError(f"fsr_nm of shape {np.shape(fsr_nm)} must broadcast to shift_nm of shape {s.shape}") from exc
     c, c_inv = _bank_matrices(bank_size, pitch_um, model.thermal_crosstalk)
+    if model.track_common_mode:
+        offset = _best_grid_offset(s, fsr, model)
+        s = s - offset
+    else:
+        offset = np.zeros(s.shape[:-1] + (1,))
 
     s_b = s.reshape(-1, bank_size)
     fsr_b = fsr.reshape(-1, bank_size)
@@ -418,4 +456,5 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
         total_power_w=total,
         lock_time_s=lock,
         fallback_banks=n_hard,
+        grid_offset_nm=float(offset[0]) if s.ndim == 1 else offset[..., 0],
     )

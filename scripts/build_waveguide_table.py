@@ -31,33 +31,36 @@ WAVELENGTH_NM = np.linspace(*waveguide.WAVELENGTH_RANGE_NM, 5)
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "photonics" / "data" / "strip_te0.npz"
 
 
-def _solve_row(args):
-    """All wavelengths and thicknesses for one width (one task per width)."""
-    w = args
-    row = np.empty((THICKNESS_NM.size, WAVELENGTH_NM.size, 3))
-    for j, t in enumerate(THICKNESS_NM):
-        for k, lam in enumerate(WAVELENGTH_NM):
+def _solve_row(w, thickness_nm, wavelength_nm):
+    """All thicknesses and wavelengths for one width (one task per width)."""
+    row = np.empty((thickness_nm.size, wavelength_nm.size, 3))
+    for j, t in enumerate(thickness_nm):
+        for k, lam in enumerate(wavelength_nm):
             m = waveguide.solve_mode(w, t, lam)
             row[j, k] = (m.n_eff, m.n_g, m.dneff_dT_per_K)
     return row
 
 
-def build(out: Path, jobs: int) -> None:
+def build(out: Path, jobs: int, width_nm=WIDTH_NM, thickness_nm=THICKNESS_NM, wavelength_nm=WAVELENGTH_NM) -> None:
+    """Solve every grid node (``jobs`` processes) and write the table atomically to ``out``."""
     t0 = time.perf_counter()
-    values = np.empty((WIDTH_NM.size, THICKNESS_NM.size, WAVELENGTH_NM.size, 3))
+    values = np.empty((width_nm.size, thickness_nm.size, wavelength_nm.size, 3))
+    n = width_nm.size
+    args = (width_nm, [thickness_nm] * n, [wavelength_nm] * n)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for i, row in enumerate(pool.map(_solve_row, WIDTH_NM)):
+        rows = pool.map(_solve_row, *args) if jobs > 1 else map(_solve_row, *args)
+        for i, row in enumerate(rows):
             values[i] = row
-            print(f"width {WIDTH_NM[i]:7.1f} nm done ({i + 1}/{WIDTH_NM.size}, {time.perf_counter() - t0:.0f} s)", flush=True)
+            print(f"width {width_nm[i]:7.1f} nm done ({i + 1}/{n}, {time.perf_counter() - t0:.0f} s)", flush=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".npz", dir=out.parent)
     os.close(fd)
     try:
         np.savez(
             tmp,
-            width_nm=WIDTH_NM,
-            thickness_nm=THICKNESS_NM,
-            wavelength_nm=WAVELENGTH_NM,
+            width_nm=width_nm,
+            thickness_nm=thickness_nm,
+            wavelength_nm=wavelength_nm,
             values=values,
             channels=np.array(waveguide.TABLE_CHANNELS),
             solver=np.array(
@@ -66,6 +69,7 @@ def build(out: Path, jobs: int) -> None:
                 "Si Edwards/Palik Sellmeier, SiO2 Malitson 1965"
             ),
         )
+        os.chmod(tmp, 0o644)  # mkstemp creates the file private
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

@@ -267,3 +267,25 @@ def test_bad_input_is_rejected_with_name_value_and_range(make, exc, words):
     msg = str(info.value)
     for w in words:
         assert w in msg, (w, msg)
+
+
+def test_common_mode_tracking_leaves_only_the_within_chip_spread():
+    # A chip whose rings all sit 4.0 nm red (the wafer/die common mode) plus a within-chip
+    # spread of ±0.3 nm: without tracking every ring needs FSR - 4 nm of heating; with the grid
+    # following the chip, the spread (< eo_range_nm) is EO alone, at most 4 µW/nm * 0.6 nm each.
+    rng = np.random.default_rng(1)
+    fsr_nm = 18.0
+    shift = 4.0 + rng.uniform(-0.3, 0.3, size=(3, 40))
+    fixed = tu.tune(shift, fsr_nm=fsr_nm, bank_size=20, pitch_um=10.0)
+    tracked = tu.tune(shift, fsr_nm=fsr_nm, bank_size=20, pitch_um=10.0, model=tu.TuningModel(track_common_mode=True))
+    assert np.all(tracked.to_power_w == 0.0)
+    assert np.all(tracked.total_power_w <= 40 * 4e-6 * 0.6 + 1e-12)
+    assert np.all(fixed.total_power_w > 40 * (fsr_nm - 4.3) / fsr_nm * 27.5e-3 * 0.99)
+    assert np.all(np.abs(tracked.residual_nm) <= 1e-6)
+    # The residual is relative to the offset grid, which stays within the chip's own shifts.
+    assert np.all((tracked.grid_offset_nm >= shift.min(axis=-1)) & (tracked.grid_offset_nm <= shift.max(axis=-1)))
+
+
+def test_common_mode_tracking_is_off_by_default():
+    res = tu.tune(np.array([-0.5, 2.0]), fsr_nm=18.0, bank_size=1, pitch_um=10.0)
+    assert res.grid_offset_nm == 0.0
