@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from accel.accelerator import build_floorplan
 from accel.config import AcceleratorConfig
-from photonics import receiver
+from photonics import receiver, tuning, variation
+from photonics._checks import check_range
 
 __all__ = [
     "worst_path_loss_terms_db",
@@ -181,15 +184,18 @@ def event_energies(config: AcceleratorConfig) -> EventEnergies:
     )
 
 
-def nominal_tuning_power_w(config: AcceleratorConfig) -> float:
+_TUNING_CACHE: dict = {}  # representative block -> mean tuning power per ring (W)
+
+
+def nominal_tuning_power_w(config: AcceleratorConfig, tuning_model: tuning.TuningModel | None = None) -> float:
     """Nominal tuning power of the whole accelerator (W): mean power per ring times all rings.
 
     With ``tuning.fixed_power_per_ring_mw`` that value is used per ring. Otherwise the mean
     per-ring power comes from ``tuning.variation_chips`` chips sampled with the default
-    ``photonics.variation`` models (seeded by ``tuning.variation_seed``) and tuned with the
-    default ``photonics.tuning.TuningModel``, on a representative block: one unit with
-    ``min(M, 4)`` VDUs (the die-level variation terms are common to the whole chip; the
-    intra-die field varies over millimetres, more than a unit).
+    ``photonics.variation`` models (seeded by ``tuning.variation_seed``) and tuned with
+    ``tuning_model`` (default ``photonics.tuning.TuningModel()``), on a representative block:
+    one unit with ``min(M, 4)`` VDUs (the die-level variation terms are common to the whole
+    chip; the intra-die field varies over millimetres, more than a unit).
     """
     rings = config.N * config.M * config.units * config.architecture.rings_per_cell
     fixed = config.tuning.fixed_power_per_ring_mw
@@ -197,24 +203,17 @@ def nominal_tuning_power_w(config: AcceleratorConfig) -> float:
         return fixed * 1e-3 * rings
     block = config.with_values({"architecture.units": 1, "architecture.vdus_per_unit": min(config.M, 4),
                                 "architecture.bit_rate_gbps": 1.0})
-    key = (block.wavelength, block.activation_ring, block.weight_ring, block.floorplan, block.architecture, block.tuning)
-    return _mean_tuning_power_per_ring_w(key, block) * rings
-
-
-_TUNING_CACHE: dict = {}  # block sections -> mean tuning power per ring (W)
-
-
-def _mean_tuning_power_per_ring_w(key, block: AcceleratorConfig) -> float:
+    model = tuning.TuningModel() if tuning_model is None else tuning_model
+    if not isinstance(model, tuning.TuningModel):
+        raise TypeError(f"tuning_model must be a photonics.tuning.TuningModel or None, got {type(model).__name__}")
+    key = (block.wavelength, block.activation_ring, block.weight_ring, block.floorplan, block.architecture, block.tuning, model)
     if key not in _TUNING_CACHE:
-        _TUNING_CACHE[key] = _sample_block_tuning(block)
-    return _TUNING_CACHE[key]
+        _TUNING_CACHE[key] = _sample_block_tuning(block, model)
+    return _TUNING_CACHE[key] * rings
 
 
-def _sample_block_tuning(block: AcceleratorConfig) -> float:
+def _sample_block_tuning(block: AcceleratorConfig, model: tuning.TuningModel) -> float:
     """Mean tuning power per ring (W) of ``block`` over its sampled chips."""
-    from accel.accelerator import build_floorplan
-    from photonics import tuning, variation
-
     fp = build_floorplan(block)
     lam = block.wavelength.center_wavelength_nm
     act, wt = block.activation_ring, block.weight_ring
@@ -226,7 +225,7 @@ def _sample_block_tuning(block: AcceleratorConfig) -> float:
         cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel],
     )
     fsr = np.where(is_act, act.design(lam).fsr_nm, wt.design(lam).fsr_nm)
-    res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * block.N, pitch_um=block.floorplan.ring_pitch_um)
+    res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * block.N, pitch_um=block.floorplan.ring_pitch_um, model=model)
     return float(np.sum(res.total_power_w)) / (chips * fp.n_rings)
 
 
@@ -234,35 +233,24 @@ class PowerModel:
     """Static power and per-event energies of one :class:`accel.Accelerator` (computed lazily)."""
 
     def __init__(self, accelerator):
-        self._acc = accelerator
-        self._laser = None
-        self._events = None
-        self._tuning_w = None
+        self._config = accelerator.config
 
-    @property
+    @cached_property
     def laser(self) -> LaserBudget:
-        if self._laser is None:
-            self._laser = laser_budget(self._acc.config)
-        return self._laser
+        return laser_budget(self._config)
 
-    @property
+    @cached_property
     def events(self) -> EventEnergies:
-        if self._events is None:
-            self._events = event_energies(self._acc.config)
-        return self._events
+        return event_energies(self._config)
 
-    @property
+    @cached_property
     def nominal_tuning_power_w(self) -> float:
-        if self._tuning_w is None:
-            self._tuning_w = nominal_tuning_power_w(self._acc.config)
-        return self._tuning_w
+        return nominal_tuning_power_w(self._config)
 
     def static_power_w(self, tuning_power_w: float | None = None) -> dict[str, float]:
         """``{"laser": W, "tuning": W}``; ``tuning_power_w`` (e.g. one chip's) replaces the nominal value."""
         if tuning_power_w is None:
-            tuning = self.nominal_tuning_power_w
+            tuning_w = self.nominal_tuning_power_w
         else:
-            from photonics._checks import check_range
-
-            tuning = check_range("tuning_power_w", tuning_power_w, 0.0, None, unit="W")
-        return {"laser": self.laser.total_electrical_power_w, "tuning": float(tuning)}
+            tuning_w = check_range("tuning_power_w", tuning_power_w, 0.0, None, unit="W")
+        return {"laser": self.laser.total_electrical_power_w, "tuning": float(tuning_w)}

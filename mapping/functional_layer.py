@@ -332,6 +332,8 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
     if not geometry.comparator and not adc.exact:
         p = np.ones_like(p)
     dense = p > dense_probability
+    if not geometry.comparator:  # an ADC layer evaluates dense outputs over all their chunks at once
+        dense = np.repeat(dense.any(axis=1, keepdims=True), dense.shape[1], axis=1)
     counts = rng.binomial(readouts_per_pair, np.where(dense, 0.0, p).ravel())
     return ReadoutDraw(counts, dense, margin)
 
@@ -412,13 +414,12 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
 
 
 def _dense(geometry, cells, readouts, s, adc, generator, dense):
-    """Evaluate every readout of the (output, chunk) pairs marked in ``dense``."""
-    full = dense.all(axis=1)
-    if full.any() and not geometry.comparator:
-        _dense_outputs(geometry, cells, readouts, s, adc, generator, np.flatnonzero(full))
-        dense = dense & ~full[:, None]
-    if dense.any():
-        _dense_pairs(geometry, cells, readouts, s, adc, generator, dense)
+    """Evaluate every readout of the outputs marked in ``dense`` (whole rows, see draw_readouts)."""
+    outs = np.flatnonzero(dense.any(axis=1))
+    if geometry.comparator:
+        _dense_comparator(geometry, cells, readouts, s, generator, outs)
+    else:
+        _dense_outputs(geometry, cells, readouts, s, adc, generator, outs)
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -460,32 +461,25 @@ def _dense_outputs(geometry, cells, readouts, s, adc, generator, outs):
             flat[b0 : b0 + b, outs_t, rep::reps] = value.transpose(1, 2)
 
 
-def _dense_pairs(geometry, cells, readouts, s, adc, generator, dense):
-    """Evaluate every readout of the (output, chunk) pairs marked in ``dense``, chunk by chunk."""
-    g = geometry
-    w = g.padded_weight
-    lengths = g.chunk_lengths()
-    flat = s.view(s.shape[0], s.shape[1], -1)  # (B, O, L), shares memory with s
-    if g.comparator:
-        t, flip, reference = (torch.from_numpy(v) for v in _comparator_references(g))
-    steps, step = _image_steps(readouts, readouts.positions * max(g.k, g.out_features) * 4)
+def _dense_comparator(geometry, cells, readouts, s, generator, outs):
+    """Comparator layer (one chunk): the analog readout of every position of outputs ``outs``
+    against the reference; the ideal sum is kept where the decision agrees."""
+    g, reps = geometry, cells.replicas
+    outs_t = torch.from_numpy(outs)
+    t, flip, reference = (torch.from_numpy(v)[outs_t] for v in _comparator_references(g))
+    forced_pos, forced_neg = t.to(s.dtype), torch.where(flip, t + 1, t - 1).to(s.dtype)
+    w = g.weight[outs_t]
+    flat = s.view(s.shape[0], s.shape[1], -1)
+    steps, step = _image_steps(readouts, 2 * readouts.positions * len(outs) * 4)
     for b0 in steps:
         cols = _columns(g, readouts.a[b0 : b0 + step])
-        for c in np.flatnonzero(dense.any(axis=0)):
-            outs = torch.from_numpy(np.flatnonzero(dense[:, c]))
-            k0, n_c = c * g.chunk, int(lengths[c])
-            for rep in range(cells.replicas):
-                x = cols[:, k0 : k0 + n_c, rep :: cells.replicas].transpose(1, 2)  # (B, L_rep, n_c)
-                s_c = x @ w[outs, c, :n_c].t()
-                r = s_c + x @ cells.w_dev[rep, outs, c, :n_c].t() + cells.bias[rep, outs, c]
-                if cells.sigma[c] > 0:
-                    r += float(cells.sigma[c]) * torch.randn(r.shape, generator=generator)
-                target = flat[b0 : b0 + step, outs, rep :: cells.replicas].transpose(1, 2)
-                if g.comparator:
-                    hw = torch.where(flip[outs], r <= reference[outs], r >= reference[outs])
-                    ideal = torch.where(flip[outs], s_c <= t[outs], s_c >= t[outs])
-                    forced = torch.where(hw, t[outs], torch.where(flip[outs], t[outs] + 1, t[outs] - 1))
-                    value = torch.where(hw == ideal, target, forced.to(s.dtype))
-                else:
-                    value = target + (adc.quantize(r, n_c) - s_c)
-                flat[b0 : b0 + step, outs, rep :: cells.replicas] = value.transpose(1, 2)
+        for rep in range(reps):
+            x = cols[:, :, rep::reps].transpose(1, 2)  # (B, L_rep, K)
+            s_c = x @ w.t()
+            r = s_c + x @ cells.w_dev[rep, outs_t, 0, : g.k].t() + cells.bias[rep, outs_t, 0]
+            if cells.sigma[0] > 0:
+                r += float(cells.sigma[0]) * torch.randn(r.shape, generator=generator)
+            hw = torch.where(flip, r <= reference, r >= reference)
+            ideal = torch.where(flip, s_c <= t, s_c >= t)
+            value = torch.where(hw == ideal, s_c, torch.where(hw, forced_pos, forced_neg))
+            flat[b0 : b0 + step, outs_t, rep::reps] = value.transpose(1, 2)

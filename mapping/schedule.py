@@ -23,7 +23,17 @@ units):
 
 Electronic operations (pooling, residual additions, electronic layers) run on the electronic
 engine, one after the other with the optical layers: latency ``ops/ops_per_s + macs/macs_per_s``.
-Static power (laser, tuning) is drawn for the whole latency.
+
+Energy of an optical layer (D = C*P dot products, event energies from
+``accelerator.power_model.events``): modulation of D*K activation bits; weight-ring writes
+C*K*R per load (D*K for streamed weights); PD + TIA for D*n_chunks VDU cycles; D comparator
+decisions (K <= N) or D*n_chunks ADC conversions (K > N); a threshold DAC conversion per
+loaded VDU (K <= N); D*(n_chunks - 1) partial-sum adds and D digital threshold compares
+(K > N); buffer reads of P*K*n_groups activation bits and of every weight bit written, one
+output bit written per dot product. Electronic conv/linear layers cost MACs plus reads of
+inputs and weights and writes of outputs at ``value_bits``; other electronic operations cost
+``op_energy`` per op on data in flight. Static power (laser, tuning) is drawn for the whole
+latency.
 """
 from __future__ import annotations
 

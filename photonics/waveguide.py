@@ -301,8 +301,8 @@ class _Surrogate:
         if channels != TABLE_CHANNELS or values.shape != tuple(len(a) for a in axes) + (len(channels),):
             raise ValueError(f"waveguide table {path} has channels {channels} and shape {values.shape}; rebuild it with scripts/build_waveguide_table.py")
         for axis, (lo, hi) in zip(axes, (WIDTH_RANGE_NM, THICKNESS_RANGE_NM, WAVELENGTH_RANGE_NM)):
-            if axis[0] > lo or axis[-1] < hi:
-                raise ValueError(f"waveguide table {path} does not cover [{lo}, {hi}] (axis {axis[0]}..{axis[-1]})")
+            if axis.size < 4 or axis[0] > lo or axis[-1] < hi:
+                raise ValueError(f"waveguide table {path} axis {axis} must have >= 4 nodes covering [{lo}, {hi}]")
         coef, knots = values, []
         for dim, axis in enumerate(axes):
             spline = make_interp_spline(axis, coef, k=3, axis=dim)
