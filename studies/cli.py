@@ -80,6 +80,8 @@ def _common(p, *, out_default: str, chips: int, images: int | None, multi_preset
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address (e.g. tcp://host:8786); default: run in this process")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
+    p.add_argument("--no-figures", dest="figures", action="store_false",
+                   help="write the tables only; draw the figures later with 'robinsim plot DIR'")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Map the BNN onto each preset, sample chips under fabrication and thermal "
                                    "variation, and write report.md, report.json, results.csv and figures.")
     _common(p, out_default=DEFAULT_OUT, chips=20, images=None, multi_preset=True, presets=DEFAULT_PRESETS)
+    p.add_argument("--vary", default="width_sigma_nm", metavar="PARAM",
+                   help="variation parameter of the accuracy-versus-variation figure (see 'robinsim mc --help'; "
+                        "default: width_sigma_nm)")
+    p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
+                   help="its levels as '0,2,4' or 'start:stop:count' (default: 0,2,4,6,8); min(--chips, 4) chips "
+                        "per level on the first 1,000 images")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in --out (finished chips are not recomputed)")
 
@@ -177,14 +185,14 @@ def _dispatch(args) -> int:
 
         main_run(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                  images=args.images, scheduler=args.scheduler, resume=args.resume, progress=not args.quiet,
-                 echo=not args.quiet)
+                 echo=not args.quiet, vary=args.vary, levels=args.levels, figures=args.figures)
         return 0
     if args.command == "mc":
         from studies.montecarlo import main_mc
 
         main_mc(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                 images=args.images, parameter=args.vary, levels=args.levels, scheduler=args.scheduler,
-                resume=args.resume, progress=not args.quiet, echo=not args.quiet)
+                resume=args.resume, progress=not args.quiet, echo=not args.quiet, figures=args.figures)
         return 0
     if args.command == "sweep":
         from studies import sweep
@@ -194,6 +202,7 @@ def _dispatch(args) -> int:
             return 0
         sweep.main_sweep(out=args.out, preset=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                          images=args.images, assignments=args.assignments, file=args.file,
-                         scheduler=args.scheduler, progress=not args.quiet, echo=not args.quiet)
+                         scheduler=args.scheduler, progress=not args.quiet, echo=not args.quiet,
+                         figures=args.figures)
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse restricts the commands

@@ -204,9 +204,11 @@ def summarize(df: pd.DataFrame, by=("preset",)) -> pd.DataFrame:
     return out.reset_index()
 
 
-def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, scheduler, resume, progress, echo):
+def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, scheduler, resume, progress, echo,
+            figures=True):
     """``robinsim mc``: run, then write results.csv, report.json, report.md and figures to ``out``."""
-    from studies import figures, report
+    from studies import figures as figure_files
+    from studies import report
     from studies.inputs import load_accelerators, load_dataset, load_model
     from studies.outputs import prepare_out_dir, write_csv, write_json
 
@@ -229,7 +231,7 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
             "summary": summary.to_dict("records")}
     write_json(Path(out) / "report.json", meta)
     report.write_mc_markdown(Path(out) / "report.md", meta, summary)
-    paths = figures.draw(out)
+    paths = figure_files.draw(out) if figures else []
     if echo:
         print(report.format_mc_summary(summary, parameter, software))
         print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")

@@ -141,6 +141,6 @@ def save_figure(fig, out_dir, stem: str, formats=("png", "pdf")) -> list[Path]:
         buf = io.BytesIO()
         meta = {"pdf": {"CreationDate": None, "Producer": None, "Creator": None},
                 "png": {"Software": None}}.get(fmt)
-        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata=meta)
+        fig.savefig(buf, format=fmt, dpi=150, metadata=meta)
         paths.append(atomic_write_bytes(Path(out_dir) / f"{stem}.{fmt}", buf.getvalue()))
     return paths

@@ -121,11 +121,21 @@ def _stats(values) -> dict:
 
 
 def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, progress, echo,
-             variation_sweep: dict | None = VARIATION_SWEEP) -> dict:
-    """``robinsim run``: compute everything, write the files and figures to ``out``; returns report.json's dict."""
-    from studies import figures, montecarlo
+             vary: str = VARIATION_SWEEP["parameter"], levels=None, figures: bool = True) -> dict:
+    """``robinsim run``: compute everything, write the files (and figures) to ``out``; returns report.json's dict.
+
+    ``vary``/``levels``: the compact accuracy-versus-variation sweep (:data:`VARIATION_SWEEP`).
+    """
+    from studies import figures as figure_files
+    from studies import montecarlo
     from studies.inputs import load_accelerators, load_dataset, load_model
 
+    variation_sweep = {**VARIATION_SWEEP, "parameter": vary,
+                       "levels": list(VARIATION_SWEEP["levels"] if levels is None and vary == VARIATION_SWEEP["parameter"]
+                                      else montecarlo.PARAMETERS[montecarlo._check_parameter(vary)][1]
+                                      if levels is None else levels)}
+    for lv in variation_sweep["levels"]:
+        montecarlo._check_level(vary, lv)
     out = prepare_out_dir(out)
     accs = load_accelerators(presets)
     torch_model = load_model(model)
@@ -147,7 +157,7 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
             "energy_per_bit_j_variation_aware": _stats(sub["energy_per_bit_j"]),
             "rings_out_of_range": _stats(sub["rings_out_of_range"]),
         }
-    if variation_sweep:
+    if variation_sweep["levels"]:
         sweep_images = min(variation_sweep["images"], len(dataset[0]))
         sweep_data = (dataset[0][:sweep_images], dataset[1][:sweep_images])
         var = montecarlo.run(torch_model, accs, sweep_data, chips=min(chips, variation_sweep["chips"]), seed=seed,
@@ -162,10 +172,10 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     spectra, spectra_meta = bank_spectra(accs[next(iter(accs))], seed=seed, chip=0)
     atomic_write_text(out / "spectra.csv", spectra.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
     meta["ring_spectra"] = {**spectra_meta, "file": "spectra.csv"}
-    meta["baselines"] = figures.published_table().to_dict("records")
+    meta["baselines"] = figure_files.published_table().to_dict("records")
     write_csv(out / "results.csv", df, sort_by=["preset", "chip"])
     write_json(out / "report.json", meta)
-    paths = figures.draw(out)
+    paths = figure_files.draw(out) if figures else []
     atomic_write_text(out / "report.md", run_markdown(meta))
     if echo:
         print(format_run_summary(meta))

@@ -271,9 +271,9 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
     return df
 
 
-def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo):
+def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo, figures=True):
     """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures."""
-    from studies import figures
+    from studies import figures as figure_files
     from studies.outputs import atomic_write_text, prepare_out_dir, write_csv, write_json
 
     grid, file_preset = ({}, None) if file is None else load_sweep_file(file)
@@ -292,7 +292,7 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
             "grid": {k: list(v) for k, v in grid.items()}, "points": len(df), "feasible_points": int(len(feasible)),
             "chips": chips, "seed": seed, "images": images}
     write_json(Path(out) / "report.json", meta)
-    paths = figures.draw(out)
+    paths = figure_files.draw(out) if figures else []
     atomic_write_text(Path(out) / "report.md", _markdown(meta, df))
     if echo:
         print(_summary(df, fields))

@@ -121,3 +121,5 @@ def test_nominal_tuning_power_from_variation_scales_with_ring_count():
     # Per ring it stays below the heater ceiling implied by a full FSR of thermal tuning
     # (27.5 mW per FSR, CrossLight Table II, PARAMETERS.md §4).
     assert one / (4 * 10 * 10 * 2) < 27.5e-3
+    with pytest.raises(TypeError, match="tuning_model"):
+        nominal_tuning_power_w(cfg, tuning_model="track")
