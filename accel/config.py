@@ -76,6 +76,10 @@ def check_field(key: str, f: dataclasses.Field, value: Any, kind: type) -> Any:
         if meta.get("optional"):
             return None
         raise TypeError(f"{key} is required; allowed: {_allowed(meta)}")
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise TypeError(f"{key} must be a bool (true/false), got {type(value).__name__} {value!r}")
+        return value
     if kind is int:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{key} must be an int, got {type(value).__name__} {value!r}; allowed: integer {_allowed(meta)}")
@@ -95,8 +99,8 @@ def check_field(key: str, f: dataclasses.Field, value: Any, kind: type) -> Any:
 
 
 def field_kind(f: dataclasses.Field) -> type:
-    """The scalar type of a section field: int or float (``float | None`` -> float)."""
-    return {"float": float, "int": int}[str(f.type).split("|")[0].strip()]
+    """The scalar type of a section field: bool, int or float (``float | None`` -> float)."""
+    return {"float": float, "int": int, "bool": bool}[str(f.type).split("|")[0].strip()]
 
 
 class _Section:
@@ -250,12 +254,16 @@ class TuningConfig(_Section):
 
     Without ``fixed_power_per_ring_mw`` the nominal tuning power is the mean over
     ``variation_chips`` sampled chips (``photonics.variation`` + ``photonics.tuning``).
+    ``track_common_mode``: the laser grid / TEC set-point follows each chip's common-mode
+    resonance shift, so rings are tuned only for the within-chip spread
+    (``photonics.tuning.TuningModel.track_common_mode``).
     """
 
     section: ClassVar[str] = "tuning"
     eo_settle_ns: float = _f(0.0, 1e6, unit="ns")
     variation_chips: int = _f(1, 1000)
     variation_seed: int = _f(0, 2**63 - 1)
+    track_common_mode: bool = _f()
     fixed_power_per_ring_mw: float | None = _f(0.0, 1000.0, unit="mW", optional=True)
 
 

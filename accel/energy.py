@@ -34,6 +34,7 @@ __all__ = [
     "EventEnergies",
     "event_energies",
     "adc_bits",
+    "default_tuning_model",
     "nominal_tuning_power_w",
     "PowerModel",
 ]
@@ -187,13 +188,18 @@ def event_energies(config: AcceleratorConfig) -> EventEnergies:
 _TUNING_CACHE: dict = {}  # representative block -> mean tuning power per ring (W)
 
 
+def default_tuning_model(config: AcceleratorConfig) -> tuning.TuningModel:
+    """The ``photonics.tuning.TuningModel`` a chip of this configuration is tuned with."""
+    return tuning.TuningModel(track_common_mode=config.tuning.track_common_mode)
+
+
 def nominal_tuning_power_w(config: AcceleratorConfig, tuning_model: tuning.TuningModel | None = None) -> float:
     """Nominal tuning power of the whole accelerator (W): mean power per ring times all rings.
 
     With ``tuning.fixed_power_per_ring_mw`` that value is used per ring. Otherwise the mean
     per-ring power comes from ``tuning.variation_chips`` chips sampled with the default
     ``photonics.variation`` models (seeded by ``tuning.variation_seed``) and tuned with
-    ``tuning_model`` (default ``photonics.tuning.TuningModel()``), on a representative block:
+    ``tuning_model`` (default :func:`default_tuning_model`), on a representative block:
     one unit with ``min(M, 4)`` VDUs (the die-level variation terms are common to the whole
     chip; the intra-die field varies over millimetres, more than a unit).
     """
@@ -203,7 +209,7 @@ def nominal_tuning_power_w(config: AcceleratorConfig, tuning_model: tuning.Tunin
         return fixed * 1e-3 * rings
     block = config.with_values({"architecture.units": 1, "architecture.vdus_per_unit": min(config.M, 4),
                                 "architecture.bit_rate_gbps": 1.0})
-    model = tuning.TuningModel() if tuning_model is None else tuning_model
+    model = default_tuning_model(config) if tuning_model is None else tuning_model
     if not isinstance(model, tuning.TuningModel):
         raise TypeError(f"tuning_model must be a photonics.tuning.TuningModel or None, got {type(model).__name__}")
     key = (block.wavelength, block.activation_ring, block.weight_ring, block.floorplan, block.architecture, block.tuning, model)

@@ -29,7 +29,7 @@ from photonics._checks import check_int, check_range, check_seed
 from studies.checkpoint import Checkpoint
 from studies.dispatch import Task, run_tasks
 
-__all__ = ["PARAMETERS", "variation_at", "run", "summarize", "main_mc"]
+__all__ = ["PARAMETERS", "check_parameter", "check_level", "variation_at", "run", "summarize", "main_mc"]
 
 #: Variation parameters: description and default levels of ``robinsim mc``.
 PARAMETERS = {
@@ -41,13 +41,15 @@ PARAMETERS = {
 }
 
 
-def _check_parameter(parameter: str) -> str:
+def check_parameter(parameter: str) -> str:
+    """``parameter`` if it is one of :data:`PARAMETERS`, else ValueError."""
     if parameter not in PARAMETERS:
         raise ValueError(f"variation parameter {parameter!r} is unknown; allowed: {', '.join(PARAMETERS)}")
     return parameter
 
 
-def _check_level(parameter: str, level) -> float:
+def check_level(parameter: str, level) -> float:
+    """``level`` as a float if allowed for ``parameter`` (σ and scale >= 0; offset -100..200 K)."""
     if parameter == "temperature_offset_k":
         return check_range(f"{parameter} level", level, -100.0, 200.0, unit="K")
     return check_range(f"{parameter} level", level, 0.0, None)
@@ -61,8 +63,8 @@ def variation_at(parameter: str, level: float, base=None):
     from mapping.functional import VariationSettings
     from photonics.variation import FabricationModel, ThermalModel
 
-    _check_parameter(parameter)
-    level = _check_level(parameter, level)
+    check_parameter(parameter)
+    level = check_level(parameter, level)
     base = VariationSettings() if base is None else base
     fab = base.fab if isinstance(base.fab, FabricationModel) else FabricationModel()
     thermal = base.thermal if isinstance(base.thermal, ThermalModel) else ThermalModel()
@@ -140,11 +142,11 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     chips = check_int("chips", chips, lo=1)
     seed = check_seed("seed", seed)
     if parameter is not None:
-        _check_parameter(parameter)
+        check_parameter(parameter)
         levels = list(PARAMETERS[parameter][1] if levels is None else levels)
         if not levels:
             raise ValueError("levels is empty; give at least one level")
-        levels = [_check_level(parameter, lv) for lv in levels]
+        levels = [check_level(parameter, lv) for lv in levels]
         variation_at(parameter, levels[-1], variation)  # fail early on an unusable base model
     elif levels is not None:
         raise ValueError("levels given without parameter; allowed: parameter=one of " + ", ".join(PARAMETERS))
@@ -210,16 +212,17 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
     from studies import figures as figure_files
     from studies import report
     from studies.inputs import load_accelerators, load_dataset, load_model
-    from studies.outputs import prepare_out_dir, write_csv, write_json
+    from studies.outputs import check_out_dir, prepare_out_dir, write_csv, write_json
 
-    _check_parameter(parameter)
+    check_parameter(parameter)
     levels = list(PARAMETERS[parameter][1] if levels is None else levels)
     for lv in levels:
-        _check_level(parameter, lv)
-    out = prepare_out_dir(out)
+        check_level(parameter, lv)
+    check_out_dir(out)
     accs = load_accelerators(presets)
     torch_model = load_model(model)
     dataset = load_dataset(None, images)
+    out = prepare_out_dir(out)
     df = run(torch_model, accs, dataset, chips=chips, seed=seed, parameter=parameter, levels=levels,
              scheduler=scheduler, checkpoint=Path(out) / "checkpoint", resume=resume, progress=progress)
     software = report.software_accuracy(torch_model, dataset)

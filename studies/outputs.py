@@ -21,6 +21,7 @@ __all__ = [
     "write_json",
     "read_json",
     "to_jsonable",
+    "check_out_dir",
     "prepare_out_dir",
     "tidy_csv_text",
     "write_csv",
@@ -98,15 +99,23 @@ def read_json(path):
         raise ValueError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
-def prepare_out_dir(path) -> Path:
-    """Create the output directory ``path`` (and parents); refuse a path that is a file."""
+def check_out_dir(path) -> Path:
+    """Refuse an output directory ``path`` that is a file or sits under one (creates nothing)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--out {str(path)!r} is an existing file; allowed: a directory (existing or new)")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"--out {str(path)!r} cannot be created: a parent is a file") from None
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"--out {str(path)!r} cannot be created: {str(parent)!r} is a file")
+            break
+    return path
+
+
+def prepare_out_dir(path) -> Path:
+    """Create the output directory ``path`` (and parents) after :func:`check_out_dir`."""
+    path = check_out_dir(path)
+    path.mkdir(parents=True, exist_ok=True)
     if not os.access(path, os.W_OK):
         raise ValueError(f"--out {str(path)!r} is not writable")
     return path

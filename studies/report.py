@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from studies.outputs import FLOAT_FORMAT, atomic_write_text, prepare_out_dir, write_csv, write_json
+from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
 
 __all__ = ["presets_table", "software_accuracy", "energy_summary", "bank_spectra", "main_run",
            "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "write_mc_markdown"]
@@ -130,16 +130,16 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     from studies import montecarlo
     from studies.inputs import load_accelerators, load_dataset, load_model
 
-    variation_sweep = {**VARIATION_SWEEP, "parameter": vary,
-                       "levels": list(VARIATION_SWEEP["levels"] if levels is None and vary == VARIATION_SWEEP["parameter"]
-                                      else montecarlo.PARAMETERS[montecarlo._check_parameter(vary)][1]
-                                      if levels is None else levels)}
-    for lv in variation_sweep["levels"]:
-        montecarlo._check_level(vary, lv)
-    out = prepare_out_dir(out)
+    montecarlo.check_parameter(vary)
+    if levels is None:
+        levels = VARIATION_SWEEP["levels"] if vary == VARIATION_SWEEP["parameter"] else montecarlo.PARAMETERS[vary][1]
+    levels = [montecarlo.check_level(vary, lv) for lv in levels]
+    variation_sweep = {**VARIATION_SWEEP, "parameter": vary, "levels": levels}
+    check_out_dir(out)
     accs = load_accelerators(presets)
     torch_model = load_model(model)
     dataset = load_dataset(None, images)
+    out = prepare_out_dir(out)
     input_shape = (1, *dataset[0].shape[1:])
     energy = {name: energy_summary(torch_model, acc, input_shape)
               for name, acc in tqdm(accs.items(), desc="schedule", unit="preset", disable=not progress, file=sys.stderr)}

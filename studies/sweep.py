@@ -274,7 +274,7 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
 def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo, figures=True):
     """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures."""
     from studies import figures as figure_files
-    from studies.outputs import atomic_write_text, prepare_out_dir, write_csv, write_json
+    from studies.outputs import atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
 
     grid, file_preset = ({}, None) if file is None else load_sweep_file(file)
     for text in assignments:
@@ -283,8 +283,9 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
     if not grid:
         raise ValueError("nothing to sweep: give --set FIELD=V1,V2 (repeatable) or --file SWEEP.toml")
     preset = preset or file_preset or "robin-eo"
-    out = prepare_out_dir(out)
+    check_out_dir(out)
     df = run(preset, grid, model=model, images=images, chips=chips, seed=seed, scheduler=scheduler, progress=progress)
+    out = prepare_out_dir(out)
     fields = list(grid)
     write_csv(Path(out) / "results.csv", df, sort_by=["point"])
     feasible = df[df["feasible"]]

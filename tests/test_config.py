@@ -121,3 +121,17 @@ def test_ring_design_uses_config_values(cfg):
     assert design.radius_um == 5.0 and design.kappa2_drop == 0.04 and design.n_g == N_G_500
     with pytest.raises(ValueError, match=r"ring\.kappa2_in=1\.0"):
         dataclasses.replace(ring, kappa2_in=1.0)
+
+
+@pytest.mark.parametrize("value", [1, "true", None])
+def test_bool_field_rejects_non_bool(cfg, value):
+    with pytest.raises(TypeError, match=r"tuning\.track_common_mode"):
+        dataclasses.replace(cfg.tuning, track_common_mode=value)
+
+
+def test_presets_track_the_common_mode():
+    # Every shipped preset tunes rings only for the within-chip spread (see TuningConfig).
+    from accel.energy import default_tuning_model
+
+    for name in presets.names():
+        assert default_tuning_model(presets.load(name)).track_common_mode is True

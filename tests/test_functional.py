@@ -249,3 +249,122 @@ def test_comparator_noise_error_rate_matches_gaussian_tail():
         assert abs(count - n * p) <= 5 * math.sqrt(n * p), (level, count, n * p)
     far = np.abs(exact) >= 3  # 3 away: p = Φ(−7.5) ≈ 3e-14
     assert not flipped[far].any()
+
+
+# ---------------------------------------------------------------- whole networks on sampled chips
+from collections import OrderedDict  # noqa: E402
+
+from torch import nn  # noqa: E402
+
+from accel import Accelerator, presets  # noqa: E402
+from mapping import bnn, bnn_models, functional  # noqa: E402
+from mapping.data import load_mnist  # noqa: E402
+from mapping.schedule import assign_vdus  # noqa: E402
+from photonics import xnor  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def robin_eo():
+    return Accelerator(presets.load("robin-eo"))
+
+
+@pytest.fixture(scope="module")
+def mnist_test():
+    return load_mnist("test")
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    return bnn.export_binary(bnn.load_pretrained("mnist-mlp"))
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    return bnn.export_binary(bnn.load_pretrained("mnist-cnn"))
+
+
+@pytest.fixture(scope="module")
+def cnn_software(cnn, mnist_test):
+    """Software BNN predictions on the full test set (the folded network's own exact forward)."""
+    return cnn.predict(mnist_test[0], batch_size=2000)
+
+
+def test_hardware_equals_software_without_variation_and_noise(cnn, robin_eo, mnist_test, cnn_software):
+    """Variation (fabrication and drift) and noise off: every one of the 10,000 MNIST test
+    images gets exactly the software BNN's prediction."""
+    images, _ = mnist_test
+    assert len(images) == 10_000
+    chip = functional.sample_chip_state(robin_eo, seed=0, chip=0, variation=False)
+    assert np.all(chip.act_residual_nm == 0) and np.all(chip.weight_residual_nm == 0)
+    assert chip.tuning_power_w == 0 and chip.rings_out_of_range == 0
+    assert torch.equal(functional.predict(cnn, robin_eo, images, chip, noise=False), cnn_software)
+
+
+def test_generic_path_with_ideal_cells_is_exact(mlp, robin_eo, mnist_test):
+    """Cells with exactly α=β=γ=0, δ=1 evaluated readout by readout (dense path forced) give the
+    software predictions."""
+    images = mnist_test[0][:300]
+    nominal = functional._nominal_coefficients(robin_eo.config)
+    ideal_after_calibration = nominal.copy()
+    ideal_after_calibration[:, 1] = 0.0  # calibration removes α0, γ0 and the gain δ0; β0 = 0 here
+    coefficients = np.broadcast_to(ideal_after_calibration, robin_eo.floorplan.shape[:3] + (4,))
+    assert np.array_equal(functional._calibrated(robin_eo.config, coefficients)[0, 0], np.tile([0.0, 0, 0, 1], (10, 1)))
+    chip = functional.ChipSample(0, 0, coefficients, np.zeros(1), np.zeros(1), 0.0, 0, 0.0)
+    net = functional.Network(mlp, robin_eo)
+    preds, flips = functional._predict(net, functional.IdealRun.build(net, images), chip, False, dense_probability=-1.0)
+    assert torch.equal(preds, mlp.predict(images))
+    assert set(flips.values()) == {0}
+
+
+def test_default_variation_and_tuning_stay_within_one_point(cnn, robin_eo, mnist_test, cnn_software):
+    """Default variation + tuning: mean accuracy over chips within 1 percentage point of the
+    software BNN, on the full test set."""
+    images, labels = mnist_test
+    software = float((cnn_software == labels).double().mean())
+    df = functional.simulate_accuracy(cnn, robin_eo, mnist_test, chips=3, seed=0, progress=False)
+    assert list(df.chip) == [0, 1, 2]
+    assert {"chip", "accuracy", "tuning_power_w", "rings_out_of_range", "flipped_conv2", "flipped_fc3"} <= set(df.columns)
+    assert abs(df.accuracy.mean() - software) <= 0.01
+    assert (df.tuning_power_w > 0).all()
+
+
+def test_tuning_off_collapses_accuracy(mlp, robin_eo, mnist_test):
+    """Without tuning every ring sits nanometres off its channel (linewidth 0.24 nm): the cells
+    no longer compute XNOR and accuracy falls to chance level (< 30 %)."""
+    data = (mnist_test[0][:1000], mnist_test[1][:1000])
+    row = functional.simulate_chip(mlp, robin_eo, data, chip=0, seed=0, tuning=False)
+    assert row["accuracy"] < 0.30
+    assert row["tuning_power_w"] == 0.0
+    assert row["rings_out_of_range"] > robin_eo.floorplan.n_rings // 2
+    assert row["flipped_fc2"] > 0.3 and row["flipped_fc3"] > 0.3
+
+
+def test_accuracy_drop_grows_with_noise(mlp, robin_eo, mnist_test):
+    """Receiver noise raised (fixed seed): the accuracy drop and the flipped activations grow
+    monotonically."""
+    data = (mnist_test[0][:1000], mnist_test[1][:1000])
+    software = float((mlp.predict(data[0]) == data[1]).double().mean())
+    rows = [functional.simulate_chip(mlp, robin_eo, data, chip=0, seed=3, noise=functional.NoiseSettings(scale=s))
+            for s in (1.0, 60.0, 120.0, 300.0)]
+    drops = [software - r["accuracy"] for r in rows]
+    assert all(b > a for a, b in zip(drops, drops[1:])), drops
+    flips = [r["flipped_fc2"] for r in rows]
+    assert all(b > a for a, b in zip(flips, flips[1:])), flips
+
+
+def test_chips_are_reproducible_and_independent(mlp, robin_eo, mnist_test):
+    """Chip k alone equals chip k of a run; the same seed gives the same table; another seed
+    gives other chips. Noise is raised so that the noise stream matters."""
+    data = (mnist_test[0][:300], mnist_test[1][:300])
+    noise = functional.NoiseSettings(scale=40.0)
+    df = functional.simulate_accuracy(mlp, robin_eo, data, chips=3, seed=11, noise=noise, progress=False)
+    alone = functional.simulate_chip(mlp, robin_eo, data, chip=2, seed=11, noise=noise)
+    assert alone == df.iloc[2].to_dict() | {"chip": 2, "rings_out_of_range": alone["rings_out_of_range"]}
+    assert df.iloc[2].to_dict() == pytest.approx(alone, rel=0, abs=0)
+    again = functional.simulate_accuracy(mlp, robin_eo, torch.utils.data.TensorDataset(*data), chips=3, seed=11,
+                                         noise=noise, progress=False)
+    pd_testing = pytest.importorskip("pandas.testing")
+    pd_testing.assert_frame_equal(df, again)
+    other = functional.simulate_accuracy(mlp, robin_eo, data, chips=3, seed=12, noise=noise, progress=False)
+    assert not df.tuning_power_w.equals(other.tuning_power_w)
+    assert not df.flipped_fc2.equals(other.flipped_fc2)
