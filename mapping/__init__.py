@@ -1,7 +1,9 @@
 """BNNs on the accelerator: binary layers, training, checkpoints, data, workload extraction,
 scheduling (``map_model``) and the hardware-faithful functional simulator.
 
-Submodules: ``bnn``, ``data``, ``train``, ``models``, ``workload``, ``schedule``, ``functional``.
+Submodules: ``bnn`` (binary layers, folding, export), ``bnn_models`` (named BNN architectures),
+``checkpoint`` (save/load, shipped checkpoints), ``data``, ``train``, ``models`` (shape zoo),
+``workload``, ``schedule``, ``functional``.
 """
 
 

@@ -64,19 +64,28 @@ __all__ = [
 #: shift, carrier injection): half a spacing parks the ring midway between two channels, where
 #: its Lorentzian leakage into both is smallest. A design choice (the presets carry no field).
 MODULATION_SPACING_FRACTION = 0.5
-#: Spawn-key suffix of the receiver-noise stream of a chip (distinct from the variation stream).
+#: Spawn-key suffixes of a chip's receiver-noise and post-lock drift streams.
 _NOISE_STREAM = 0x6E6F697365
+_DRIFT_STREAM = 0x6472696674
 
 
 @dataclass(frozen=True)
 class VariationSettings:
-    """Fabrication and thermal variation; ``None`` = the model's defaults, ``False`` = off."""
+    """Chip variation.
+
+    ``fab`` (``photonics.variation.FabricationModel``) and ``thermal`` (``ThermalModel``, the
+    temperature when the rings are locked): None = the model's defaults, False = off.
+    ``drift``: temperature change between locking and inference, a ``ThermalModel`` (offset and
+    gradient, sampled per chip) or None/False = none (the tuning loop tracks temperature).
+    """
 
     fab: object = None
     thermal: object = None
+    drift: object = None
 
     def __post_init__(self):
-        for name, cls in (("fab", _variation.FabricationModel), ("thermal", _variation.ThermalModel)):
+        for name, cls in (("fab", _variation.FabricationModel), ("thermal", _variation.ThermalModel),
+                          ("drift", _variation.ThermalModel)):
             value = getattr(self, name)
             if not (value is None or value is False or isinstance(value, cls)):
                 raise TypeError(f"VariationSettings.{name} must be None, False or a photonics.variation.{cls.__name__}, "
@@ -208,10 +217,24 @@ def _nominal_coefficients(config: AcceleratorConfig) -> np.ndarray:
     return _cell_coefficients(config, zero, zero)
 
 
-def _noise_rngs(seed: int, chip: int) -> tuple[np.random.Generator, torch.Generator]:
+def _stream(seed: int, chip: int, key: int) -> np.random.SeedSequence:
+    """Child ``key`` of the chip's seed sequence (keys far from photonics.variation's streams)."""
     base = _variation.chip_seed_sequence(seed, chip)
-    ss = np.random.SeedSequence(base.entropy, spawn_key=tuple(base.spawn_key) + (_NOISE_STREAM,))
-    sparse, dense = ss.spawn(2)
+    return np.random.SeedSequence(base.entropy, spawn_key=tuple(base.spawn_key) + (key,))
+
+
+def _drift_K(xy_um: np.ndarray, seed: int, chip: int, model) -> np.ndarray:
+    """Temperature change after locking: N(mean, σ) at the centre of the rings' bounding box
+    plus a linear gradient with N(0, σ_g) components (K/mm), as ``ThermalModel`` states."""
+    rng = np.random.default_rng(_stream(seed, chip, _DRIFT_STREAM))
+    offset = rng.normal(model.ambient_mean_K, model.ambient_sigma_K)
+    gradient = rng.normal(0.0, model.gradient_sigma_K_per_mm, size=2)
+    centre = 0.5 * (xy_um.min(axis=0) + xy_um.max(axis=0))
+    return offset + (xy_um - centre) @ gradient * 1e-3
+
+
+def _noise_rngs(seed: int, chip: int) -> tuple[np.random.Generator, torch.Generator]:
+    sparse, dense = _stream(seed, chip, _NOISE_STREAM).spawn(2)
     return np.random.default_rng(sparse), torch.Generator().manual_seed(int(dense.generate_state(1, np.uint64)[0] >> 1))
 
 
@@ -236,18 +259,19 @@ def _sample_chip_state(acc: Accelerator, seed: int, chip: int, variation, tuning
     act, weight = _ring_designs(cfg)
     is_act = fp.role == 0
     fsr = np.where(is_act, act.fsr_nm, weight.fsr_nm)
+    rings = (cfg.activation_ring, cfg.weight_ring)
+    width = np.where(is_act, rings[0].width_nm, rings[1].width_nm)
+    thickness = np.where(is_act, rings[0].thickness_nm, rings[1].thickness_nm)
+    wavelength = fp.channels_nm[fp.channel]
+    zero = np.zeros(fp.n_rings)
     if variation is False:
-        shift = np.zeros(fp.n_rings)
+        shift = zero
     else:
         cv = _variation.sample_chip(fp.xy_um, seed=seed, chip=chip,
                                     fab=variation.fab or None, thermal=variation.thermal or None)
-        dw = np.zeros(fp.n_rings) if variation.fab is False else cv.dw_nm
-        dt = np.zeros(fp.n_rings) if variation.fab is False else cv.dt_nm
-        d_t = np.zeros(fp.n_rings) if variation.thermal is False else cv.dT_K
-        rings = (cfg.activation_ring, cfg.weight_ring)
-        width = np.where(is_act, rings[0].width_nm, rings[1].width_nm)
-        thickness = np.where(is_act, rings[0].thickness_nm, rings[1].thickness_nm)
-        shift = _variation.resonance_shift_nm(width, thickness, dw, dt, d_t, fp.channels_nm[fp.channel])
+        dw, dt = (zero, zero) if variation.fab is False else (cv.dw_nm, cv.dt_nm)
+        d_t = zero if variation.thermal is False else cv.dT_K
+        shift = _variation.resonance_shift_nm(width, thickness, dw, dt, d_t, wavelength)
     if tuning is False:
         residual = shift - fsr * np.round(shift / fsr)
         fwhm = np.where(is_act, act.fwhm_nm, weight.fwhm_nm)
@@ -256,6 +280,9 @@ def _sample_chip_state(acc: Accelerator, seed: int, chip: int, variation, tuning
         res = _tuning.tune(shift, fsr_nm=fsr, bank_size=2 * cfg.N, pitch_um=cfg.floorplan.ring_pitch_um, model=tuning)
         residual = np.asarray(res.residual_nm)
         power_w, out_of_range, lock_s = float(res.total_power_w), int(np.sum(res.unreachable)), float(res.lock_time_s)
+    if variation is not False and variation.drift:
+        d_t = _drift_K(fp.xy_um, seed, chip, variation.drift)
+        residual = residual + _variation.resonance_shift_nm(width, thickness, zero, zero, d_t, wavelength)
     residual = residual.reshape(fp.shape)
     coefficients = _cell_coefficients(cfg, residual[..., 0], residual[..., 1])
     return ChipSample(chip, seed, coefficients, residual[..., 0], residual[..., 1], power_w, out_of_range, lock_s)

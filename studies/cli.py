@@ -66,8 +66,9 @@ def _common(p, *, out_default: str, chips: int, images: int | None, multi_preset
         p.add_argument("--preset", nargs="+", default=list(presets), metavar="NAME",
                        help=f"accelerator preset names or TOML files (default: {' '.join(presets)})")
     else:
-        p.add_argument("--preset", default=presets[0], metavar="NAME",
-                       help=f"base accelerator preset name or TOML file (default: {presets[0]})")
+        p.add_argument("--preset", default=None, metavar="NAME",
+                       help=f"base accelerator preset name or TOML file (default: the sweep file's preset, "
+                            f"else {presets[0]})")
     p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
                    help=f"shipped BNN checkpoint name or checkpoint file (default: {DEFAULT_MODEL})")
     p.add_argument("--chips", type=_int_at_least(min_chips, "--chips"),

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies import plots
 from studies.outputs import read_json, save_figure
 
 __all__ = ["draw", "redraw", "published_table", "FIGURES"]
@@ -58,10 +57,14 @@ def _load(results_dir: Path):
 
 def draw(results_dir, out_dir=None) -> list[Path]:
     """Draw every figure of the study in ``results_dir`` into ``out_dir`` (default: the same)."""
+    from studies import plots
+
     results_dir = Path(results_dir)
     out_dir = results_dir if out_dir is None else Path(out_dir)
     meta, df = _load(results_dir)
     kind = meta["kind"]
+    if "preset" in df.columns and meta.get("presets"):
+        df = _in_preset_order(df, meta["presets"])
     figs = {}
     if kind == "run":
         figs = _run_figures(meta, df, results_dir)
@@ -93,6 +96,8 @@ def redraw(results, out=None) -> list[Path]:
 
 
 def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
+    from studies import plots
+
     presets = meta["presets"]
     energy = {p: meta["results"][p]["energy"] for p in presets}
     sim = pd.DataFrame([{"name": p, "energy_per_bit_j": e["energy_per_bit_j"], "fps": e["fps"],
@@ -103,7 +108,7 @@ def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
     figs["accuracy_per_chip"] = plots.accuracy_per_chip(df, meta.get("software_accuracy"))
     var_csv = results_dir / "variation.csv"
     if var_csv.is_file() and meta.get("variation_sweep"):
-        var = pd.read_csv(var_csv)
+        var = _in_preset_order(pd.read_csv(var_csv), meta["presets"])
         figs["accuracy_vs_variation"] = plots.accuracy_vs_variation(
             var, meta["variation_sweep"]["parameter"], meta["variation_sweep"].get("software_accuracy"))
     figs["tuning_power_hist"] = plots.tuning_power_hist(df)
@@ -117,11 +122,14 @@ def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
         title = (f"{spec['preset']}: drop spectra of the rings of one bank (unit {spec['unit']}, VDU {spec['vdu']}) "
                  f"on sampled chip {spec['chip']}")
         figs["ring_spectra"] = plots.ring_spectra(s["wavelength_nm"].to_numpy(), before, after, spec["channels_nm"],
-                                                  spec["channel"], spec["role"], title=title)
+                                                  spec["channel"], spec["role"],
+                                                  grid_offset_nm=spec.get("grid_offset_nm", 0.0), title=title)
     return figs
 
 
 def _sweep_figures(meta: dict, df: pd.DataFrame) -> dict:
+    from studies import plots
+
     ok = df[df["feasible"].astype(bool)].copy()
     fields = meta["fields"]
     ok["label"] = [", ".join(f"{f}={_fmt(r[f])}" for f in fields) for _, r in ok.iterrows()]
@@ -137,6 +145,12 @@ def _sweep_figures(meta: dict, df: pd.DataFrame) -> dict:
             x_scale=1e12, y_scale=100.0, y_max=100.5,
             title=f"Design space around {meta['preset']}: accuracy vs energy per bit")
     return figs
+
+
+def _in_preset_order(df: pd.DataFrame, presets: list[str]) -> pd.DataFrame:
+    """Rows ordered by the study's preset order (so every figure gives a preset the same colour)."""
+    rank = {p: i for i, p in enumerate(presets)}
+    return df.sort_values("preset", key=lambda col: col.map(rank), kind="mergesort").reset_index(drop=True)
 
 
 def _fmt(v) -> str:

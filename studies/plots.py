@@ -13,6 +13,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
+from studies.sweep import pareto_front
+
 __all__ = [
     "BREAKDOWN_COMPONENTS",
     "parameter_label",
@@ -22,7 +24,6 @@ __all__ = [
     "accuracy_vs_variation",
     "tuning_power_hist",
     "ring_spectra",
-    "pareto_front",
     "pareto",
 ]
 
@@ -245,7 +246,7 @@ def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: f
         axes[1].set_yscale("log")
     for ax in axes:
         ax.set_xlabel(parameter_label(parameter))
-        ax.grid(alpha=0.3, which="both")
+        ax.grid(alpha=0.3)
     axes[0].set_title("accuracy (bands: inter-quartile, min-max)", fontsize=10)
     axes[1].set_title("tuning power to lock every ring", fontsize=10)
     handles, labels = axes[0].get_legend_handles_labels()
@@ -284,12 +285,14 @@ def tuning_power_hist(df: pd.DataFrame) -> Figure:
     return fig
 
 
-def ring_spectra(wavelength_nm, before, after, channels_nm, channel, role, title: str = "") -> Figure:
+def ring_spectra(wavelength_nm, before, after, channels_nm, channel, role, grid_offset_nm: float = 0.0,
+                 title: str = "") -> Figure:
     """Drop spectra of the rings of one bank before and after tuning.
 
     ``before``/``after``: arrays (n_rings, n_wavelengths) of drop-port power (0-1);
     ``channels_nm``: the laser channel grid; ``channel`` (channel index) and ``role``
     (0 activation, 1 weight) per ring. A ring takes the colour of its channel; weight rings are dashed.
+    ``grid_offset_nm``: shift of the laser grid after tuning (common-mode tracking), drawn in the lower panel.
     """
     from matplotlib.lines import Line2D
 
@@ -299,9 +302,12 @@ def ring_spectra(wavelength_nm, before, after, channels_nm, channel, role, title
     role = np.asarray(role, dtype=int)
     colors = _hsv(len(channels))
     fig, axes = _figure(10.0, 6.0, nrows=2, sharex=True)
-    for ax, spectra, label in ((axes[0], before, "before tuning"), (axes[1], after, "after tuning")):
+    after_label = "after tuning" + (f" (laser grid shifted by {grid_offset_nm:+.2f} nm to follow the chip)"
+                                    if grid_offset_nm else "")
+    panels = ((axes[0], before, "before tuning", 0.0), (axes[1], after, after_label, grid_offset_nm))
+    for ax, spectra, label, offset in panels:
         for c, x in enumerate(channels):
-            ax.axvline(x, color=colors[c], lw=1.0, alpha=0.7, ls=":")
+            ax.axvline(x + offset, color=colors[c], lw=1.0, alpha=0.7, ls=":")
         for s, ch, r in zip(np.atleast_2d(spectra), channel, role):
             ax.plot(wl, s, color=colors[ch], lw=1.0, ls="--" if r == 1 else "-")
         ax.set_ylabel("drop-port transmission")
@@ -323,21 +329,6 @@ def _hsv(n: int):
 
     cm = colormaps["turbo"]
     return [cm(0.05 + 0.9 * i / max(1, n - 1)) for i in range(max(n, 1))]
-
-
-def pareto_front(x, y, *, minimize_x: bool, minimize_y: bool) -> np.ndarray:
-    """Boolean mask of the Pareto-optimal points (no other point is at least as good in both
-    coordinates and strictly better in one). NaN points are never optimal."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    xs = x if minimize_x else -x
-    ys = y if minimize_y else -y
-    ok = np.isfinite(xs) & np.isfinite(ys)
-    mask = np.zeros(len(x), dtype=bool)
-    for i in np.flatnonzero(ok):
-        dominated = ok & (xs <= xs[i]) & (ys <= ys[i]) & ((xs < xs[i]) | (ys < ys[i]))
-        mask[i] = not dominated.any()
-    return mask
 
 
 def _auto_log(values, log):

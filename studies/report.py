@@ -71,13 +71,16 @@ def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
 def bank_spectra(accelerator, *, seed: int, chip: int, unit: int = 0, vdu: int = 0, points: int = 4000):
     """Drop spectra of the 2N rings of one bank before and after tuning on chip ``chip``.
 
+    The chip is drawn and tuned with the default ``photonics.variation`` models and the
+    configuration's tuning model (``accel.energy.default_tuning_model``). With common-mode
+    tracking the laser grid follows the chip by ``grid_offset_nm`` and rings are locked to it.
     Returns ``(table, meta)``: ``table`` has ``wavelength_nm`` and ``before_i``/``after_i`` per
-    ring i (ordered channel-major, activation ring first); ``meta`` the channel grid, each ring's
-    channel and role, and its resonance offset from its channel before and after tuning (nm).
-    Uses the default variation and tuning models, as :func:`mapping.functional.sample_chip_state`.
+    ring i (ordered channel-major, activation ring first); ``meta`` the channel grid, the grid
+    offset, each ring's channel and role, and its resonance offset from its channel before
+    tuning and from its (shifted) channel after tuning (nm).
     """
-    from mapping.functional import sample_chip_state
-    from photonics import variation
+    from accel.energy import default_tuning_model
+    from photonics import tuning, variation
 
     cfg, fp = accelerator.config, accelerator.floorplan
     lam0 = cfg.wavelength.center_wavelength_nm
@@ -88,28 +91,31 @@ def bank_spectra(accelerator, *, seed: int, chip: int, unit: int = 0, vdu: int =
     width = np.where(is_act, rings[0].width_nm, rings[1].width_nm)
     thickness = np.where(is_act, rings[0].thickness_nm, rings[1].thickness_nm)
     shift = variation.resonance_shift_nm(width, thickness, cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel])
+    fsr = np.where(is_act, designs[0].fsr_nm, designs[1].fsr_nm)
+    tuned = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * cfg.N, pitch_um=cfg.floorplan.ring_pitch_um,
+                        model=default_tuning_model(cfg))
+    grid_offset = float(tuned.grid_offset_nm)
     before = shift.reshape(fp.shape)[unit, vdu]  # (N, 2)
-    state = sample_chip_state(accelerator, seed=seed, chip=chip)
-    after = np.stack([state.act_residual_nm[unit, vdu], state.weight_residual_nm[unit, vdu]], axis=-1)
+    after = np.asarray(tuned.residual_nm).reshape(fp.shape)[unit, vdu]
     ch = cfg.channels_nm
     spacing = cfg.wavelength.channel_spacing_nm
-    wl = np.linspace(ch.min() - spacing, ch.max() + spacing, points)
+    wl = np.linspace(ch.min() - spacing + min(0.0, grid_offset), ch.max() + spacing + max(0.0, grid_offset), points)
     table = {"wavelength_nm": wl}
     channel, role, off_before, off_after = [], [], [], []
     for j in range(cfg.N):
         for r in range(2):
             i = len(channel)
-            for label, offset in (("before", before[j, r]), ("after", after[j, r])):
-                on = ch[j] + offset
-                det = on - designs[r].nearest_resonance_nm(on)
+            for label, resonance in (("before", ch[j] + before[j, r]), ("after", ch[j] + grid_offset + after[j, r])):
+                det = resonance - designs[r].nearest_resonance_nm(resonance)
                 table[f"{label}_{i}"] = designs[r].spectrum(wl, detuning_nm=det)[1]
             channel.append(j)
             role.append(r)
             off_before.append(float(before[j, r]))
             off_after.append(float(after[j, r]))
     meta = {"preset": cfg.name, "chip": chip, "seed": seed, "unit": unit, "vdu": vdu, "channels_nm": ch.tolist(),
-            "channel": channel, "role": role, "offset_before_nm": off_before, "offset_after_nm": off_after,
-            "fsr_nm": [designs[0].fsr_nm, designs[1].fsr_nm], "fwhm_nm": [designs[0].fwhm_nm, designs[1].fwhm_nm]}
+            "grid_offset_nm": grid_offset, "channel": channel, "role": role, "offset_before_nm": off_before,
+            "offset_after_nm": off_after, "fsr_nm": [designs[0].fsr_nm, designs[1].fsr_nm],
+            "fwhm_nm": [designs[0].fwhm_nm, designs[1].fwhm_nm]}
     return pd.DataFrame(table), meta
 
 
@@ -226,7 +232,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 def run_markdown(meta: dict) -> str:
     """report.md of ``robinsim run``."""
     from accel.baselines import ROBIN_CLAIMS
-    from studies.plots import BREAKDOWN_COMPONENTS
+    from mapping.schedule import COMPONENTS
 
     presets = meta["presets"]
     res = meta["results"]
@@ -246,8 +252,8 @@ def run_markdown(meta: dict) -> str:
         "",
         "## Energy-per-bit breakdown (pJ/bit)",
         "",
-        _md_table(["preset", *BREAKDOWN_COMPONENTS, "total"],
-                  [[p, *(_pj(res[p]["energy"]["breakdown_j_per_bit"].get(c, 0.0)) for c in BREAKDOWN_COMPONENTS),
+        _md_table(["preset", *COMPONENTS, "total"],
+                  [[p, *(_pj(res[p]["energy"]["breakdown_j_per_bit"].get(c, 0.0)) for c in COMPONENTS),
                     _pj(res[p]["energy"]["energy_per_bit_j"])] for p in presets]),
         "",
         "## Accuracy and tuning under fabrication and thermal variation",

@@ -21,7 +21,7 @@ from photonics._checks import check_int, check_seed
 from studies.dispatch import Task, run_tasks
 
 __all__ = ["ALIASES", "resolve_field", "parse_assignment", "load_sweep_file", "expand", "apply", "run",
-           "fields_table", "main_sweep"]
+           "pareto_front", "fields_table", "main_sweep"]
 
 #: Short sweep-field names -> the configuration fields they set (all of them, to the same value).
 ALIASES = {
@@ -303,6 +303,21 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
     return df
 
 
+def pareto_front(x, y, *, minimize_x: bool, minimize_y: bool) -> np.ndarray:
+    """Boolean mask of the Pareto-optimal points (no other point is at least as good in both
+    coordinates and strictly better in one). NaN points are never optimal."""
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    xs = x if minimize_x else -x
+    ys = y if minimize_y else -y
+    ok = np.isfinite(xs) & np.isfinite(ys)
+    mask = np.zeros(len(x), dtype=bool)
+    for i in np.flatnonzero(ok):
+        dominated = ok & (xs <= xs[i]) & (ys <= ys[i]) & ((xs < xs[i]) | (ys < ys[i]))
+        mask[i] = not dominated.any()
+    return mask
+
+
 def _summary(df: pd.DataFrame, fields: list[str]) -> str:
     ok = df[df["feasible"]]
     cols = [*fields, "energy_per_bit_j", "fps", "fps_per_w", *(["accuracy_mean"] if "accuracy_mean" in ok else [])]
@@ -314,8 +329,6 @@ def _summary(df: pd.DataFrame, fields: list[str]) -> str:
 
 
 def _markdown(meta: dict, df: pd.DataFrame) -> str:
-    from studies.plots import pareto_front
-
     ok = df[df["feasible"]]
     front = pareto_front(ok["fps"], ok["energy_per_bit_j"], minimize_x=False, minimize_y=True)
     cols = [*meta["fields"], "energy_per_bit_j", "fps", "fps_per_w", "area_mm2",

@@ -95,8 +95,9 @@ def test_run_writes_every_file_and_results_are_byte_identical(tmp_path):
     first, second = tmp_path / "one", tmp_path / "two"
     r1 = robinsim("run", "--out", str(first), *TINY)
     assert r1.returncode == 0, r1.stderr
-    r2 = robinsim("run", "--out", str(second), *TINY)
-    assert r2.returncode == 0, r2.stderr
+    from studies.cli import main
+
+    assert main(["run", "--out", str(second), *TINY]) == 0  # the same command in this process
     assert (first / "results.csv").read_bytes() == (second / "results.csv").read_bytes()
     for name in ("report.md", "report.json", "results.csv", "variation.csv", "spectra.csv"):
         assert (first / name).stat().st_size > 0, name
@@ -121,7 +122,7 @@ def _done(out: Path) -> int:
     return len(list(done.glob("*.json"))) if done.is_dir() else 0
 
 
-def test_mc_killed_then_resumed_equals_uninterrupted_run(tmp_path):
+def test_mc_killed_then_resumed_equals_uninterrupted_run(tmp_path, capsys):
     args = ["mc", "--preset", "robin-eo", "--model", "mnist-mlp", "--chips", "3", "--levels", "0,8", "--images", "32",
             "--quiet", "--no-figures"]
     total = 6
@@ -145,13 +146,16 @@ def test_mc_killed_then_resumed_equals_uninterrupted_run(tmp_path):
     assert all(after[name] == mtime for name, mtime in finished_before.items())
     assert len(after) == total
 
+    from studies.cli import main
+
     straight = tmp_path / "straight"
-    full = robinsim(*args, "--out", str(straight))
-    assert full.returncode == 0, full.stderr
+    assert main([*args, "--out", str(straight)]) == 0  # uninterrupted, in this process
     assert (killed / "results.csv").read_bytes() == (straight / "results.csv").read_bytes()
     df = pd.read_csv(straight / "results.csv")
     assert len(df) == total and sorted(df["level"].unique()) == [0, 8]
 
     # resuming with other arguments is refused, naming the argument that differs
-    other = robinsim(*[a if a != "3" else "4" for a in args], "--out", str(killed), "--resume")
-    assert_one_line_error(other, "chips")
+    capsys.readouterr()
+    assert main([*[a if a != "3" else "4" for a in args], "--out", str(killed), "--resume"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "chips: 3 -> 4" in err[0], err

@@ -75,3 +75,101 @@ def test_dask_local_cluster_gives_identical_rows():
 def test_bad_scheduler_type():
     with pytest.raises(TypeError, match="scheduler"):
         run_tasks(_draw, _tasks(1), shared=(0.0,), scheduler=3)
+
+
+# ------------------------------------------------------------------------------ variation parameters
+def test_variation_at_sets_totals_and_keeps_the_level_split():
+    from photonics.variation import FabricationModel, ThermalModel
+    from studies.montecarlo import variation_at
+
+    default = FabricationModel()
+    v = variation_at("width_sigma_nm", 2.0)
+    assert v.fab.sigma_w_total_nm == pytest.approx(2.0, rel=1e-12)
+    assert v.fab.sigma_t_total_nm == pytest.approx(default.sigma_t_total_nm, rel=1e-12)
+    assert v.fab.sigma_w_die_nm / v.fab.sigma_w_total_nm == pytest.approx(
+        default.sigma_w_die_nm / default.sigma_w_total_nm, rel=1e-12)
+    t = variation_at("thickness_sigma_nm", 0.0)
+    assert t.fab.sigma_t_total_nm == 0.0 and t.fab.sigma_w_total_nm == pytest.approx(default.sigma_w_total_nm)
+    s = variation_at("variation_scale", 2.0)
+    assert s.fab.sigma_w_total_nm == pytest.approx(2 * default.sigma_w_total_nm, rel=1e-12)
+    assert s.fab.sigma_t_total_nm == pytest.approx(2 * default.sigma_t_total_nm, rel=1e-12)
+    assert s.fab.corr_length_um == default.corr_length_um
+    hot = variation_at("temperature_offset_k", 15.0)
+    assert hot.thermal.ambient_mean_K == 15.0
+    assert hot.thermal.ambient_sigma_K == ThermalModel().ambient_sigma_K
+    assert variation_at("temperature_sigma_k", 3.0).thermal.ambient_sigma_K == 3.0
+
+
+@pytest.mark.parametrize("parameter, level, match", [
+    ("humidity", 1.0, "humidity"),
+    ("width_sigma_nm", -1.0, "width_sigma_nm level"),
+    ("temperature_offset_k", 500.0, "temperature_offset_k level"),
+])
+def test_variation_at_rejects_bad_input(parameter, level, match):
+    from studies.montecarlo import variation_at
+
+    with pytest.raises(ValueError, match=match):
+        variation_at(parameter, level)
+
+
+def test_summarize_matches_numpy():
+    import pandas as pd
+
+    from studies.montecarlo import summarize
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"preset": ["a"] * 7 + ["b"] * 5, "chip": list(range(7)) + list(range(5)),
+                       "accuracy": rng.random(12), "tuning_power_w": rng.random(12),
+                       "energy_per_bit_j": rng.random(12), "rings_out_of_range": rng.integers(0, 3, 12)})
+    s = summarize(df).set_index("preset")
+    for p in ("a", "b"):
+        acc = df.loc[df.preset == p, "accuracy"].to_numpy()
+        assert s.loc[p, "chips"] == len(acc)
+        assert s.loc[p, "accuracy_p5"] == pytest.approx(np.percentile(acc, 5), rel=1e-12)
+        assert s.loc[p, "accuracy_p95"] == pytest.approx(np.percentile(acc, 95), rel=1e-12)
+        assert s.loc[p, "accuracy_std"] == pytest.approx(np.std(acc, ddof=1), rel=1e-12)
+        assert s.loc[p, "accuracy_min"] == acc.min()
+
+
+# ------------------------------------------------------------------------------ the real simulator, tiny
+@pytest.fixture(scope="module")
+def tiny():
+    from mapping.bnn import export_binary
+    from studies.inputs import load_accelerators, load_dataset, load_model
+
+    model = load_model("mnist-mlp")
+    return export_binary(model), load_accelerators("robin-eo"), load_dataset(None, 16)
+
+
+def test_run_rows_are_the_chips_of_simulate_chip_and_epb_grows_with_tuning_power(tiny):
+    from mapping.functional import simulate_chip
+    from mapping.schedule import map_model
+    from studies import montecarlo
+
+    folded, accs, data = tiny
+    df = montecarlo.run(folded, accs, data, chips=2, seed=11, parameter="variation_scale", levels=[0.0, 1.0])
+    assert list(zip(df.level, df.chip)) == [(0.0, 0), (0.0, 1), (1.0, 0), (1.0, 1)]
+    row = df.iloc[3]
+    direct = simulate_chip(folded, accs["robin-eo"], data, chip=1, seed=11,
+                           variation=montecarlo.variation_at("variation_scale", 1.0))
+    for key, value in direct.items():
+        assert row[key] == value, key
+    # variation-aware EPB: the chip's tuning power replaces the nominal one in the energy model
+    epb = map_model(folded.source, accs["robin-eo"], (1, 1, 28, 28), tuning_power_w=row.tuning_power_w)
+    assert row.energy_per_bit_j == epb.energy_per_bit_j
+    order = np.argsort(df.tuning_power_w.to_numpy())
+    assert np.all(np.diff(df.energy_per_bit_j.to_numpy()[order]) >= 0)
+
+
+def test_run_on_dask_local_cluster_equals_in_process(tiny):
+    from studies import montecarlo
+
+    folded, accs, data = tiny
+    kwargs = dict(chips=2, seed=5, parameter="width_sigma_nm", levels=[1.0, 6.0])
+    expected = montecarlo.run(folded, accs, data, **kwargs)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        got = montecarlo.run(folded, accs, data, scheduler=client, **kwargs)
+    import pandas.testing
+
+    pandas.testing.assert_frame_equal(got, expected, check_exact=True)

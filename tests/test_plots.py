@@ -129,20 +129,6 @@ def test_ring_spectra_and_accuracy_per_chip():
     assert "%" in fig2.axes[0].get_ylabel()
 
 
-def test_pareto_front_matches_brute_force():
-    rng = np.random.default_rng(4)
-    x, y = rng.random(60), rng.random(60)
-    x[5] = np.nan
-    mask = plots.pareto_front(x, y, minimize_x=False, minimize_y=True)
-    for i in range(60):
-        if not np.isfinite(x[i]):
-            assert not mask[i]
-            continue
-        others = [j for j in range(60) if j != i and np.isfinite(x[j])]
-        dominated = any(x[j] >= x[i] and y[j] <= y[i] and (x[j] > x[i] or y[j] < y[i]) for j in others)
-        assert mask[i] == (not dominated)
-
-
 def test_save_figure_writes_png_and_pdf(tmp_path):
     fig = plots.pareto(pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 1.0, 2.0], "label": ["p", "q", "r"]}),
                        "a", "b", minimize_x=True, minimize_y=True, x_label="a (s)", y_label="b (J)")

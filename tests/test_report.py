@@ -1,0 +1,74 @@
+"""Building blocks of the main report: software accuracy, energy summary, ring spectra, text."""
+import numpy as np
+import pytest
+import torch
+
+from studies import report
+from studies.inputs import load_accelerators, load_dataset, load_model
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model("mnist-mlp")
+
+
+@pytest.fixture(scope="module")
+def robin_eo():
+    return load_accelerators("robin-eo")["robin-eo"]
+
+
+def test_software_accuracy_equals_plain_torch_forward(model):
+    images, labels = load_dataset(None, 200)
+    with torch.no_grad():
+        expected = float((model(images).argmax(1) == labels).double().mean())
+    assert report.software_accuracy(model, (images, labels)) == expected
+
+
+def test_energy_summary_is_consistent(model, robin_eo):
+    e = report.energy_summary(model, robin_eo)
+    assert sum(e["breakdown_j_per_bit"].values()) == pytest.approx(e["energy_per_bit_j"], rel=1e-12)
+    assert e["energy_per_bit_j"] == pytest.approx(e["energy_j"] / e["binary_macs"], rel=1e-12)
+    assert e["fps_per_w"] == pytest.approx(e["fps"] / e["power_w"], rel=1e-12)
+    # roofline of the configuration (PARAMETERS.md §6: N=10, M=10, 183 units, 5 Gb/s)
+    assert e["fps"] <= 10 * 10 * 183 * 5e9 / e["binary_macs"]
+
+
+def test_bank_spectra_peaks_sit_where_the_resonances_are(robin_eo):
+    table, meta = report.bank_spectra(robin_eo, seed=0, chip=2, points=6000)
+    wl = table["wavelength_nm"].to_numpy()
+    step = wl[1] - wl[0]
+    channels = np.asarray(meta["channels_nm"])
+    n = len(meta["channel"])
+    assert n == 2 * robin_eo.N and sorted(set(meta["channel"])) == list(range(robin_eo.N))
+    fwhm = min(meta["fwhm_nm"])
+    fsr = np.asarray(meta["fsr_nm"])
+    for i, (ch, role) in enumerate(zip(meta["channel"], meta["role"])):
+        after = table[f"after_{i}"].to_numpy()
+        before = table[f"before_{i}"].to_numpy()
+        assert 0 <= after.min() and after.max() <= 1 and 0 <= before.min() and before.max() <= 1  # passive ring
+        # after tuning: locked within a fraction of a linewidth, drop peak on the channel + residual
+        assert abs(meta["offset_after_nm"][i]) < fwhm / 2
+        locked = channels[ch] + meta["grid_offset_nm"] + meta["offset_after_nm"][i]
+        assert wl[np.argmax(after)] == pytest.approx(locked, abs=1.5 * step)
+        # before tuning: some resonance order sits at channel + shift (mod FSR) if inside the window
+        target = channels[ch] + meta["offset_before_nm"][i]
+        orders = target + fsr[role] * np.arange(-5, 6)
+        inside = orders[(orders > wl[0] + fwhm) & (orders < wl[-1] - fwhm)]
+        for peak in inside:
+            assert before[np.argmin(abs(wl - peak))] > 0.9 * before.max()
+    # the chip is far off before tuning: most rings more than a linewidth from their channel
+    assert np.mean(np.abs(meta["offset_before_nm"]) > fwhm) > 0.5
+
+
+def test_stats_match_numpy():
+    v = np.random.default_rng(0).random(25)
+    s = report._stats(v)
+    assert s["p5"] == np.percentile(v, 5) and s["p95"] == np.percentile(v, 95)
+    assert s["median"] == np.median(v) and s["std"] == pytest.approx(np.std(v, ddof=1), rel=1e-12)
+
+
+def test_presets_table_lists_every_shipped_preset():
+    from accel import presets
+
+    lines = report.presets_table().splitlines()
+    assert [ln.split()[0] for ln in lines[1:]] == presets.names()

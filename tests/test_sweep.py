@@ -1,0 +1,124 @@
+"""Design-space sweeps: field names, sweep files, grids, evaluation and Dask equivalence."""
+import distributed
+import numpy as np
+import pandas.testing
+import pytest
+
+from studies import sweep
+
+
+def test_parse_assignment_converts_to_field_types():
+    assert sweep.parse_assignment("N=8,10,16") == ("N", [8, 10, 16])
+    name, values = sweep.parse_assignment("bit_rate_gbps=5,12.5")
+    assert name == "bit_rate_gbps" and values == [5.0, 12.5] and all(isinstance(v, float) for v in values)
+    assert sweep.parse_assignment("floorplan.ring_pitch_um = 5, 10") == ("floorplan.ring_pitch_um", [5.0, 10.0])
+
+
+@pytest.mark.parametrize("text, match", [
+    ("warp=1", "unknown sweep field 'warp'"),
+    ("N", "FIELD=V1,V2"),
+    ("N=8,ten", "'ten' is not a valid int"),
+    ("architecture.nothing=1", "unknown sweep field"),
+])
+def test_parse_assignment_errors(text, match):
+    with pytest.raises(ValueError, match=match):
+        sweep.parse_assignment(text)
+
+
+def test_sweep_file_grid_dotted_keys_and_errors(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('preset = "robin-po"\n[grid]\nN = [8, 10]\n"floorplan.ring_pitch_um" = 7\n'
+                 "[grid.weight_ring]\nwidth_nm = [700, 900]\n")
+    grid, preset = sweep.load_sweep_file(f)
+    assert preset == "robin-po"
+    assert grid == {"N": [8, 10], "floorplan.ring_pitch_um": [7.0], "weight_ring.width_nm": [700.0, 900.0]}
+    f.write_text("[grid]\nwarp = [1]\n")
+    with pytest.raises(ValueError, match=r"s\.toml: unknown sweep field 'warp'"):
+        sweep.load_sweep_file(f)
+    f.write_text("[grid]\n")
+    with pytest.raises(ValueError, match="non-empty"):
+        sweep.load_sweep_file(f)
+    f.write_bytes(b"\xff\xfe[grid")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        sweep.load_sweep_file(f)
+
+
+def test_expand_is_the_cartesian_product_in_field_order():
+    points = sweep.expand({"N": [8, 10], "M": [2, 4, 6]})
+    assert points == [{"N": 8, "M": 2}, {"N": 8, "M": 4}, {"N": 8, "M": 6},
+                      {"N": 10, "M": 2}, {"N": 10, "M": 4}, {"N": 10, "M": 6}]
+    assert sweep.expand([{"N": 8}, {"M": 3}]) == [{"N": 8}, {"M": 3}]
+    with pytest.raises(ValueError, match="non-empty list"):
+        sweep.expand({"N": []})
+
+
+def test_apply_sets_every_aliased_field():
+    from accel import presets
+
+    base = presets.load("robin-eo")
+    cfg = sweep.apply(base, {"N": 8, "ring_width_nm": 650, "ring_pitch_um": 7.5, "bit_rate_gbps": 10})
+    assert cfg.N == 8 and cfg.bit_rate_gbps == 10.0 and cfg.floorplan.ring_pitch_um == 7.5
+    assert cfg.activation_ring.width_nm == 650.0 and cfg.weight_ring.width_nm == 650.0
+    assert cfg.M == base.M and cfg.units == base.units
+
+
+def test_pareto_front_matches_brute_force():
+    rng = np.random.default_rng(4)
+    x, y = rng.random(60), rng.random(60)
+    x[5] = np.nan
+    mask = sweep.pareto_front(x, y, minimize_x=False, minimize_y=True)
+    for i in range(60):
+        if not np.isfinite(x[i]):
+            assert not mask[i]
+            continue
+        others = [j for j in range(60) if j != i and np.isfinite(x[j])]
+        dominated = any(x[j] >= x[i] and y[j] <= y[i] and (x[j] > x[i] or y[j] < y[i]) for j in others)
+        assert mask[i] == (not dominated)
+
+
+@pytest.fixture(scope="module")
+def folded():
+    from mapping.bnn import export_binary
+    from studies.inputs import load_model
+
+    return export_binary(load_model("mnist-mlp"))
+
+
+def test_run_rows_feasibility_and_physical_invariants(folded):
+    from accel import Accelerator, presets
+    from mapping.schedule import map_model
+
+    grid = {"N": [8, 10, 64], "bit_rate_gbps": [5.0, 10.0]}
+    df = sweep.run("robin-eo", grid, model=folded)
+    assert list(df["point"]) == list(range(6))
+    infeasible = df[~df["feasible"]]
+    assert list(infeasible["N"]) == [64, 64]  # 64 channels at 1.6 nm do not fit in an ~18 nm FSR
+    assert infeasible["error"].str.contains("FSR").all()
+    ok = df[df["feasible"]]
+    base = presets.load("robin-eo")
+    for r in ok.itertuples():
+        acc = Accelerator(sweep.apply(base, {"N": r.N, "bit_rate_gbps": r.bit_rate_gbps}))
+        assert r.energy_per_bit_j == map_model(folded.source, acc, (1, 1, 28, 28)).energy_per_bit_j
+        # roofline: never faster than N*M*units*bit rate binary MACs per second
+        assert r.fps <= r.N * base.M * base.units * r.bit_rate_gbps * 1e9 / r.binary_macs
+    parts = ok[[c for c in ok.columns if c.startswith("epb_")]].sum(axis=1)
+    np.testing.assert_allclose(parts, ok["energy_per_bit_j"], rtol=1e-12)
+
+
+def test_run_with_accuracy_on_dask_processes_equals_in_process(folded):
+    from studies.inputs import load_dataset
+
+    data = load_dataset(None, 16)
+    kwargs = dict(model=folded, dataset=data, chips=1, seed=3)
+    grid = {"M": [5, 10]}
+    expected = sweep.run("robin-eo", grid, **kwargs)
+    assert expected["accuracy_mean"].between(0, 1).all()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        got = sweep.run("robin-eo", grid, scheduler=cluster.scheduler_address, **kwargs)
+    pandas.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_every_configuration_error_still_fails_early():
+    with pytest.raises(ValueError, match="no design point"):
+        sweep.run("robin-eo", {"N": [64, 128]}, model="mnist-mlp")
