@@ -2,7 +2,8 @@
 
 Subcommands: ``run`` (main report), ``mc`` (Monte Carlo versus a variation level), ``sweep``
 (design-space exploration), ``plot`` (redraw figures from saved results), ``presets``.
-Bad arguments print one line on stderr and exit with status 2; no traceback.
+Bad arguments print one line on stderr and exit with status 2, without a traceback (set the
+environment variable ``ROBINSIM_TRACEBACK=1`` to see it).
 Heavy modules (torch, the simulators) are imported only by the subcommand that needs them.
 """
 from __future__ import annotations

@@ -102,7 +102,8 @@ def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
     energy = {p: meta["results"][p]["energy"] for p in presets}
     sim = pd.DataFrame([{"name": p, "energy_per_bit_j": e["energy_per_bit_j"], "fps": e["fps"],
                          "fps_per_w": e["fps_per_w"]} for p, e in energy.items()])
-    figs = {"energy_comparison": plots.energy_comparison(sim, published_table())}
+    label = f"simulated here ({meta['model']} on MNIST)"
+    figs = {"energy_comparison": plots.energy_comparison(sim, published_table(), simulated_label=label)}
     breakdown = pd.DataFrame({p: e["breakdown_j_per_bit"] for p, e in energy.items()}).T
     figs["epb_breakdown"] = plots.epb_breakdown(breakdown)
     figs["accuracy_per_chip"] = plots.accuracy_per_chip(df, meta.get("software_accuracy"))

@@ -71,13 +71,14 @@ def _preset_colors(names):
     return {n: cmap[i % len(cmap)] for i, n in enumerate(names)}
 
 
-def energy_comparison(simulated: pd.DataFrame, published: pd.DataFrame | None = None) -> Figure:
+def energy_comparison(simulated: pd.DataFrame, published: pd.DataFrame | None = None,
+                      simulated_label: str = "simulated here") -> Figure:
     """Energy per bit, throughput and efficiency of simulated presets next to published values.
 
     ``simulated``: one row per preset with ``name``, ``energy_per_bit_j``, ``fps``, ``fps_per_w``.
     ``published``: same columns (NaN where a paper gives no figure) plus ``kind``
     ('optical' or 'electronic'). Simulated bars are solid blue, published bars grey and hatched;
-    all three axes are logarithmic.
+    all three axes are logarithmic. ``simulated_label`` names the simulated bars in the legend.
     """
     rows = [dict(r, source="simulated") for r in simulated.to_dict("records")]
     if published is not None and len(published):
@@ -114,7 +115,7 @@ def energy_comparison(simulated: pd.DataFrame, published: pd.DataFrame | None = 
     names = [f"{r['name']} ({r['kind']})" if r["source"] == "published" and isinstance(r.get("kind"), str)
              else str(r["name"]) for r in table.to_dict("records")]
     axes[0].set_yticks(y, names)
-    handles = [Patch(color=_SIM_COLOR, label="simulated here (mnist workload)"),
+    handles = [Patch(color=_SIM_COLOR, label=simulated_label),
                Patch(facecolor=_PUB_COLOR, hatch="//", edgecolor="#555555",
                      label="published (paper's own workload)")]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False)
@@ -200,7 +201,7 @@ def accuracy_per_chip(df: pd.DataFrame, software_accuracy: float | None = None) 
         ax.scatter(i + rng.uniform(-0.15, 0.15, len(acc)), acc, s=14, color=colors[p], alpha=0.7, zorder=3)
     if software_accuracy is not None:
         ax.axhline(software_accuracy * 100, color="black", ls="--", lw=1, label="software BNN (ideal)")
-        ax.legend(loc="lower left", frameon=False)
+        fig.legend(loc="outside lower center", frameon=False)
     ax.set_xticks(range(len(presets)), presets)
     ax.set_xlim(-0.6, len(presets) - 0.4)
     ax.set_ylabel("test accuracy (%)")
