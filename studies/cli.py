@@ -102,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="variation parameter of the accuracy-versus-variation figure (see 'robinsim mc --help'; "
                         "default: width_sigma_nm)")
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
-                   help="its levels as '0,2,4' or 'start:stop:count' (default: 0,2,4,6,8); min(--chips, 4) chips "
-                        "per level on the first 1,000 images")
+                   help="its levels as '0,2,4' or 'start:stop:count' (default: 0,2,4,6,8); min(--chips, 3) chips "
+                        "per level on the first 500 images")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in --out (finished chips are not recomputed)")
 

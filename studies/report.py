@@ -22,8 +22,8 @@ __all__ = ["presets_table", "software_accuracy", "energy_summary", "bank_spectra
            "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "write_mc_markdown"]
 
 #: Compact variation sweep of ``robinsim run``: parameter, levels, chips per level, images.
-VARIATION_SWEEP = {"parameter": "width_sigma_nm", "levels": [0.0, 2.0, 4.0, 6.0, 8.0], "chips": 4,
-                   "images": 1000}
+VARIATION_SWEEP = {"parameter": "width_sigma_nm", "levels": [0.0, 2.0, 4.0, 6.0, 8.0], "chips": 3,
+                   "images": 500}
 
 
 def presets_table() -> str:
