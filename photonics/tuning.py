@@ -381,14 +381,17 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out) -> int:
 
 def _best_grid_offset(s, fsr, model: TuningModel, n_candidates: int = 128, max_rings: int = 4096):
     """Per chip (leading axes of ``s``), the grid offset minimising the uncoupled tuning power."""
-    step = max(1, s.shape[-1] // max_rings)
+    step = max(1, s.shape[-1] // max_rings) | 1  # odd stride: never aliases with interleaved ring roles
     sub, fsr_sub = s[..., ::step], fsr[..., ::step]
     lo, hi = sub.min(axis=-1, keepdims=True), sub.max(axis=-1, keepdims=True)
     cand = lo + (hi - lo) * np.linspace(0.0, 1.0, n_candidates)  # (..., n_candidates)
     x = sub[..., None, :] - cand[..., :, None]  # ring shift relative to each candidate grid
     f = fsr_sub[..., None, :]
+    # Heater crosstalk only adds red shift, so leave half the EO range on the red side as
+    # headroom: a ring placed at the red edge of EO range would be pushed past it by its
+    # neighbours' heaters and jump to the next order (a full FSR of heating).
     r = model.eo_range_nm
-    eo_ok = (np.abs(x) <= r) if model.eo_bidirectional else ((x >= 0) & (x <= r))
+    eo_ok = ((x >= -r) & (x <= 0.5 * r)) if model.eo_bidirectional else ((x >= 0) & (x <= 0.5 * r))
     heat_nm = np.where(x < 0, -x, f - x)  # blue: heat back; red beyond EO: next order
     if not model.reassign_order:
         heat_nm = np.where(x < 0, -x, np.inf)
