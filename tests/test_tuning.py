@@ -294,9 +294,9 @@ def test_common_mode_tracking_is_off_by_default():
 def test_common_mode_tracking_with_two_interleaved_ring_designs():
     # Activation rings (narrow, dλ/dw large) sit 3.8 nm blue, weight rings (wide) 1.9 nm blue,
     # interleaved as in the accelerator floorplan, on more rings than the offset search samples.
-    # Best grid (no crosstalk): weight rings at the blue edge of EO range (x = -1 nm), so each
-    # activation ring heats by 3.8 - 1.9 - 1.0 = 0.9 nm... bounded by 1.4 nm when the weight
-    # rings keep 0.5 nm of red headroom: power <= n/2 * 1.4 nm / FSR * 27.5 mW + n/2 * 4 µW.
+    # Best grid (no crosstalk, EO window [-1, +0.5] nm keeping red headroom): offset -2.4 nm puts
+    # the weight rings at x = +0.5 nm (EO) and heats every activation ring by 3.8 - 2.4 = 1.4 nm,
+    # so power <= n/2 * 1.4 nm / FSR * 27.5 mW + n/2 * 4 µW (plus one candidate-grid step).
     n, fsr_nm = 36_600, 18.28
     shift = np.where(np.arange(n) % 2 == 0, -3.8, -1.9)
     model = tu.TuningModel(track_common_mode=True, thermal_crosstalk=False)
