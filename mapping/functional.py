@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 
 from accel import Accelerator
 from accel.config import AcceleratorConfig
-from accel.energy import adc_bits as _adc_bits_for
+from accel.energy import adc_bits as _adc_bits_for, default_tuning_model
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.data import N_CLASSES, check_dataset
 from mapping.functional_layer import Adc, LayerCells, LayerGeometry
@@ -186,7 +186,7 @@ def _resolve(name: str, value, cls, default):
 def _settings(variation, tuning, noise):
     return (
         _resolve("variation", variation, VariationSettings, VariationSettings),
-        _resolve("tuning", tuning, _tuning.TuningModel, _tuning.TuningModel),
+        _resolve("tuning", tuning, _tuning.TuningModel, lambda: None),  # None: the accelerator's own model
         _resolve("noise", noise, NoiseSettings, NoiseSettings),
     )
 
@@ -242,7 +242,8 @@ def sample_chip_state(accelerator, *, seed, chip, variation=None, tuning=None) -
     """Sample chip ``chip`` of run ``seed``: variation, tuning, residuals, cell coefficients.
 
     ``variation``: None (default models), False (every ring on its design resonance) or a
-    :class:`VariationSettings`; ``tuning``: None (default ``photonics.tuning.TuningModel``),
+    :class:`VariationSettings`; ``tuning``: None (the accelerator's model,
+    ``accel.energy.default_tuning_model``, the one its nominal tuning power uses),
     False (no tuning: each ring stays at its varied resonance, taken modulo its FSR) or a
     ``TuningModel``. With tuning off, ``rings_out_of_range`` counts rings more than half a
     linewidth from their channel.
@@ -272,6 +273,8 @@ def _sample_chip_state(acc: Accelerator, seed: int, chip: int, variation, tuning
         dw, dt = (zero, zero) if variation.fab is False else (cv.dw_nm, cv.dt_nm)
         d_t = zero if variation.thermal is False else cv.dT_K
         shift = _variation.resonance_shift_nm(width, thickness, dw, dt, d_t, wavelength)
+    if tuning is None:
+        tuning = default_tuning_model(cfg)
     if tuning is False:
         residual = shift - fsr * np.round(shift / fsr)
         fwhm = np.where(is_act, act.fwhm_nm, weight.fwhm_nm)
