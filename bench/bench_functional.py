@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+from bench import best_of
+
 import torch
 
 from accel import Accelerator, presets
@@ -20,13 +22,6 @@ CHIPS = 100
 SEED = 0
 
 
-def _best_of(n: int, fn) -> float:
-    best = float("inf")
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -36,11 +31,11 @@ def main() -> None:
     print(f"mnist-cnn: {folded.binary_macs / 1e6:.2f} M binary MACs per image; {acc!r}; "
           f"{len(images)} images; torch threads {torch.get_num_threads()}")
 
-    software_s = _best_of(3, lambda: folded.predict(images, batch_size=BATCH_IMAGES))
+    software_s = best_of(lambda: folded.predict(images, batch_size=BATCH_IMAGES), 3)
     software_acc = float((folded.predict(images, batch_size=BATCH_IMAGES) == labels).double().mean())
     print(f"software BNN forward (FoldedBNN.predict, best of 3): {software_s:.2f} s, accuracy {software_acc:.4f}")
 
-    prep_s = _best_of(1, lambda: functional._prepare(folded, acc, (images, labels)))
+    prep_s = best_of(lambda: functional._prepare(folded, acc, (images, labels)), 1)
     t0 = time.perf_counter()
     df = functional.simulate_accuracy(folded, acc, (images, labels), chips=CHIPS, seed=SEED)
     total_s = time.perf_counter() - t0

@@ -7,19 +7,14 @@ from __future__ import annotations
 
 import time
 
+from bench import best_of
+
 import numpy as np
 from scipy.interpolate import NdBSpline
 
 from photonics import waveguide
 
 
-def _best_of(fn, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -44,8 +39,8 @@ def main() -> None:
         lam = rng.uniform(*waveguide.WAVELENGTH_RANGE_NM, n)
         pts = np.column_stack([w, t, lam])
         repeats = 20 if n <= 10_000 else 3
-        fast_s = _best_of(lambda: waveguide.sensitivities(w, t, lam), repeats)
-        base_s = _best_of(lambda: (oracle(pts), oracle(pts, nu=(1, 0, 0)), oracle(pts, nu=(0, 1, 0))), repeats)
+        fast_s = best_of(lambda: waveguide.sensitivities(w, t, lam), repeats)
+        base_s = best_of(lambda: (oracle(pts), oracle(pts, nu=(1, 0, 0)), oracle(pts, nu=(0, 1, 0))), repeats)
         print(
             f"sensitivities, {n:>7} points: {fast_s * 1e3:8.3f} ms ({n / fast_s:.3g} points/s); "
             f"scipy NdBSpline baseline {base_s * 1e3:8.3f} ms; speed-up x{base_s / fast_s:.1f}; "
