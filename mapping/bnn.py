@@ -246,9 +246,21 @@ class FoldedBNN:
 
     def forward(self, x: torch.Tensor, dot: Callable | None = None, record: dict | None = None) -> torch.Tensor:
         _check_input(x, self.input_shape)
+        return self.run_steps(x, 0, None, dot, record)
+
+    def step_of(self, name: str) -> int:
+        """Position of binary layer ``name`` in the plan (the argument of :meth:`run_steps`)."""
+        for position, step in enumerate(self._plan):
+            if isinstance(step, int) and self.layers[step].name == name:
+                return position
+        raise KeyError(f"no binary layer named {name!r}; layers: {[spec.name for spec in self.layers]}")
+
+    def run_steps(self, h: torch.Tensor, start: int, stop: int | None = None, dot: Callable | None = None,
+                  record: dict | None = None) -> torch.Tensor:
+        """Run plan steps ``start`` up to (not including) ``stop`` (None = to the logits) on ``h``,
+        the tensor that step ``start`` takes (``forward`` is ``run_steps(x, 0)``)."""
         with torch.no_grad():
-            h = x
-            for step in self._plan:
+            for step in self._plan[start:stop]:
                 if isinstance(step, int):
                     spec = self.layers[step]
                     s = spec.ideal_sum(h) if dot is None else dot(spec, h)

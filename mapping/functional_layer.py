@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from scipy.special import ndtr, ndtri
 
+from mapping import readout_noise
+
 __all__ = [
     "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide",
     "draw_readouts", "apply_readouts", "hardware_sums",
@@ -360,7 +362,7 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         flipped = _decide_at(geometry, s[index], o) != _decide_at(geometry, s0[index], o)
         changed[index[0][flipped]] = True
     if draw.dense.any():
-        _dense(geometry, cells, readouts, s, adc, generator, draw.dense)
+        _dense(geometry, cells, readouts, s, adc, rng, generator, draw)
         outs = torch.from_numpy(np.flatnonzero(draw.dense.any(axis=1)))
         o = outs.reshape((1, -1) + (1,) * (s.dim() - 2))
         flipped = _decide_at(geometry, s[:, outs], o) != _decide_at(geometry, s0[:, outs], o)
@@ -413,13 +415,16 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
     return index
 
 
-def _dense(geometry, cells, readouts, s, adc, generator, dense):
-    """Evaluate every readout of the outputs marked in ``dense`` (whole rows, see draw_readouts)."""
-    outs = np.flatnonzero(dense.any(axis=1))
+def _dense(geometry, cells, readouts, s, adc, rng, generator, draw):
+    """Evaluate every readout of the outputs marked in ``draw.dense`` (whole rows, see draw_readouts)."""
+    outs = np.flatnonzero(draw.dense.any(axis=1))
     if geometry.comparator:
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
     else:
-        _dense_outputs(geometry, cells, readouts, s, adc, generator, outs)
+        p = _tail_probability(draw.margin[outs], cells.sigma[None, :])
+        if not adc.exact:
+            p = np.ones_like(p)
+        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p)
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -432,33 +437,35 @@ def _columns(geometry, a):
     return a.unsqueeze(-1) if geometry.kernel is None else F.unfold(a, geometry.kernel[1:], stride=geometry.stride)
 
 
-def _dense_outputs(geometry, cells, readouts, s, adc, generator, outs):
-    """ADC layer, outputs whose every chunk is dense: the digital sum is Σ_c Q(r_c), computed for
-    all chunks at once (one batched matmul with the offsets as an extra input column of ones)."""
-    g, reps = geometry, cells.replicas
-    n_chunks, n = g.n_chunks, g.chunk
+def _gather_indices(geometry: LayerGeometry, padded_shape: tuple, positions: int, out_w: int):
+    """Offsets (C·N,) of each cell's input within one (padded) image, -1 for unused cells, and
+    the base offset (L,) of each output position (see ``readout_noise.adc_digital_sums``)."""
+    g = geometry
+    k = np.arange(g.n_chunks * g.chunk)
+    if g.kernel is None:
+        return np.where(k < g.k, k, -1), np.zeros(1, dtype=np.int64)
+    _, kh, kw = g.kernel
+    hp, wp = padded_shape[-2:]
+    ch, ky, kx = k // (kh * kw), (k // kw) % kh, k % kw
+    offsets = np.where(k < g.k, (ch * hp + ky) * wp + kx, -1)
+    l = np.arange(positions)
+    return offsets, (l // out_w) * g.stride[0] * wp + (l % out_w) * g.stride[1]
+
+
+def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p):
+    """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
+    (:func:`mapping.readout_noise.adc_digital_sums`; ``p`` (O', C) the probability per pair that
+    noise exceeds the pair's margin, 1 where every readout's noise must be drawn)."""
+    g = geometry
     outs_t = torch.from_numpy(outs)
-    w_eff = g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]  # (R, O', C, N)
-    w_aug = torch.cat([w_eff, cells.bias[:, outs_t].unsqueeze(-1)], dim=-1).permute(0, 2, 3, 1)  # (R, C, N+1, O')
-    lengths = torch.from_numpy(g.chunk_lengths()).float().view(-1, 1, 1)
-    sigma = torch.from_numpy(cells.sigma).float().view(-1, 1, 1)
-    flat = s.view(s.shape[0], s.shape[1], -1)
-    steps, step = _image_steps(readouts, 2 * readouts.positions * n_chunks * len(outs) * 4)
-    for b0 in steps:
-        cols = _columns(g, readouts.a[b0 : b0 + step])
-        b = cols.shape[0]
-        cols = F.pad(cols, (0, 0, 0, n_chunks * n - g.k))  # zero inputs in unused cells
-        for rep in range(reps):
-            part = cols[:, :, rep::reps]
-            l_rep = part.shape[-1]
-            x = torch.ones(n_chunks, b * l_rep, n + 1)
-            x[:, :, :n] = part.reshape(b, n_chunks, n, l_rep).permute(1, 0, 3, 2).reshape(n_chunks, b * l_rep, n)
-            r = torch.bmm(x, w_aug[rep])  # (C, B*L_rep, O')
-            if cells.sigma.any():
-                r.add_(torch.randn(r.shape, generator=generator).mul_(sigma))
-            codes = r.add_(lengths).div_(adc.lsb).round_().clamp_(0, adc.levels - 1).sum(0)
-            value = codes.mul_(adc.lsb).sub_(float(g.k)).view(b, l_rep, len(outs))
-            flat[b0 : b0 + b, outs_t, rep::reps] = value.transpose(1, 2)
+    w_eff = (g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]).permute(0, 2, 3, 1).numpy()  # (R, C, N, O')
+    bias = cells.bias[:, outs_t].transpose(1, 2).numpy()  # (R, C, O')
+    a = readouts.a.numpy()
+    offsets, position_base = _gather_indices(g, a.shape, readouts.positions, readouts.out_w)
+    value = readout_noise.adc_digital_sums(a, offsets, position_base, w_eff, bias, g.chunk_lengths(), cells.sigma,
+                                           float(p.max(initial=0.0)), adc.lsb, adc.levels, g.k,
+                                           int(rng.integers(0, 2**63)))
+    s.view(s.shape[0], s.shape[1], -1)[:, outs_t] = torch.from_numpy(value)
 
 
 def _dense_comparator(geometry, cells, readouts, s, generator, outs):

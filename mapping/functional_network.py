@@ -5,8 +5,9 @@ exact sums, the predictions) is chip-independent and computed once. A sampled ch
 from it only where some readout differs, so :func:`run_chip` works incrementally and exactly:
 layer by layer it draws the readouts that can differ (:mod:`mapping.functional_layer`), and
 keeps the set S of images whose signs have left the ideal path. Images outside S have the
-ideal input at the next layer (taken from the cache); images in S are re-run through the
-network with their hardware sums (a "replay"). Predictions outside S are the ideal ones.
+ideal input at the next layer (taken from the cache); the hardware activations of images in
+S are carried forward from layer to layer (``FoldedBNN.run_steps``). Predictions outside S
+are the ideal ones.
 """
 from __future__ import annotations
 
@@ -89,68 +90,42 @@ class IdealRun:
                    torch.cat(preds))
 
 
-class _Captured(Exception):
-    """Stops a replay at the layer whose input is wanted."""
-
-    def __init__(self, a: torch.Tensor):
-        super().__init__()
-        self.a = a
-
-
-def _replay(network: Network, x: torch.Tensor, members: torch.Tensor, stored: dict, until: str | None):
-    """Run images ``x`` (batch rows ``members``, sorted) with their stored hardware sums.
-
-    Returns the input of layer ``until`` (or the logits when None). Layers without stored sums
-    for an image gave it the ideal result on its own input.
-    """
-
-    def dot(spec, a):
-        if spec.name == until:
-            raise _Captured(a)
-        s = ideal_sums(network.geometries[spec.name], a)
-        if spec.name in stored:
-            rows, sums = stored[spec.name]
-            s[torch.searchsorted(members, rows)] = sums
-        return s
-
-    try:
-        return network.folded.forward(x, dot=dot)
-    except _Captured as captured:
-        return captured.a
-
-
 def run_chip(network: Network, ideal: IdealRun, cells: dict[str, LayerCells], adc: Adc,
              rng: np.random.Generator, generator: torch.Generator, dense_probability: float | None = None):
     """Hardware predictions of one chip and, per binary layer, the number of sign activations
     that differ from the ideal chip's (module docstring)."""
     options = {} if dense_probability is None else {"dense_probability": dense_probability}
+    folded = network.folded
+    names = list(network.geometries)
+    steps = [folded.step_of(name) for name in names] + [None]
+    specs = {spec.name: spec for spec in folded.layers}
     preds = ideal.predictions.clone()
-    flips = dict.fromkeys(network.geometries, 0)
+    flips = dict.fromkeys(names, 0)
     for b0 in range(0, len(ideal.images), BATCH_IMAGES):
         rows = slice(b0, b0 + BATCH_IMAGES)
-        x = ideal.images[rows]
+        n_rows = len(ideal.images[rows])
         members = torch.zeros(0, dtype=torch.int64)  # S: batch rows off the ideal path, sorted
-        stored: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
-        for name, geo in network.geometries.items():
-            draw = draw_readouts(geo, cells[name], adc, len(x) * network.positions[name], rng, **options)
+        a_members = None  # their input to the current layer
+        for i, name in enumerate(names):
+            geo = network.geometries[name]
+            draw = draw_readouts(geo, cells[name], adc, n_rows * network.positions[name], rng, **options)
             if draw.empty and not len(members):
                 continue
-            a_s = _replay(network, x[members], members, stored, name) if len(members) else None
             if draw.empty:
-                s_members = ideal_sums(geo, a_s)
+                s_members = ideal_sums(geo, a_members)
             else:
                 a = ideal.inputs[name][rows].float()
                 s0 = ideal.sums[name][rows].float()
-                if a_s is not None:
-                    a[members] = a_s
-                    s0[members] = ideal_sums(geo, a_s)
+                if len(members):
+                    a[members] = a_members
+                    s0[members] = ideal_sums(geo, a_members)
                 s, changed = apply_readouts(geo, cells[name], draw, a, s0, adc, rng, generator)
                 members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
                 s_members = s[members]
             if len(members):
-                stored[name] = (members, s_members)
                 ideal_out = decide(geo, ideal.sums[name][rows][members].float())
                 flips[name] += int((decide(geo, s_members) != ideal_out).sum())
+                a_members = folded.run_steps(specs[name].binarize(s_members), steps[i] + 1, steps[i + 1])
         if len(members):
-            preds[b0 + members] = _replay(network, x[members], members, stored, None).argmax(1)
+            preds[b0 + members] = a_members.argmax(1)
     return preds, flips
