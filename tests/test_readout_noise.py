@@ -1,0 +1,157 @@
+"""Dense ADC readouts with noise drawn only where it can change a code (mapping.readout_noise)."""
+import math
+
+import numba
+import numpy as np
+import pytest
+from scipy import special, stats
+
+from mapping import readout_noise as rn
+
+
+def test_ndtri_matches_scipy_to_double_precision():
+    """AS 241 against scipy's ndtri over the body and both far tails (down to 1e-300)."""
+    p = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 20_001), np.logspace(-300, -1, 2_000),
+                        1 - np.logspace(-16, -1, 300)])
+    want = special.ndtri(p)
+    np.testing.assert_allclose(rn.ndtri(p), want, rtol=2e-15, atol=1e-15)
+
+
+def test_uniforms_are_uniform_reproducible_and_key_dependent():
+    u = rn.uniforms(12345, 200_000)
+    assert 0.0 < u.min() and u.max() < 1.0
+    assert stats.kstest(u, "uniform").pvalue > 1e-4
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 5 / math.sqrt(len(u))  # consecutive counters uncorrelated
+    assert np.array_equal(u, rn.uniforms(12345, 200_000))
+    other = rn.uniforms(12346, 200_000)
+    assert not np.any(u == other)
+
+
+def _linear_case(rng, batch, n_chunks, n, outs, k_total=None):
+    k_total = n_chunks * n if k_total is None else k_total
+    a = np.where(rng.random((batch, k_total)) < 0.5, -1.0, 1.0).astype(np.float32)
+    offsets = np.where(np.arange(n_chunks * n) < k_total, np.arange(n_chunks * n), -1)
+    return a, offsets, np.zeros(1, dtype=np.int64), k_total
+
+
+def _oracle(x, weight, bias, lengths, lsb, levels, k_total, noise=None):
+    """NumPy: r (B, L, C, O) = Σ_j x·w + bias (+ noise), code = clip(rint((r + n_c)/lsb)), Σ_c code·lsb − K."""
+    r = np.einsum("blcj,cjo->blco", x, weight.astype(np.float64)) + bias + lengths[:, None]
+    if noise is not None:
+        r = r + noise
+    codes = np.clip(np.rint(r / lsb), 0, levels - 1)
+    return np.moveaxis(codes.sum(axis=2) * lsb - k_total, 1, 2)  # (B, O, L)
+
+
+@pytest.mark.parametrize("levels", [32, 4])  # exact (one code per popcount level) and coarse ADC
+def test_noiseless_sums_equal_numpy_oracle_linear(levels):
+    """σ = 0: the kernel is the quantise-and-sum of the exact chunk readouts (last chunk partly unused)."""
+    rng = np.random.default_rng(0)
+    n_chunks, n, outs = 3, 8, 5
+    a, offsets, base, k_total = _linear_case(rng, 40, n_chunks, n, outs, k_total=21)
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0) + 0.3 * rng.normal(size=(1, n_chunks, n, outs)))
+    weight[:, -1, k_total - (n_chunks - 1) * n:] = 0.0
+    weight = weight.astype(np.float32)
+    bias = (0.2 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    lengths = np.array([8, 8, 5])
+    lsb = 2.0 * max(1.0, n / (levels - 1))
+    got = rn.adc_digital_sums(a, offsets, base, weight, bias, lengths, np.zeros(n_chunks), 0.0, lsb, levels, k_total, key=1)
+    x = np.zeros((40, 1, n_chunks * n))
+    x[:, 0, :k_total] = a
+    want = _oracle(x.reshape(40, 1, n_chunks, n), weight[0], bias[0].astype(np.float64), lengths, lsb, levels, k_total)
+    np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+def test_noiseless_sums_equal_numpy_oracle_conv_with_replicas():
+    """Inputs gathered from a padded image (stride 2 in y) and positions alternating between two replicas."""
+    rng = np.random.default_rng(1)
+    cin, kh, kw, n, outs, batch = 2, 3, 3, 5, 4, 3
+    k_total = cin * kh * kw
+    n_chunks = -(-k_total // n)
+    img = np.where(rng.random((batch, cin, 7, 6)) < 0.5, -1.0, 1.0).astype(np.float32)
+    sy, sx = 2, 1
+    oh, ow = (7 - kh) // sy + 1, (6 - kw) // sx + 1
+    k = np.arange(n_chunks * n)
+    ch, ky, kx = k // (kh * kw), (k // kw) % kh, k % kw
+    offsets = np.where(k < k_total, (ch * 7 + ky) * 6 + kx, -1)
+    l = np.arange(oh * ow)
+    base = (l // ow) * sy * 6 + (l % ow) * sx
+    weight = np.zeros((2, n_chunks * n, outs))
+    weight[:, :k_total] = np.where(rng.random((2, k_total, outs)) < 0.5, -1.0, 1.0) + 0.2 * rng.normal(size=(2, k_total, outs))
+    weight = weight.reshape(2, n_chunks, n, outs).astype(np.float32)
+    bias = (0.3 * rng.normal(size=(2, n_chunks, outs))).astype(np.float32)
+    lengths = np.array([n] * (n_chunks - 1) + [k_total - n * (n_chunks - 1)])
+    got = rn.adc_digital_sums(img, offsets, base, weight, bias, lengths, np.zeros(n_chunks), 0.0, 2.0, 8, k_total, key=3)
+    # oracle: explicit im2col
+    cols = np.zeros((batch, oh * ow, n_chunks * n))
+    for b in range(batch):
+        for p in range(oh * ow):
+            y, x0 = (p // ow) * sy, (p % ow) * sx
+            cols[b, p, :k_total] = img[b, :, y : y + kh, x0 : x0 + kw].reshape(-1)
+    cols = cols.reshape(batch, oh * ow, n_chunks, n)
+    want = np.empty_like(got)
+    for rep in range(2):
+        sel = l % 2 == rep
+        want[:, :, sel] = _oracle(cols[:, sel], weight[rep], bias[rep].astype(np.float64), lengths, 2.0, 8, k_total)
+    np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+@pytest.mark.parametrize("p_max", ["margin", 1.0])  # candidates only, every readout
+def test_noise_error_rates_match_gaussian_tails(p_max):
+    """Outputs with a known offset e and noise σ: a readout comes out one level (2 in ±1 units)
+    high with probability Φ(−(1 − e)/σ) and low with Φ(−(1 + e)/σ), whether every readout's noise
+    is drawn or only the candidates' (p_max = P(|n| > 1 − max|e|)). Readouts at the ends of the
+    popcount range are left out (the ADC clips them)."""
+    rng = np.random.default_rng(2)
+    n, batch = 4, 100_000
+    e = np.array([0.0, 0.3, -0.5, 0.6])  # per output
+    a, offsets, base, k_total = _linear_case(rng, batch, 1, n, len(e))
+    weight = np.where(rng.random((1, 1, n, len(e))) < 0.5, -1.0, 1.0).astype(np.float32)
+    bias = e[None, None, :].astype(np.float32)
+    sigma = 0.25
+    p = 2 * special.ndtr(-(1 - np.abs(e).max()) / sigma) if p_max == "margin" else 1.0
+    got = rn.adc_digital_sums(a, offsets, base, weight, bias, np.array([n]), np.array([sigma]), p, 2.0, 32, k_total,
+                              key=7)[:, :, 0]
+    exact = a.astype(np.float64) @ weight[0, 0]
+    inside = np.abs(exact) < n
+    d = (got - exact) / 2
+    assert set(np.unique(d[inside])) <= {-1.0, 0.0, 1.0}
+    for o in range(len(e)):
+        trials = inside[:, o].sum()
+        for value, prob in ((1, special.ndtr(-(1 - e[o]) / sigma)), (-1, special.ndtr(-(1 + e[o]) / sigma))):
+            count = np.sum(d[inside[:, o], o] == value)
+            mean = trials * prob
+            assert abs(count - mean) <= 5 * math.sqrt(mean) + 1, (o, value, count, mean)
+
+
+def test_result_does_not_depend_on_thread_count():
+    """Counter-based streams: the same key gives the same bytes with one thread or two."""
+    rng = np.random.default_rng(3)
+    n_chunks, n, outs = 3, 6, 7
+    a, offsets, base, k_total = _linear_case(rng, 5_000, n_chunks, n, outs)
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0) + 0.05).astype(np.float32)
+    args = (a, offsets, base, weight, np.zeros((1, n_chunks, outs), np.float32), np.full(n_chunks, n),
+            np.full(n_chunks, 0.4), 0.5, 2.0, 8, k_total)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = rn.adc_digital_sums(*args, key=11)
+        numba.set_num_threads(before)
+        many = rn.adc_digital_sums(*args, key=11)
+    finally:
+        numba.set_num_threads(before)
+    assert one.tobytes() == many.tobytes()
+    assert not np.array_equal(one, rn.adc_digital_sums(*args, key=12))  # and the key matters
+
+
+def test_bad_shapes_are_rejected_before_the_kernel():
+    rng = np.random.default_rng(4)
+    a, offsets, base, k_total = _linear_case(rng, 4, 2, 4, 3)
+    weight = np.ones((1, 2, 4, 3), np.float32)
+    bias = np.zeros((1, 2, 3), np.float32)
+    with pytest.raises(ValueError, match="offsets"):
+        rn.adc_digital_sums(a, offsets[:-1], base, weight, bias, np.full(2, 4), np.zeros(2), 0.0, 2.0, 8, k_total, key=0)
+    with pytest.raises(ValueError, match="bias"):
+        rn.adc_digital_sums(a, offsets, base, weight, bias[:, :1], np.full(2, 4), np.zeros(2), 0.0, 2.0, 8, k_total, key=0)
+    with pytest.raises(ValueError, match="outside"):
+        rn.adc_digital_sums(a, offsets + 5, base, weight, bias, np.full(2, 4), np.zeros(2), 0.0, 2.0, 8, k_total, key=0)
