@@ -208,11 +208,16 @@ class ReceiverConfig(_Section):
 
 @dataclass(frozen=True)
 class ConverterConfig(_Section):
-    """ADC (Walden figure of merit: E = FOM * 2^bits per conversion) and DAC energies."""
+    """ADC (Walden figure of merit: E = FOM * 2^bits per conversion) and DAC energies.
+
+    ``adc_bits``: resolution of the partial-sum ADCs; None (the default) = ceil(log2(N + 1)),
+    one code per popcount level. Fewer bits quantise partial sums coarsely (and cost less).
+    """
 
     section: ClassVar[str] = "converters"
     adc_fom_fj_per_step: float = _f(0.0, 1e6, unit="fJ/step")
     dac_energy_pj_per_conversion: float = _f(0.0, 1e4, unit="pJ")
+    adc_bits: int | None = _f(1, 16, unit="bit", optional=True)
 
 
 @dataclass(frozen=True)

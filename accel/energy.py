@@ -34,6 +34,7 @@ __all__ = [
     "EventEnergies",
     "event_energies",
     "adc_bits",
+    "config_adc_bits",
     "default_tuning_model",
     "nominal_tuning_power_w",
     "PowerModel",
@@ -43,6 +44,11 @@ __all__ = [
 def adc_bits(n_dot: int) -> int:
     """Bits needed for the N+1 popcount levels of one VDU: ceil(log2(N + 1))."""
     return max(1, math.ceil(math.log2(n_dot + 1)))
+
+
+def config_adc_bits(config: AcceleratorConfig) -> int:
+    """ADC resolution of a configuration: ``converters.adc_bits``, else :func:`adc_bits` of N."""
+    return config.converters.adc_bits or adc_bits(config.N)
 
 
 def worst_path_loss_terms_db(config: AcceleratorConfig) -> dict[str, float]:
@@ -161,7 +167,7 @@ def event_energies(config: AcceleratorConfig) -> EventEnergies:
     """
     rx, e, el, mem = config.receiver, config.energy, config.electronics, config.memory
     cycle_s = 1.0 / (config.bit_rate_gbps * 1e9)
-    bits = adc_bits(config.N)
+    bits = config_adc_bits(config)
     streamed = config.cell_model == "lightbulb"
     return EventEnergies(
         activation_modulation_j_per_bit=e.activation_modulation_fj_per_bit * 1e-15,

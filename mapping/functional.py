@@ -18,7 +18,8 @@ channel) by ``mapping.schedule.assign_vdus`` - K split into chunks of N, chunk e
 channel j, position ``l`` of an image on replica ``l % replicas``. Each layer then runs as a
 linear layer with per-cell weights and offsets (:mod:`mapping.functional_layer`), with
 receiver shot/thermal noise per readout (``photonics.receiver.popcount_noise_sigma``), an
-ADC of ``ceil(log2(N+1))`` bits per chunk when K > N (partial sums added digitally) or the
+ADC of ``converters.adc_bits`` bits (default ``ceil(log2(N+1))``) per chunk when K > N
+(partial sums added digitally) or the
 comparator when K <= N, and the folded BatchNorm threshold. Activation rings see their input
 bit every cycle; weight rings hold theirs for a tile (so cells are fixed per (output, chunk)
 and noise is drawn per readout). The ideal chip (``chip_sample=None``) has α = β = γ = 0,
@@ -41,7 +42,7 @@ from tqdm.auto import tqdm
 
 from accel import Accelerator
 from accel.config import AcceleratorConfig
-from accel.energy import adc_bits as _adc_bits_for, default_tuning_model
+from accel.energy import config_adc_bits, default_tuning_model
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.data import N_CLASSES, check_dataset
 from mapping.functional_layer import Adc, LayerCells, LayerGeometry
@@ -98,7 +99,7 @@ class NoiseSettings:
 
     ``scale`` multiplies the noise std (1 = the physical value); ``received_power_w`` is the
     power per wavelength at the detector (None: the accelerator's laser budget); ``adc_bits``
-    overrides ``ceil(log2(N+1))``.
+    overrides the configuration's ADC resolution (``accel.energy.config_adc_bits``).
     """
 
     scale: float = 1.0
@@ -316,7 +317,7 @@ class _Readout:
     def build(cls, acc: Accelerator, noise, max_cells: int) -> "_Readout":
         cfg = acc.config
         settings = NoiseSettings() if noise is False else noise
-        adc = Adc(settings.adc_bits or _adc_bits_for(cfg.N), cfg.N)
+        adc = Adc(settings.adc_bits or config_adc_bits(cfg), cfg.N)
         if noise is False or settings.scale == 0:
             return cls(adc, np.zeros(max_cells), 0.0)
         power = settings.received_power_w or _received_power_w(acc)

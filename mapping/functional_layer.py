@@ -17,7 +17,10 @@ and only readouts that can differ are evaluated cell by cell:
   where it happens are drawn exactly (binomial count, uniform positions, noise from the
   Gaussian tail) and only those are evaluated ("sparse").
 * Chunks with ``p > DENSE_PROBABILITY`` (large deviation or large noise) are evaluated for
-  every readout ("dense"). Both paths sample the same distribution.
+  every readout ("dense"): ADC layers in one Numba kernel that gathers the inputs, quantises
+  and sums the chunks, and draws a readout's noise only when it can change the code
+  (:mod:`mapping.readout_noise`); comparator layers with a matmul and a Gaussian per readout.
+  All paths sample the same distribution.
 """
 from __future__ import annotations
 

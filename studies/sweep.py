@@ -37,7 +37,6 @@ ALIASES = {
     "channel_spacing_nm": ("wavelength.channel_spacing_nm",),
     "adc_bits": ("converters.adc_bits",),
 }
-"""``adc_bits`` works only with an accelerator configuration that has a ``converters.adc_bits`` field."""
 
 
 def _config_fields() -> dict:

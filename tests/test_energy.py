@@ -102,6 +102,19 @@ def test_event_energies_by_hand():
     assert lb.weights_streamed and lb.weight_reload_s == 0.0 and lb.adc_bits == 5
 
 
+def test_configured_adc_bits_set_the_converter_energy():
+    """``converters.adc_bits`` overrides ceil(log2(N+1)); the Walden energy follows 2^bits."""
+    cfg = presets.load("robin-po").with_values({"converters.adc_bits": 3})
+    ev = event_energies(cfg)
+    assert ev.adc_bits == 3
+    assert ev.adc_j_per_conversion == pytest.approx(13.2e-15 * 8, rel=1e-12)
+    for bad in (0, 17):
+        with pytest.raises(ValueError, match=r"converters\.adc_bits"):
+            presets.load("robin-po").with_values({"converters.adc_bits": bad})
+    with pytest.raises(TypeError, match=r"converters\.adc_bits"):
+        presets.load("robin-po").with_values({"converters.adc_bits": 4.5})
+
+
 def test_static_power_and_tuning_override():
     acc = Accelerator(presets.load("robin-eo").with_values({"tuning.fixed_power_per_ring_mw": 0.5}))
     static = acc.power_model.static_power_w()

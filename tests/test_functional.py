@@ -394,7 +394,7 @@ def _oracle_network(folded, acc, chip, images):
     cal = np.stack([(raw[..., 0] - nominal[:, 0]) / nominal[:, 3], raw[..., 1] / nominal[:, 3],
                     (raw[..., 2] - nominal[:, 2]) / nominal[:, 3], raw[..., 3] / nominal[:, 3]], axis=-1)
     gaps: list = []
-    bits = math.ceil(math.log2(cfg.N + 1))
+    bits = cfg.converters.adc_bits or math.ceil(math.log2(cfg.N + 1))
 
     def dot(spec, a):
         weight = spec.weight_pm1.reshape(spec.weight_pm1.shape[0], -1).numpy().astype(np.float64)
@@ -485,3 +485,19 @@ def test_unsupported_layer_is_named(robin_eo, mnist_test):
     model = bnn.BNN(layers, arch="custom", hparams={}, input_shape=(1, 28, 28))
     with pytest.raises(TypeError, match=r"unsupported layer 'softmax' \(Softmax\)"):
         functional.simulate_accuracy(model, robin_eo, (mnist_test[0][:4], mnist_test[1][:4]), chips=1)
+
+
+def test_configured_coarse_adc_matches_per_cell_oracle(robin_eo):
+    """``converters.adc_bits = 2`` (3 codes for 11 popcount levels): the hardware path quantises
+    partial sums coarsely, exactly as the per-cell oracle does, and loses information."""
+    coarse = Accelerator(robin_eo.config.with_values({"converters.adc_bits": 2}))
+    torch.manual_seed(0)
+    model = bnn.export_binary(bnn_models.build("mnist-cnn", channels1=1, channels2=3, hidden=5))
+    images = torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    chip = functional.sample_chip_state(coarse, seed=4, chip=0, tuning=False)
+    want, record, gap = _oracle_network(model, coarse, chip, images)
+    assert gap > 5e-5
+    assert torch.equal(functional.predict(model, coarse, images, chip, noise=False), want)
+    software: dict = {}
+    model.forward(images, record=software)
+    assert not torch.equal(record["fc3"], software["fc3"])  # coarse partial sums change some signs

@@ -62,6 +62,14 @@ def test_apply_sets_every_aliased_field():
     assert cfg.M == base.M and cfg.units == base.units
 
 
+def test_adc_bits_is_a_sweep_field():
+    from accel import presets
+
+    assert sweep.resolve_field("adc_bits") == ("converters.adc_bits",)
+    cfg = sweep.apply(presets.load("robin-eo"), {"adc_bits": 3})
+    assert cfg.converters.adc_bits == 3
+
+
 def test_pareto_front_matches_brute_force():
     rng = np.random.default_rng(4)
     x, y = rng.random(60), rng.random(60)
