@@ -196,6 +196,25 @@ def test_dot_hook_and_midway_thresholds_tolerate_sub_unit_noise():
         np.testing.assert_array_equal(rec_noisy[name].numpy(), rec_ideal[name].numpy())
 
 
+def test_run_steps_split_at_any_binary_layer_equals_forward():
+    """Running the plan in two parts (up to a binary layer's input, then from its sums on)
+    gives the same logits as one forward pass; unknown layer names are rejected."""
+    torch.manual_seed(6)
+    model = bnn_models.build("mnist-cnn")
+    _randomise_bn(model, torch.Generator().manual_seed(6))
+    folded = export_binary(model, probe=torch.rand(16, 1, 28, 28))
+    x = torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(7))
+    whole = folded(x)
+    for spec in folded.layers:
+        k = folded.step_of(spec.name)
+        a = folded.run_steps(x, 0, k)  # the layer's ±1 input
+        assert a.shape[1:] == tuple(spec.in_shape)
+        rest = folded.run_steps(spec.binarize(spec.ideal_sum(a)), k + 1)
+        np.testing.assert_array_equal(rest.numpy(), whole.numpy())
+    with pytest.raises(KeyError, match="no binary layer named 'conv9'"):
+        folded.step_of("conv9")
+
+
 def test_mnist_cnn_binary_macs_within_budget():
     folded = export_binary(bnn_models.build("mnist-cnn"))
     # binary conv 32→64 3x3 on 14x14 outputs + binary linear 3136→256, counted by hand
