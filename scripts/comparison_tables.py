@@ -1,27 +1,29 @@
 """Print the tables of docs/comparison.md from the current code (markdown on stdout).
 
-    python scripts/comparison_tables.py            # all tables, about a minute on 2 cores
-    python scripts/comparison_tables.py --only configurations
+    python scripts/comparison_tables.py            # all tables, about 10 s (longer on a cold Numba cache)
+    python scripts/comparison_tables.py --only configurations tuning
 
 Every number comes from the public API: ``accel.Accelerator`` / ``accel.presets`` (shipped
-presets), ``accel.energy`` (laser budget, nominal tuning power), ``mapping.models`` (the shape
-zoo) and ``mapping.schedule.map_model`` (batch 1). Nothing is measured; these are model outputs.
+presets), ``accel.energy`` (laser budget, nominal tuning power), ``photonics.tuning`` (heater
+efficiency), ``mapping.models`` (the shape zoo) and ``mapping.schedule.map_model`` (batch 1).
+Nothing is measured; these are model outputs.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from accel import Accelerator, presets
-from accel.energy import laser_budget, nominal_tuning_power_w
+from accel.energy import default_tuning_model, laser_budget, nominal_tuning_power_w
 from mapping import models
-from mapping.schedule import map_model
-from photonics.tuning import TuningModel
+from mapping.schedule import COMPONENTS, map_model
 
 PRESETS = ("robin-eo", "robin-po", "lightbulb")
-COMPONENTS = ("laser", "tuning", "modulation", "weight_programming", "receiver", "adc_dac", "accumulation", "memory",
-              "electronic")
-TABLES = ("configurations", "nominal", "no-tuning", "sensitivity", "single")
+TABLES = ("configurations", "laser", "tuning", "nominal", "no-tuning", "sensitivity", "single")
+OXBNN_TUNING_MW_PER_RING = 1.375 + 1.6e-3  # TO 1.375 mW + EO 1.6 µW per ring, PARAMETERS.md §4
+OXBNN_LASER_MW_PER_LINE = 1.274  # optical, PARAMETERS.md §5
+MANY_CHIPS = 64  # chips for the sampling-spread check of the nominal tuning power
 
 
 def _table(header, rows) -> str:
@@ -34,68 +36,114 @@ def _g(x: float, digits: int = 3) -> str:
     return f"{x:,.{digits}g}" if abs(x) < 1e5 else f"{x:.{digits}g}"
 
 
+def _fj(rep) -> str:
+    return f"{rep.energy_per_bit_j * 1e15:,.0f}"
+
+
+def _pct(rep, component) -> str:
+    return f"{100 * rep.breakdown[component] / rep.energy_j:.0f}"
+
+
+def _rings(cfg) -> int:
+    return cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
+
+
+def _fixed_grid(cfg):
+    """The preset's tuning model with the laser grid at the design wavelengths."""
+    return dataclasses.replace(default_tuning_model(cfg), track_common_mode=False)
+
+
 def _report(acc, name, tuning_power_w=None, electronic_ends=False):
     return map_model(models.build(name, electronic_ends=electronic_ends), acc, models.input_shape(name),
                      tuning_power_w=tuning_power_w)
 
 
-def _shares(rep) -> str:
-    total = sum(rep.breakdown.values())
-    return " / ".join(f"{100 * rep.breakdown.get(c, 0.0) / total:.0f}" for c in COMPONENTS)
+def _with(acc, values) -> Accelerator:
+    return Accelerator(acc.config.with_values(values))
 
 
 def configurations(accs) -> str:
     rows = []
     for name, acc in accs.items():
-        cfg, laser = acc.config, laser_budget(acc.config)
-        rings = cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
-        tuning_w = acc.power_model.nominal_tuning_power_w
+        cfg = acc.config
+        lam = cfg.wavelength.center_wavelength_nm
+        act, wt = cfg.activation_ring.design(lam), cfg.weight_ring.design(lam)
+        heater = default_tuning_model(cfg)
+        mw_per_nm = [1e3 / float(heater.to_efficiency_nm_per_w(d.fsr_nm)) for d in (act, wt)]
         rows.append([name, cfg.N, cfg.M, cfg.units, _g(cfg.bit_rate_gbps), f"{acc.peak_binary_macs_per_s / 1e12:.1f}",
-                     f"{rings:,}", f"{laser.laser_wavelengths:,}", f"{laser.path_loss_db:.1f}",
-                     f"{laser.received_power_per_wavelength_w * 1e6:.2f}", f"{laser.electrical_power_per_wavelength_w * 1e3:.2f}",
-                     f"{laser.total_electrical_power_w:.2f}", f"{tuning_w:.3g} ({tuning_w / rings * 1e3:.3g})",
-                     f"{acc.area_mm2:.0f}"])
-    return _table(["preset", "N", "M", "units", "Gb/s", "peak binary MAC/s (×10¹²)", "rings", "laser lines",
-                   "worst-path loss (dB)", "received / line (µW)", "laser / line, electrical (mW)", "laser total (W)",
-                   "nominal tuning, W (mW per ring)", "area (mm²)"], rows)
+                     f"{_rings(cfg):,}", f"{acc.area_mm2:.0f}", _g(cfg.activation_ring.radius_um),
+                     f"{cfg.activation_ring.width_nm:.0f} / {cfg.weight_ring.width_nm:.0f}", _g(cfg.activation_ring.kappa2_in),
+                     _g(cfg.wavelength.channel_spacing_nm), f"{act.fsr_nm:.1f} / {wt.fsr_nm:.1f}",
+                     f"{act.q_loaded:,.0f}", f"{act.fwhm_nm:.2f}", f"{mw_per_nm[0]:.2f} / {mw_per_nm[1]:.2f}"])
+    return _table(["preset", "N", "M", "units", "Gb/s", "peak binary MAC/s (×10¹²)", "rings", "area (mm²)",
+                   "ring radius (µm)", "ring width, act / weight (nm)", "κ² (in = drop)", "channel spacing (nm)",
+                   "FSR, act / weight (nm)", "loaded Q (act)", "FWHM (act, nm)", "heater, mW per nm (act / weight)"], rows)
+
+
+def laser_table(accs) -> str:
+    rows = []
+    for name, acc in accs.items():
+        laser = laser_budget(acc.config)
+        rows.append([name, f"{laser.laser_wavelengths:,}", f"{laser.path_loss_db:.1f}",
+                     f"{dict(laser.loss_terms_db)['splitter_fanout']:.1f}",
+                     f"{laser.received_power_per_wavelength_w * 1e6:.2f}", f"{laser.optical_power_per_wavelength_w * 1e6:.0f}",
+                     f"{laser.electrical_power_per_wavelength_w * 1e3:.2f}", f"{laser.total_electrical_power_w:.2f}"])
+    return _table(["preset", "laser lines", "worst-path loss (dB)", "of which 1:M split (dB)", "received / line (µW)",
+                   "laser / line, optical (µW)", "laser / line, electrical (mW)", "laser total (W)"], rows)
+
+
+def tuning_table(accs) -> str:
+    def watts(power_w, rings):
+        return f"{power_w:,.3g} ({power_w / rings * 1e3:.3g})"
+
+    rows = []
+    for name, acc in accs.items():
+        cfg = acc.config
+        rings = _rings(cfg)
+        many = nominal_tuning_power_w(cfg.with_values({"tuning.variation_chips": MANY_CHIPS}))
+        single = [nominal_tuning_power_w(cfg.with_values({"tuning.variation_chips": 1, "tuning.variation_seed": seed}))
+                  / rings * 1e3 for seed in range(MANY_CHIPS)]
+        rows.append([name, cfg.tuning.variation_chips, watts(acc.power_model.nominal_tuning_power_w, rings),
+                     watts(many, rings), f"{min(single):.2g} – {max(single):.3g}",
+                     watts(nominal_tuning_power_w(cfg, _fixed_grid(cfg)), rings)])
+    return _table(["preset", "chips sampled", "nominal: W (mW per ring)", f"{MANY_CHIPS} chips: W (mW per ring)",
+                   f"one chip, {MANY_CHIPS} seeds: min – max (mW per ring)", "grid fixed: W (mW per ring)"], rows)
 
 
 def results(accs, tuning_power_w=None) -> str:
+    nominal = tuning_power_w is None
     rows = []
     for model in models.names():
         for name, acc in accs.items():
             rep = _report(acc, model, tuning_power_w)
-            row = [model, name, f"{rep.energy_per_bit_j * 1e15:,.0f}", f"{rep.fps:,.0f}", _g(rep.fps_per_w)]
-            if tuning_power_w is None:
-                row.append(f"{rep.latency_s * 1e6:.3g}")
+            row = [model, name, _fj(rep), f"{rep.fps:,.0f}", _g(rep.fps_per_w)]
+            row += [f"{rep.latency_s * 1e6:.3g}"] if nominal else []
             row += [_g(rep.energy_j * 1e6), _g(rep.power_w)]
-            if tuning_power_w is None:
-                row.append(f"{rep.utilisation:.2f}")
-            rows.append(row + [_shares(rep)])
-    header = ["model", "preset", "EPB (fJ)", "FPS", "FPS/W"] + (["latency (µs)"] if tuning_power_w is None else [])
-    header += ["energy (µJ)", "power (W)"] + (["utilisation"] if tuning_power_w is None else []) + ["shares (%)"]
+            row += [f"{rep.utilisation:.2f}"] if nominal else []
+            rows.append(row + [" / ".join(_pct(rep, c) for c in COMPONENTS)])
+    header = ["model", "preset", "EPB (fJ)", "FPS", "FPS/W"] + (["latency (µs)"] if nominal else [])
+    header += ["energy (µJ)", "power (W)"] + (["utilisation"] if nominal else []) + ["shares (%)"]
     return _table(header, rows)
 
 
-def _cell(rep) -> str:
-    return f"{rep.energy_per_bit_j * 1e15:,.0f} fJ / {rep.fps:,.0f} / {rep.fps_per_w:,.0f}"
-
-
 def sensitivity(accs) -> str:
-    fixed_grid = TuningModel(track_common_mode=False)
+    def cell(rep):
+        return f"{_fj(rep)} fJ / {rep.fps:,.0f} / {rep.fps_per_w:,.0f}"
+
     scenarios = [
         ("nominal (Monte Carlo tuning, laser grid follows each chip)", lambda acc: _report(acc, "resnet18")),
         ("tuning power 0", lambda acc: _report(acc, "resnet18", 0.0)),
+        (f"tuning averaged over {MANY_CHIPS} chips (`tuning.variation_chips = {MANY_CHIPS}`)",
+         lambda acc: _report(_with(acc, {"tuning.variation_chips": MANY_CHIPS}), "resnet18")),
         ("laser grid fixed at the design wavelengths (`track_common_mode = false`)",
-         lambda acc: _report(acc, "resnet18", nominal_tuning_power_w(acc.config, fixed_grid))),
+         lambda acc: _report(acc, "resnet18", nominal_tuning_power_w(acc.config, _fixed_grid(acc.config)))),
         ("tuning at the OXBNN per-ring constant (1.375 mW TO + 1.6 µW EO)",
-         lambda acc: _report(Accelerator(acc.config.with_values({"tuning.fixed_power_per_ring_mw": 1.375 + 1.6e-3})),
-                             "resnet18")),
+         lambda acc: _report(_with(acc, {"tuning.fixed_power_per_ring_mw": OXBNN_TUNING_MW_PER_RING}), "resnet18")),
         ("tuning 0, laser fixed at the OXBNN 1.274 mW optical per line",
-         lambda acc: _report(Accelerator(acc.config.with_values({"laser.fixed_optical_power_per_wavelength_mw": 1.274})),
+         lambda acc: _report(_with(acc, {"laser.fixed_optical_power_per_wavelength_mw": OXBNN_LASER_MW_PER_LINE}),
                              "resnet18", 0.0)),
     ]
-    rows = [[label] + [_cell(fn(acc)) for acc in accs.values()] for label, fn in scenarios]
+    rows = [[label] + [cell(fn(acc)) for acc in accs.values()] for label, fn in scenarios]
     return _table(["scenario"] + list(accs), rows)
 
 
@@ -103,24 +151,20 @@ def single(accs) -> str:
     """Single-assumption changes, ResNet-18, tuning power 0 (EPB in fJ)."""
     lb, eo, po = accs["lightbulb"], accs["robin-eo"], accs["robin-po"]
     rx = lb.config.receiver
-    lines = []
-    rep = _report(Accelerator(lb.config.with_values({"receiver.pd_power_mw": rx.pd_power_mw * 10,
-                                                     "receiver.tia_power_mw": rx.tia_power_mw * 10})), "resnet18", 0.0)
-    lines.append(f"* LightBulb with PD and TIA power x10 (the same energy per cycle as at 5 Gb/s): "
-                 f"{rep.energy_per_bit_j * 1e15:,.0f} fJ (receiver {100 * rep.breakdown['receiver'] / rep.energy_j:.0f} %).")
-    rep = _report(Accelerator(lb.config.with_values({"memory.read_energy_fj_per_bit": 0.0})), "resnet18", 0.0)
-    lines.append(f"* LightBulb with a free weight memory: {rep.energy_per_bit_j * 1e15:,.0f} fJ.")
+    rep = _report(_with(lb, {"receiver.pd_power_mw": rx.pd_power_mw * 10, "receiver.tia_power_mw": rx.tia_power_mw * 10}),
+                  "resnet18", 0.0)
+    lines = [f"* LightBulb with PD and TIA power x10 (the same energy per cycle as at 5 Gb/s): {_fj(rep)} fJ "
+             f"(receiver {_pct(rep, 'receiver')} %)."]
+    rep = _report(_with(lb, {"memory.read_energy_fj_per_bit": 0.0}), "resnet18", 0.0)
+    lines.append(f"* LightBulb with a free weight memory: {_fj(rep)} fJ.")
     free_rx = {"receiver.pd_power_mw": 0.0, "receiver.tia_power_mw": 0.0}
-    eo0 = _report(Accelerator(eo.config.with_values(free_rx)), "resnet18", 0.0)
-    po0 = _report(Accelerator(po.config.with_values(free_rx)), "resnet18", 0.0)
-    lines.append(f"* ROBIN with no PD/TIA power: robin-eo {eo0.energy_per_bit_j * 1e15:,.0f} fJ, "
-                 f"robin-po {po0.energy_per_bit_j * 1e15:,.0f} fJ (activation modulation "
-                 f"{100 * eo0.breakdown['modulation'] / eo0.energy_j:.0f} / {100 * po0.breakdown['modulation'] / po0.energy_j:.0f} %).")
-    ends = {name: _report(acc, "resnet18", 0.0, electronic_ends=True) for name, acc in accs.items()}
+    eo0, po0 = (_report(_with(acc, free_rx), "resnet18", 0.0) for acc in (eo, po))
+    lines.append(f"* ROBIN with no PD/TIA power: robin-eo {_fj(eo0)} fJ, robin-po {_fj(po0)} fJ (activation modulation "
+                 f"{_pct(eo0, 'modulation')} / {_pct(po0, 'modulation')} %).")
+    ends = [_report(acc, "resnet18", 0.0, electronic_ends=True) for acc in accs.values()]
     lines.append("* First and last layers electronic (`electronic_ends=True`): FPS "
-                 + " / ".join(f"{r.fps:,.0f}" for r in ends.values()) + ", EPB "
-                 + " / ".join(f"{r.energy_per_bit_j * 1e15:,.0f}" for r in ends.values()) + " fJ ("
-                 + " / ".join(ends) + ").")
+                 + " / ".join(f"{r.fps:,.0f}" for r in ends) + ", EPB " + " / ".join(_fj(r) for r in ends)
+                 + " fJ (" + " / ".join(accs) + ").")
     return "\n".join(lines)
 
 
@@ -132,6 +176,8 @@ def main(argv=None) -> int:
     accs = {name: Accelerator(presets.load(name)) for name in PRESETS}
     makers = {
         "configurations": ("The three configurations", lambda: configurations(accs)),
+        "laser": ("Laser budget", lambda: laser_table(accs)),
+        "tuning": ("Tuning power (laser grid follows each chip unless fixed)", lambda: tuning_table(accs)),
         "nominal": ("Results with nominal tuning power (shares: " + " / ".join(COMPONENTS) + ")", lambda: results(accs)),
         "no-tuning": ("Results without tuning power", lambda: results(accs, 0.0)),
         "sensitivity": ("Sensitivity on ResNet-18 (EPB / FPS / FPS/W)", lambda: sensitivity(accs)),
