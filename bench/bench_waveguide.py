@@ -15,8 +15,6 @@ from scipy.interpolate import NdBSpline
 from photonics import waveguide
 
 
-
-
 def main() -> None:
     points = [(500.0, 220.0, 1550.0), (800.0, 200.0, 1500.0), (2000.0, 250.0, 1620.0)]
     waveguide.solve_mode(*points[0])  # warm imports

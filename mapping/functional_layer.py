@@ -214,32 +214,40 @@ def _forced_sum(t, flip, out_pm):
 
 
 @nb.njit(cache=True, parallel=True)
-def _chunk_sums_kernel(a, image, oh, ow, out, chunk, rep, w, w_dev, bias, k_total, geometry, s_out, e_out):
+def _chunk_sums_kernel(a, base, offsets, out, chunk, rep, w, w_dev, bias, s_out, e_out):
     """Per readout i: s = Σ_j w·x and e = Σ_j w_dev·x + bias over the cells of its chunk, x the
-    layer input gathered from the flat (padded) input ``a``. ``geometry`` = (is_conv, C_in, kh,
-    kw, stride_y, stride_x, H_padded, W_padded)."""
+    layer input ``a[base[i] + offsets[k]]`` of cell k (flat padded input; ``offsets[k] < 0``:
+    unused cell, see :func:`_gather_indices`)."""
     n = w.shape[2]
-    is_conv, cin, kh, kw, sy, sx, hp, wp = geometry
-    for i in nb.prange(image.size):
+    for i in nb.prange(base.size):
         o, c, r = out[i], chunk[i], rep[i]
         s = 0.0
         e = bias[r, o, c]
         for j in range(n):
             k = c * n + j
-            if k >= k_total:
-                break
-            if is_conv:
-                ch = k // (kh * kw)
-                rem = k - ch * kh * kw
-                ky = rem // kw
-                idx = ((image[i] * cin + ch) * hp + oh[i] * sy + ky) * wp + ow[i] * sx + rem - ky * kw
-            else:
-                idx = image[i] * k_total + k
-            x = a[idx]
+            if offsets[k] < 0:
+                continue
+            x = a[base[i] + offsets[k]]
             s += w[o, c, j] * x
             e += w_dev[r, o, c, j] * x
         s_out[i] = s
         e_out[i] = e
+
+
+def _gather_indices(geometry: LayerGeometry, padded_shape: tuple, positions: int, out_w: int):
+    """Offsets (C·N,) of each cell's input within one (padded) image, -1 for unused cells, and
+    the base offset (L,) of each output position: cell k of position l of image b reads
+    ``a.flat[b·image_size + base[l] + offsets[k]]``."""
+    g = geometry
+    k = np.arange(g.n_chunks * g.chunk)
+    if g.kernel is None:
+        return np.where(k < g.k, k, -1), np.zeros(1, dtype=np.int64)
+    _, kh, kw = g.kernel
+    hp, wp = padded_shape[-2:]
+    ch, ky, kx = k // (kh * kw), (k // kw) % kh, k % kw
+    offsets = np.where(k < g.k, (ch * hp + ky) * wp + kx, -1)
+    l = np.arange(positions)
+    return offsets, (l // out_w) * g.stride[0] * wp + (l % out_w) * g.stride[1]
 
 
 class _Readouts:
@@ -262,20 +270,20 @@ class _Readouts:
         """Readouts per (output, chunk) pair."""
         return self.batch * self.positions
 
+    @cached_property
+    def gather(self) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_gather_indices` of this layer and batch (offsets per cell, base per position)."""
+        return _gather_indices(self.g, tuple(self.a.shape), self.positions, self.out_w)
+
     def chunk_sums(self, readout, out, chunk, rep, cells: "LayerCells") -> tuple[np.ndarray, np.ndarray]:
         """Ideal chunk sums ``s`` and deviations ``e`` (module docstring) of the given readouts."""
-        g = self.g
         arr = np.ascontiguousarray(self.a.numpy(), dtype=np.float32)
-        if g.kernel is None:
-            geometry = np.array([0, 1, 1, 1, 1, 1, 1, 1], dtype=np.int64)
-        else:
-            cin, kh, kw = g.kernel
-            geometry = np.array([1, cin, kh, kw, *g.stride, *arr.shape[2:]], dtype=np.int64)
+        offsets, position_base = self.gather
+        base = (readout // self.positions) * arr[0].size + position_base[readout % self.positions]
         w_dev, bias = cells.arrays64
-        pos = readout % self.positions
         s_out, e_out = np.empty(readout.size), np.empty(readout.size)
-        _chunk_sums_kernel(arr.ravel(), readout // self.positions, pos // self.out_w, pos % self.out_w, out, chunk, rep,
-                           g.padded_weight.double().numpy(), w_dev, bias, g.k, geometry, s_out, e_out)
+        _chunk_sums_kernel(arr.ravel(), base, offsets, out, chunk, rep, self.g.padded_weight.double().numpy(), w_dev, bias,
+                           s_out, e_out)
         return s_out, e_out
 
     def replica(self, readout: np.ndarray, replicas: int) -> np.ndarray:
@@ -423,11 +431,9 @@ def _dense(geometry, cells, readouts, s, adc, rng, generator, draw):
     outs = np.flatnonzero(draw.dense.any(axis=1))
     if geometry.comparator:
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
-    else:
-        p = _tail_probability(draw.margin[outs], cells.sigma[None, :])
-        if not adc.exact:
-            p = np.ones_like(p)
-        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p)
+    else:  # an inexact ADC has code boundaries anywhere: every readout's noise may matter
+        p = _tail_probability(draw.margin[outs], cells.sigma[None, :]) if adc.exact else np.ones(1)
+        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()))
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -440,34 +446,17 @@ def _columns(geometry, a):
     return a.unsqueeze(-1) if geometry.kernel is None else F.unfold(a, geometry.kernel[1:], stride=geometry.stride)
 
 
-def _gather_indices(geometry: LayerGeometry, padded_shape: tuple, positions: int, out_w: int):
-    """Offsets (C·N,) of each cell's input within one (padded) image, -1 for unused cells, and
-    the base offset (L,) of each output position (see ``readout_noise.adc_digital_sums``)."""
-    g = geometry
-    k = np.arange(g.n_chunks * g.chunk)
-    if g.kernel is None:
-        return np.where(k < g.k, k, -1), np.zeros(1, dtype=np.int64)
-    _, kh, kw = g.kernel
-    hp, wp = padded_shape[-2:]
-    ch, ky, kx = k // (kh * kw), (k // kw) % kh, k % kw
-    offsets = np.where(k < g.k, (ch * hp + ky) * wp + kx, -1)
-    l = np.arange(positions)
-    return offsets, (l // out_w) * g.stride[0] * wp + (l % out_w) * g.stride[1]
-
-
-def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p):
+def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max):
     """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
-    (:func:`mapping.readout_noise.adc_digital_sums`; ``p`` (O', C) the probability per pair that
-    noise exceeds the pair's margin, 1 where every readout's noise must be drawn)."""
+    (:func:`mapping.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
+    pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn)."""
     g = geometry
     outs_t = torch.from_numpy(outs)
     w_eff = (g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]).permute(0, 2, 3, 1).numpy()  # (R, C, N, O')
     bias = cells.bias[:, outs_t].transpose(1, 2).numpy()  # (R, C, O')
-    a = readouts.a.numpy()
-    offsets, position_base = _gather_indices(g, a.shape, readouts.positions, readouts.out_w)
-    value = readout_noise.adc_digital_sums(a, offsets, position_base, w_eff, bias, g.chunk_lengths(), cells.sigma,
-                                           float(p.max(initial=0.0)), adc.lsb, adc.levels, g.k,
-                                           int(rng.integers(0, 2**63)))
+    offsets, position_base = readouts.gather
+    value = readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
+                                           cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)))
     s.view(s.shape[0], s.shape[1], -1)[:, outs_t] = torch.from_numpy(value)
 
 
