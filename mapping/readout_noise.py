@@ -18,6 +18,8 @@ import numba as nb
 import numpy as np
 from scipy.special import ndtr
 
+from photonics._checks import check_int, check_positive, check_range
+
 __all__ = ["uniforms", "ndtri", "adc_digital_sums"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -85,8 +87,9 @@ def _uniforms(key, n, out):
 
 def uniforms(key: int, n: int) -> np.ndarray:
     """The first ``n`` uniforms of stream ``key`` (the values the kernel uses for indices 0..n-1)."""
-    out = np.empty(int(n))
-    _uniforms(np.uint64(key), int(n), out)
+    key, n = check_int("key", key, lo=0, hi=2**64 - 1), check_int("n", n, lo=0)
+    out = np.empty(n)
+    _uniforms(np.uint64(key), n, out)
     return out
 
 
@@ -185,8 +188,14 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     noiseless one. A candidate's ``Φ⁻¹`` is evaluated only when a table of ``Φ`` says the noise
     can reach the boundary.
     """
+    check_positive("lsb", lsb)
+    levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
+    key = check_int("key", key, lo=0, hi=2**64 - 1)
+    check_range("p_max", p_max, 0.0, 1.0)
     a = np.ascontiguousarray(a, dtype=np.float32)
     weight = np.ascontiguousarray(weight, dtype=np.float32)
+    if weight.ndim != 4:
+        raise ValueError(f"weight must have shape (R, C, N, O), got {weight.shape}")
     replicas, n_chunks, n, outs = weight.shape
     offsets = np.ascontiguousarray(offsets, dtype=np.int64)
     position_base = np.ascontiguousarray(position_base, dtype=np.int64)
@@ -198,7 +207,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     if len(a) and (offsets.max() + position_base.max() >= stride or position_base.min() < 0):
         raise ValueError("offsets + position_base reach outside one image of a")
     sigma = np.ascontiguousarray(sigma, dtype=np.float64)
-    p_max = float(np.clip(p_max, 0.0, 1.0)) if np.any(sigma > 0) else 0.0
+    p_max = float(p_max) if np.any(sigma > 0) else 0.0
     step = lsb / (_TABLE_POINTS - 1)
     noisy = sigma > 0
     table = np.zeros((n_chunks, _TABLE_POINTS))  # P(noise < -d) at grid points d <= a readout's distance

@@ -155,3 +155,9 @@ def test_bad_shapes_are_rejected_before_the_kernel():
         rn.adc_digital_sums(a, offsets, base, weight, bias[:, :1], np.full(2, 4), np.zeros(2), 0.0, 2.0, 8, k_total, key=0)
     with pytest.raises(ValueError, match="outside"):
         rn.adc_digital_sums(a, offsets + 5, base, weight, bias, np.full(2, 4), np.zeros(2), 0.0, 2.0, 8, k_total, key=0)
+    with pytest.raises(ValueError, match="p_max"):
+        rn.adc_digital_sums(a, offsets, base, weight, bias, np.full(2, 4), np.zeros(2), 1.5, 2.0, 8, k_total, key=0)
+    with pytest.raises(ValueError, match="lsb"):
+        rn.adc_digital_sums(a, offsets, base, weight, bias, np.full(2, 4), np.zeros(2), 0.0, -2.0, 8, k_total, key=0)
+    with pytest.raises(ValueError, match="n"):
+        rn.uniforms(1, -3)
