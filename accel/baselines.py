@@ -1,4 +1,4 @@
-"""Published baselines (PARAMETERS.md §6) as records and a DataFrame for plots.
+"""Published baselines (docs/references.md §6) as records and a DataFrame for plots.
 
 * ``platform``: energy per bit (pJ/bit) and kFPS/W of CPUs, GPUs, electronic and photonic
   accelerators as evaluated by the ROBIN/CrossLight group (CrossLight, Sunny et al., DAC 2021,
@@ -21,7 +21,7 @@ import pandas as pd
 __all__ = ["Baseline", "BASELINES", "ROBIN_CLAIMS", "records", "table"]
 
 NAN = math.nan
-_CROSSLIGHT = "Sunny et al., 'CrossLight', DAC 2021 (average over four CNNs) - PARAMETERS.md §6"
+_CROSSLIGHT = "Sunny et al., 'CrossLight', DAC 2021 (average over four CNNs) - docs/references.md §6"
 
 
 @dataclass(frozen=True)
@@ -65,18 +65,18 @@ BASELINES: tuple[Baseline, ...] = (
     _platform("HolyLight", 274.13, 3.3, "photonic accelerator"),
     _platform("CrossLight (opt + TED)", 28.78, 52.59, "photonic accelerator"),
     Baseline(name="FINN (ZC706, MNIST)", category="electronic_bnn", fps=12.3e6, latency_s=0.31e-6, workload="MNIST MLP",
-             technology="FPGA (Zynq ZC706)", source="Umuroglu et al., 'FINN', FPGA 2017 - PARAMETERS.md §6"),
+             technology="FPGA (Zynq ZC706)", source="Umuroglu et al., 'FINN', FPGA 2017 - docs/references.md §6"),
     Baseline(name="FINN (ZC706, CIFAR-10)", category="electronic_bnn", fps=21.9e3, workload="CIFAR-10 CNN",
-             technology="FPGA (Zynq ZC706)", source="Umuroglu et al., 'FINN', FPGA 2017 - PARAMETERS.md §6"),
+             technology="FPGA (Zynq ZC706)", source="Umuroglu et al., 'FINN', FPGA 2017 - docs/references.md §6"),
     _tops_per_w("YodaNN", 61.2, "65 nm ASIC, 0.6 V",
-                "Andri et al., 'YodaNN', ISVLSI 2016 / TCAD 2018 - PARAMETERS.md §6", "binary weights, multi-bit activations"),
+                "Andri et al., 'YodaNN', ISVLSI 2016 / TCAD 2018 - docs/references.md §6", "binary weights, multi-bit activations"),
     _tops_per_w("XNORBIN", 95.0, "65 nm ASIC",
-                "Bahou et al., 'XNORBIN', COOL Chips 2018 - PARAMETERS.md §6", "fully binary"),
+                "Bahou et al., 'XNORBIN', COOL Chips 2018 - docs/references.md §6", "fully binary"),
     Baseline(name="Bankman et al. mixed-signal BNN", category="electronic_bnn", fps=237.0, energy_per_inference_j=3.8e-6,
              power_w=0.9e-3, accuracy=0.86, workload="CIFAR-10 CNN", technology="28 nm mixed-signal",
-             source="Bankman et al., JSSC 2019 - PARAMETERS.md §6"),
+             source="Bankman et al., JSSC 2019 - docs/references.md §6"),
     Baseline(name="LightBulb", category="photonic_bnn", workload="BNN CNNs", technology="photonic XNOR + racetrack memory",
-             source="Zokaee et al., 'LightBulb', DATE 2020 - PARAMETERS.md §6",
+             source="Zokaee et al., 'LightBulb', DATE 2020 - docs/references.md §6",
              note="17-173x throughput and 17.5-660x throughput/W over earlier electro-optic accelerators (ratios only)"),
 )
 
@@ -85,7 +85,7 @@ ROBIN_CLAIMS = {
     "eo_epb_vs_lightbulb": 1.0 / 933.0,
     "po_speedup_vs_electronic_bnn": 3.0,
     "po_speedup_vs_lightbulb": 25.0,
-    "source": "Sunny, Mirza, Nikdast, Pasricha, 'ROBIN', ACM TECS 2021 (abstract) - PARAMETERS.md §6",
+    "source": "Sunny, Mirza, Nikdast, Pasricha, 'ROBIN', ACM TECS 2021 (abstract) - docs/references.md §6",
 }
 """ROBIN's headline ratios: EO energy-per-bit relative to the baseline (x lower = 1/x), PO speed-up."""
 

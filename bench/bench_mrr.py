@@ -28,7 +28,7 @@ def _best_time(fn, repeats=REPEATS):
 
 
 def numpy_spectrum(ring, wavelengths_nm, detuning_nm):
-    """The same Airy formula in plain NumPy (textbook cos form, PARAMETERS.md §1)."""
+    """The same Airy formula in plain NumPy (textbook cos form, docs/references.md §1)."""
     length_nm = ring.circumference_um * 1e3
     x = wavelengths_nm - detuning_nm
     n_eff = ring.n_eff - (ring.n_g - ring.n_eff) * (x - ring.wavelength_nm) / ring.wavelength_nm

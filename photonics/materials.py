@@ -7,7 +7,7 @@
   n(1550 nm) = 3.4764.
 * SiO2: three-term Sellmeier of I. H. Malitson, J. Opt. Soc. Am. 55, 1205 (1965), fused
   silica at 20 °C, 0.21–3.71 µm. n(1550 nm) = 1.4440.
-* Thermo-optic coefficients at 1550 nm, room temperature (PARAMETERS.md §2):
+* Thermo-optic coefficients at 1550 nm, room temperature (docs/references.md §2):
   Si 1.86e-4 /K (Cocorullo et al., Appl. Phys. Lett. 74, 3338, 1999), SiO2 8.5e-6 /K.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Microring resonators: exact (Airy) transfer functions and the ``RingDesign`` figure-of-merit object.
 
-Formulas: Bogaerts et al., Laser Photonics Rev. 6(1) 47 (2012), as listed in PARAMETERS.md §1.
+Formulas: Bogaerts et al., Laser Photonics Rev. 6(1) 47 (2012), as listed in docs/references.md §1.
 Symbols: ``r``, ``r1``, ``r2`` field self-coupling (``kappa2 = 1 - r**2``), ``a`` single-pass
 (one round trip) field amplitude, ``phi`` round-trip phase. The kernels evaluate the Airy forms
 with ``1 - cos(phi) = 2 sin^2(phi/2)``, e.g. the add-drop drop power::
@@ -313,7 +313,7 @@ class RingDesign:
     def _rho(self) -> float:
         return self.r1 * self.r2 * self.a
 
-    # --- figures of merit (PARAMETERS.md §1) -------------------------------------------------
+    # --- figures of merit (docs/references.md §1) -------------------------------------------------
     @property
     def fsr_nm(self) -> float:
         """FSR = lam^2 / (n_g L)."""

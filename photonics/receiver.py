@@ -5,7 +5,7 @@ Receiver model (used by :func:`required_power_per_wavelength_w` and
 A or bus B; a balanced photodiode pair with responsivity R gives ``I_A - I_B = R P sum(c_i)``
 with c_i = ±1, i.e. ``R P (2 popcount - N)``. Adjacent popcount levels are ``2 R P`` apart, so
 a decision half-way between them errs with probability ``1/2 erfc(Q / sqrt 2)`` when
-``R P = Q sigma``. Noise (PARAMETERS.md §5), in the bandwidth ``B = bit_rate / 2`` (Nyquist; it
+``R P = Q sigma``. Noise (docs/references.md §5), in the bandwidth ``B = bit_rate / 2`` (Nyquist; it
 makes the shot-noise formula equal Poisson counting over one bit period):
 
 * shot: ``2 q (I_A + I_B + 2 I_dark) B`` with ``I_A + I_B = R P N`` (all light reaches one of
@@ -14,7 +14,7 @@ makes the shot-noise formula equal Poisson counting over one bit period):
 
 Shot-noise limited, this needs ``Q^2 N`` photoelectrons per channel per bit; a single-ended
 popcount (one diode, levels ``R P`` apart, worst case at the top level) needs ``4 Q^2 N``, the
-"about 1.6 fJ per '1' at N = 64, Q = 7" of PARAMETERS.md §5.
+"about 1.6 fJ per '1' at N = 64, Q = 7" of docs/references.md §5.
 """
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def q_from_ber(ber):
 def photoelectrons_per_one(n_dot, q, *, balanced=False):
     """Photoelectrons per '1' per bit to resolve the N+1 popcount levels at quality factor Q.
 
-    Shot-noise limited (Poisson) counting. Single-ended (default, PARAMETERS.md §5): levels one
+    Shot-noise limited (Poisson) counting. Single-ended (default, docs/references.md §5): levels one
     '1' (n) apart, variance up to N n at the top level, n / 2 >= Q sqrt(N n) gives 4 Q^2 N.
     Balanced (``balanced=True``): levels 2n apart, variance N n always, gives Q^2 N.
     """

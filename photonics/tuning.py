@@ -3,7 +3,7 @@
 Sign convention: ``shift_nm`` = resonance − assigned channel (positive = red). A correction
 moves the resonance by −shift. TO heaters only red-shift; EO carrier tuning moves both ways
 (``eo_bidirectional``) or, when unidirectional, only blue (carrier injection, Δn < 0 by
-Soref–Bennett, PARAMETERS.md §4), within ``eo_range_nm``.
+Soref–Bennett, docs/references.md §4), within ``eo_range_nm``.
 
 Per ring (vectorised over all banks of all chips):
 
@@ -29,7 +29,7 @@ Per ring (vectorised over all banks of all chips):
    that exceeds ``lock_tolerance_nm``. Nothing is clipped silently.
 
 Common mode (``track_common_mode``): fabrication and ambient temperature move all rings of a
-chip together by a wafer- and die-level offset (σ ≈ 4 nm, PARAMETERS.md §3) that dwarfs the
+chip together by a wafer- and die-level offset (σ ≈ 4 nm, docs/references.md §3) that dwarfs the
 within-die spread (≈0.2 nm). Practical links do not heat every ring by that much: the WDM
 laser grid (a tunable comb) or the chip's TEC set-point follows the chip. With the flag set,
 the channel grid is offset per chip (``grid_offset_nm``) before the per-ring solve, so rings
@@ -57,7 +57,7 @@ from photonics._checks import as_float_array, check_int, check_positive, check_r
 __all__ = ["TuningModel", "TuningResult", "thermal_crosstalk_ratio", "crosstalk_matrix", "tune"]
 
 # Induced/applied phase ratio vs ring separation: Lumerical HEAT data published with the TED
-# reference code (febinpsunny/ThermaleigenDecomposition), PARAMETERS.md §4; 1 at d = 0 (self).
+# reference code (febinpsunny/ThermaleigenDecomposition), docs/references.md §4; 1 at d = 0 (self).
 _XT_DISTANCE_UM = np.array([0.0, 0.7, 5.1, 11.4, 13.9, 22.0, 34.0])
 _XT_LOG_RATIO = np.log([1.0, 0.23, 0.043, 0.006, 0.003, 5.5e-4, 1.3e-4])
 _XT_TAIL_SLOPE = (_XT_LOG_RATIO[-1] - _XT_LOG_RATIO[-2]) / (_XT_DISTANCE_UM[-1] - _XT_DISTANCE_UM[-2])
@@ -69,7 +69,7 @@ _CHUNK_RINGS = 1 << 15
 
 @dataclass(frozen=True)
 class TuningModel:
-    """Tuning actuators and policy (defaults: PARAMETERS.md §4).
+    """Tuning actuators and policy (defaults: docs/references.md §4).
 
     EO: ``eo_efficiency_w_per_nm`` 4 µW/nm, ``eo_lock_time_s`` 20 ns, ``eo_range_nm`` 1 nm
     (≲1 nm before carrier loss grows) — CrossLight (DAC 2021) Table II. TO:
@@ -142,7 +142,7 @@ class TuningResult:
 def thermal_crosstalk_ratio(distance_um):
     """Induced/applied thermal phase ratio at ring separation ``distance_um`` (>= 0).
 
-    Log-linear interpolation of the TED/Lumerical HEAT points of PARAMETERS.md §4 (0.23 at
+    Log-linear interpolation of the TED/Lumerical HEAT points of docs/references.md §4 (0.23 at
     0.7 µm ... 1.3e-4 at 34 µm), anchored at 1 for d = 0; beyond 34 µm the last segment's
     exponential decay continues. Monotone decreasing.
     """

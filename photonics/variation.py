@@ -9,7 +9,7 @@ mutually independent):
 2. die-to-die offset (one Gaussian number per chip);
 3. intra-die Gaussian random field with the squared-exponential kernel
    ρ(d) = exp(−d²/(2ℓ²)), ℓ = ``corr_length_um`` (ρ(ℓ) = e^(−1/2) ≈ 0.61). Some tools write
-   the kernel as exp(−2d²/ℓ'²) (PARAMETERS.md §3); that ℓ' equals 2ℓ here;
+   the kernel as exp(−2d²/ℓ'²) (docs/references.md §3); that ℓ' equals 2ℓ here;
 4. uncorrelated per-ring Gaussian term.
 
 Temperature: chip ambient offset plus a linear on-chip gradient of random direction.
@@ -43,8 +43,8 @@ __all__ = [
     "resonance_shift_nm",
 ]
 
-# Level split (PARAMETERS.md §3). Each level takes the same fraction of σ_w and σ_t, so its
-# resonance σ at the 500 nm reference (dλ/dw 0.58, dλ/dt 1.37 nm/nm, PARAMETERS.md §2) is
+# Level split (docs/references.md §3). Each level takes the same fraction of σ_w and σ_t, so its
+# resonance σ at the 500 nm reference (dλ/dw 0.58, dλ/dt 1.37 nm/nm, docs/references.md §2) is
 # fixed: die-to-die 0.33 nm and local (field + per-ring) 0.17 nm as in accelerator variation
 # studies; a local σ of 0.17 nm spans ≈5σ ≈ 0.84 nm peak-to-peak over ~100 devices, the
 # within-die spread of Zortman 2010. The wafer systematic term takes the rest of the
@@ -96,7 +96,7 @@ def _scalar(name, value) -> float:
 class FabricationModel:
     """Width/thickness variation per level (nm) and intra-die correlation.
 
-    Defaults (PARAMETERS.md §3): totals σ_w = 5 nm, σ_t = 2 nm (layout-aware Monte Carlo
+    Defaults (docs/references.md §3): totals σ_w = 5 nm, σ_t = 2 nm (layout-aware Monte Carlo
     defaults after Lu et al., Opt. Express 25, 9712, 2017) split as die-to-die 0.41/0.165 nm,
     field 0.18/0.07 nm, per-ring 0.12/0.05 nm (width/thickness), the rest wafer-level: at
     500 nm width that is resonance σ 0.33 nm die-to-die, 0.17 nm local (accelerator studies),
@@ -162,7 +162,7 @@ class ThermalModel:
     Ambient offset ~ N(``ambient_mean_K``, ``ambient_sigma_K``) at the centre of the rings'
     bounding box; gradient vector with independent N(0, ``gradient_sigma_K_per_mm``)
     components (random direction), so two points d mm apart differ by σ·d K along any
-    direction. PARAMETERS.md gives no figures: defaults 1 K (TEC-stabilised package) and
+    direction. docs/references.md gives no figures: defaults 1 K (TEC-stabilised package) and
     0.5 K/mm (a few K across a multi-mm die) are assumptions to override.
     """
 

@@ -15,7 +15,7 @@ Surrogate (``strip_indices_fast``, ``sensitivities``): tensor-product cubic B-sp
 the solver's values on a grid over the validity box, shipped as ``photonics/data/strip_te0.npz``
 (built by ``scripts/build_waveguide_table.py``), evaluated by a Numba kernel.
 
-Resonance sensitivities: Δλ = λ·Δn_eff/n_g (PARAMETERS.md §1).
+Resonance sensitivities: Δλ = λ·Δn_eff/n_g (docs/references.md §1).
 Validity: width 350–2500 nm, thickness 180–260 nm, wavelength 1450–1650 nm.
 """
 from __future__ import annotations

@@ -4,7 +4,7 @@ Ring ``i`` of a bank is the design ``ring`` with its resonance comb moved rigidl
 resonance sits at ``resonances_nm[..., i]``; its response at every channel (including the
 channels one or more FSRs away) comes from the exact transfer function. The Lorentzian forms
 here are labelled approximations: they under-state the leakage far from resonance by up to
-pi^2/4 (3.9 dB) at half an FSR (PARAMETERS.md §1), so crosstalk budgets should use the exact
+pi^2/4 (3.9 dB) at half an FSR (docs/references.md §1), so crosstalk budgets should use the exact
 functions.
 """
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""accel.baselines: published figures of PARAMETERS.md §6, in a form plots can use."""
+"""accel.baselines: published figures of docs/references.md §6, in a form plots can use."""
 import math
 
 import pytest
 
 from accel import baselines
 
-# PARAMETERS.md §6, CrossLight (DAC 2021) platform table: EPB (pJ/bit), kFPS/W.
+# docs/references.md §6, CrossLight (DAC 2021) platform table: EPB (pJ/bit), kFPS/W.
 CROSSLIGHT = {
     "NVIDIA P100": (971.31, 24.9),
     "Xeon Platinum 9282": (5099.68, 2.39),
@@ -50,7 +50,7 @@ def test_electronic_bnn_accelerators():
 
 def test_every_record_cites_its_source_and_categories_filter():
     for b in baselines.records():
-        assert "PARAMETERS.md §6" in b.source
+        assert "docs/references.md §6" in b.source
     assert {b.category for b in baselines.records("electronic_bnn")} == {"electronic_bnn"}
     assert [b.name for b in baselines.records("photonic_bnn")] == ["LightBulb"]
     with pytest.raises(ValueError, match="category='gpu'"):

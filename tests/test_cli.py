@@ -43,7 +43,7 @@ def test_presets_lists_published_configurations():
     result = robinsim("presets")
     assert result.returncode == 0
     rows = {line.split()[0]: line.split()[1:4] for line in result.stdout.splitlines()[1:]}
-    # N, M, units of the OXBNN-simulator models of ROBIN-EO/PO and LightBulb (PARAMETERS.md §6)
+    # N, M, units of the OXBNN-simulator models of ROBIN-EO/PO and LightBulb (docs/references.md §6)
     assert rows["robin-eo"] == ["10", "10", "183"]
     assert rows["robin-po"] == ["50", "10", "37"]
     assert rows["lightbulb"] == ["16", "4", "227"]

@@ -9,14 +9,14 @@ import pytest
 from accel import presets
 from accel.config import AcceleratorConfig, ArchitectureConfig, ConfigKeyError, RingConfig
 
-# Strip-waveguide indices at 1550 nm, 220 nm thick (PARAMETERS.md §2 mode-solver table):
+# Strip-waveguide indices at 1550 nm, 220 nm thick (docs/references.md §2 mode-solver table):
 # 500 nm: n_eff 2.4455, n_g 4.191; 800 nm: n_eff 2.6885, n_g 3.904.
 N_G_500, N_EFF_500 = 4.191, 2.4455
 N_G_800, N_EFF_800 = 3.904, 2.6885
 
 
 def base_dict() -> dict:
-    """robin-eo as a dict, with the ring indices pinned to the PARAMETERS.md §2 values."""
+    """robin-eo as a dict, with the ring indices pinned to the docs/references.md §2 values."""
     with (presets.PRESET_DIR / "robin-eo.toml").open("rb") as fh:
         data = tomllib.load(fh)
     data["activation_ring"].update(n_eff=N_EFF_500, n_g=N_G_500)
@@ -76,7 +76,7 @@ def test_channel_grid_centred_at_spacing(cfg):
 
 
 def test_fsr_fit_closed_form(cfg):
-    # FSR = lambda^2 / (n_g L), L = 2 pi R (PARAMETERS.md §1); the 500 nm activation ring has the
+    # FSR = lambda^2 / (n_g L), L = 2 pi R (docs/references.md §1); the 500 nm activation ring has the
     # larger n_g, hence the smaller FSR, and limits N.
     spacing = 1.0
     fsr_act = 1550.0**2 / (N_G_500 * 2 * math.pi * cfg.activation_ring.radius_um * 1e3)
@@ -101,7 +101,7 @@ def test_to_dict_round_trip(cfg):
 
 
 def test_sources_must_name_fields(cfg):
-    assert "PARAMETERS.md §6" in cfg.source("architecture.units")
+    assert "docs/references.md §6" in cfg.source("architecture.units")
     assert cfg.source("floorplan.vdu_pitch_um") is None
     with pytest.raises(ConfigKeyError, match="losses.nonsense"):
         dataclasses.replace(cfg, sources=(("losses.nonsense", "x"),))

@@ -12,7 +12,7 @@ Q_E = 1.602176634e-19
 
 
 def peak_drop(kappa2_in, kappa2_drop, loss_db_per_cm, radius_um):
-    """PARAMETERS.md §1: T_d = (1-r1^2)(1-r2^2) a / (1 - r1 r2 a)^2, a^2 = 10^(-loss L/10)."""
+    """docs/references.md §1: T_d = (1-r1^2)(1-r2^2) a / (1 - r1 r2 a)^2, a^2 = 10^(-loss L/10)."""
     a = math.sqrt(10 ** (-loss_db_per_cm * 2 * math.pi * radius_um * 1e-4 / 10))
     r1, r2 = math.sqrt(1 - kappa2_in), math.sqrt(1 - kappa2_drop)
     return kappa2_in * kappa2_drop * a / (1 - r1 * r2 * a) ** 2
@@ -34,7 +34,7 @@ def test_worst_path_loss_by_hand():
 
 def test_received_power_reaches_the_shot_noise_limit():
     # No dark current, negligible thermal noise: a balanced detector needs Q^2 N photoelectrons
-    # per channel per bit (photonics.receiver docstring; PARAMETERS.md §5 gives 4 Q^2 N single-ended).
+    # per channel per bit (photonics.receiver docstring; docs/references.md §5 gives 4 Q^2 N single-ended).
     cfg = presets.load("robin-eo").with_values({"receiver.dark_current_na": 0.0, "receiver.tia_resistance_ohm": 1e9})
     budget = laser_budget(cfg)
     q = math.sqrt(2) * erfcinv(2 * 1e-12)
@@ -77,7 +77,7 @@ def test_laser_power_grows_with_loss(key, delta_db):
 
 
 def test_fixed_laser_power_replaces_the_budget():
-    # OXBNN simulator's 1.274 mW optical per wavelength (PARAMETERS.md §5) at 20 % wall-plug efficiency.
+    # OXBNN simulator's 1.274 mW optical per wavelength (docs/references.md §5) at 20 % wall-plug efficiency.
     cfg = presets.load("robin-eo").with_values({"laser.fixed_optical_power_per_wavelength_mw": 1.274})
     b = laser_budget(cfg)
     assert not b.from_budget
@@ -132,7 +132,7 @@ def test_nominal_tuning_power_from_variation_scales_with_ring_count():
     # Mean power per ring times the ring count: doubling the units doubles it exactly.
     assert nominal_tuning_power_w(cfg.with_values({"architecture.units": 8})) == pytest.approx(2 * one, rel=1e-12)
     # Per ring it stays below the heater ceiling implied by a full FSR of thermal tuning
-    # (27.5 mW per FSR, CrossLight Table II, PARAMETERS.md §4).
+    # (27.5 mW per FSR, CrossLight Table II, docs/references.md §4).
     assert one / (4 * 10 * 10 * 2) < 27.5e-3
     with pytest.raises(TypeError, match="tuning_model"):
         nominal_tuning_power_w(cfg, tuning_model="track")

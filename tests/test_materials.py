@@ -32,7 +32,7 @@ def test_silica_index_published_values():
 
 
 def test_thermo_optic_coefficients_are_the_published_values():
-    # PARAMETERS.md §2: dn/dT of Si 1.86e-4 /K, SiO2 8.5e-6 /K.
+    # docs/references.md §2: dn/dT of Si 1.86e-4 /K, SiO2 8.5e-6 /K.
     assert DN_DT_SI_PER_K == 1.86e-4
     assert DN_DT_SIO2_PER_K == 8.5e-6
 

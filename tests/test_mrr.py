@@ -1,4 +1,4 @@
-"""photonics.mrr against closed forms (PARAMETERS.md §1, Bogaerts 2012) and plain NumPy oracles."""
+"""photonics.mrr against closed forms (docs/references.md §1, Bogaerts 2012) and plain NumPy oracles."""
 import dataclasses
 import math
 
@@ -11,11 +11,11 @@ from scipy.optimize import brentq
 from photonics import mrr
 from photonics.mrr import RingDesign
 
-# PARAMETERS.md §2: 500 nm x 220 nm strip at 1550 nm.
+# docs/references.md §2: 500 nm x 220 nm strip at 1550 nm.
 N_EFF_500, N_G_500 = 2.4455, 4.191
 
 
-# --- plain NumPy oracles (textbook cos forms, PARAMETERS.md §1) --------------------------------
+# --- plain NumPy oracles (textbook cos forms, docs/references.md §1) --------------------------------
 def oracle_allpass(phi, r, a):
     c = np.cos(phi)
     return (a**2 - 2 * r * a * c + r**2) / (1 - 2 * r * a * c + (r * a) ** 2)
@@ -149,7 +149,7 @@ def test_fsr_closed_form_and_dispersion_relation():
     length_nm = 2 * math.pi * 8.0e3
     assert math.isclose(rg.fsr_nm, 1550.0**2 / (N_G_500 * length_nm), rel_tol=1e-12)
     res = rg.resonances_nm((1500.0, 1600.0))
-    # every resonance solves m*lam = n_eff(lam)*L with first-order dispersion (PARAMETERS.md §1)
+    # every resonance solves m*lam = n_eff(lam)*L with first-order dispersion (docs/references.md §1)
     n_eff = N_EFF_500 - (N_G_500 - N_EFF_500) * (res - 1550.0) / 1550.0
     m = n_eff * length_nm / res
     np.testing.assert_allclose(m, np.round(m), rtol=0, atol=1e-9)
@@ -164,7 +164,7 @@ def test_index_change_shifts_resonance_by_lambda_dn_over_ng():
     dn = 2e-4
     base = ring().resonances_nm((1545.0, 1555.0))
     moved = ring(n_eff=N_EFF_500 + dn).resonances_nm((1545.0, 1555.0))
-    expected = base * dn / N_G_500  # PARAMETERS.md §1: d(lambda) = lambda dn_eff / n_g
+    expected = base * dn / N_G_500  # docs/references.md §1: d(lambda) = lambda dn_eff / n_g
     np.testing.assert_allclose(moved - base, expected, rtol=1e-3)
 
 
@@ -209,7 +209,7 @@ def test_fwhm_matches_measured_width(kappa2):
     half = 2 * math.asin((1 - rho) / (2 * math.sqrt(rho)))
     k = 2 * math.pi * N_G_500 * rg.circumference_um * 1e3
     assert math.isclose(hi - lo, k / (k / lam_r - half) - k / (k / lam_r + half), rel_tol=1e-8)
-    # the closed-form FWHM is within 0.5 % for finesse >= 10 (PARAMETERS.md §1)
+    # the closed-form FWHM is within 0.5 % for finesse >= 10 (docs/references.md §1)
     if rg.finesse >= 10:
         assert abs(rg.fwhm_nm / (hi - lo) - 1) < 5e-3
     assert math.isclose(rg.q_loaded, 1550.0 / rg.fwhm_nm, rel_tol=1e-12)
@@ -269,7 +269,7 @@ def test_replace_keeps_resolved_indices():
 
 
 def test_default_indices_come_from_waveguide_model():
-    # PARAMETERS.md §2, 500 nm x 220 nm: n_eff 2.4455, n_g 4.191; issue 2 tolerances 1 % / 3 %
+    # docs/references.md §2, 500 nm x 220 nm: n_eff 2.4455, n_g 4.191; issue 2 tolerances 1 % / 3 %
     rg = RingDesign(10.0, 500.0, 220.0, kappa2_in=0.1)
     assert abs(rg.n_eff / N_EFF_500 - 1) < 0.01
     assert abs(rg.n_g / N_G_500 - 1) < 0.03

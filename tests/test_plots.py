@@ -18,7 +18,7 @@ def _sim():
 
 
 def _published():
-    # CrossLight (DAC 2021) table, PARAMETERS.md §6: EPB in pJ/bit, efficiency in kFPS/W.
+    # CrossLight (DAC 2021) table, docs/references.md §6: EPB in pJ/bit, efficiency in kFPS/W.
     return pd.DataFrame({"name": ["NVIDIA P100", "CrossLight", "FINN"],
                          "energy_per_bit_j": [971.31e-12, 28.78e-12, np.nan],
                          "fps": [np.nan, np.nan, 12.3e6], "fps_per_w": [24.9e3, 52.59e3, np.nan],

@@ -7,7 +7,7 @@ import pytest
 from accel import presets
 from accel.config import ConfigKeyError
 
-# PARAMETERS.md §6 (OXBNN simulator model, ISQED 2023): N, M, units, bit rate (Gb/s).
+# docs/references.md §6 (OXBNN simulator model, ISQED 2023): N, M, units, bit rate (Gb/s).
 PUBLISHED = {
     "robin-eo": (10, 10, 183, 5.0),
     "robin-po": (50, 10, 37, 5.0),
@@ -26,7 +26,7 @@ def test_preset_geometry_matches_publication(name):
     assert (cfg.N, cfg.M, cfg.units, cfg.bit_rate_gbps) == PUBLISHED[name]
     for key in ("architecture.wavelengths_per_vdu", "architecture.vdus_per_unit", "architecture.units",
                 "architecture.bit_rate_gbps"):
-        assert "PARAMETERS.md §6" in cfg.source(key)
+        assert "docs/references.md §6" in cfg.source(key)
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
@@ -35,17 +35,17 @@ def test_channels_fit_in_fsr(name):
     lam = cfg.wavelength.center_wavelength_nm
     for ring in (cfg.activation_ring, cfg.weight_ring):
         n_g = ring.design(lam).n_g
-        fsr_nm = lam**2 / (n_g * 2 * math.pi * ring.radius_um * 1e3)  # PARAMETERS.md §1
+        fsr_nm = lam**2 / (n_g * 2 * math.pi * ring.radius_um * 1e3)  # docs/references.md §1
         assert cfg.N * cfg.wavelength.channel_spacing_nm <= fsr_nm
 
 
 @pytest.mark.parametrize("name", ["robin-eo", "robin-po"])
 def test_robin_weight_ring_is_the_wide_variation_tolerant_design(name):
-    # PARAMETERS.md §2: the 800 nm ring body cuts dlambda/dw from 0.58 to 0.157 nm/nm.
+    # docs/references.md §2: the 800 nm ring body cuts dlambda/dw from 0.58 to 0.157 nm/nm.
     cfg = presets.load(name)
     assert cfg.cell_model == "robin"
     assert cfg.weight_ring.width_nm == 800.0 and cfg.activation_ring.width_nm == 500.0
-    assert "PARAMETERS.md §2" in cfg.source("weight_ring.width_nm")
+    assert "docs/references.md §2" in cfg.source("weight_ring.width_nm")
 
 
 def test_lightbulb_has_its_own_cell_model():

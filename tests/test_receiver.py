@@ -1,4 +1,4 @@
-"""photonics.receiver against PARAMETERS.md §5 figures and closed forms."""
+"""photonics.receiver against docs/references.md §5 figures and closed forms."""
 import math
 
 import numpy as np
@@ -14,7 +14,7 @@ def test_constants_are_si_exact():
 
 
 def test_photon_energy_at_1550_nm():
-    # PARAMETERS.md §5: 1.2816e-19 J (given to 5 significant digits)
+    # docs/references.md §5: 1.2816e-19 J (given to 5 significant digits)
     assert abs(rx.photon_energy_j(1550.0) - 1.2816e-19) < 0.00005e-19
     np.testing.assert_allclose(rx.photon_energy_j(np.array([775.0, 1550.0])), [2.5631e-19, 1.2816e-19], rtol=5e-5)
 
@@ -29,7 +29,7 @@ def test_shot_and_thermal_noise_formulas():
 
 
 def test_ber_and_q():
-    # PARAMETERS.md §5: Q ~ 7 for BER 1e-12 (7.034 to 4 digits)
+    # docs/references.md §5: Q ~ 7 for BER 1e-12 (7.034 to 4 digits)
     assert abs(rx.q_from_ber(1e-12) - 7.034) < 1e-3
     assert math.isclose(rx.ber_from_q(7.0), 0.5 * math.erfc(7.0 / math.sqrt(2)), rel_tol=1e-12)
     assert math.isclose(rx.ber_from_q(0.0), 0.5, rel_tol=1e-15)
@@ -38,7 +38,7 @@ def test_ber_and_q():
 
 
 def test_photoelectrons_per_one_matches_parameters_figure():
-    # PARAMETERS.md §5: about 4 Q^2 N photoelectrons per "1", about 1.6 fJ at N = 64, Q = 7
+    # docs/references.md §5: about 4 Q^2 N photoelectrons per "1", about 1.6 fJ at N = 64, Q = 7
     n = rx.photoelectrons_per_one(64, 7.0)
     assert n == 4 * 49 * 64
     assert abs(n * rx.photon_energy_j(1550.0) - 1.6e-15) < 0.05e-15

@@ -29,7 +29,7 @@ def test_energy_summary_is_consistent(model, robin_eo):
     assert sum(e["breakdown_j_per_bit"].values()) == pytest.approx(e["energy_per_bit_j"], rel=1e-12)
     assert e["energy_per_bit_j"] == pytest.approx(e["energy_j"] / e["binary_macs"], rel=1e-12)
     assert e["fps_per_w"] == pytest.approx(e["fps"] / e["power_w"], rel=1e-12)
-    # roofline of the configuration (PARAMETERS.md §6: N=10, M=10, 183 units, 5 Gb/s)
+    # roofline of the configuration (docs/references.md §6: N=10, M=10, 183 units, 5 Gb/s)
     assert e["fps"] <= 10 * 10 * 183 * 5e9 / e["binary_macs"]
 
 

@@ -9,10 +9,10 @@ from scipy.optimize import lsq_linear
 from photonics import tuning as tu
 
 FSR = 18.0
-# PARAMETERS.md §4 (CrossLight Table II): TO 27.5 mW per FSR, 4 µs; EO 4 µW/nm, 20 ns, ≲1 nm
+# docs/references.md §4 (CrossLight Table II): TO 27.5 mW per FSR, 4 µs; EO 4 µW/nm, 20 ns, ≲1 nm
 P_FSR_W, TO_S, EO_W_PER_NM, EO_S, EO_RANGE = 27.5e-3, 4e-6, 4e-6, 20e-9, 1.0
 ETA = FSR / P_FSR_W  # nm per W
-# PARAMETERS.md §4: TED / Lumerical HEAT induced/applied phase ratio vs distance (µm)
+# docs/references.md §4: TED / Lumerical HEAT induced/applied phase ratio vs distance (µm)
 XT = [(0.7, 0.23), (5.1, 0.043), (11.4, 0.006), (13.9, 0.003), (22.0, 5.5e-4), (34.0, 1.3e-4)]
 
 

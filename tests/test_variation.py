@@ -1,4 +1,4 @@
-"""photonics.variation: level sigmas against PARAMETERS.md §3, the intra-die kernel, reproducibility.
+"""photonics.variation: level sigmas against docs/references.md §3, the intra-die kernel, reproducibility.
 
 Statistical tolerances are derived from the sample size n and written out per test:
 * std of a Gaussian level: s/σ − 1 has standard error 1/sqrt(2(n − 1)); allowed 4.5 SE.
@@ -15,8 +15,8 @@ from photonics import variation as var
 
 Z = 4.5  # standard errors allowed (two-sided p ≈ 7e-6 per check)
 ZERO_FAB = var.FabricationModel(**{f.name: 0.0 for f in dataclasses.fields(var.FabricationModel) if f.name.startswith("sigma_")})
-ELL_UM = 4500.0  # PARAMETERS.md §3: correlation length 4.5 mm (Lu et al. 2017)
-# PARAMETERS.md §2 sensitivities (nm/nm) at 220 nm thickness
+ELL_UM = 4500.0  # docs/references.md §3: correlation length 4.5 mm (Lu et al. 2017)
+# docs/references.md §2 sensitivities (nm/nm) at 220 nm thickness
 S500 = (0.58, 1.37)
 S800 = (0.157, 1.38)
 
@@ -41,7 +41,7 @@ def res_sigma(model, level, sens):
     return math.hypot(sens[0] * getattr(model, f"sigma_w_{level}_nm"), sens[1] * getattr(model, f"sigma_t_{level}_nm"))
 
 
-# ---------------------------------------------------------------- defaults vs PARAMETERS.md §3
+# ---------------------------------------------------------------- defaults vs docs/references.md §3
 
 def test_default_split_matches_published_figures():
     m = var.FabricationModel()
@@ -175,8 +175,8 @@ def test_field_embedding_accuracy_against_kernel():
 def test_total_sigma_with_all_levels_matches_totals():
     xy = np.array([[0.0, 0.0], [1500.0, 800.0]])
     cv = var.sample_chips(xy, range(2000), seed=31)
-    assert any_std_ok(cv.dw_nm[:, 0], 5.0)  # PARAMETERS.md §3: σ_width 5 nm
-    assert any_std_ok(cv.dt_nm[:, 0], 2.0)  # PARAMETERS.md §3: σ_thickness 2 nm
+    assert any_std_ok(cv.dw_nm[:, 0], 5.0)  # docs/references.md §3: σ_width 5 nm
+    assert any_std_ok(cv.dt_nm[:, 0], 2.0)  # docs/references.md §3: σ_thickness 2 nm
     # rings 1.7 mm apart share most of their error: difference far below the total σ
     assert np.std(cv.dw_nm[:, 0] - cv.dw_nm[:, 1]) < 0.2 * 5.0
 
@@ -214,7 +214,7 @@ def test_resonance_shift_with_explicit_sensitivities_broadcasts():
 
 
 def test_resonance_shift_from_waveguide_matches_reference_table():
-    # PARAMETERS.md §2 (tolerances of issue 2: dλ/dw 20 %, dλ/dt 10 %); dλ/dT 72–77 pm/K
+    # docs/references.md §2 (tolerances of issue 2: dλ/dw 20 %, dλ/dt 10 %); dλ/dT 72–77 pm/K
     assert abs(var.resonance_shift_nm(500.0, 220.0, 1.0, 0.0, 0.0) - 0.58) <= 0.2 * 0.58
     assert abs(var.resonance_shift_nm(800.0, 220.0, 1.0, 0.0, 0.0) - 0.157) <= 0.2 * 0.157
     assert abs(var.resonance_shift_nm(500.0, 220.0, 0.0, 1.0, 0.0) - 1.37) <= 0.1 * 1.37

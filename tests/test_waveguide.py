@@ -1,6 +1,6 @@
 """photonics.waveguide: mode solver and surrogate against the Lumerical reference table.
 
-References: PARAMETERS.md §2 (Lumerical MODE table shipped with the SiEPIC library of the
+References: docs/references.md §2 (Lumerical MODE table shipped with the SiEPIC library of the
 open-source ``simphony`` package) and §3 (resonance spread under width/thickness variation).
 """
 import dataclasses
@@ -27,7 +27,7 @@ def solver_sens(w, t=220.0, lam=1550.0):
     return solver_sensitivities(w, t, lam)
 
 
-# PARAMETERS.md §2, 220 nm thick, 1550 nm: width, n_eff, n_g, dλ/dw, dλ/dt.
+# docs/references.md §2, 220 nm thick, 1550 nm: width, n_eff, n_g, dλ/dw, dλ/dt.
 TABLE = [
     (400.0, 2.228, 4.38, 1.0, 1.35),
     (500.0, 2.4455, 4.191, 0.58, 1.37),
@@ -93,7 +93,7 @@ def test_solver_matches_lumerical_at_other_thicknesses():
 
 @pytest.mark.parametrize("w", [450.0, 600.0, 800.0, 1000.0])
 def test_thermal_sensitivity_in_published_range(w):
-    # PARAMETERS.md §2: dλ/dT ≈ 72–77 pm/K for 450–1000 nm wide guides; ±0.5 pm/K on the "≈".
+    # docs/references.md §2: dλ/dT ≈ 72–77 pm/K for 450–1000 nm wide guides; ±0.5 pm/K on the "≈".
     mode = solve_mode(w)
     for dlambda_dT in (1550.0 * mode.dneff_dT_per_K / mode.n_g, sensitivities(w).dlambda_dT_nm_per_K):
         assert 0.0715 <= dlambda_dT <= 0.0775
@@ -101,7 +101,7 @@ def test_thermal_sensitivity_in_published_range(w):
 
 @pytest.mark.parametrize("w, sigma_nm", [(500.0, 4.0), (800.0, 2.9)])
 def test_resonance_spread_for_width_and_thickness_variation(w, sigma_nm):
-    # PARAMETERS.md §3: σ_w = 5 nm, σ_t = 2 nm independent -> resonance σ ≈ 4.0 nm (500 nm)
+    # docs/references.md §3: σ_w = 5 nm, σ_t = 2 nm independent -> resonance σ ≈ 4.0 nm (500 nm)
     # and ≈ 2.9 nm (800 nm); the reference is rounded to 0.1 nm.
     for s in (solver_sens(w), sensitivities(w)):
         sigma = math.hypot(5.0 * s.dlambda_dw_nm_per_nm, 2.0 * s.dlambda_dt_nm_per_nm)

@@ -1,4 +1,4 @@
-"""photonics.wdm: exact-Airy crosstalk matrices against a NumPy oracle and PARAMETERS.md §1 closed forms."""
+"""photonics.wdm: exact-Airy crosstalk matrices against a NumPy oracle and docs/references.md §1 closed forms."""
 import math
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from photonics import wdm
 from photonics.mrr import RingDesign
 
-N_EFF, N_G = 2.4455, 4.191  # PARAMETERS.md §2, 500 nm strip
+N_EFF, N_G = 2.4455, 4.191  # docs/references.md §2, 500 nm strip
 
 
 def ring(**kw):
@@ -82,7 +82,7 @@ def test_adjacent_crosstalk_closed_form():
 @pytest.mark.parametrize("kappa2", [0.3, 0.05, 0.005])
 def test_lorentzian_understates_leakage_at_half_fsr(kappa2):
     # Exact/Lorentzian at half an FSR = ((1-rho)^2 + pi^2 rho) / (1+rho)^2 -> pi^2/4 (3.9 dB)
-    # for high finesse (PARAMETERS.md §1).
+    # for high finesse (docs/references.md §1).
     rg = ring(kappa2_in=kappa2, kappa2_drop=kappa2, loss_db_per_cm=0.0)
     rho = rg.r1 * rg.r2 * rg.a
     lam_r = rg.nearest_resonance_nm(1550.0)

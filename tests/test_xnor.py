@@ -8,7 +8,7 @@ import pytest
 from photonics import mrr, xnor
 from photonics.mrr import RingDesign
 
-# PARAMETERS.md §2 indices: 500 nm (activation ring) and 800 nm (variation-tolerant weight ring).
+# docs/references.md §2 indices: 500 nm (activation ring) and 800 nm (variation-tolerant weight ring).
 ACT = dict(radius_um=5.0, n_eff=2.4455, n_g=4.191)
 WEIGHT = dict(radius_um=6.0, width_nm=800.0, n_eff=2.6885, n_g=3.904)
 XNOR_TABLE = np.array([[1.0, -1.0], [-1.0, 1.0]])  # [a01, w01] -> a*w in ±1 form
@@ -118,7 +118,7 @@ def test_single_cell_closed_form_product_of_t_minus_d():
 def test_ideal_rings_give_xnor_table():
     # lossless symmetric rings, no residual, bit-0 shift 50 linewidths: on resonance T - D = -1
     # exactly, off it T - D = 1 - 2 D_off with D_off <= (pi^2/4) / (1 + (2*50)^2) (Lorentzian
-    # times the pi^2/4 worst-case Airy/Lorentzian ratio, PARAMETERS.md §1).
+    # times the pi^2/4 worst-case Airy/Lorentzian ratio, docs/references.md §1).
     act = make(ACT, 0.02)
     weight = make(WEIGHT, 0.02)
     shift = 50 * max(act.fwhm_nm, weight.fwhm_nm)
