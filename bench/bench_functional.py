@@ -15,8 +15,8 @@ import torch
 
 from accel import Accelerator, presets
 from mapping import bnn, functional
-from mapping.data import load_mnist
-from mapping.functional_network import BATCH_IMAGES
+from mapping.networks.data import load_mnist
+from mapping.functional.network import BATCH_IMAGES
 
 CHIPS = 100
 LIGHTBULB_CHIPS = 3
@@ -58,7 +58,7 @@ def main() -> None:
           + ", ".join(f"{c.removeprefix('flipped_')} {v:.2e}" for c, v in flips.items()))
 
     # LightBulb: broad rings leave a nominal crosstalk offset on every cell, so every ADC readout
-    # of conv2 and fc3 takes the dense path (mapping.readout_noise); the slowest preset of `robinsim run`.
+    # of conv2 and fc3 takes the dense path (mapping.functional.readout_noise); the slowest preset of `robinsim run`.
     lightbulb = Accelerator(presets.load("lightbulb"))
     functional._prepare(folded, lightbulb, (images, labels))
     t0 = time.perf_counter()

@@ -4,7 +4,7 @@ Shape: mnist-cnn conv2 on LightBulb (N = 16 cells per chunk, 18 chunks, 64 outpu
 positions), every readout on the dense path with receiver noise σ = 0.142 and a crosstalk
 offset of 0.045 per cell (the preset's nominal values). Baseline: im2col, one batched matmul,
 a Gaussian draw for every readout (``torch.randn``), quantise, sum over chunks - what the
-simulator did before ``mapping.readout_noise``. Both give the same noiseless sums; with noise
+simulator did before ``mapping.functional.readout_noise``. Both give the same noiseless sums; with noise
 both sample the same distribution (tests/test_readout_noise.py).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from scipy.special import ndtr
 
 from bench import best_of
-from mapping import readout_noise
+from mapping.functional import readout_noise
 
 IMAGES = 500
 CIN, H, W, KH, KW = 32, 14, 14, 3, 3

@@ -9,8 +9,8 @@ import time
 import pandas as pd
 
 from accel import Accelerator, presets
-from mapping import models
-from mapping.schedule import map_model
+from mapping.performance import shape_zoo
+from mapping.performance.schedule import map_model
 
 N_VALUES = (8, 10, 16, 20, 25, 32, 40, 50)
 M_VALUES = (4, 8, 10, 16, 32)
@@ -19,8 +19,8 @@ BIT_RATES_GBPS = (1.0, 5.0, 10.0, 25.0, 50.0)
 
 
 def main() -> None:
-    model = models.build("resnet18")
-    shape = models.input_shape("resnet18")
+    model = shape_zoo.build("resnet18")
+    shape = shape_zoo.input_shape("resnet18")
     base = presets.load("robin-po")
     acc = Accelerator(base)
 

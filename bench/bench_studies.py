@@ -21,7 +21,7 @@ def main() -> None:
     from mapping.bnn import export_binary
     from studies import figures, montecarlo
     from studies.inputs import load_accelerators, load_dataset, load_model
-    from studies.report import main_run
+    from studies.commands import main_run
 
     folded = export_binary(load_model("mnist-cnn"))
     accs = load_accelerators("robin-eo")

@@ -1,16 +1,25 @@
-"""BNNs on the accelerator: binary layers, training, checkpoints, data, workload extraction,
-scheduling (``map_model``) and the hardware-faithful functional simulator.
+"""BNNs on the accelerator, in three parts:
 
-Submodules: ``bnn`` (binary layers, folding, export), ``bnn_models`` (named BNN architectures),
-``checkpoint`` (save/load, shipped checkpoints), ``data``, ``train``, ``models`` (shape zoo),
-``workload``, ``schedule``, ``functional``.
+* ``mapping.networks``: the networks - binary layers (``layers``), BatchNorm+sign folding and
+  export (``folding``), named trainable architectures (``architectures``), checkpoints
+  (``checkpoints``, shipped ones in ``networks/pretrained/``), MNIST and user data (``data``)
+  and training (``training``);
+* ``mapping.performance``: the performance mapper - workload extraction from a traced model
+  (``workload``), the weight-stationary scheduler (``schedule``, :func:`map_model`) and the
+  untrained shape zoo of standard networks (``shape_zoo``);
+* ``mapping.functional``: the hardware-faithful functional simulator (accuracy chip by chip),
+  with its per-layer kernels (``layer``), network runner (``network``) and receiver-noise
+  readouts (``readout_noise``).
+
+``mapping.bnn`` gathers the BNN toolkit (layers, folding, checkpoint I/O) in one namespace.
+``map_model`` and ``MappingReport`` load on first access so that ``import mapping`` stays cheap.
 """
+import importlib
+
+__all__ = ["bnn", "functional", "networks", "performance", "map_model", "MappingReport"]
 
 
 def __getattr__(name):
-    # Lazy so that ``import mapping`` stays cheap and submodules can import each other freely.
     if name in ("map_model", "MappingReport"):
-        from mapping import schedule
-
-        return getattr(schedule, name)
+        return getattr(importlib.import_module("mapping.performance.schedule"), name)
     raise AttributeError(f"module 'mapping' has no attribute {name!r}")

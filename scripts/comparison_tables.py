@@ -5,7 +5,7 @@
 
 Every number comes from the public API: ``accel.Accelerator`` / ``accel.presets`` (shipped
 presets), ``accel.energy`` (laser budget, nominal tuning power), ``photonics.tuning`` (heater
-efficiency), ``mapping.models`` (the shape zoo) and ``mapping.schedule.map_model`` (batch 1).
+efficiency), ``mapping.performance.shape_zoo`` (the shape zoo) and ``mapping.performance.schedule.map_model`` (batch 1).
 Nothing is measured; these are model outputs.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 
 from accel import Accelerator, presets
 from accel.energy import default_tuning_model, laser_budget, nominal_tuning_power_w
-from mapping import models
-from mapping.schedule import COMPONENTS, map_model
+from mapping.performance import shape_zoo
+from mapping.performance.schedule import COMPONENTS, map_model
 
 PRESETS = ("robin-eo", "robin-po", "lightbulb")
 TABLES = ("configurations", "laser", "tuning", "nominal", "no-tuning", "sensitivity", "single")
@@ -54,7 +54,7 @@ def _fixed_grid(cfg):
 
 
 def _report(acc, name, tuning_power_w=None, electronic_ends=False):
-    return map_model(models.build(name, electronic_ends=electronic_ends), acc, models.input_shape(name),
+    return map_model(shape_zoo.build(name, electronic_ends=electronic_ends), acc, shape_zoo.input_shape(name),
                      tuning_power_w=tuning_power_w)
 
 
@@ -113,7 +113,7 @@ def tuning_table(accs) -> str:
 def results(accs, tuning_power_w=None) -> str:
     nominal = tuning_power_w is None
     rows = []
-    for model in models.names():
+    for model in shape_zoo.names():
         for name, acc in accs.items():
             rep = _report(acc, model, tuning_power_w)
             row = [model, name, _fj(rep), f"{rep.fps:,.0f}", _g(rep.fps_per_w)]

@@ -18,18 +18,18 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from mapping import bnn_models, checkpoint
+from mapping.networks import architectures, checkpoints
 from mapping.bnn import export_binary
-from mapping.data import load_mnist
-from mapping.train import evaluate, train
+from mapping.networks.data import load_mnist
+from mapping.networks.training import evaluate, train
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", required=True, choices=sorted(bnn_models.ARCHITECTURES), help="architecture name")
+    p.add_argument("--model", required=True, choices=sorted(architectures.ARCHITECTURES), help="architecture name")
     p.add_argument("--epochs", type=int, default=20, help="training epochs (>= 1)")
     p.add_argument("--seed", type=int, default=0, help="seed for initialisation and shuffling (>= 0)")
-    p.add_argument("--out", type=Path, default=None, help="checkpoint path (default: mapping/pretrained/<model>.bnn)")
+    p.add_argument("--out", type=Path, default=None, help="checkpoint path (default: mapping/networks/pretrained/<model>.bnn)")
     p.add_argument("--lr", type=float, default=2e-3, help="initial Adam learning rate (cosine decay to 0)")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -54,14 +54,14 @@ def main(argv: list[str] | None = None) -> Path:
     command = "python scripts/train_pretrained.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    out = args.out or checkpoint.PRETRAINED_DIR / f"{args.model}{checkpoint.SUFFIX}"
+    out = args.out or checkpoints.PRETRAINED_DIR / f"{args.model}{checkpoints.SUFFIX}"
     if not out.parent.is_dir():
         raise SystemExit(f"--out folder {out.parent} does not exist")
     x_train, y_train = load_mnist("train")
     if args.train_limit is not None:
         x_train, y_train = x_train[: args.train_limit], y_train[: args.train_limit]
     val, test = load_mnist("val"), load_mnist("test")
-    model = bnn_models.build(args.model)
+    model = architectures.build(args.model)
     t0 = time.perf_counter()
     history = train(model, x_train, y_train, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                     seed=args.seed, val=val, progress=not args.no_progress, log=_print_epoch)
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> Path:
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
     }
-    checkpoint.save(model, out, metadata)
+    checkpoints.save(model, out, metadata)
     print(f"{args.model}: test accuracy {100 * test_accuracy:.2f} %, {folded.binary_macs} binary MACs/image -> {out}", flush=True)
     return out
 

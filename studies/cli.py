@@ -183,26 +183,28 @@ def _dispatch(args) -> int:
             print(path)
         return 0
     if args.command == "run":
-        from studies.report import main_run
+        from studies.commands import main_run
 
         main_run(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                  images=args.images, scheduler=args.scheduler, resume=args.resume, progress=not args.quiet,
                  echo=not args.quiet, vary=args.vary, levels=args.levels, figures=args.figures)
         return 0
     if args.command == "mc":
-        from studies.montecarlo import main_mc
+        from studies.commands import main_mc
 
         main_mc(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                 images=args.images, parameter=args.vary, levels=args.levels, scheduler=args.scheduler,
                 resume=args.resume, progress=not args.quiet, echo=not args.quiet, figures=args.figures)
         return 0
     if args.command == "sweep":
-        from studies import sweep
-
         if args.fields:
-            print(sweep.fields_table())
+            from studies.sweep import fields_table
+
+            print(fields_table())
             return 0
-        sweep.main_sweep(out=args.out, preset=args.preset, model=args.model, chips=args.chips, seed=args.seed,
+        from studies.commands import main_sweep
+
+        main_sweep(out=args.out, preset=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                          images=args.images, assignments=args.assignments, file=args.file,
                          scheduler=args.scheduler, progress=not args.quiet, echo=not args.quiet,
                          figures=args.figures)

@@ -3,7 +3,7 @@
 A task is a key plus keyword arguments for one pure function ``fn(*shared, **kwargs) -> dict``.
 ``run_tasks`` returns the rows in task order whatever order they finish in, so a study gives
 the same table in one process or on a cluster. Large shared arguments (model, dataset) are
-sent to every Dask worker once. With a :class:`~studies.checkpoint.Checkpoint`, finished tasks
+sent to every Dask worker once. With a :class:`~studies.resume.Checkpoint`, finished tasks
 are recorded as they complete and skipped on resume.
 """
 from __future__ import annotations

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from studies.outputs import read_json, save_figure
+from accel import baselines
+from studies import plots
+from studies.outputs import prepare_out_dir, read_json, save_figure
 
 __all__ = ["draw", "redraw", "published_table", "FIGURES"]
 
@@ -26,8 +28,6 @@ FIGURES = {
 
 def published_table() -> pd.DataFrame:
     """Published baselines with an energy per bit, FPS or FPS/W figure (``accel.baselines``)."""
-    from accel import baselines
-
     t = baselines.table()
     fps_per_w = t["kfps_per_w"] * 1e3
     derived = t["fps"] / t["power_w"]
@@ -57,8 +57,6 @@ def _load(results_dir: Path):
 
 def draw(results_dir, out_dir=None) -> list[Path]:
     """Draw every figure of the study in ``results_dir`` into ``out_dir`` (default: the same)."""
-    from studies import plots
-
     results_dir = Path(results_dir)
     out_dir = results_dir if out_dir is None else Path(out_dir)
     meta, df = _load(results_dir)
@@ -85,8 +83,6 @@ def draw(results_dir, out_dir=None) -> list[Path]:
 
 def redraw(results, out=None) -> list[Path]:
     """``robinsim plot``: ``results`` is a study directory or a file inside it."""
-    from studies.outputs import prepare_out_dir
-
     path = Path(results)
     if not path.exists():
         raise FileNotFoundError(f"RESULTS {str(path)!r}: no such file or directory")
@@ -96,8 +92,6 @@ def redraw(results, out=None) -> list[Path]:
 
 
 def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
-    from studies import plots
-
     presets = meta["presets"]
     energy = {p: meta["results"][p]["energy"] for p in presets}
     sim = pd.DataFrame([{"name": p, "energy_per_bit_j": e["energy_per_bit_j"], "fps": e["fps"],
@@ -129,8 +123,6 @@ def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
 
 
 def _sweep_figures(meta: dict, df: pd.DataFrame) -> dict:
-    from studies import plots
-
     ok = df[df["feasible"].astype(bool)].copy()
     fields = meta["fields"]
     ok["label"] = [", ".join(f"{f}={_fmt(r[f])}" for f in fields) for _, r in ok.iterrows()]

@@ -7,6 +7,12 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
+from torch import nn
+
+from accel import Accelerator, presets
+from accel.config import AcceleratorConfig
+from mapping import bnn
+from mapping.networks.data import load_mnist
 from photonics._checks import check_int
 
 __all__ = ["load_model", "load_dataset", "load_accelerators", "accelerator_name"]
@@ -16,14 +22,10 @@ MNIST_INPUT_SHAPE = (1, 1, 28, 28)
 
 def load_model(model):
     """A torch BNN: ``model`` itself, a shipped checkpoint name, or a checkpoint file path."""
-    from torch import nn
-
     if isinstance(model, nn.Module):
         return model.eval()
     if not isinstance(model, (str, PathLike)):
         raise TypeError(f"model must be a torch.nn.Module, a checkpoint name or a path, got {type(model).__name__}")
-    from mapping import bnn
-
     path = Path(model)
     if path.suffix == ".bnn" or path.exists():
         if not path.is_file():
@@ -35,8 +37,6 @@ def load_model(model):
 def load_dataset(dataset=None, images: int | None = None):
     """``(images, labels)`` tensors: ``dataset`` itself, or the MNIST test split; first ``images`` only."""
     if dataset is None:
-        from mapping.data import load_mnist
-
         dataset = load_mnist("test")
     x, y = dataset
     if images is not None:
@@ -56,9 +56,6 @@ def load_accelerators(accelerators) -> dict:
 
     A mapping keeps its own names. Names must be unique.
     """
-    from accel import Accelerator, presets
-    from accel.config import AcceleratorConfig
-
     def build(item):
         if isinstance(item, Accelerator):
             return item

@@ -25,11 +25,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mapping.bnn import FoldedBNN, export_binary
+from mapping.functional import VariationSettings, simulate_chip
+from mapping.performance.schedule import map_model
 from photonics._checks import check_int, check_range, check_seed
-from studies.checkpoint import Checkpoint
+from photonics.variation import FabricationModel, ThermalModel
 from studies.dispatch import Task, run_tasks
+from studies.inputs import load_accelerators, load_dataset, load_model
+from studies.resume import Checkpoint
 
-__all__ = ["PARAMETERS", "check_parameter", "check_level", "variation_at", "run", "summarize", "main_mc"]
+__all__ = ["PARAMETERS", "check_parameter", "check_level", "variation_at", "run", "summarize"]
 
 #: Variation parameters: description and default levels of ``robinsim mc``.
 PARAMETERS = {
@@ -60,9 +65,6 @@ def variation_at(parameter: str, level: float, base=None):
 
     ``base`` (None = default models) supplies every other setting.
     """
-    from mapping.functional import VariationSettings
-    from photonics.variation import FabricationModel, ThermalModel
-
     check_parameter(parameter)
     level = check_level(parameter, level)
     base = VariationSettings() if base is None else base
@@ -86,8 +88,6 @@ def variation_at(parameter: str, level: float, base=None):
 
 def _chip_row(folded, dataset, accelerators, *, preset, parameter, level, chip, seed, variation, tuning, noise):
     """One task: chip ``chip`` of ``preset`` at variation ``level`` (a pure function)."""
-    from mapping.functional import simulate_chip
-
     if parameter is not None:
         variation = variation_at(parameter, level, variation)
     row = simulate_chip(folded, accelerators[preset], dataset, chip=chip, seed=seed,
@@ -135,10 +135,6 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     ``energy_per_bit_j`` (with this chip's tuning power), ``rings_out_of_range``,
     ``lock_time_s``, ``flipped_<layer>``.
     """
-    from mapping.bnn import FoldedBNN, export_binary
-    from mapping.schedule import map_model
-    from studies.inputs import load_accelerators, load_dataset, load_model
-
     chips = check_int("chips", chips, lo=1)
     seed = check_seed("seed", seed)
     if parameter is not None:
@@ -204,38 +200,3 @@ def summarize(df: pd.DataFrame, by=("preset",)) -> pd.DataFrame:
         "rings_out_of_range_mean": g["rings_out_of_range"].mean(),
     })
     return out.reset_index()
-
-
-def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, scheduler, resume, progress, echo,
-            figures=True):
-    """``robinsim mc``: run, then write results.csv, report.json, report.md and figures to ``out``."""
-    from studies import figures as figure_files
-    from studies import report
-    from studies.inputs import load_accelerators, load_dataset, load_model
-    from studies.outputs import check_out_dir, prepare_out_dir, write_csv, write_json
-
-    check_parameter(parameter)
-    levels = list(PARAMETERS[parameter][1] if levels is None else levels)
-    for lv in levels:
-        check_level(parameter, lv)
-    check_out_dir(out)
-    accs = load_accelerators(presets)
-    torch_model = load_model(model)
-    dataset = load_dataset(None, images)
-    out = prepare_out_dir(out)
-    df = run(torch_model, accs, dataset, chips=chips, seed=seed, parameter=parameter, levels=levels,
-             scheduler=scheduler, checkpoint=Path(out) / "checkpoint", resume=resume, progress=progress)
-    software = report.software_accuracy(torch_model, dataset)
-    summary = summarize(df, by=("preset", "level"))
-    write_csv(Path(out) / "results.csv", df, sort_by=["preset", "level", "chip"])
-    meta = {"kind": "mc", "model": str(model), "presets": list(accs), "parameter": parameter,
-            "parameter_description": PARAMETERS[parameter][0], "levels": levels, "chips": chips, "seed": seed,
-            "images": len(dataset[0]), "software_accuracy": software,
-            "summary": summary.to_dict("records")}
-    write_json(Path(out) / "report.json", meta)
-    report.write_mc_markdown(Path(out) / "report.md", meta, summary)
-    paths = figure_files.draw(out) if figures else []
-    if echo:
-        print(report.format_mc_summary(summary, parameter, software))
-        print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")
-    return df

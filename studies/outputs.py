@@ -5,6 +5,7 @@ renamed over the target (``os.replace``), so a crash never leaves a half-written
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -143,8 +144,6 @@ def save_figure(fig, out_dir, stem: str, formats=("png", "pdf")) -> list[Path]:
 
     Dates and software versions are left out of the metadata, so the files depend only on the figure.
     """
-    import io
-
     paths = []
     for fmt in formats:
         buf = io.BytesIO()

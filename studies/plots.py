@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
-from studies.sweep import pareto_front
+from studies.pareto import pareto_front
 
 __all__ = [
     "BREAKDOWN_COMPONENTS",
@@ -27,7 +29,7 @@ __all__ = [
     "pareto",
 ]
 
-#: Energy components of the EPB breakdown (``mapping.schedule.COMPONENTS``), in stacking order,
+#: Energy components of the EPB breakdown (``mapping.performance.schedule.COMPONENTS``), in stacking order,
 #: with their colours.
 BREAKDOWN_COMPONENTS = {
     "laser": "#d62728",
@@ -295,8 +297,6 @@ def ring_spectra(wavelength_nm, before, after, channels_nm, channel, role, grid_
     (0 activation, 1 weight) per ring. A ring takes the colour of its channel; weight rings are dashed.
     ``grid_offset_nm``: shift of the laser grid after tuning (common-mode tracking), drawn in the lower panel.
     """
-    from matplotlib.lines import Line2D
-
     wl = np.asarray(wavelength_nm, dtype=float)
     channels = np.asarray(channels_nm, dtype=float)
     channel = np.asarray(channel, dtype=int)
@@ -326,8 +326,6 @@ def ring_spectra(wavelength_nm, before, after, channels_nm, channel, role, grid_
 
 
 def _hsv(n: int):
-    from matplotlib import colormaps
-
     cm = colormaps["turbo"]
     return [cm(0.05 + 0.9 * i / max(1, n - 1)) for i in range(max(n, 1))]
 

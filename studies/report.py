@@ -1,25 +1,27 @@
-"""The main study (``robinsim run``) and the text of every report.
+"""What the main study (``robinsim run``, :func:`studies.commands.main_run`) computes per preset,
+and the text of every report.
 
-For each preset: the BNN's schedule on the accelerator (energy per bit with breakdown, latency,
-FPS, power, FPS/W, area), a Monte Carlo over sampled chips (accuracy, tuning power and
-variation-aware energy per bit per chip), a compact accuracy-versus-variation sweep, and the
-ring spectra of one bank before and after tuning on one chip. Writes ``report.md``,
-``report.json``, ``results.csv`` (one row per preset x chip), ``variation.csv``,
-``spectra.csv`` and the figures.
+Per preset: the BNN's schedule on the accelerator (energy per bit with breakdown, latency, FPS,
+power, FPS/W, area; :func:`energy_summary`), statistics over the sampled chips (accuracy, tuning
+power and variation-aware energy per bit; :func:`chip_statistics`), a compact
+accuracy-versus-variation sweep (:data:`VARIATION_SWEEP`), and the ring spectra of one bank
+before and after tuning on one chip (:func:`bank_spectra`). The markdown and console text of
+``run`` and ``mc`` are here too.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
-from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
+from accel import presets
+from accel.baselines import ROBIN_CLAIMS
+from accel.energy import default_tuning_model
+from mapping.bnn import FoldedBNN, export_binary
+from mapping.performance.schedule import COMPONENTS, map_model
+from photonics import tuning, variation
 
-__all__ = ["presets_table", "software_accuracy", "energy_summary", "bank_spectra", "main_run",
-           "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "write_mc_markdown"]
+__all__ = ["presets_table", "software_accuracy", "energy_summary", "chip_statistics", "bank_spectra",
+           "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "run_markdown", "mc_markdown"]
 
 #: Compact variation sweep of ``robinsim run``: parameter, levels, chips per level, images.
 VARIATION_SWEEP = {"parameter": "width_sigma_nm", "levels": [0.0, 2.0, 4.0, 6.0, 8.0], "chips": 3,
@@ -28,8 +30,6 @@ VARIATION_SWEEP = {"parameter": "width_sigma_nm", "levels": [0.0, 2.0, 4.0, 6.0,
 
 def presets_table() -> str:
     """``robinsim presets``: one line per shipped preset with its main parameters."""
-    from accel import presets
-
     lines = [f"{'name':<12} {'N':>4} {'M':>4} {'units':>6} {'Gb/s':>6}  {'cell':<9} description"]
     for name in presets.names():
         c = presets.load(name)
@@ -39,8 +39,6 @@ def presets_table() -> str:
 
 def software_accuracy(model, dataset) -> float:
     """Accuracy of the software BNN (folded, exact ±1 arithmetic) on ``dataset``."""
-    from mapping.bnn import FoldedBNN, export_binary
-
     folded = model if isinstance(model, FoldedBNN) else export_binary(model)
     images, labels = dataset
     return float((folded.predict(images) == labels).double().mean())
@@ -48,8 +46,6 @@ def software_accuracy(model, dataset) -> float:
 
 def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
     """Schedule-level figures of ``model`` on ``accelerator`` with the nominal tuning power."""
-    from mapping.schedule import map_model
-
     rep = map_model(model, accelerator, input_shape)
     return {
         "energy_per_bit_j": rep.energy_per_bit_j,
@@ -79,9 +75,6 @@ def bank_spectra(accelerator, *, seed: int, chip: int, unit: int = 0, vdu: int =
     offset, each ring's channel and role, and its resonance offset from its channel before
     tuning and from its (shifted) channel after tuning (nm).
     """
-    from accel.energy import default_tuning_model
-    from photonics import tuning, variation
-
     cfg, fp = accelerator.config, accelerator.floorplan
     lam0 = cfg.wavelength.center_wavelength_nm
     designs = (cfg.activation_ring.design(lam0), cfg.weight_ring.design(lam0))
@@ -126,67 +119,16 @@ def _stats(values) -> dict:
             "max": float(v.max())}
 
 
-def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, progress, echo,
-             vary: str = VARIATION_SWEEP["parameter"], levels=None, figures: bool = True) -> dict:
-    """``robinsim run``: compute everything, write the files (and figures) to ``out``; returns report.json's dict.
-
-    ``vary``/``levels``: the compact accuracy-versus-variation sweep (:data:`VARIATION_SWEEP`).
-    """
-    from studies import figures as figure_files
-    from studies import montecarlo
-    from studies.inputs import load_accelerators, load_dataset, load_model
-
-    montecarlo.check_parameter(vary)
-    if levels is None:
-        levels = VARIATION_SWEEP["levels"] if vary == VARIATION_SWEEP["parameter"] else montecarlo.PARAMETERS[vary][1]
-    levels = [montecarlo.check_level(vary, lv) for lv in levels]
-    variation_sweep = {**VARIATION_SWEEP, "parameter": vary, "levels": levels}
-    check_out_dir(out)
-    accs = load_accelerators(presets)
-    torch_model = load_model(model)
-    dataset = load_dataset(None, images)
-    out = prepare_out_dir(out)
-    input_shape = (1, *dataset[0].shape[1:])
-    energy = {name: energy_summary(torch_model, acc, input_shape)
-              for name, acc in tqdm(accs.items(), desc="schedule", unit="preset", disable=not progress, file=sys.stderr)}
-    software = software_accuracy(torch_model, dataset)
-    df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, scheduler=scheduler,
-                        checkpoint=out / "checkpoint", resume=resume, progress=progress)
-    meta = {"kind": "run", "model": str(model), "presets": list(accs), "chips": chips, "seed": seed,
-            "images": len(dataset[0]), "software_accuracy": software, "results": {}}
-    for name in accs:
-        sub = df[df["preset"] == name]
-        meta["results"][name] = {
-            "energy": energy[name],
-            "accuracy": _stats(sub["accuracy"]),
-            "tuning_power_w": {**_stats(sub["tuning_power_w"]), "per_chip": sub["tuning_power_w"].tolist()},
-            "energy_per_bit_j_variation_aware": _stats(sub["energy_per_bit_j"]),
-            "rings_out_of_range": _stats(sub["rings_out_of_range"]),
-        }
-    if variation_sweep["levels"]:
-        sweep_images = min(variation_sweep["images"], len(dataset[0]))
-        sweep_data = (dataset[0][:sweep_images], dataset[1][:sweep_images])
-        var = montecarlo.run(torch_model, accs, sweep_data, chips=min(chips, variation_sweep["chips"]), seed=seed,
-                             parameter=variation_sweep["parameter"], levels=variation_sweep["levels"],
-                             scheduler=scheduler, checkpoint=out / "checkpoint-variation", resume=resume,
-                             progress=progress, desc=f"variation ({variation_sweep['parameter']})")
-        write_csv(out / "variation.csv", var, sort_by=["preset", "level", "chip"])
-        meta["variation_sweep"] = {"parameter": variation_sweep["parameter"], "levels": variation_sweep["levels"],
-                                   "chips": min(chips, variation_sweep["chips"]), "images": sweep_images,
-                                   "software_accuracy": software_accuracy(torch_model, sweep_data),
-                                   "file": "variation.csv"}
-    spectra, spectra_meta = bank_spectra(accs[next(iter(accs))], seed=seed, chip=0)
-    atomic_write_text(out / "spectra.csv", spectra.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
-    meta["ring_spectra"] = {**spectra_meta, "file": "spectra.csv"}
-    meta["baselines"] = figure_files.published_table().to_dict("records")
-    write_csv(out / "results.csv", df, sort_by=["preset", "chip"])
-    write_json(out / "report.json", meta)
-    paths = figure_files.draw(out) if figures else []
-    atomic_write_text(out / "report.md", run_markdown(meta))
-    if echo:
-        print(format_run_summary(meta))
-        print(f"wrote {out}/report.md, report.json, results.csv and {len(paths) // 2} figures (PNG + PDF)")
-    return meta
+def chip_statistics(chips: pd.DataFrame, energy: dict) -> dict:
+    """One preset's entry of report.json ``results``: its :func:`energy_summary` and the statistics
+    of its sampled chips (rows of :func:`studies.montecarlo.run`)."""
+    return {
+        "energy": energy,
+        "accuracy": _stats(chips["accuracy"]),
+        "tuning_power_w": {**_stats(chips["tuning_power_w"]), "per_chip": chips["tuning_power_w"].tolist()},
+        "energy_per_bit_j_variation_aware": _stats(chips["energy_per_bit_j"]),
+        "rings_out_of_range": _stats(chips["rings_out_of_range"]),
+    }
 
 
 # ------------------------------------------------------------------------------ text
@@ -231,9 +173,6 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
 
 def run_markdown(meta: dict) -> str:
     """report.md of ``robinsim run``."""
-    from accel.baselines import ROBIN_CLAIMS
-    from mapping.schedule import COMPONENTS
-
     presets = meta["presets"]
     res = meta["results"]
     parts = [
@@ -309,12 +248,12 @@ def _opt(x, scale=1.0) -> str:
     return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x * scale:.4g}"
 
 
-def write_mc_markdown(path, meta: dict, summary: pd.DataFrame) -> Path:
-    """report.md of ``robinsim mc``."""
+def mc_markdown(meta: dict) -> str:
+    """report.md of ``robinsim mc`` (``meta["summary"]``: the records of :func:`studies.montecarlo.summarize`)."""
     rows = [[r["preset"], f"{r['level']:g}", str(r["chips"]), _pct(r["accuracy_mean"]), _pct(r["accuracy_min"]),
              _pct(r["accuracy_p5"]), _pct(r["accuracy_median"]), f"{r['tuning_power_w_median']:.4g}",
-             f"{r['tuning_power_w_max']:.4g}", _pj(r["energy_per_bit_j_mean"])] for r in summary.to_dict("records")]
-    text = "\n".join([
+             f"{r['tuning_power_w_max']:.4g}", _pj(r["energy_per_bit_j_mean"])] for r in meta["summary"]]
+    return "\n".join([
         "# robinsim Monte Carlo",
         "",
         f"Model `{meta['model']}`; varying **{meta['parameter']}** ({meta['parameter_description']}); "
@@ -329,4 +268,3 @@ def write_mc_markdown(path, meta: dict, summary: pd.DataFrame) -> Path:
         "Per-chip rows: `results.csv`. Finished chips are checkpointed in `checkpoint/` (`robinsim mc --resume`).",
         "",
     ])
-    return atomic_write_text(path, text)

@@ -12,16 +12,24 @@ from __future__ import annotations
 
 import itertools
 import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from accel import Accelerator
+from accel.config import SECTIONS, field_kind
+from mapping.bnn import FoldedBNN, export_binary
+from mapping.functional import simulate_chip
+from mapping.performance.schedule import map_model
 from photonics._checks import check_int, check_seed
 from studies.dispatch import Task, run_tasks
+from studies.inputs import load_accelerators, load_dataset, load_model
+from studies.pareto import pareto_front
 
 __all__ = ["ALIASES", "resolve_field", "parse_assignment", "load_sweep_file", "expand", "apply", "run",
-           "pareto_front", "fields_table", "main_sweep"]
+           "fields_table", "summary_text", "markdown"]
 
 #: Short sweep-field names -> the configuration fields they set (all of them, to the same value).
 ALIASES = {
@@ -40,10 +48,6 @@ ALIASES = {
 
 
 def _config_fields() -> dict:
-    from dataclasses import fields
-
-    from accel.config import SECTIONS
-
     return {f"{s}.{f.name}": f for s, cls in SECTIONS.items() for f in fields(cls)}
 
 
@@ -60,8 +64,6 @@ def resolve_field(name: str) -> tuple[str, ...]:
 
 
 def _kind(name: str) -> type:
-    from accel.config import field_kind
-
     return field_kind(_config_fields()[resolve_field(name)[0]])
 
 
@@ -181,8 +183,6 @@ def apply(config, point: dict):
 
 def fields_table() -> str:
     """Text listing the sweepable fields (aliases, then every ``section.field``)."""
-    from accel.config import field_kind
-
     known = _config_fields()
     lines = ["short names:"]
     lines += [f"  {a:<26} -> {', '.join(keys)}" for a, keys in ALIASES.items() if all(k in known for k in keys)]
@@ -199,10 +199,6 @@ _ENERGY_FIELDS = ("energy_per_bit_j", "energy_j", "latency_s", "fps", "power_w",
 
 def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_shape, variation, tuning, noise):
     """One task: schedule (and with ``chips``, simulate) design point ``point`` (a pure function)."""
-    from accel import Accelerator
-    from mapping.functional import simulate_chip
-    from mapping.schedule import map_model
-
     acc = Accelerator(apply(base, point))
     rep = map_model(folded.source, acc, input_shape)
     row = {"point": index, **point, "feasible": True, "error": ""}
@@ -236,10 +232,6 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
     ``binary_macs``, ``utilisation``, ``area_mm2``, ``tuning_power_w_nominal``, ``epb_<component>_j``
     and, with chips, ``accuracy_mean``, ``accuracy_min``, ``tuning_power_w_mean``, ``rings_out_of_range_mean``.
     """
-    from accel import Accelerator
-    from mapping.bnn import FoldedBNN, export_binary
-    from studies.inputs import load_accelerators, load_dataset, load_model
-
     chips = check_int("chips", chips, lo=0)
     seed = check_seed("seed", seed)
     if isinstance(base, Accelerator):
@@ -270,54 +262,7 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
     return df
 
 
-def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo, figures=True):
-    """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures."""
-    from studies import figures as figure_files
-    from studies.outputs import atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
-
-    grid, file_preset = ({}, None) if file is None else load_sweep_file(file)
-    for text in assignments:
-        name, values = parse_assignment(text)
-        grid[name] = values
-    if not grid:
-        raise ValueError("nothing to sweep: give --set FIELD=V1,V2 (repeatable) or --file SWEEP.toml")
-    preset = preset or file_preset or "robin-eo"
-    check_out_dir(out)
-    df = run(preset, grid, model=model, images=images, chips=chips, seed=seed, scheduler=scheduler, progress=progress)
-    out = prepare_out_dir(out)
-    fields = list(grid)
-    write_csv(Path(out) / "results.csv", df, sort_by=["point"])
-    feasible = df[df["feasible"]]
-    meta = {"kind": "sweep", "preset": str(preset), "model": str(model), "fields": fields,
-            "grid": {k: list(v) for k, v in grid.items()}, "points": len(df), "feasible_points": int(len(feasible)),
-            "chips": chips, "seed": seed, "images": images}
-    write_json(Path(out) / "report.json", meta)
-    paths = figure_files.draw(out) if figures else []
-    atomic_write_text(Path(out) / "report.md", _markdown(meta, df))
-    if echo:
-        print(_summary(df, fields))
-        if len(feasible) < len(df):
-            print(f"{len(df) - len(feasible)} of {len(df)} design points cannot be built (see the error column)")
-        print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")
-    return df
-
-
-def pareto_front(x, y, *, minimize_x: bool, minimize_y: bool) -> np.ndarray:
-    """Boolean mask of the Pareto-optimal points (no other point is at least as good in both
-    coordinates and strictly better in one). NaN points are never optimal."""
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    xs = x if minimize_x else -x
-    ys = y if minimize_y else -y
-    ok = np.isfinite(xs) & np.isfinite(ys)
-    mask = np.zeros(len(x), dtype=bool)
-    for i in np.flatnonzero(ok):
-        dominated = ok & (xs <= xs[i]) & (ys <= ys[i]) & ((xs < xs[i]) | (ys < ys[i]))
-        mask[i] = not dominated.any()
-    return mask
-
-
-def _summary(df: pd.DataFrame, fields: list[str]) -> str:
+def summary_text(df: pd.DataFrame, fields: list[str]) -> str:
     ok = df[df["feasible"]]
     cols = [*fields, "energy_per_bit_j", "fps", "fps_per_w", *(["accuracy_mean"] if "accuracy_mean" in ok else [])]
     table = ok[cols].copy()
@@ -327,7 +272,7 @@ def _summary(df: pd.DataFrame, fields: list[str]) -> str:
     return table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
 
-def _markdown(meta: dict, df: pd.DataFrame) -> str:
+def markdown(meta: dict, df: pd.DataFrame) -> str:
     ok = df[df["feasible"]]
     front = pareto_front(ok["fps"], ok["energy_per_bit_j"], minimize_x=False, minimize_y=True)
     cols = [*meta["fields"], "energy_per_bit_j", "fps", "fps_per_w", "area_mm2",

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from mapping import bnn_models
+from mapping.networks import architectures
 from mapping.bnn import (BNN, BinaryConv2d, BinaryLinear, ExactBatchNorm1d, ExactBatchNorm2d, Sign, electronic,
                          export_binary, fold_threshold, sign_ste)
 
@@ -177,7 +177,7 @@ def test_export_of_random_network_predicts_exactly_like_the_model():
 
 def test_dot_hook_and_midway_thresholds_tolerate_sub_unit_noise():
     torch.manual_seed(4)
-    model = bnn_models.build("mnist-cnn")
+    model = architectures.build("mnist-cnn")
     _randomise_bn(model, torch.Generator().manual_seed(4))
     folded = export_binary(model, probe=torch.rand(16, 1, 28, 28))
     x = torch.rand(32, 1, 28, 28, generator=torch.Generator().manual_seed(5))
@@ -200,7 +200,7 @@ def test_run_steps_split_at_any_binary_layer_equals_forward():
     """Running the plan in two parts (up to a binary layer's input, then from its sums on)
     gives the same logits as one forward pass; unknown layer names are rejected."""
     torch.manual_seed(6)
-    model = bnn_models.build("mnist-cnn")
+    model = architectures.build("mnist-cnn")
     _randomise_bn(model, torch.Generator().manual_seed(6))
     folded = export_binary(model, probe=torch.rand(16, 1, 28, 28))
     x = torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(7))
@@ -216,7 +216,7 @@ def test_run_steps_split_at_any_binary_layer_equals_forward():
 
 
 def test_mnist_cnn_binary_macs_within_budget():
-    folded = export_binary(bnn_models.build("mnist-cnn"))
+    folded = export_binary(architectures.build("mnist-cnn"))
     # binary conv 32→64 3x3 on 14x14 outputs + binary linear 3136→256, counted by hand
     assert folded.binary_macs == 14 * 14 * 64 * (32 * 9) + 64 * 7 * 7 * 256
     assert folded.binary_macs <= 5_000_000  # issue 4 budget: at most 5 M binary MACs per image
@@ -244,7 +244,7 @@ def test_unsupported_and_unmarked_layers_are_named():
 
 
 def test_wrong_input_shapes_and_bad_constructor_arguments():
-    model = bnn_models.build("mnist-mlp")
+    model = architectures.build("mnist-mlp")
     folded = export_binary(model)
     for bad in (torch.zeros(2, 28, 28), torch.zeros(2, 1, 28, 27)):
         with pytest.raises(ValueError, match=r"x must have shape \(B, 1, 28, 28\)"):
@@ -260,6 +260,6 @@ def test_wrong_input_shapes_and_bad_constructor_arguments():
     with pytest.raises(TypeError, match="electronic"):
         electronic(BinaryLinear(2, 2))
     with pytest.raises(ValueError, match=r"arch='nope'"):
-        bnn_models.build("nope")
+        architectures.build("nope")
     with pytest.raises(TypeError, match="do not fit architecture 'mnist-mlp'"):
-        bnn_models.build("mnist-mlp", width=3)
+        architectures.build("mnist-mlp", width=3)

@@ -1,4 +1,4 @@
-"""mapping.checkpoint: round trip, shipped checkpoints' accuracy, every error case, atomic save."""
+"""mapping.networks.checkpoints: round trip, shipped checkpoints' accuracy, every error case, atomic save."""
 import hashlib
 import json
 import os
@@ -9,10 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from mapping import bnn_models, checkpoint
+from mapping.networks import architectures, checkpoints
 from mapping.bnn import BNN, export_binary, load, load_pretrained, save
-from mapping.data import load_mnist
-from mapping.train import evaluate
+from mapping.networks.data import load_mnist
+from mapping.networks.training import evaluate
 
 # Published targets of issue 4 (section 2): MNIST test accuracy of the shipped checkpoints.
 TARGET_ACCURACY = {"mnist-mlp": 0.975, "mnist-cnn": 0.985}
@@ -21,7 +21,7 @@ MAGIC_LEN = len(b"ROBINSIM-BNN\x00")
 
 def _random_model(arch="mnist-mlp", seed=0, **hparams):
     torch.manual_seed(seed)
-    model = bnn_models.build(arch, **hparams)
+    model = architectures.build(arch, **hparams)
     gen = torch.Generator().manual_seed(seed)
     for m in model.modules():
         if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -34,7 +34,7 @@ def _random_model(arch="mnist-mlp", seed=0, **hparams):
 
 
 def _split(path):
-    """(header dict, data start, raw bytes), parsed here independently of checkpoint.load."""
+    """(header dict, data start, raw bytes), parsed here independently of checkpoints.load."""
     raw = path.read_bytes()
     n = int.from_bytes(raw[MAGIC_LEN : MAGIC_LEN + 8], "little")
     return json.loads(raw[MAGIC_LEN + 8 : MAGIC_LEN + 8 + n]), MAGIC_LEN + 8 + n, raw
@@ -57,7 +57,7 @@ def test_shipped_checkpoint_reaches_published_accuracy(name):
 
 
 def test_shipped_names_and_unknown_name():
-    assert set(TARGET_ACCURACY) <= set(checkpoint.pretrained_names())
+    assert set(TARGET_ACCURACY) <= set(checkpoints.pretrained_names())
     with pytest.raises(ValueError, match=r"name='mnist-vgg' is not a shipped checkpoint; allowed: .*mnist-cnn"):
         load_pretrained("mnist-vgg")
 
@@ -156,14 +156,14 @@ def test_interrupted_save_leaves_no_half_written_file(tmp_path, monkeypatch):
             f.write(chunk)
         raise OSError("disk full")
 
-    monkeypatch.setattr(checkpoint, "_write_chunks", fail_mid_write)
+    monkeypatch.setattr(checkpoints, "_write_chunks", fail_mid_write)
     with pytest.raises(OSError, match="disk full"):
         save(model, path)
     assert list(tmp_path.iterdir()) == []
     monkeypatch.undo()
     save(model, path, {"v": 1})
     before = path.read_bytes()
-    monkeypatch.setattr(checkpoint, "_write_chunks", fail_mid_write)
+    monkeypatch.setattr(checkpoints, "_write_chunks", fail_mid_write)
     with pytest.raises(OSError, match="disk full"):
         save(model, path, {"v": 2})
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["m.bnn"]

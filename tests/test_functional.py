@@ -14,7 +14,7 @@ import pytest
 import torch
 from scipy.special import ndtr
 
-from mapping.functional_layer import Adc, LayerCells, LayerGeometry, decide, hardware_sums, ideal_sums
+from mapping.functional.layer import Adc, LayerCells, LayerGeometry, decide, hardware_sums, ideal_sums
 
 
 # ---------------------------------------------------------------- NumPy oracle of one layer
@@ -263,9 +263,10 @@ from collections import OrderedDict  # noqa: E402
 from torch import nn  # noqa: E402
 
 from accel import Accelerator, presets  # noqa: E402
-from mapping import bnn, bnn_models, functional  # noqa: E402
-from mapping.data import load_mnist  # noqa: E402
-from mapping.schedule import assign_vdus  # noqa: E402
+from mapping import bnn, functional  # noqa: E402
+from mapping.networks import architectures  # noqa: E402
+from mapping.networks.data import load_mnist  # noqa: E402
+from mapping.performance.schedule import assign_vdus  # noqa: E402
 from photonics import xnor  # noqa: E402
 
 
@@ -425,7 +426,7 @@ def test_network_on_a_chip_matches_per_cell_oracle(robin_eo):
     """A small CNN (K <= N comparator layer spread over 183 replicas, K > N ADC layer) on an
     untuned chip, noise off: predictions and flipped activations equal the NumPy per-cell oracle."""
     torch.manual_seed(0)
-    model = bnn.export_binary(bnn_models.build("mnist-cnn", channels1=1, channels2=3, hidden=5))
+    model = bnn.export_binary(architectures.build("mnist-cnn", channels1=1, channels2=3, hidden=5))
     images = torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     labels = torch.arange(12) % 10
     chip = functional.sample_chip_state(robin_eo, seed=4, chip=0, tuning=False)
@@ -492,7 +493,7 @@ def test_configured_coarse_adc_matches_per_cell_oracle(robin_eo):
     partial sums coarsely, exactly as the per-cell oracle does, and loses information."""
     coarse = Accelerator(robin_eo.config.with_values({"converters.adc_bits": 2}))
     torch.manual_seed(0)
-    model = bnn.export_binary(bnn_models.build("mnist-cnn", channels1=1, channels2=3, hidden=5))
+    model = bnn.export_binary(architectures.build("mnist-cnn", channels1=1, channels2=3, hidden=5))
     images = torch.rand(12, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     chip = functional.sample_chip_state(coarse, seed=4, chip=0, tuning=False)
     want, record, gap = _oracle_network(model, coarse, chip, images)

@@ -5,7 +5,7 @@ import distributed
 import numpy as np
 import pytest
 
-from studies.checkpoint import Checkpoint
+from studies.resume import Checkpoint
 from studies.dispatch import Task, run_tasks
 
 
@@ -143,7 +143,7 @@ def tiny():
 
 def test_run_rows_are_the_chips_of_simulate_chip_and_epb_grows_with_tuning_power(tiny):
     from mapping.functional import simulate_chip
-    from mapping.schedule import map_model
+    from mapping.performance.schedule import map_model
     from studies import montecarlo
 
     folded, accs, data = tiny

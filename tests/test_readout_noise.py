@@ -1,4 +1,4 @@
-"""Dense ADC readouts with noise drawn only where it can change a code (mapping.readout_noise)."""
+"""Dense ADC readouts with noise drawn only where it can change a code (mapping.functional.readout_noise)."""
 import math
 
 import numba
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from mapping import readout_noise as rn
+from mapping.functional import readout_noise as rn
 
 
 def test_ndtri_matches_scipy_to_double_precision():

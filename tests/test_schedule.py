@@ -1,4 +1,4 @@
-"""mapping.schedule: hand-computed tiles, cycles and energy; roofline and monotonicity invariants."""
+"""mapping.performance.schedule: hand-computed tiles, cycles and energy; roofline and monotonicity invariants."""
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from accel import Accelerator, presets
-from mapping import models
-from mapping.schedule import COMPONENTS, assign_vdus, map_model, tiling
+from mapping.performance import shape_zoo
+from mapping.performance.schedule import COMPONENTS, assign_vdus, map_model, tiling
 
 # Round numbers so every energy below can be written out by hand.
 TINY = {
@@ -204,8 +204,8 @@ def test_electronic_layer_latency_and_energy():
 
 
 def test_resnet18_on_robin_po_report_fields():
-    model = models.build("resnet18")
-    rep = map_model(model, Accelerator(presets.load("robin-po")), models.input_shape("resnet18"), tuning_power_w=0.0)
+    model = shape_zoo.build("resnet18")
+    rep = map_model(model, Accelerator(presets.load("robin-po")), shape_zoo.input_shape("resnet18"), tuning_power_w=0.0)
     for name in ("latency_s", "fps", "energy_j", "energy_per_bit_j", "binary_macs", "power_w"):
         assert np.isfinite(getattr(rep, name)) and getattr(rep, name) > 0
     assert len(rep.layers) == 68 and len(rep.flagged_layers) == 21

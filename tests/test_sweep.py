@@ -4,7 +4,7 @@ import numpy as np
 import pandas.testing
 import pytest
 
-from studies import sweep
+from studies import pareto, sweep
 
 
 def test_parse_assignment_converts_to_field_types():
@@ -74,7 +74,7 @@ def test_pareto_front_matches_brute_force():
     rng = np.random.default_rng(4)
     x, y = rng.random(60), rng.random(60)
     x[5] = np.nan
-    mask = sweep.pareto_front(x, y, minimize_x=False, minimize_y=True)
+    mask = pareto.pareto_front(x, y, minimize_x=False, minimize_y=True)
     for i in range(60):
         if not np.isfinite(x[i]):
             assert not mask[i]
@@ -94,7 +94,7 @@ def folded():
 
 def test_run_rows_feasibility_and_physical_invariants(folded):
     from accel import Accelerator, presets
-    from mapping.schedule import map_model
+    from mapping.performance.schedule import map_model
 
     grid = {"N": [8, 10, 64], "bit_rate_gbps": [5.0, 10.0]}
     df = sweep.run("robin-eo", grid, model=folded)

@@ -1,4 +1,4 @@
-"""mapping.train and scripts/train_pretrained.py on a few hundred real MNIST images."""
+"""mapping.networks.training and scripts/train_pretrained.py on a few hundred real MNIST images."""
 import copy
 import importlib.util
 from pathlib import Path
@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mapping import bnn_models
+from mapping.networks import architectures
 from mapping.bnn import load
-from mapping.data import load_mnist
-from mapping.train import evaluate, train
+from mapping.networks.data import load_mnist
+from mapping.networks.training import evaluate, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,7 +31,7 @@ def _batch_loss(model, images, labels):
 def test_one_epoch_reduces_loss_and_keeps_latent_weights_clipped():
     images, labels = _subset()
     torch.manual_seed(0)
-    model = bnn_models.build("mnist-mlp", hidden=128)
+    model = architectures.build("mnist-mlp", hidden=128)
     before_loss = _batch_loss(model, images, labels)
     before_w = model.fc2.weight.detach().clone()
     history = train(model, images, labels, epochs=1, batch_size=20, lr=5e-3, seed=0, progress=False)
@@ -49,7 +49,7 @@ def test_training_is_reproducible_for_a_seed():
     weights = []
     for _ in range(2):
         torch.manual_seed(1)
-        model = bnn_models.build("mnist-mlp", hidden=64)
+        model = architectures.build("mnist-mlp", hidden=64)
         train(model, images, labels, epochs=1, batch_size=50, seed=3, progress=False)
         weights.append(model.state_dict())
     for key in weights[0]:
@@ -58,7 +58,7 @@ def test_training_is_reproducible_for_a_seed():
 
 def test_train_rejects_bad_arguments():
     images, labels = _subset(20)
-    model = bnn_models.build("mnist-mlp", hidden=16)
+    model = architectures.build("mnist-mlp", hidden=16)
     with pytest.raises(ValueError, match="epochs=0 is out of range"):
         train(model, images, labels, epochs=0)
     with pytest.raises(TypeError, match="seed must be an int"):

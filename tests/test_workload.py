@@ -1,12 +1,12 @@
-"""mapping.workload: per-layer dot-product counts from a traced forward pass."""
+"""mapping.performance.workload: per-layer dot-product counts from a traced forward pass."""
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mapping import models
+from mapping.performance import shape_zoo
 from mapping.bnn import BinaryConv2d, BinaryLinear, Sign
-from mapping.workload import extract_workload
+from mapping.performance.workload import extract_workload
 
 
 def optical(w):
@@ -95,7 +95,7 @@ def test_vgg_small_macs_by_hand():
     # 32x32 input, 3x3 same convs: 3-128, 128-128 @32x32, 256s @16x16, 512s @8x8, FC 8192-10.
     macs = (3 * 128 * 9 * 1024 + 128 * 128 * 9 * 1024 + 128 * 256 * 9 * 256 + 256 * 256 * 9 * 256
             + 256 * 512 * 9 * 64 + 512 * 512 * 9 * 64 + 8192 * 10)
-    w = extract_workload(models.build("vgg-small"), models.input_shape("vgg-small"))
+    w = extract_workload(shape_zoo.build("vgg-small"), shape_zoo.input_shape("vgg-small"))
     assert w.binary_macs == macs
     assert len(w.flagged) == 7
 
@@ -103,12 +103,12 @@ def test_vgg_small_macs_by_hand():
 @pytest.mark.parametrize("name,gmacs", [("resnet18", 1.81), ("mobilenet-v2", 0.30)])
 def test_zoo_macs_match_published_counts(name, gmacs):
     # torchvision model documentation lists 1.81 and 0.30 GFLOPS (multiply-accumulates) at 224x224.
-    w = extract_workload(models.build(name), models.input_shape(name))
+    w = extract_workload(shape_zoo.build(name), shape_zoo.input_shape(name))
     assert w.binary_macs == pytest.approx(gmacs * 1e9, rel=0.01)
 
 
 def test_electronic_ends_move_first_and_last_layer_to_electronics():
-    w = extract_workload(models.build("resnet18", electronic_ends=True), (1, 3, 224, 224))
+    w = extract_workload(shape_zoo.build("resnet18", electronic_ends=True), (1, 3, 224, 224))
     compute = [x for x in w.layers if x.kind in ("conv", "linear")]
     assert compute[0].runs_on == "electronic" and compute[-1].runs_on == "electronic"
     assert compute[0].macs == 64 * 112 * 112 * 3 * 49 and compute[-1].macs == 512 * 1000

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from mapping.data import N_CLASSES, check_dataset
+from mapping.networks.data import N_CLASSES, check_dataset
 from photonics._checks import check_int, check_positive, check_seed
 
 __all__ = ["train", "evaluate", "predict", "clip_latent_weights"]

@@ -14,9 +14,9 @@ remains on a sampled chip is its deviation from nominal plus the nominal β0 (an
 depends on the streamed activations, which nothing cancels).
 
 Inference (:func:`predict`): every binary dot product is mapped to physical cells (unit, VDU,
-channel) by ``mapping.schedule.assign_vdus`` - K split into chunks of N, chunk element j on
+channel) by ``mapping.performance.schedule.assign_vdus`` - K split into chunks of N, chunk element j on
 channel j, position ``l`` of an image on replica ``l % replicas``. Each layer then runs as a
-linear layer with per-cell weights and offsets (:mod:`mapping.functional_layer`), with
+linear layer with per-cell weights and offsets (:mod:`mapping.functional.layer`), with
 receiver shot/thermal noise per readout (``photonics.receiver.popcount_noise_sigma``), an
 ADC of ``converters.adc_bits`` bits (default ``ceil(log2(N+1))``) per chunk when K > N
 (partial sums added digitally) or the
@@ -43,10 +43,10 @@ from tqdm.auto import tqdm
 from accel import Accelerator
 from accel.config import AcceleratorConfig
 from accel.energy import config_adc_bits, default_tuning_model
-from mapping.bnn import FoldedBNN, export_binary
-from mapping.data import N_CLASSES, check_dataset
-from mapping.functional_layer import Adc, LayerCells, LayerGeometry
-from mapping.functional_network import IdealRun, Network, run_chip
+from mapping.networks.folding import FoldedBNN, export_binary
+from mapping.networks.data import N_CLASSES, check_dataset
+from mapping.functional.layer import Adc, LayerCells, LayerGeometry
+from mapping.functional.network import IdealRun, Network, run_chip
 from photonics import receiver, tuning as _tuning, variation as _variation, xnor
 from photonics._checks import check_int, check_range, check_seed
 

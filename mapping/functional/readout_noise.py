@@ -1,5 +1,5 @@
 """Receiver noise at dense ADC readouts, drawn only where it can change a code (helper of
-``mapping.functional_layer``).
+``mapping.functional.layer``).
 
 A readout ``r = s + e + n`` (±1 units, ``n ~ N(0, σ²)``) of an (output, chunk) pair whose
 deviation obeys ``|e| <= bound`` gives the noiseless ADC code unless ``|n| > margin = 1 -

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mapping import bnn_models
-from mapping.bnn import BNN
+from mapping.networks import architectures
+from mapping.networks.layers import BNN
 
 __all__ = ["SUFFIX", "PRETRAINED_DIR", "save", "load", "load_pretrained", "pretrained_names"]
 
@@ -56,8 +56,8 @@ def save(model: BNN, path, metadata: dict | None = None) -> Path:
     failure never leaves a half-written checkpoint (an existing file stays as it was).
     Returns the path.
     """
-    if not isinstance(model, BNN) or model.arch not in bnn_models.ARCHITECTURES:
-        raise TypeError(f"model must be a mapping.bnn.BNN of a registered architecture ({sorted(bnn_models.ARCHITECTURES)}), "
+    if not isinstance(model, BNN) or model.arch not in architectures.ARCHITECTURES:
+        raise TypeError(f"model must be a mapping.bnn.BNN of a registered architecture ({sorted(architectures.ARCHITECTURES)}), "
                         f"got {type(model).__name__} with arch={getattr(model, 'arch', None)!r}")
     metadata = dict(model.metadata if metadata is None else metadata)
     for key, value in metadata.items():
@@ -148,17 +148,17 @@ def load(path, arch: str | None = None) -> BNN:
     raw = path.read_bytes()
     header, start = _read_header(path, raw)
     file_arch = header.get("arch")
-    if file_arch not in bnn_models.ARCHITECTURES:
+    if file_arch not in architectures.ARCHITECTURES:
         raise ValueError(f"checkpoint file {path} holds architecture {file_arch!r}, which is not registered; "
-                         f"allowed: {sorted(bnn_models.ARCHITECTURES)}")
+                         f"allowed: {sorted(architectures.ARCHITECTURES)}")
     table = {e["name"]: e for e in header["tensors"]}
     shapes = {k: e["shape"] for k, e in table.items()}
     if arch is not None and arch != file_arch:
-        expected = bnn_models.build(arch)
+        expected = architectures.build(arch)
         where = _mismatch(expected, shapes) or "same tensor shapes"
         raise ValueError(f"checkpoint file {path} holds architecture {file_arch!r}, not {arch!r}: {where}")
     try:
-        model = bnn_models.build(file_arch, **header.get("hparams", {}))
+        model = architectures.build(file_arch, **header.get("hparams", {}))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"checkpoint file {path}: {exc}") from None
     where = _mismatch(model, shapes)
@@ -203,4 +203,4 @@ def load_pretrained(name: str) -> BNN:
     names = pretrained_names()
     if name not in names:
         raise ValueError(f"name={name!r} is not a shipped checkpoint; allowed: {names}")
-    return load(PRETRAINED_DIR / f"{name}{SUFFIX}", arch=name if name in bnn_models.ARCHITECTURES else None)
+    return load(PRETRAINED_DIR / f"{name}{SUFFIX}", arch=name if name in architectures.ARCHITECTURES else None)

@@ -19,7 +19,7 @@ and only readouts that can differ are evaluated cell by cell:
 * Chunks with ``p > DENSE_PROBABILITY`` (large deviation or large noise) are evaluated for
   every readout ("dense"): ADC layers in one Numba kernel that gathers the inputs, quantises
   and sums the chunks, and draws a readout's noise only when it can change the code
-  (:mod:`mapping.readout_noise`); comparator layers with a matmul and a Gaussian per readout.
+  (:mod:`mapping.functional.readout_noise`); comparator layers with a matmul and a Gaussian per readout.
   All paths sample the same distribution.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from scipy.special import ndtr, ndtri
 
-from mapping import readout_noise
+from mapping.functional import readout_noise
 
 __all__ = [
     "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide",
@@ -448,7 +448,7 @@ def _columns(geometry, a):
 
 def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max):
     """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
-    (:func:`mapping.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
+    (:func:`mapping.functional.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
     pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn)."""
     g = geometry
     outs_t = torch.from_numpy(outs)

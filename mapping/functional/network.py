@@ -3,7 +3,7 @@
 The ideal chip's run on a set of images (:class:`IdealRun`: every binary layer's ±1 input and
 exact sums, the predictions) is chip-independent and computed once. A sampled chip differs
 from it only where some readout differs, so :func:`run_chip` works incrementally and exactly:
-layer by layer it draws the readouts that can differ (:mod:`mapping.functional_layer`), and
+layer by layer it draws the readouts that can differ (:mod:`mapping.functional.layer`), and
 keeps the set S of images whose signs have left the ideal path. Images outside S have the
 ideal input at the next layer (taken from the cache); the hardware activations of images in
 S are carried forward from layer to layer (``FoldedBNN.run_steps``). Predictions outside S
@@ -17,11 +17,11 @@ import numpy as np
 import torch
 
 from accel import Accelerator
-from mapping.bnn import FoldedBNN
-from mapping.functional_layer import (
+from mapping.networks.folding import FoldedBNN
+from mapping.functional.layer import (
     Adc, LayerCells, LayerGeometry, apply_readouts, decide, draw_readouts, ideal_sums,
 )
-from mapping.schedule import assign_vdus
+from mapping.performance.schedule import assign_vdus
 
 __all__ = ["BATCH_IMAGES", "Network", "IdealRun", "run_chip"]
 
@@ -34,7 +34,7 @@ class Network:
     """Chip-independent mapping of a folded BNN onto an accelerator.
 
     ``geometries[name]`` per binary layer (forward order); ``cells_index[name]`` = (unit, vdu)
-    arrays (R, O, C) of each (replica, output, chunk) from ``mapping.schedule.assign_vdus``
+    arrays (R, O, C) of each (replica, output, chunk) from ``mapping.performance.schedule.assign_vdus``
     (positions = output positions of one image); ``positions[name]`` readouts per image and pair.
     """
 

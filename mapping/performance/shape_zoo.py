@@ -6,7 +6,7 @@ binarized and flags them; ``electronic_ends=True`` marks the first and the last 
 untrained: these models are for performance mapping, not accuracy.
 
 ``build(name, electronic_ends=False)`` and ``input_shape(name)`` (batch 1) for the names in
-``ZOO``: ``mnist-mlp`` (784-512-512-10), ``mnist-cnn`` (two 3x3 convs + two FC, 28x28),
+``ZOO``: ``zoo-mnist-mlp`` (784-512-512-10), ``zoo-mnist-cnn`` (two 3x3 convs + two FC, 28x28),
 ``vgg-small`` (the BNN VGG-Small: 2x128, 2x256, 2x512 3x3 convs + FC, 32x32), ``resnet18``
 and ``mobilenet-v2`` (ImageNet shapes, 224x224, as in He et al. 2016 / Sandler et al. 2018).
 """
@@ -124,8 +124,8 @@ class MobileNetV2(nn.Module):
 
 
 ZOO: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
-    "mnist-mlp": (mnist_mlp, (1, 1, 28, 28)),
-    "mnist-cnn": (mnist_cnn, (1, 1, 28, 28)),
+    "zoo-mnist-mlp": (mnist_mlp, (1, 1, 28, 28)),
+    "zoo-mnist-cnn": (mnist_cnn, (1, 1, 28, 28)),
     "vgg-small": (vgg_small, (1, 3, 32, 32)),
     "resnet18": (ResNet18, (1, 3, 224, 224)),
     "mobilenet-v2": (MobileNetV2, (1, 3, 224, 224)),

@@ -11,7 +11,7 @@ from typing import Callable
 
 from torch import nn
 
-from mapping.bnn import BNN, BinaryConv2d, BinaryLinear, ExactBatchNorm1d, ExactBatchNorm2d, Sign, electronic
+from mapping.networks.layers import BNN, BinaryConv2d, BinaryLinear, ExactBatchNorm1d, ExactBatchNorm2d, Sign, electronic
 from photonics._checks import check_int
 
 __all__ = ["ARCHITECTURES", "register_architecture", "build", "mnist_mlp", "mnist_cnn"]

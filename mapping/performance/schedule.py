@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from accel import Accelerator
-from mapping.workload import Workload, extract_workload
+from mapping.performance.workload import Workload, extract_workload
 from photonics._checks import check_int, check_range
 
 __all__ = ["COMPONENTS", "tiling", "VduAssignment", "assign_vdus", "schedule_workload", "MappingReport", "map_model"]

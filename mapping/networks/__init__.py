@@ -1,0 +1,3 @@
+"""The networks: binary layers (``layers``), BatchNorm+sign folding and export (``folding``),
+named trainable BNN architectures (``architectures``), checkpoints (``checkpoints``; the shipped
+ones live in ``pretrained/``), MNIST and dataset checks (``data``) and training (``training``)."""

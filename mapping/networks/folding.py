@@ -1,0 +1,315 @@
+"""BatchNorm+sign folding and export of a trained BNN to the folded network.
+
+The BatchNorm and sign that follow a binary layer fold into one integer threshold per output
+channel: the output is +1 iff ``s >= threshold`` (``flip`` False) or ``s <= threshold``
+(``flip`` True, negative BatchNorm scale). ``export_binary`` builds that folded network and
+checks it predicts exactly what the model predicts.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input
+from photonics._checks import check_int
+
+__all__ = ["BinaryLayerSpec", "FoldedBNN", "fold_threshold", "export_binary"]
+
+
+@dataclass(frozen=True, eq=False)
+class BinaryLayerSpec:
+    """One folded binary layer.
+
+    ``weight_pm1``: float ±1 tensor in torch weight shape; ``threshold`` (int64) and ``flip``
+    (bool) per output channel: output +1 iff ``s <= threshold`` (flip) or ``s >= threshold``.
+    ``stride``/``padding`` are pairs for a conv and ``()`` for a linear layer; padding is filled
+    with ``pad_value`` (−1). ``in_shape``/``out_shape`` are per image (no batch dimension);
+    ``K`` is the dot-product length. Thresholds sit midway between two reachable sums (s has the
+    parity of K), so analog noise of either sign is tolerated equally.
+    """
+
+    name: str
+    kind: str
+    weight_pm1: torch.Tensor
+    threshold: torch.Tensor
+    flip: torch.Tensor
+    stride: tuple
+    padding: tuple
+    pad_value: float
+    in_shape: tuple
+    out_shape: tuple
+    K: int
+
+    def _channel_view(self, t: torch.Tensor, ndim: int) -> torch.Tensor:
+        return t.view((1, -1) + (1,) * (ndim - 2))
+
+    def ideal_sum(self, a_pm1: torch.Tensor) -> torch.Tensor:
+        """Exact integer sums s = Σ a·w (float32) for ±1 activations of shape (B, *in_shape)."""
+        w = self.weight_pm1.to(a_pm1.dtype)
+        if self.kind == "linear":
+            return F.linear(a_pm1, w)
+        ph, pw = self.padding
+        if ph or pw:
+            a_pm1 = F.pad(a_pm1, (pw, pw, ph, ph), value=self.pad_value)
+        return F.conv2d(a_pm1, w, None, self.stride)
+
+    def binarize(self, s: torch.Tensor) -> torch.Tensor:
+        """Compare sums s (B, *out_shape) with the folded thresholds; returns ±1 (dtype of s)."""
+        t = self._channel_view(self.threshold, s.dim()).to(s.dtype)
+        flip = self._channel_view(self.flip, s.dim())
+        plus = torch.where(flip, s <= t, s >= t)
+        return torch.where(plus, 1.0, -1.0).to(s.dtype)
+
+
+class FoldedBNN:
+    """The exported network: binary layers as ``BinaryLayerSpec`` + electronic layers in float.
+
+    ``forward(x, dot=None, record=None)``: ``dot(spec, a_pm1) -> s`` replaces the ideal sums
+    (same shape, float); ``record`` (a dict) receives each binary layer's ±1 output by name.
+    """
+
+    def __init__(self, plan: list, layers: list[BinaryLayerSpec], input_shape: tuple, source: nn.Module,
+                 sign_modules: dict[str, nn.Module]):
+        self._plan = plan
+        self.layers = layers
+        self.input_shape = tuple(input_shape)
+        self.source = source
+        self._sign_modules = sign_modules
+
+    @property
+    def binary_macs(self) -> int:
+        """Binary multiply-accumulates per image (Σ over binary layers of K · outputs)."""
+        total = 0
+        for spec in self.layers:
+            n_out = 1
+            for d in spec.out_shape:
+                n_out *= d
+            total += spec.K * n_out
+        return total
+
+    def forward(self, x: torch.Tensor, dot: Callable | None = None, record: dict | None = None) -> torch.Tensor:
+        check_input(x, self.input_shape)
+        return self.run_steps(x, 0, None, dot, record)
+
+    def step_of(self, name: str) -> int:
+        """Position of binary layer ``name`` in the plan (the argument of :meth:`run_steps`)."""
+        for position, step in enumerate(self._plan):
+            if isinstance(step, int) and self.layers[step].name == name:
+                return position
+        raise KeyError(f"no binary layer named {name!r}; layers: {[spec.name for spec in self.layers]}")
+
+    def run_steps(self, h: torch.Tensor, start: int, stop: int | None = None, dot: Callable | None = None,
+                  record: dict | None = None) -> torch.Tensor:
+        """Run plan steps ``start`` up to (not including) ``stop`` (None = to the logits) on ``h``,
+        the tensor that step ``start`` takes (``forward`` is ``run_steps(x, 0)``)."""
+        with torch.no_grad():
+            for step in self._plan[start:stop]:
+                if isinstance(step, int):
+                    spec = self.layers[step]
+                    s = spec.ideal_sum(h) if dot is None else dot(spec, h)
+                    expected = (h.shape[0],) + tuple(spec.out_shape)
+                    if tuple(s.shape) != expected:
+                        raise ValueError(f"dot returned shape {tuple(s.shape)} for layer '{spec.name}'; expected {expected}")
+                    h = spec.binarize(s)
+                    if record is not None:
+                        record[spec.name] = h
+                else:
+                    h = step(h)
+        return h
+
+    __call__ = forward
+
+    def predict(self, x: torch.Tensor, dot: Callable | None = None, batch_size: int = 250) -> torch.Tensor:
+        """Class predictions (int64), evaluated in batches."""
+        batch_size = check_int("batch_size", batch_size, lo=1)
+        return torch.cat([self.forward(x[i : i + batch_size], dot).argmax(1) for i in range(0, len(x), batch_size)])
+
+    def verify(self, images: torch.Tensor, batch_size: int = 250) -> int:
+        """Check that every binary layer's signs and every prediction equal the source model's.
+
+        Returns the number of images checked; raises RuntimeError naming the first differing layer.
+        """
+        batch_size = check_int("batch_size", batch_size, lo=1)
+        check_input(images, self.input_shape)
+        model = self.source
+        was_training = model.training
+        model.eval()
+        seen: dict[str, torch.Tensor] = {}
+        hooks = [m.register_forward_hook(lambda _m, _i, out, n=n: seen.__setitem__(n, out)) for n, m in self._sign_modules.items()]
+        try:
+            with torch.no_grad():
+                for start in range(0, len(images), batch_size):
+                    x = images[start : start + batch_size]
+                    ours: dict[str, torch.Tensor] = {}
+                    folded_logits = self.forward(x, record=ours)
+                    model_logits = model(x)
+                    for spec in self.layers:
+                        diff = int((ours[spec.name] != seen[spec.name]).sum())
+                        if diff:
+                            raise RuntimeError(f"folded layer '{spec.name}' differs from the model on {diff} sign activations "
+                                               f"in images {start}..{start + len(x) - 1}")
+                    bad = (folded_logits.argmax(1) != model_logits.argmax(1)).nonzero()
+                    if len(bad):
+                        raise RuntimeError(f"folded network predicts differently from the model on image {start + int(bad[0])}")
+        finally:
+            for h in hooks:
+                h.remove()
+            model.train(was_training)
+        return len(images)
+
+
+def fold_threshold(K: int, bn: nn.Module | None = None, channels: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fold ``sign(bn(s))`` for every reachable sum s ∈ {−K, −K+2, …, K} into (threshold, flip).
+
+    ``bn`` is evaluated (eval mode) on all K+1 levels; its output is monotone in s, so the +1 set
+    is an upper run (flip False) or a lower run (flip True). ``bn=None`` means sign(s) for each
+    of ``channels`` outputs.
+    """
+    K = check_int("K", K, lo=1)
+    levels = torch.arange(-K, K + 1, 2, dtype=torch.float32)
+    if bn is None:
+        pos = (levels >= 0).view(-1, 1).expand(-1, check_int("channels", channels, lo=1))
+    else:
+        n_ch = bn.num_features
+        shape = (len(levels), n_ch, 1, 1) if isinstance(bn, nn.BatchNorm2d) else (len(levels), n_ch)
+        grid = levels.view((-1, 1) + (1,) * (len(shape) - 2)).expand(shape).contiguous()
+        was_training = bn.training
+        bn.eval()
+        try:
+            with torch.no_grad():
+                y = bn(grid)
+        finally:
+            bn.train(was_training)
+        pos = (y >= 0).reshape(len(levels), n_ch)
+    up = torch.all(pos[1:] >= pos[:-1], dim=0)
+    down = torch.all(pos[1:] <= pos[:-1], dim=0)
+    if not torch.all(up | down):
+        raise RuntimeError(f"sign(BatchNorm(s)) is not monotone in s for channels {(~(up | down)).nonzero().flatten().tolist()}")
+    n_pos = pos.sum(0).to(torch.int64)
+    threshold = torch.where(up, K + 1 - 2 * n_pos, -K - 1 + 2 * n_pos)
+    return threshold, ~up
+
+
+_FLOAT_OK = (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout, nn.ReLU, nn.Hardtanh,
+             nn.BatchNorm1d, nn.BatchNorm2d, Sign)
+_KEEPS_PM1 = (nn.MaxPool2d, nn.Flatten, nn.Identity, nn.Dropout)
+
+
+def _flat_layers(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
+    out = []
+    for name, m in model.named_children():
+        full = f"{prefix}{name}"
+        if isinstance(m, nn.Sequential):
+            out.extend(_flat_layers(m, full + "."))
+        else:
+            out.append((full, m))
+    return out
+
+
+def export_binary(model: nn.Module, probe: torch.Tensor | None = None, input_shape: tuple | None = None) -> FoldedBNN:
+    """Fold a sequential BNN into a :class:`FoldedBNN` and verify it.
+
+    Each binary layer must be followed by an optional BatchNorm and a :class:`Sign`, and get ±1
+    input. Other layers must be electronic (``electronic = True``) or parameter-free/BatchNorm.
+    The folded network is checked on ``probe`` images (default: 64 seeded uniform [0, 1] images)
+    to give exactly the model's sign activations and predictions; RuntimeError otherwise.
+    Bitwise equality is guaranteed with :class:`ExactBatchNorm1d`/``2d``; plain ``nn.BatchNorm``
+    layers fold too but rely on the probe check.
+    """
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"model must be an nn.Sequential (layers run in order), got {type(model).__name__}")
+    input_shape = tuple(input_shape if input_shape is not None else getattr(model, "input_shape", ()))
+    if not input_shape:
+        raise ValueError("input_shape is required (per-image shape, e.g. (1, 28, 28)) when the model has no input_shape")
+    items = _flat_layers(model)
+    shapes = _trace_shapes(model, items, input_shape)
+    plan: list = []
+    specs: list[BinaryLayerSpec] = []
+    sign_modules: dict[str, nn.Module] = {}
+    pm1, pm1_from = False, "the model input"
+    i = 0
+    while i < len(items):
+        name, m = items[i]
+        if getattr(m, "binary", False) and isinstance(m, (BinaryConv2d, BinaryLinear)):
+            if not pm1:
+                raise ValueError(f"binary layer '{name}' ({type(m).__name__}) gets non-±1 input from {pm1_from}; put a Sign before it")
+            bn, j = None, i + 1
+            if j < len(items) and isinstance(items[j][1], (nn.BatchNorm1d, nn.BatchNorm2d)):
+                bn, j = items[j][1], j + 1
+            if j >= len(items) or not isinstance(items[j][1], Sign):
+                after = f"'{items[j][0]}' ({type(items[j][1]).__name__})" if j < len(items) else "the end of the model"
+                raise ValueError(f"binary layer '{name}' ({type(m).__name__}) must be followed by [BatchNorm and] Sign to fold; found {after}")
+            if bn is not None:
+                _check_bn(items[i + 1][0], bn, m.out_channels if isinstance(m, nn.Conv2d) else m.out_features)
+            specs.append(_spec(name, m, bn, shapes[name]))
+            sign_modules[name] = items[j][1]
+            plan.append(len(specs) - 1)
+            pm1, pm1_from = True, f"'{name}'"
+            i = j + 1
+            continue
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and not getattr(m, "binary", False):
+            if not getattr(m, "electronic", False):
+                raise TypeError(f"layer '{name}' ({type(m).__name__}) is neither binary nor marked electronic = True; "
+                                "use BinaryConv2d/BinaryLinear or mapping.bnn.electronic(layer)")
+        elif not isinstance(m, _FLOAT_OK):
+            raise TypeError(f"unsupported layer '{name}' ({type(m).__name__}); supported: BinaryConv2d, BinaryLinear, "
+                            f"electronic Conv2d/Linear, {', '.join(t.__name__ for t in _FLOAT_OK)}")
+        plan.append(copy.deepcopy(m).eval())
+        if isinstance(m, Sign):
+            pm1, pm1_from = True, f"'{name}'"
+        elif not isinstance(m, _KEEPS_PM1):
+            pm1, pm1_from = False, f"'{name}' ({type(m).__name__})"
+        i += 1
+    if not specs:
+        raise ValueError("model has no binary layers (BinaryConv2d/BinaryLinear) to export")
+    folded = FoldedBNN(plan, specs, input_shape, model, sign_modules)
+    if probe is None:
+        probe = torch.rand((64,) + input_shape, generator=torch.Generator().manual_seed(0))
+    folded.verify(probe)
+    return folded
+
+
+def _check_bn(name: str, bn: nn.Module, n_out: int) -> None:
+    if bn.running_mean is None or bn.num_features != n_out:
+        raise ValueError(f"BatchNorm '{name}' must track running stats over {n_out} channels to fold "
+                         f"(num_features={bn.num_features}, track_running_stats={bn.track_running_stats})")
+    for pname, t in (("running_mean", bn.running_mean), ("running_var", bn.running_var)) + (
+            (("weight", bn.weight), ("bias", bn.bias)) if bn.affine else ()):
+        if not torch.all(torch.isfinite(t)):
+            raise ValueError(f"BatchNorm '{name}' has a non-finite {pname}; cannot fold")
+
+
+def _spec(name: str, m: nn.Module, bn, shapes: tuple) -> BinaryLayerSpec:
+    w = m.weight.detach()
+    weight_pm1 = torch.where(w >= 0, 1.0, -1.0).to(torch.float32)
+    if isinstance(m, BinaryConv2d):
+        if m.groups != 1 or m.dilation != (1, 1):
+            raise ValueError(f"binary layer '{name}' has groups={m.groups}, dilation={m.dilation}; allowed: groups=1, dilation=(1, 1)")
+        K = m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+        kind, stride, padding = "conv", tuple(m.stride), tuple(m.padding)
+    else:
+        K, kind, stride, padding = m.in_features, "linear", (), ()
+    threshold, flip = fold_threshold(K, bn, channels=weight_pm1.shape[0])
+    in_shape, out_shape = shapes
+    return BinaryLayerSpec(name, kind, weight_pm1, threshold, flip, stride, padding, PAD_VALUE, in_shape, out_shape, K)
+
+
+def _trace_shapes(model: nn.Module, items: list, input_shape: tuple) -> dict[str, tuple]:
+    shapes: dict[str, tuple] = {}
+    hooks = [m.register_forward_hook(lambda _m, inp, out, n=n: shapes.__setitem__(n, (tuple(inp[0].shape[1:]), tuple(out.shape[1:]))))
+             for n, m in items if isinstance(m, (BinaryConv2d, BinaryLinear))]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros((1,) + tuple(input_shape)))
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    return shapes

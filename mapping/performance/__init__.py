@@ -1,0 +1,3 @@
+"""The performance mapper: per-layer workload of a traced model (``workload``), the
+weight-stationary scheduler with latency and energy (``schedule``, ``map_model``) and the
+untrained shape zoo of standard networks for performance studies (``shape_zoo``)."""

@@ -1,0 +1,134 @@
+"""The three study commands behind the CLI: ``robinsim run``, ``robinsim mc`` and ``robinsim sweep``.
+
+Each checks its arguments and the output directory before any long work, computes, then writes
+``results.csv``, ``report.json``, ``report.md`` and (unless ``figures=False``) the figures into
+``out``. The shared steps are :func:`_load_inputs` (presets, BNN, MNIST subset, output directory)
+and :func:`_write_report` (report.json, figures, report.md).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from studies import figures as figure_files
+from studies import montecarlo, report, sweep
+from studies.inputs import load_accelerators, load_dataset, load_model
+from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
+
+__all__ = ["main_run", "main_mc", "main_sweep"]
+
+
+def _load_inputs(out, presets, model, images):
+    """Check ``out``, load the accelerators, the BNN and the first ``images`` MNIST test images,
+    then create ``out``: ``(out, accelerators, torch_model, dataset)``."""
+    check_out_dir(out)
+    accs = load_accelerators(presets)
+    torch_model = load_model(model)
+    dataset = load_dataset(None, images)
+    return prepare_out_dir(out), accs, torch_model, dataset
+
+
+def _write_report(out: Path, meta: dict, markdown, figures: bool) -> list[Path]:
+    """Write report.json, the figures (drawn from the saved files) and report.md (``markdown(meta)``)."""
+    write_json(out / "report.json", meta)
+    paths = figure_files.draw(out) if figures else []
+    atomic_write_text(out / "report.md", markdown(meta))
+    return paths
+
+
+def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, progress, echo,
+             vary: str = report.VARIATION_SWEEP["parameter"], levels=None, figures: bool = True) -> dict:
+    """``robinsim run``: compute everything, write the files (and figures) to ``out``; returns report.json's dict.
+
+    ``vary``/``levels``: the compact accuracy-versus-variation sweep (:data:`studies.report.VARIATION_SWEEP`).
+    """
+    defaults = report.VARIATION_SWEEP
+    montecarlo.check_parameter(vary)
+    if levels is None:
+        levels = defaults["levels"] if vary == defaults["parameter"] else montecarlo.PARAMETERS[vary][1]
+    levels = [montecarlo.check_level(vary, lv) for lv in levels]
+    out, accs, torch_model, dataset = _load_inputs(out, presets, model, images)
+    input_shape = (1, *dataset[0].shape[1:])
+    energy = {name: report.energy_summary(torch_model, acc, input_shape)
+              for name, acc in tqdm(accs.items(), desc="schedule", unit="preset", disable=not progress, file=sys.stderr)}
+    software = report.software_accuracy(torch_model, dataset)
+    df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, scheduler=scheduler,
+                        checkpoint=out / "checkpoint", resume=resume, progress=progress)
+    meta = {"kind": "run", "model": str(model), "presets": list(accs), "chips": chips, "seed": seed,
+            "images": len(dataset[0]), "software_accuracy": software,
+            "results": {name: report.chip_statistics(df[df["preset"] == name], energy[name]) for name in accs}}
+    if levels:
+        sweep_images = min(defaults["images"], len(dataset[0]))
+        sweep_chips = min(chips, defaults["chips"])
+        sweep_data = (dataset[0][:sweep_images], dataset[1][:sweep_images])
+        var = montecarlo.run(torch_model, accs, sweep_data, chips=sweep_chips, seed=seed, parameter=vary, levels=levels,
+                             scheduler=scheduler, checkpoint=out / "checkpoint-variation", resume=resume,
+                             progress=progress, desc=f"variation ({vary})")
+        write_csv(out / "variation.csv", var, sort_by=["preset", "level", "chip"])
+        meta["variation_sweep"] = {"parameter": vary, "levels": levels, "chips": sweep_chips, "images": sweep_images,
+                                   "software_accuracy": report.software_accuracy(torch_model, sweep_data),
+                                   "file": "variation.csv"}
+    spectra, spectra_meta = report.bank_spectra(accs[next(iter(accs))], seed=seed, chip=0)
+    atomic_write_text(out / "spectra.csv", spectra.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
+    meta["ring_spectra"] = {**spectra_meta, "file": "spectra.csv"}
+    meta["baselines"] = figure_files.published_table().to_dict("records")
+    write_csv(out / "results.csv", df, sort_by=["preset", "chip"])
+    paths = _write_report(out, meta, report.run_markdown, figures)
+    if echo:
+        print(report.format_run_summary(meta))
+        print(f"wrote {out}/report.md, report.json, results.csv and {len(paths) // 2} figures (PNG + PDF)")
+    return meta
+
+
+def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, scheduler, resume, progress, echo,
+            figures=True):
+    """``robinsim mc``: run, then write results.csv, report.json, report.md and figures to ``out``."""
+    montecarlo.check_parameter(parameter)
+    levels = list(montecarlo.PARAMETERS[parameter][1] if levels is None else levels)
+    for lv in levels:
+        montecarlo.check_level(parameter, lv)
+    out, accs, torch_model, dataset = _load_inputs(out, presets, model, images)
+    df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, parameter=parameter, levels=levels,
+                        scheduler=scheduler, checkpoint=out / "checkpoint", resume=resume, progress=progress)
+    software = report.software_accuracy(torch_model, dataset)
+    summary = montecarlo.summarize(df, by=("preset", "level"))
+    write_csv(out / "results.csv", df, sort_by=["preset", "level", "chip"])
+    meta = {"kind": "mc", "model": str(model), "presets": list(accs), "parameter": parameter,
+            "parameter_description": montecarlo.PARAMETERS[parameter][0], "levels": levels, "chips": chips,
+            "seed": seed, "images": len(dataset[0]), "software_accuracy": software,
+            "summary": summary.to_dict("records")}
+    paths = _write_report(out, meta, report.mc_markdown, figures)
+    if echo:
+        print(report.format_mc_summary(summary, parameter, software))
+        print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")
+    return df
+
+
+def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo, figures=True):
+    """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures."""
+    grid, file_preset = ({}, None) if file is None else sweep.load_sweep_file(file)
+    for text in assignments:
+        name, values = sweep.parse_assignment(text)
+        grid[name] = values
+    if not grid:
+        raise ValueError("nothing to sweep: give --set FIELD=V1,V2 (repeatable) or --file SWEEP.toml")
+    preset = preset or file_preset or "robin-eo"
+    check_out_dir(out)
+    df = sweep.run(preset, grid, model=model, images=images, chips=chips, seed=seed, scheduler=scheduler,
+                   progress=progress)
+    out = prepare_out_dir(out)
+    fields = list(grid)
+    write_csv(out / "results.csv", df, sort_by=["point"])
+    feasible = df[df["feasible"]]
+    meta = {"kind": "sweep", "preset": str(preset), "model": str(model), "fields": fields,
+            "grid": {k: list(v) for k, v in grid.items()}, "points": len(df), "feasible_points": int(len(feasible)),
+            "chips": chips, "seed": seed, "images": images}
+    paths = _write_report(out, meta, lambda m: sweep.markdown(m, df), figures)
+    if echo:
+        print(sweep.summary_text(df, fields))
+        if len(feasible) < len(df):
+            print(f"{len(df) - len(feasible)} of {len(df)} design points cannot be built (see the error column)")
+        print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")
+    return df
