@@ -295,10 +295,9 @@ def test_default_indices_come_from_waveguide_model():
         (dict(loss_db_per_cm=1e9), "loss_db_per_cm", "1000000000.0"),
     ],
 )
-def test_ring_design_rejects_bad_input(kw, name, value):
-    with pytest.raises(ValueError) as err:
+def test_ring_design_rejects_bad_input(kw, name, value, rejected):
+    with rejected(ValueError, name, value):
         ring(**kw)
-    assert name in str(err.value) and value in str(err.value)
 
 
 def test_ring_design_rejects_non_numbers():
@@ -324,6 +323,6 @@ def test_ring_design_rejects_non_numbers():
         (lambda: ring().phase(1550.0, np.nan), "detuning_nm"),
     ],
 )
-def test_functions_reject_bad_input(call, name):
-    with pytest.raises(ValueError, match=name.replace("*", r"\*")):
+def test_functions_reject_bad_input(call, name, rejected):
+    with rejected(ValueError, name):
         call()

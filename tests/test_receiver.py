@@ -115,6 +115,6 @@ def test_laser_power_budget():
         (lambda: rx.laser_power_per_wavelength_w(1e-3, 3.0, 1.5), ValueError, "wall_plug_efficiency"),
     ],
 )
-def test_bad_input(call, exc, name):
-    with pytest.raises(exc, match=name):
+def test_bad_input(call, exc, name, rejected):
+    with rejected(exc, name):
         call()

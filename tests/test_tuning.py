@@ -261,12 +261,9 @@ S = np.zeros(8)
     (lambda: tu.crosstalk_matrix(np.zeros((3, 3))), ValueError, ["positions_um", "(3, 3)"]),
     (lambda: tu.crosstalk_matrix([0.0, float("inf")]), ValueError, ["positions_um", "inf"]),
 ])
-def test_bad_input_is_rejected_with_name_value_and_range(make, exc, words):
-    with pytest.raises(exc) as info:
+def test_bad_input_is_rejected_with_name_value_and_range(make, exc, words, rejected):
+    with rejected(exc, *words):
         make()
-    msg = str(info.value)
-    for w in words:
-        assert w in msg, (w, msg)
 
 
 def test_common_mode_tracking_leaves_only_the_within_chip_spread():

@@ -253,9 +253,6 @@ XY = np.zeros((3, 2))
     (lambda: var.sample_chip(np.array([[0.0, 0.0], [2e5, 0.0]]), seed=0, chip=0, fab=var.FabricationModel(corr_length_um=10.0)),
      ValueError, ["corr_length_um", "10.0"]),
 ])
-def test_bad_input_is_rejected_with_name_value_and_range(make, exc, words):
-    with pytest.raises(exc) as info:
+def test_bad_input_is_rejected_with_name_value_and_range(make, exc, words, rejected):
+    with rejected(exc, *words):
         make()
-    msg = str(info.value)
-    for w in words:
-        assert w in msg, (w, msg)

@@ -123,6 +123,6 @@ def test_lorentzian_matches_near_resonance():
         (lambda: wdm.lorentzian_drop_approx(ring(), np.inf), ValueError, "detuning_nm"),
     ],
 )
-def test_bad_input(call, exc, name):
-    with pytest.raises(exc, match=name):
+def test_bad_input(call, exc, name, rejected):
+    with rejected(exc, name):
         call()

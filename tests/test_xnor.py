@@ -205,8 +205,8 @@ def _call(**over):
         (dict(neighbours="yes"), TypeError, "neighbours"),
     ],
 )
-def test_bank_levels_bad_input(over, exc, name):
-    with pytest.raises(exc, match=name):
+def test_bank_levels_bad_input(over, exc, name, rejected):
+    with rejected(exc, name):
         _call(**over)
 
 
