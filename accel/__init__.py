@@ -1,20 +1,25 @@
-"""Accelerator architecture: configuration (TOML presets), component inventory, floorplan,
-power/energy/area model and published baselines.
+"""Accelerator architecture: configuration (TOML presets), components, floorplan, chip
+sampling and published baselines.
 
 ``Accelerator(presets.load("robin-eo"))``; submodules ``config``, ``presets``, ``accelerator``,
-``energy``, ``baselines`` (the last two load on first access). This package never imports
-``mapping`` or ``studies``.
+``components`` (laser, tuner, XNOR cell, receiver, converters, buffer, electronics),
+``floorplan``, ``conditions``, ``chip`` and ``baselines`` (the last loads on first access).
+This package never imports ``mapping`` or ``studies``.
 """
 import importlib
 
-from accel import presets
-from accel.accelerator import Accelerator, Floorplan, Inventory
+from accel import components, presets
+from accel.accelerator import Accelerator, Inventory
+from accel.chip import ChipSample
+from accel.conditions import Conditions, NoiseSettings, VariationSettings
 from accel.config import AcceleratorConfig
+from accel.floorplan import Floorplan
 
-__all__ = ["Accelerator", "AcceleratorConfig", "Floorplan", "Inventory", "presets", "energy", "baselines"]
+__all__ = ["Accelerator", "AcceleratorConfig", "ChipSample", "Conditions", "Floorplan", "Inventory", "NoiseSettings",
+           "VariationSettings", "components", "presets", "baselines"]
 
 
 def __getattr__(name):
-    if name in ("energy", "baselines"):
-        return importlib.import_module(f"accel.{name}")
+    if name == "baselines":
+        return importlib.import_module("accel.baselines")
     raise AttributeError(f"module 'accel' has no attribute {name!r}")

@@ -1,35 +1,32 @@
-"""The accelerator built from a configuration: component inventory, floorplan, area, power model.
+"""The accelerator built from a configuration: components, inventory, floorplan, area, chip sampling.
 
 Organisation: ``units`` identical units; a unit has M VDUs; a VDU has N XNOR cells along a
 pair of buses, cell j on wavelength channel j. Each unit has its own N laser lines, combined
 onto one waveguide and split M ways to its VDUs. Each VDU ends in a balanced photodetector,
 a TIA, a comparator (dot products with K <= N) and an ADC (partial sums when K > N); one DAC
 per VDU sets the comparator threshold. Each unit has an activation and a weight buffer.
-
-Floorplan (micrometres): units on a near-square grid, each ``2*margin + N*rings_per_cell*
-ring_pitch`` wide and ``2*margin + M*vdu_pitch`` high; VDU m is the bus pair at
-``y = margin + (m + 1/2) vdu_pitch``; along it the rings sit at the ring pitch in the order
-act 0, weight 0, [other rings of cell 0], act 1, weight 1, ... Ring index order of the
-floorplan arrays: ``((unit*M + vdu)*N + channel)*2 + role`` (role 0 activation, 1 weight), so
-the arrays reshape to (units, M, N, 2). Other rings (a third ring per cell in the LightBulb
-cell) have positions on the die but are not part of the arrays.
+Every component is an ``accel.components`` object (``Accelerator.components``); the ring
+layout is ``accel.floorplan``.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
 import numpy as np
 
+from accel import chip as _chip
+from accel.components import Components
+from accel.conditions import Conditions
 from accel.config import AcceleratorConfig
+from accel.floorplan import Floorplan, build_floorplan
 
-__all__ = ["Inventory", "Floorplan", "Accelerator"]
+__all__ = ["Inventory", "Accelerator"]
 
 
 @dataclass(frozen=True)
 class Inventory:
-    """Component counts of the whole accelerator."""
+    """Component counts of the whole accelerator (a view of ``Accelerator.components``)."""
 
     activation_rings: int
     weight_rings: int
@@ -51,57 +48,10 @@ class Inventory:
         return asdict(self)
 
 
-@dataclass(frozen=True, eq=False)
-class Floorplan:
-    """Ring coordinates (µm) and indices; arrays of length ``units*M*N*2`` (see module docstring)."""
-
-    x_um: np.ndarray
-    y_um: np.ndarray
-    unit: np.ndarray
-    vdu: np.ndarray
-    channel: np.ndarray
-    role: np.ndarray
-    channels_nm: np.ndarray
-    shape: tuple[int, int, int, int]
-    unit_width_um: float
-    unit_height_um: float
-    die_width_um: float
-    die_height_um: float
-
-    @property
-    def xy_um(self) -> np.ndarray:
-        """(n_rings, 2) array of (x, y)."""
-        return np.column_stack([self.x_um, self.y_um])
-
-    @property
-    def n_rings(self) -> int:
-        return self.x_um.size
-
-
-def build_floorplan(config: AcceleratorConfig) -> Floorplan:
-    """Lay out every activation and weight ring (module docstring)."""
-    n, m, units = config.N, config.M, config.units
-    fp, per_cell = config.floorplan, config.architecture.rings_per_cell
-    width = 2.0 * fp.unit_margin_um + n * per_cell * fp.ring_pitch_um
-    height = 2.0 * fp.unit_margin_um + m * fp.vdu_pitch_um
-    cols = min(units, max(1, math.ceil(math.sqrt(units * height / width))))
-    rows = math.ceil(units / cols)
-    u, v, c, r = (a.ravel() for a in np.meshgrid(np.arange(units), np.arange(m), np.arange(n), np.arange(2), indexing="ij"))
-    x = (u % cols) * width + fp.unit_margin_um + ((c * per_cell + r) + 0.5) * fp.ring_pitch_um
-    y = (u // cols) * height + fp.unit_margin_um + (v + 0.5) * fp.vdu_pitch_um
-    channels = config.channels_nm
-    for arr in (x, y, u, v, c, r, channels):
-        arr.setflags(write=False)
-    return Floorplan(
-        x_um=x, y_um=y, unit=u, vdu=v, channel=c, role=r, channels_nm=channels,
-        shape=(units, m, n, 2), unit_width_um=width, unit_height_um=height, die_width_um=cols * width, die_height_um=rows * height,
-    )
-
-
 class Accelerator:
     """An accelerator instance: ``Accelerator(presets.load("robin-eo"))``.
 
-    Derived quantities (floorplan, power model, nominal tuning power) are computed on first
+    Derived quantities (components, floorplan, nominal tuning power) are computed on first
     use and cached; the object is immutable.
     """
 
@@ -150,22 +100,26 @@ class Accelerator:
         return c.N * c.M * c.units * c.bit_rate_gbps * 1e9
 
     @cached_property
+    def components(self) -> Components:
+        """Every component (``accel.components``), e.g. ``components.laser.static_power_w``."""
+        return Components(self._config)
+
+    @cached_property
     def inventory(self) -> Inventory:
-        c = self._config
-        cells = c.N * c.M * c.units
-        vdus = c.M * c.units
+        c = self.components
+        cells = c.xnor_cell.count
         return Inventory(
             activation_rings=cells,
             weight_rings=cells,
-            other_rings=cells * (c.architecture.rings_per_cell - 2),
-            laser_wavelengths=c.N * c.units,
-            balanced_pds=vdus,
-            tias=vdus,
-            comparators=vdus,
-            adcs=vdus,
-            dacs=vdus,
-            splitters=(c.M - 1) * c.units,
-            buffers=2 * c.units,
+            other_rings=cells * (c.xnor_cell.rings_per_cell - 2),
+            laser_wavelengths=c.laser.count,
+            balanced_pds=c.receiver.count,
+            tias=c.receiver.count,
+            comparators=c.comparator.count,
+            adcs=c.adc.count,
+            dacs=c.dac.count,
+            splitters=c.laser.splitters,
+            buffers=c.buffer.count,
         )
 
     @cached_property
@@ -174,31 +128,19 @@ class Accelerator:
 
     @cached_property
     def area_breakdown_mm2(self) -> dict[str, float]:
-        """Area estimate by component (mm²): photonic units from the floorplan, electronics by count.
-
-        TIA and comparator areas are taken as part of the photodetector and ADC entries.
-        """
-        c, inv, a = self._config, self.inventory, self._config.area
-        fp = c.floorplan
-        width = 2.0 * fp.unit_margin_um + c.N * c.architecture.rings_per_cell * fp.ring_pitch_um
-        height = 2.0 * fp.unit_margin_um + c.M * fp.vdu_pitch_um
-        return {
-            "photonic_units": c.units * width * height * 1e-6,
-            "photodetectors": inv.balanced_pds * 2 * a.pd_mm2,
-            "adcs": inv.adcs * a.adc_mm2,
-            "dacs": inv.dacs * a.dac_mm2,
-            "splitters": inv.splitters * a.splitter_mm2,
-            "buffers": inv.buffers * a.buffer_mm2,
-            "electronics": a.electronics_mm2,
-        }
+        """Area by component (mm²), ``{name: area_mm2}`` in component order (see each component
+        for what its area covers; the photonic units of the floorplan are the XNOR cells')."""
+        return {name: float(c.area_mm2) for name, c in self.components.items()}
 
     @property
     def area_mm2(self) -> float:
         return float(sum(self.area_breakdown_mm2.values()))
 
-    @cached_property
-    def power_model(self):
-        """The :class:`accel.energy.PowerModel` (laser budget, per-event energies, tuning power)."""
-        from accel.energy import PowerModel
-
-        return PowerModel(self)
+    def sample_chip(self, seed: int, chip: int, conditions: Conditions | None = None, *,
+                    coefficients: bool = True) -> _chip.ChipSample:
+        """Chip ``chip`` of run ``seed`` under ``conditions`` (None: the preset's), through the
+        chip pipeline ``accel.chip.sample_chip``; ``coefficients=False`` skips the cell
+        coefficients (tuning-only callers)."""
+        c = self.components
+        return _chip.sample_chip(self._config, self.floorplan, c.tuner, c.xnor_cell, seed=seed, chip=chip,
+                                 conditions=conditions, coefficients=coefficients)

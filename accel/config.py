@@ -2,9 +2,15 @@
 
 A configuration is a tree ``AcceleratorConfig -> section -> field``; its TOML form has one
 table per section (``[architecture]``, ``[losses]``, ...) and a ``[sources]`` table mapping
-``"section.field"`` to the publication the value came from. Every field is checked on
-construction (type and allowed range); errors name the key as ``section.field``, the value
-and the allowed range. Values are converted to float/int/str as declared.
+``"section.field"`` to the publication the value came from. Sections declare their fields
+with ``photonics.validation.param`` (allowed bounds, unit, doc); every field is checked once,
+on construction (kind and allowed bounds), and converted to its declared kind; errors name
+the key as ``section.field``, the value and the allowed bounds.
+
+One namespace: every parameter has one dotted name ``section.field`` (:data:`PARAMETERS`);
+the short names (``N``, ``ring_width_nm``, ...) are declared once, in :data:`ALIASES`, and
+resolve through :func:`resolve_request` wherever names are given (``with_values``, ``--set``,
+sweep files, ``--vary``).
 
 Counts (``wavelengths_per_vdu``, ``vdus_per_unit``, ``units``, ...) carry what they count in
 their name; ``N``/``M`` are the usual symbols for the first two (``AcceleratorConfig.N``).
@@ -13,13 +19,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from photonics._checks import check_range
+from photonics.mrr import RingDesign
+from photonics.tuning import TuningModel
+from photonics.validation import Allowed, Parameters, ParamSpec, build, check_value, param, param_specs
+from photonics.variation import FabricationModel, ThermalModel
 
 __all__ = [
     "CELL_MODELS",
@@ -38,7 +46,17 @@ __all__ = [
     "AreaConfig",
     "AcceleratorConfig",
     "SECTIONS",
+    "TOP_LEVEL",
+    "PARAMETERS",
+    "Alias",
+    "ALIASES",
     "ConfigKeyError",
+    "build_section",
+    "section_values",
+    "resolve_name",
+    "name_spec",
+    "check_request",
+    "resolve_request",
 ]
 
 CELL_MODELS = ("robin", "lightbulb")
@@ -54,100 +72,47 @@ class ConfigKeyError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def _f(lo=None, hi=None, *, lo_open=False, hi_open=False, unit="", optional=False):
-    """Field with its allowed range in the metadata; ``optional`` fields default to None."""
-    meta = {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "unit": unit, "optional": optional}
-    return field(default=None, metadata=meta) if optional else field(metadata=meta)
-
-
-def _allowed(meta) -> str:
-    parts = []
-    if meta["lo"] is not None:
-        parts.append(f"{'>' if meta['lo_open'] else '>='} {meta['lo']}")
-    if meta["hi"] is not None:
-        parts.append(f"{'<' if meta['hi_open'] else '<='} {meta['hi']}")
-    return " and ".join(parts) or "any value"
-
-
-def check_field(key: str, f: dataclasses.Field, value: Any, kind: type) -> Any:
-    """Check one value against a field's declared type and range; return it converted."""
-    meta = f.metadata
-    if value is None:
-        if meta.get("optional"):
-            return None
-        raise TypeError(f"{key} is required; allowed: {_allowed(meta)}")
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise TypeError(f"{key} must be a bool (true/false), got {type(value).__name__} {value!r}")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise TypeError(f"{key} must be an int, got {type(value).__name__} {value!r}; allowed: integer {_allowed(meta)}")
-        value = int(value)
-    else:
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise TypeError(f"{key} must be a real number, got {type(value).__name__} {value!r}; allowed: {_allowed(meta)}")
-        value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{key}={value!r} is not finite; allowed: {_allowed(meta)}")
-    lo, hi = meta["lo"], meta["hi"]
-    if (lo is not None and (value <= lo if meta["lo_open"] else value < lo)) or (
-        hi is not None and (value >= hi if meta["hi_open"] else value > hi)
-    ):
-        check_range(key, value, lo, hi, lo_inclusive=not meta["lo_open"], hi_inclusive=not meta["hi_open"], unit=meta["unit"])
-    return value
-
-
-def field_kind(f: dataclasses.Field) -> type:
-    """The scalar type of a section field: bool, int or float (``float | None`` -> float)."""
-    return {"float": float, "int": int, "bool": bool}[str(f.type).split("|")[0].strip()]
-
-
-class _Section:
-    """Base of every section: validates and converts all fields on construction."""
-
-    section: ClassVar[str] = ""
-
-    def __post_init__(self):
-        for f in fields(self):
-            value = check_field(f"{self.section}.{f.name}", f, getattr(self, f.name), field_kind(f))
-            object.__setattr__(self, f.name, value)
-
-
 @dataclass(frozen=True)
-class ArchitectureConfig(_Section):
+class ArchitectureConfig(Parameters):
     """Dot-product geometry and clock. N = ``wavelengths_per_vdu``, M = ``vdus_per_unit``."""
 
-    section: ClassVar[str] = "architecture"
-    wavelengths_per_vdu: int = _f(1, 512)
-    vdus_per_unit: int = _f(1, 4096)
-    units: int = _f(1, 1_000_000)
-    bit_rate_gbps: float = _f(0.0, 1000.0, lo_open=True, unit="Gb/s")
-    rings_per_cell: int = _f(2, 4)
+    key_prefix: ClassVar[str] = "architecture"
+    wavelengths_per_vdu: int = param("[1, 512]", doc="N: channels (XNOR cells) per VDU, the dot-product length")
+    vdus_per_unit: int = param("[1, 4096]", doc="M: VDUs per unit, sharing its input activations")
+    units: int = param("[1, 1000000]", doc="units on the chip")
+    bit_rate_gbps: float = param("(0, 1000]", unit="Gb/s", doc="activation modulation rate, one VDU cycle per bit")
+    rings_per_cell: int = param("[2, 4]", doc="rings per XNOR cell")
 
 
 @dataclass(frozen=True)
-class WavelengthConfig(_Section):
-    """WDM grid: channel j of every VDU sits at ``center + (j - (N-1)/2) * spacing``."""
+class WavelengthConfig(Parameters):
+    """WDM grid: channel j of every VDU sits at ``center + (j - (N-1)/2) * spacing``.
 
-    section: ClassVar[str] = "wavelength"
-    center_wavelength_nm: float = _f(1450.0, 1650.0, unit="nm")
-    channel_spacing_nm: float = _f(0.0, 100.0, lo_open=True, unit="nm")
+    ``bit0_shift_fraction_of_spacing``: in bit 0 the activation and weight rings of an XNOR
+    cell are shifted (blue) by this fraction of the channel spacing
+    (``accel.components.XnorCell``).
+    """
+
+    key_prefix: ClassVar[str] = "wavelength"
+    center_wavelength_nm: float = param("[1450, 1650]", unit="nm", doc="centre of the channel grid")
+    channel_spacing_nm: float = param("(0, 100]", unit="nm", doc="spacing of adjacent channels")
+    bit0_shift_fraction_of_spacing: float = param("(0, 1)", doc="blue shift of a ring in bit 0, as a fraction of "
+                                                             "channel_spacing_nm (XNOR cell modulation)")
 
 
 @dataclass(frozen=True)
-class RingConfig(_Section):
+class RingConfig(Parameters):
     """A ring design (add-drop); ``n_eff``/``n_g`` default to the strip-waveguide model."""
 
-    section: ClassVar[str] = "ring"
-    radius_um: float = _f(0.5, 1000.0, unit="um")
-    width_nm: float = _f(350.0, 2500.0, unit="nm")
-    thickness_nm: float = _f(180.0, 260.0, unit="nm")
-    kappa2_in: float = _f(0.0, 1.0, lo_open=True, hi_open=True)
-    kappa2_drop: float = _f(0.0, 1.0, lo_open=True, hi_open=True)
-    loss_db_per_cm: float = _f(0.0, 100.0, unit="dB/cm")
-    n_eff: float | None = _f(1.0, 4.0, optional=True)
-    n_g: float | None = _f(1.0, 6.0, optional=True)
+    key_prefix: ClassVar[str] = "ring"
+    radius_um: float = param("[0.5, 1000]", unit="um", doc="ring radius")
+    width_nm: float = param("[350, 2500]", unit="nm", doc="ring waveguide width")
+    thickness_nm: float = param("[180, 260]", unit="nm", doc="silicon thickness")
+    kappa2_in: float = param("(0, 1)", doc="power cross-coupling to the input bus")
+    kappa2_drop: float = param("(0, 1)", doc="power cross-coupling to the drop bus")
+    loss_db_per_cm: float = param("[0, 100]", unit="dB/cm", doc="ring propagation loss")
+    n_eff: float | None = param("[1, 4]", default=None, doc="effective index (None: the strip-waveguide model)")
+    n_g: float | None = param("[1, 6]", default=None, doc="group index (None: the strip-waveguide model)")
 
     def design(self, wavelength_nm: float):
         """The ``photonics.mrr.RingDesign`` of this ring at ``wavelength_nm`` (cached)."""
@@ -160,8 +125,6 @@ _DESIGNS: dict = {}
 def _ring_design(ring: RingConfig, wavelength_nm: float):
     key = (ring, wavelength_nm)
     if key not in _DESIGNS:
-        from photonics.mrr import RingDesign
-
         _DESIGNS[key] = RingDesign(
             ring.radius_um, ring.width_nm, ring.thickness_nm, kappa2_in=ring.kappa2_in, kappa2_drop=ring.kappa2_drop,
             loss_db_per_cm=ring.loss_db_per_cm, wavelength_nm=wavelength_nm, n_eff=ring.n_eff, n_g=ring.n_g,
@@ -170,129 +133,158 @@ def _ring_design(ring: RingConfig, wavelength_nm: float):
 
 
 @dataclass(frozen=True)
-class LaserConfig(_Section):
+class LaserConfig(Parameters):
     """Laser source. ``fixed_optical_power_per_wavelength_mw`` (optional) replaces the link budget."""
 
-    section: ClassVar[str] = "laser"
-    wall_plug_efficiency: float = _f(0.0, 1.0, lo_open=True)
-    power_margin_db: float = _f(0.0, 30.0, unit="dB")
-    fixed_optical_power_per_wavelength_mw: float | None = _f(0.0, 1000.0, lo_open=True, unit="mW", optional=True)
+    key_prefix: ClassVar[str] = "laser"
+    wall_plug_efficiency: float = param("(0, 1]", doc="optical power out per electrical power in")
+    power_margin_db: float = param("[0, 30]", unit="dB", doc="system margin on the worst-path loss")
+    fixed_optical_power_per_wavelength_mw: float | None = param("(0, 1000]", unit="mW", default=None,
+                                                                doc="optical power per laser line instead of the link budget")
 
 
 @dataclass(frozen=True)
-class LossConfig(_Section):
+class LossConfig(Parameters):
     """Optical losses along the worst path (drop losses follow from the ring designs)."""
 
-    section: ClassVar[str] = "losses"
-    coupler_db: float = _f(0.0, 20.0, unit="dB")
-    combiner_db: float = _f(0.0, 20.0, unit="dB")
-    splitter_excess_db: float = _f(0.0, 5.0, unit="dB")
-    propagation_db_per_cm: float = _f(0.0, 100.0, unit="dB/cm")
-    ring_through_db: float = _f(0.0, 3.0, unit="dB")
-    modulation_db: float = _f(0.0, 10.0, unit="dB")
+    key_prefix: ClassVar[str] = "losses"
+    coupler_db: float = param("[0, 20]", unit="dB", doc="laser-to-chip coupler")
+    combiner_db: float = param("[0, 20]", unit="dB", doc="WDM combiner (N lines onto one guide)")
+    splitter_excess_db: float = param("[0, 5]", unit="dB", doc="excess loss per 1:2 splitter stage")
+    propagation_db_per_cm: float = param("[0, 100]", unit="dB/cm", doc="bus waveguide loss")
+    ring_through_db: float = param("[0, 3]", unit="dB", doc="passing one ring off resonance")
+    modulation_db: float = param("[0, 10]", unit="dB", doc="modulator insertion loss")
 
 
 @dataclass(frozen=True)
-class ReceiverConfig(_Section):
-    """Balanced photodetector, TIA and comparator of every VDU; popcount error-rate target."""
+class ReceiverConfig(Parameters):
+    """Balanced photodetector and TIA of every VDU (noise: ``photonics.receiver``); popcount
+    error-rate target. The comparator is a 1-bit ADC (``accel.components.Adc.comparator``)."""
 
-    section: ClassVar[str] = "receiver"
-    responsivity_a_per_w: float = _f(0.0, 1.3, lo_open=True, unit="A/W")
-    dark_current_na: float = _f(0.0, 1e6, unit="nA")
-    tia_resistance_ohm: float = _f(0.0, 1e9, lo_open=True, unit="ohm")
-    pd_power_mw: float = _f(0.0, 1000.0, unit="mW")
-    tia_power_mw: float = _f(0.0, 1000.0, unit="mW")
-    comparator_energy_fj: float = _f(0.0, 1e6, unit="fJ")
-    target_popcount_error_rate: float = _f(0.0, 0.5, lo_open=True, hi_open=True)
+    key_prefix: ClassVar[str] = "receiver"
+    responsivity_a_per_w: float = param("(0, 1.3]", unit="A/W", doc="photodiode responsivity")
+    dark_current_na: float = param("[0, 1e6]", unit="nA", doc="photodiode dark current")
+    tia_resistance_ohm: float = param("(0, 1e9]", unit="ohm", doc="TIA feedback (thermal-noise) resistance")
+    pd_power_mw: float = param("[0, 1000]", unit="mW", doc="photodiode power per VDU")
+    tia_power_mw: float = param("[0, 1000]", unit="mW", doc="TIA power per VDU")
+    noise_temperature_k: float = param("[0, 1000]", unit="K", doc="temperature of the TIA resistance's thermal noise")
+    target_popcount_error_rate: float = param("(0, 0.5)", doc="error rate the laser budget resolves the popcount levels at")
 
 
 @dataclass(frozen=True)
-class ConverterConfig(_Section):
+class ConverterConfig(Parameters):
     """ADC (Walden figure of merit: E = FOM * 2^bits per conversion) and DAC energies.
 
     ``adc_bits``: resolution of the partial-sum ADCs; None (the default) = ceil(log2(N + 1)),
     one code per popcount level. Fewer bits quantise partial sums coarsely (and cost less).
     """
 
-    section: ClassVar[str] = "converters"
-    adc_fom_fj_per_step: float = _f(0.0, 1e6, unit="fJ/step")
-    dac_energy_pj_per_conversion: float = _f(0.0, 1e4, unit="pJ")
-    adc_bits: int | None = _f(1, 16, unit="bit", optional=True)
+    key_prefix: ClassVar[str] = "converters"
+    adc_fom_fj_per_step: float = param("[0, 1e6]", unit="fJ/step", doc="Walden figure of merit")
+    dac_energy_pj_per_conversion: float = param("[0, 1e4]", unit="pJ", doc="energy per DAC conversion")
+    adc_bits: int | None = param("[1, 16]", unit="bit", default=None, doc="partial-sum ADC resolution (None: ceil(log2(N + 1)))")
 
 
 @dataclass(frozen=True)
-class DeviceEnergyConfig(_Section):
+class DeviceEnergyConfig(Parameters):
     """Per-event energies of the optical cells."""
 
-    section: ClassVar[str] = "energy"
-    activation_modulation_fj_per_bit: float = _f(0.0, 1e6, unit="fJ")
-    weight_program_fj_per_ring: float = _f(0.0, 1e6, unit="fJ")
+    key_prefix: ClassVar[str] = "energy"
+    activation_modulation_fj_per_bit: float = param("[0, 1e6]", unit="fJ", doc="activation-ring modulation per bit")
+    weight_program_fj_per_ring: float = param("[0, 1e6]", unit="fJ", doc="weight-ring programming per ring write")
 
 
 @dataclass(frozen=True)
-class ElectronicsConfig(_Section):
+class ElectronicsConfig(Parameters):
     """Digital back end: partial-sum adders, electronic layers (pooling, residual adds, ...)."""
 
-    section: ClassVar[str] = "electronics"
-    accumulator_add_energy_fj: float = _f(0.0, 1e6, unit="fJ")
-    op_energy_fj: float = _f(0.0, 1e6, unit="fJ")
-    mac_energy_fj: float = _f(0.0, 1e6, unit="fJ")
-    ops_per_ns: float = _f(0.0, 1e9, lo_open=True, unit="ops/ns")
-    macs_per_ns: float = _f(0.0, 1e9, lo_open=True, unit="MACs/ns")
-    value_bits: int = _f(1, 64)
+    key_prefix: ClassVar[str] = "electronics"
+    accumulator_add_energy_fj: float = param("[0, 1e6]", unit="fJ", doc="partial-sum add")
+    op_energy_fj: float = param("[0, 1e6]", unit="fJ", doc="electronic op (add, compare, pool)")
+    mac_energy_fj: float = param("[0, 1e6]", unit="fJ", doc="electronic multiply-accumulate")
+    ops_per_ns: float = param("(0, 1e9]", unit="ops/ns", doc="electronic op throughput")
+    macs_per_ns: float = param("(0, 1e9]", unit="MACs/ns", doc="electronic MAC throughput")
+    value_bits: int = param("[1, 64]", unit="bit", doc="width of electronic values (buffer traffic)")
 
 
 @dataclass(frozen=True)
-class MemoryConfig(_Section):
+class MemoryConfig(Parameters):
     """On-chip buffers: one activation and one weight buffer per unit."""
 
-    section: ClassVar[str] = "memory"
-    activation_buffer_kib: float = _f(0.0, 1e7, lo_open=True, unit="KiB")
-    weight_buffer_kib: float = _f(0.0, 1e7, lo_open=True, unit="KiB")
-    read_energy_fj_per_bit: float = _f(0.0, 1e6, unit="fJ")
-    write_energy_fj_per_bit: float = _f(0.0, 1e6, unit="fJ")
+    key_prefix: ClassVar[str] = "memory"
+    activation_buffer_kib: float = param("(0, 1e7]", unit="KiB", doc="activation buffer per unit")
+    weight_buffer_kib: float = param("(0, 1e7]", unit="KiB", doc="weight buffer per unit")
+    read_energy_fj_per_bit: float = param("[0, 1e6]", unit="fJ", doc="buffer read per bit")
+    write_energy_fj_per_bit: float = param("[0, 1e6]", unit="fJ", doc="buffer write per bit")
 
 
 @dataclass(frozen=True)
-class TuningConfig(_Section):
-    """Weight-reload settle time and how the nominal tuning power is obtained.
+class TuningConfig(Parameters):
+    """Tuning actuators and policy, weight-reload settle time, and how the nominal tuning power
+    is obtained.
 
-    Without ``fixed_power_per_ring_mw`` the nominal tuning power is the mean over
-    ``variation_chips`` sampled chips (``photonics.variation`` + ``photonics.tuning``).
+    The actuator and policy fields (``eo_*``, ``to_*``, ``reassign_order``,
+    ``thermal_crosstalk``, ``lock_tolerance_nm``, ``track_common_mode``) are those of
+    ``photonics.tuning.TuningModel`` in the units of their names (:meth:`model`).
     ``track_common_mode``: the laser grid / TEC set-point follows each chip's common-mode
-    resonance shift, so rings are tuned only for the within-chip spread
-    (``photonics.tuning.TuningModel.track_common_mode``).
+    resonance shift, so rings are tuned only for the within-chip spread.
+    Without ``fixed_power_per_ring_mw`` the nominal tuning power is the mean over
+    ``variation_chips`` sampled chips (``accel.components.Tuner``).
     """
 
-    section: ClassVar[str] = "tuning"
-    eo_settle_ns: float = _f(0.0, 1e6, unit="ns")
-    variation_chips: int = _f(1, 1000)
-    variation_seed: int = _f(0, 2**63 - 1)
-    track_common_mode: bool = _f()
-    fixed_power_per_ring_mw: float | None = _f(0.0, 1000.0, unit="mW", optional=True)
+    key_prefix: ClassVar[str] = "tuning"
+    eo_efficiency_uw_per_nm: float = param("(0, 1e6]", unit="uW/nm", doc="EO tuning power per nm of shift")
+    eo_range_nm: float = param("[0, 100]", unit="nm", doc="largest shift EO tuning can cancel")
+    eo_lock_time_ns: float = param("(0, 1e9]", unit="ns", doc="EO lock (settle) time")
+    eo_bidirectional: bool = param(doc="EO tunes both ways (else blue only, carrier injection)")
+    to_power_per_fsr_mw: float = param("(0, 1e4]", unit="mW", doc="heater power for one FSR of red shift")
+    to_max_power_mw: float = param("(0, 1e4]", unit="mW", doc="largest power of one heater")
+    to_lock_time_us: float = param("(0, 1e6]", unit="us", doc="heater lock (settle) time")
+    reassign_order: bool = param(doc="lock a ring on the nearest reachable resonance order")
+    thermal_crosstalk: bool = param(doc="heaters of a bank couple thermally")
+    lock_tolerance_nm: float = param("(0, 1]", unit="nm", doc="residual above which a ring is unreachable")
+    track_common_mode: bool = param(doc="the laser grid / TEC follows each chip's common-mode shift")
+    eo_settle_ns: float = param("[0, 1e6]", unit="ns", doc="weight-ring settle time after a reload")
+    variation_chips: int = param("[1, 1000]", doc="sampled chips averaged for the nominal tuning power")
+    variation_seed: int = param("[0, 9223372036854775807]", doc="seed of those chips")
+    to_efficiency_nm_per_mw: float | None = param("(0, 1e3]", unit="nm/mW", default=None,
+                                                  doc="heater efficiency (None: from to_power_per_fsr_mw)")
+    fixed_power_per_ring_mw: float | None = param("[0, 1000]", unit="mW", default=None,
+                                                  doc="nominal tuning power per ring instead of sampled chips")
+
+    def model(self) -> TuningModel:
+        """The ``photonics.tuning.TuningModel`` of these fields (SI units: divided by 1e3, 1e6, 1e9)."""
+        return TuningModel(
+            eo_efficiency_w_per_nm=self.eo_efficiency_uw_per_nm / 1e6, eo_range_nm=self.eo_range_nm,
+            eo_lock_time_s=self.eo_lock_time_ns / 1e9, eo_bidirectional=self.eo_bidirectional,
+            to_power_per_fsr_w=self.to_power_per_fsr_mw / 1e3, to_efficiency_nm_per_mw=self.to_efficiency_nm_per_mw,
+            to_max_power_w=self.to_max_power_mw / 1e3, to_lock_time_s=self.to_lock_time_us / 1e6,
+            reassign_order=self.reassign_order, thermal_crosstalk=self.thermal_crosstalk,
+            lock_tolerance_nm=self.lock_tolerance_nm, track_common_mode=self.track_common_mode,
+        )
 
 
 @dataclass(frozen=True)
-class FloorplanConfig(_Section):
+class FloorplanConfig(Parameters):
     """Ring pitch along a bus, VDU pitch across buses, margin around each unit."""
 
-    section: ClassVar[str] = "floorplan"
-    ring_pitch_um: float = _f(0.0, 1e4, lo_open=True, unit="um")
-    vdu_pitch_um: float = _f(0.0, 1e5, lo_open=True, unit="um")
-    unit_margin_um: float = _f(0.0, 1e5, unit="um")
+    key_prefix: ClassVar[str] = "floorplan"
+    ring_pitch_um: float = param("(0, 1e4]", unit="um", doc="ring pitch along a bus")
+    vdu_pitch_um: float = param("(0, 1e5]", unit="um", doc="VDU pitch across buses")
+    unit_margin_um: float = param("[0, 1e5]", unit="um", doc="margin around each unit")
 
 
 @dataclass(frozen=True)
-class AreaConfig(_Section):
+class AreaConfig(Parameters):
     """Areas of the electronic components (the photonic area comes from the floorplan)."""
 
-    section: ClassVar[str] = "area"
-    pd_mm2: float = _f(0.0, 100.0, unit="mm2")
-    adc_mm2: float = _f(0.0, 100.0, unit="mm2")
-    dac_mm2: float = _f(0.0, 100.0, unit="mm2")
-    buffer_mm2: float = _f(0.0, 1000.0, unit="mm2")
-    splitter_mm2: float = _f(0.0, 100.0, unit="mm2")
-    electronics_mm2: float = _f(0.0, 1e4, unit="mm2")
+    key_prefix: ClassVar[str] = "area"
+    pd_mm2: float = param("[0, 100]", unit="mm2", doc="one photodiode (TIA included)")
+    adc_mm2: float = param("[0, 100]", unit="mm2", doc="one ADC (comparator included)")
+    dac_mm2: float = param("[0, 100]", unit="mm2", doc="one DAC")
+    buffer_mm2: float = param("[0, 1000]", unit="mm2", doc="one buffer")
+    splitter_mm2: float = param("[0, 100]", unit="mm2", doc="one splitter")
+    electronics_mm2: float = param("[0, 1e4]", unit="mm2", doc="electronic back end of the chip")
 
 
 SECTIONS: dict[str, type] = {
@@ -308,10 +300,14 @@ SECTIONS: dict[str, type] = {
     "electronics": ElectronicsConfig,
     "memory": MemoryConfig,
     "tuning": TuningConfig,
+    "variation": FabricationModel,
+    "thermal": ThermalModel,
     "floorplan": FloorplanConfig,
     "area": AreaConfig,
 }
-"""TOML table name -> section class, in file order."""
+"""TOML table name -> section class, in file order. ``[variation]`` and ``[thermal]`` are the
+``photonics.variation`` models themselves (``FabricationModel`` without ``die_xy_mm``: a chip's
+die position is drawn on its wafer; ``ThermalModel``)."""
 
 TOP_LEVEL = {"name": str, "description": str, "cell_model": str}
 
@@ -321,7 +317,8 @@ class AcceleratorConfig:
     """A whole accelerator. ``sources`` maps ``"section.field"`` to the value's publication.
 
     Cross-field checks: ``rings_per_cell`` is 2 for the ``robin`` cell; the N channels fit in
-    the free spectral range of both ring designs (``N * channel_spacing_nm <= fsr_nm``).
+    the free spectral range of both ring designs (``N * channel_spacing_nm <= fsr_nm``); the
+    ``variation`` model leaves ``die_xy_mm`` None.
     """
 
     name: str
@@ -339,6 +336,8 @@ class AcceleratorConfig:
     electronics: ElectronicsConfig
     memory: MemoryConfig
     tuning: TuningConfig
+    variation: FabricationModel
+    thermal: ThermalModel
     floorplan: FloorplanConfig
     area: AreaConfig
     sources: tuple[tuple[str, str], ...] = ()
@@ -357,6 +356,10 @@ class AcceleratorConfig:
             raise ValueError(
                 f"architecture.rings_per_cell={self.architecture.rings_per_cell} is not allowed for cell_model='robin'; allowed: 2"
             )
+        if self.variation.die_xy_mm is not None:
+            raise ValueError(f"variation.die_xy_mm={self.variation.die_xy_mm} is not a configuration field; allowed: None "
+                             "(a chip's die position is drawn on its wafer; fix it for a study with "
+                             "accel.conditions.VariationSettings(fab=...))")
         object.__setattr__(self, "sources", _check_sources(self.sources))
         self._check_fsr()
 
@@ -405,47 +408,171 @@ class AcceleratorConfig:
         out: dict[str, Any] = {k: getattr(self, k) for k in TOP_LEVEL}
         for name in SECTIONS:
             sec = getattr(self, name)
-            out[name] = {f.name: getattr(sec, f.name) for f in fields(sec) if getattr(sec, f.name) is not None}
+            out[name] = {k: v for k, v in section_values(sec).items() if v is not None}
         out["sources"] = dict(self.sources)
         return out
 
     def with_values(self, changes: dict[str, Any]) -> "AcceleratorConfig":
-        """A new, re-validated config with ``{"section.field": value}`` (or top-level key) changed."""
-        top: dict[str, Any] = {}
+        """A new, re-validated config with ``{name: value}`` changed: names are ``section.field``,
+        short names of :data:`ALIASES` or top-level keys (``name``, ``description``,
+        ``cell_model``); two names for the same field are an error (:func:`resolve_request`)."""
+        top = {key: value for key, value in changes.items() if key in TOP_LEVEL}
         per_section: dict[str, dict[str, Any]] = {}
-        for key, value in changes.items():
-            if key in TOP_LEVEL:
-                top[key] = value
-                continue
+        resolved = resolve_request({k: v for k, v in changes.items() if k not in TOP_LEVEL}, self.value)
+        for key, value in resolved.items():
             section, _, name = key.partition(".")
-            if section not in SECTIONS or name not in {f.name for f in fields(SECTIONS[section])}:
-                raise ConfigKeyError(f"unknown key {key!r}; allowed: 'section.field' with section in {list(SECTIONS)}")
             per_section.setdefault(section, {})[name] = value
         for section, vals in per_section.items():
-            top[section] = build_section(section, {**_section_dict(getattr(self, section)), **vals})
+            top[section] = build_section(section, {**section_values(getattr(self, section)), **vals})
         return dataclasses.replace(self, **top)
 
+    def value(self, key: str) -> Any:
+        """The value of ``"section.field"``."""
+        section, _, name = key.partition(".")
+        if key not in PARAMETERS:
+            raise ConfigKeyError(_unknown(key))
+        return getattr(getattr(self, section), name)
 
-def _section_dict(sec) -> dict:
-    return {f.name: getattr(sec, f.name) for f in fields(sec)}
+
+def section_values(sec) -> dict[str, Any]:
+    """``{field: value}`` of a section (its declared parameters)."""
+    return {name: getattr(sec, name) for name in param_specs(sec)}
 
 
 def build_section(name: str, values: dict) -> Any:
-    """Construct section ``name`` from ``values``; errors name ``name.field``."""
+    """Construct section ``name`` from ``values`` (every non-optional field required); errors name ``name.field``."""
     cls = SECTIONS[name]
-    known = {f.name: f for f in fields(cls)}
+    specs = param_specs(cls)
     for key in values:
-        if key not in known:
-            raise ConfigKeyError(f"unknown key '{name}.{key}'; allowed keys in [{name}]: {sorted(known)}")
-    converted = {}
-    for fname, f in known.items():
-        if fname not in values and not f.metadata.get("optional"):
-            raise ConfigKeyError(f"missing key '{name}.{fname}' (allowed: {_allowed(f.metadata)})")
-        converted[fname] = check_field(f"{name}.{fname}", f, values.get(fname), field_kind(f))
-    return cls(**converted)
+        if key not in specs:
+            raise ConfigKeyError(f"unknown key '{name}.{key}'; allowed keys in [{name}]: {sorted(specs)}")
+    for fname, spec in specs.items():
+        if fname not in values and not spec.optional:
+            raise ConfigKeyError(f"missing key '{name}.{fname}' (allowed: {spec.allowed_text()})")
+    return build(cls, values, prefix=name)
 
 
-_VALID_SOURCE_KEYS = frozenset(TOP_LEVEL) | {f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in fields(cls)}
+PARAMETERS: dict[str, ParamSpec] = {f"{s}.{n}": spec for s, cls in SECTIONS.items() for n, spec in param_specs(cls).items()}
+"""Every configuration parameter by its one dotted name ``section.field``, in file order."""
+
+
+# ------------------------------------------------------------------------------ short names
+@dataclass(frozen=True)
+class Alias:
+    """A short name for configuration parameters (``section.field`` keys).
+
+    ``rule``: ``"set"`` sets every key to the value; ``"scale"`` multiplies every key by the
+    value; ``"total"`` multiplies the keys by one factor so that their root-sum-square (the
+    total σ of independent terms) becomes the value. ``allowed``/``unit``: bounds of the value
+    itself (interval notation); for ``"set"`` the keys' own bounds apply as well.
+    """
+
+    keys: tuple[str, ...]
+    doc: str
+    rule: str = "set"
+    allowed: str | None = None
+    unit: str = ""
+
+    def __post_init__(self):
+        if self.rule not in ("set", "scale", "total"):
+            raise ValueError(f"Alias.rule={self.rule!r} is not allowed; allowed: 'set', 'scale', 'total'")
+
+    def spec(self, name: str) -> ParamSpec:
+        """What a value of this name must be: the first key's kind (float for a derived rule)."""
+        base = PARAMETERS[self.keys[0]]
+        if self.rule != "set":
+            base = dataclasses.replace(base, kind=float, optional=False, allowed=None, unit="")
+        allowed = base.allowed if self.allowed is None else Allowed.parse(self.allowed)
+        return dataclasses.replace(base, name=name, allowed=allowed, unit=self.unit or base.unit, doc=self.doc)
+
+    def values(self, name: str, value, current) -> dict[str, Any]:
+        """``{key: value}`` this alias sets for ``value``; ``current(key)`` reads the base values."""
+        if self.rule == "set":
+            return {key: value for key in self.keys}
+        if self.rule == "scale":
+            return {key: current(key) * value for key in self.keys}
+        total = math.sqrt(sum(current(key) ** 2 for key in self.keys))
+        if total == 0 and value > 0:
+            raise ValueError(f"{name}={value}: the base configuration has no {name} to scale (all of {', '.join(self.keys)} are 0)")
+        factor = value / total if total else 0.0
+        return {key: current(key) * factor for key in self.keys}
+
+
+_SIGMA_W = tuple(f"variation.sigma_w_{level}_nm" for level in ("wafer", "die", "field", "ring"))
+_SIGMA_T = tuple(f"variation.sigma_t_{level}_nm" for level in ("wafer", "die", "field", "ring"))
+
+ALIASES: dict[str, Alias] = {
+    "N": Alias(("architecture.wavelengths_per_vdu",), "dot-product length (channels per VDU)"),
+    "M": Alias(("architecture.vdus_per_unit",), "VDUs per unit"),
+    "units": Alias(("architecture.units",), "units on the chip"),
+    "bit_rate_gbps": Alias(("architecture.bit_rate_gbps",), "activation bit rate"),
+    "ring_width_nm": Alias(("activation_ring.width_nm", "weight_ring.width_nm"), "width of both rings"),
+    "activation_ring_width_nm": Alias(("activation_ring.width_nm",), "activation-ring width"),
+    "weight_ring_width_nm": Alias(("weight_ring.width_nm",), "weight-ring width"),
+    "ring_radius_um": Alias(("activation_ring.radius_um", "weight_ring.radius_um"), "radius of both rings"),
+    "ring_pitch_um": Alias(("floorplan.ring_pitch_um",), "ring pitch along a bus"),
+    "channel_spacing_nm": Alias(("wavelength.channel_spacing_nm",), "channel spacing"),
+    "adc_bits": Alias(("converters.adc_bits",), "partial-sum ADC resolution"),
+    "width_sigma_nm": Alias(_SIGMA_W, "total σ of ring width (nm)", rule="total", allowed="[0, inf)", unit="nm"),
+    "thickness_sigma_nm": Alias(_SIGMA_T, "total σ of ring thickness (nm)", rule="total", allowed="[0, inf)", unit="nm"),
+    "variation_scale": Alias(_SIGMA_W + _SIGMA_T, "factor on every fabrication σ", rule="scale", allowed="[0, inf)"),
+    "temperature_offset_k": Alias(("thermal.ambient_mean_K",), "mean ambient temperature offset (K)",
+                                  allowed="[-100, 200]", unit="K"),
+    "temperature_sigma_k": Alias(("thermal.ambient_sigma_K",), "chip-to-chip σ of ambient temperature (K)"),
+}
+"""The one table of short names, used by ``with_values``, ``--set``, sweep files and ``--vary``."""
+
+
+def _unknown(name: str) -> str:
+    return (f"unknown parameter {name!r}; allowed: a short name ({', '.join(ALIASES)}) or any 'section.field' "
+            f"of the configuration (sections: {', '.join(SECTIONS)})")
+
+
+def resolve_name(name: str) -> tuple[str, ...]:
+    """The ``section.field`` keys a parameter name sets (itself, or an alias's keys)."""
+    if name in ALIASES:
+        return ALIASES[name].keys
+    if name in PARAMETERS:
+        return (name,)
+    raise ConfigKeyError(_unknown(name))
+
+
+def name_spec(name: str) -> ParamSpec:
+    """What a value given for parameter ``name`` must be (kind, bounds, unit, doc)."""
+    if name in ALIASES:
+        return ALIASES[name].spec(name)
+    resolve_name(name)
+    return PARAMETERS[name]
+
+
+def check_request(names) -> None:
+    """Reject two names that set the same field (``N`` and ``architecture.wavelengths_per_vdu``)."""
+    owner: dict[str, str] = {}
+    for name in names:
+        for key in resolve_name(name):
+            if key in owner:
+                raise ValueError(f"{owner[key]!r} and {name!r} both set {key}; allowed: one name per field in a request")
+            owner[key] = name
+
+
+def resolve_request(request: dict[str, Any], current) -> dict[str, Any]:
+    """``{name: value}`` -> ``{"section.field": value}``; ``current(key)`` supplies the base value of a
+    derived alias (``"scale"``/``"total"``). Values of aliases are checked against their own bounds;
+    the fields' checks happen when the section is built."""
+    check_request(request)
+    out: dict[str, Any] = {}
+    for name, value in request.items():
+        if name in ALIASES:
+            alias = ALIASES[name]
+            if alias.rule != "set" or alias.allowed is not None:
+                value = check_value(name, value, alias.spec(name))
+            out.update(alias.values(name, value, current))
+        else:
+            out[name] = value
+    return out
+
+
+_VALID_SOURCE_KEYS = frozenset(TOP_LEVEL) | frozenset(PARAMETERS)
 
 
 def _check_sources(sources) -> tuple[tuple[str, str], ...]:

@@ -5,6 +5,14 @@ user's file; ``names()`` lists the shipped presets. A file has the top-level key
 ``description``, ``cell_model``, one table per section of :mod:`accel.config` and a
 ``[sources]`` table (``"section.field" = "publication"``). Unknown or missing keys, wrong
 types and out-of-range values raise errors naming the key, the value and the allowed range.
+
+A file may extend another: ``extends = "robin-eo"`` (a shipped preset's name) or
+``extends = "base.toml"`` (a path relative to the extending file; a name with a ``/`` or a
+``.toml`` suffix is a path). The base is loaded first (it may extend another in turn; a cycle
+is an error); the extending file then sets top-level keys and section keys one by one, and
+its ``[sources]`` entries are added. A key the extending file sets drops the base's source for
+it (that source described the base's value): give the new value's source, if any, in the
+extending file's ``[sources]``.
 """
 from __future__ import annotations
 
@@ -14,7 +22,7 @@ from pathlib import Path
 
 from accel.config import SECTIONS, TOP_LEVEL, AcceleratorConfig, ConfigKeyError, build_section
 
-__all__ = ["PRESET_DIR", "names", "load", "from_dict"]
+__all__ = ["PRESET_DIR", "names", "load", "read", "merge", "from_dict"]
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -24,8 +32,8 @@ def names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
-def load(name_or_path: str | PathLike) -> AcceleratorConfig:
-    """Load a shipped preset by name or a TOML file by path."""
+def _path_of(name_or_path: str | PathLike) -> Path:
+    """The file of a shipped preset name or of a path (relative to the working directory)."""
     if not isinstance(name_or_path, (str, PathLike)):
         raise TypeError(f"name_or_path must be a preset name or a path, got {type(name_or_path).__name__} {name_or_path!r}")
     path = Path(name_or_path)
@@ -35,25 +43,91 @@ def load(name_or_path: str | PathLike) -> AcceleratorConfig:
         path = PRESET_DIR / f"{name_or_path}.toml"
     if not path.is_file():
         raise FileNotFoundError(f"name_or_path={str(name_or_path)!r}: no such file")
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    return path
+
+
+def load(name_or_path: str | PathLike) -> AcceleratorConfig:
+    """Load a shipped preset by name or a TOML file by path (with its ``extends`` chain resolved)."""
+    path = _path_of(name_or_path)
+    data = read(path)
     try:
         return from_dict(data)
     except (KeyError, TypeError, ValueError) as exc:
         raise type(exc)(f"{path}: {exc}") from None
 
 
+def read(name_or_path: str | PathLike) -> dict:
+    """The nested dict of a preset or TOML file with its ``extends`` chain merged in (not validated)."""
+    return _read(_path_of(name_or_path), ())
+
+
+def _read(path: Path, chain: tuple[Path, ...]) -> dict:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ValueError(f"extends cycle: {cycle}; allowed: a chain of presets that ends in a file without 'extends'")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML: {exc}") from None
+    if "extends" not in data:
+        return data
+    base_ref = data.pop("extends")
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise TypeError(f"{path}: extends must be a preset name or a path relative to the file, got {base_ref!r}")
+    if "/" in base_ref or "\\" in base_ref or base_ref.endswith(".toml"):
+        base_path = path.parent / base_ref
+        if not base_path.is_file():
+            raise FileNotFoundError(f"{path}: extends={base_ref!r}: no such file {str(base_path)!r}")
+    elif base_ref in names():
+        base_path = PRESET_DIR / f"{base_ref}.toml"
+    else:
+        raise ValueError(f"{path}: extends={base_ref!r} is neither a preset nor a .toml path; allowed presets: {names()}")
+    return merge(_read(base_path, (*chain, resolved)), data, where=str(path))
+
+
+def merge(base: dict, override: dict, *, where: str = "override") -> dict:
+    """``base`` with ``override``'s top-level keys, section keys and sources applied (see the module docstring)."""
+    out = {key: dict(value) if isinstance(value, dict) else value for key, value in base.items()}
+    sources = dict(out.get("sources", {}))
+    for key, value in override.items():
+        if key == "sources":
+            continue
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key].update(value)
+            for name in value:
+                sources.pop(f"{key}.{name}", None)
+        else:
+            out[key] = value
+            sources.pop(key, None)
+    extra = override.get("sources", {})
+    if not isinstance(extra, dict):
+        raise TypeError(f"{where}: sources must be a table, got {type(extra).__name__} {extra!r}")
+    sources.update(extra)
+    if sources or "sources" in out:
+        out["sources"] = sources
+    return out
+
+
 def from_dict(data: dict) -> AcceleratorConfig:
-    """Build and validate a config from the nested dict of a TOML file."""
+    """Build and validate a config from the nested dict of a TOML file.
+
+    ``data`` may hold ``extends`` (a shipped preset's name, or a path relative to the working
+    directory): the base is read and ``data`` merged onto it as in a file.
+    """
     if not isinstance(data, dict):
         raise TypeError(f"configuration must be a table (dict), got {type(data).__name__}")
+    if "extends" in data:
+        data = dict(data)
+        base_ref = data.pop("extends")
+        if not isinstance(base_ref, (str, PathLike)):
+            raise TypeError(f"extends must be a preset name or a path, got {type(base_ref).__name__} {base_ref!r}")
+        data = merge(read(base_ref), data)
     allowed = set(TOP_LEVEL) | set(SECTIONS) | {"sources"}
     for key in data:
         if key not in allowed:
-            raise ConfigKeyError(f"unknown key {key!r}; allowed top-level keys: {sorted(allowed)}")
+            raise ConfigKeyError(f"unknown key {key!r}; allowed top-level keys: {sorted(allowed | {'extends'})}")
     for key in [*TOP_LEVEL, *SECTIONS]:
         if key not in data:
             raise ConfigKeyError(f"missing key {key!r}" + (" (a table)" if key in SECTIONS else ""))

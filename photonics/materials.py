@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from photonics._checks import check_range
+from photonics.validation import check_range
 
 __all__ = ["n_si", "n_sio2", "DN_DT_SI_PER_K", "DN_DT_SIO2_PER_K", "SI_RANGE_NM", "SIO2_RANGE_NM"]
 

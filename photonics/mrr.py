@@ -31,7 +31,8 @@ from dataclasses import KW_ONLY, dataclass
 import numba as nb
 import numpy as np
 
-from photonics._checks import as_float_array, check_positive, check_range
+from photonics import waveguide
+from photonics.validation import as_float_array, check_positive, check_range
 
 __all__ = [
     "allpass_through",
@@ -232,10 +233,7 @@ def adddrop_drop_field(phi, r1, r2, a):
 
 
 def _waveguide_indices(width_nm, thickness_nm, wavelength_nm):
-    from photonics import waveguide  # lazy: the mode solver is only needed without explicit indices
-
-    solve = getattr(waveguide, "strip_indices_fast", None) or waveguide.strip_indices
-    n_eff, n_g = solve(width_nm, thickness_nm, wavelength_nm)
+    n_eff, n_g = waveguide.strip_indices_fast(width_nm, thickness_nm, wavelength_nm)
     return float(n_eff), float(n_g)
 
 

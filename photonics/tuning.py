@@ -52,7 +52,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from photonics._checks import as_float_array, check_int, check_positive, check_range
+from photonics.validation import Parameters, as_float_array, check_int, check_positive, check_range, check_scalar, param
 
 __all__ = ["TuningModel", "TuningResult", "thermal_crosstalk_ratio", "crosstalk_matrix", "tune"]
 
@@ -68,7 +68,7 @@ _CHUNK_RINGS = 1 << 15
 
 
 @dataclass(frozen=True)
-class TuningModel:
+class TuningModel(Parameters):
     """Tuning actuators and policy (defaults: docs/references.md §4).
 
     EO: ``eo_efficiency_w_per_nm`` 4 µW/nm, ``eo_lock_time_s`` 20 ns, ``eo_range_nm`` 1 nm
@@ -77,44 +77,29 @@ class TuningModel:
     ``to_efficiency_nm_per_mw`` (e.g. 2.06 for the doped-Si heater of Opt. Express 21, 15706,
     2013) overrides the per-FSR figure when set. ``to_max_power_w`` 30 mW per heater is an
     assumption: one FSR (27.5 mW) plus margin. ``lock_tolerance_nm``: residual above which a
-    ring counts as unreachable.
+    ring counts as unreachable. An accelerator takes these from its preset's ``[tuning]``
+    table; the defaults serve standalone device studies.
     """
 
-    eo_efficiency_w_per_nm: float = 4e-6
-    eo_range_nm: float = 1.0
-    eo_lock_time_s: float = 20e-9
-    eo_bidirectional: bool = True
-    to_power_per_fsr_w: float = 27.5e-3
-    to_efficiency_nm_per_mw: float | None = None
-    to_max_power_w: float = 30e-3
-    to_lock_time_s: float = 4e-6
-    reassign_order: bool = True
-    thermal_crosstalk: bool = True
-    lock_tolerance_nm: float = 1e-6
-    track_common_mode: bool = False
-
-    def __post_init__(self):
-        for name in ("eo_efficiency_w_per_nm", "eo_lock_time_s", "to_power_per_fsr_w", "to_max_power_w", "to_lock_time_s", "lock_tolerance_nm"):
-            object.__setattr__(self, name, _scalar(name, check_positive(name, getattr(self, name))))
-        object.__setattr__(self, "eo_range_nm", _scalar("eo_range_nm", check_range("eo_range_nm", self.eo_range_nm, 0.0, unit="nm")))
-        if self.to_efficiency_nm_per_mw is not None:
-            value = check_positive("to_efficiency_nm_per_mw", self.to_efficiency_nm_per_mw)
-            object.__setattr__(self, "to_efficiency_nm_per_mw", _scalar("to_efficiency_nm_per_mw", value))
-        for name in ("eo_bidirectional", "reassign_order", "thermal_crosstalk", "track_common_mode"):
-            if not isinstance(getattr(self, name), bool):
-                raise TypeError(f"{name} must be a bool, got {type(getattr(self, name)).__name__} {getattr(self, name)!r}")
+    eo_efficiency_w_per_nm: float = param("(0, inf)", unit="W/nm", default=4e-6, doc="EO tuning power per nm of shift")
+    eo_range_nm: float = param("[0, inf)", unit="nm", default=1.0, doc="largest shift EO tuning can cancel")
+    eo_lock_time_s: float = param("(0, inf)", unit="s", default=20e-9, doc="EO lock (settle) time")
+    eo_bidirectional: bool = param(default=True, doc="EO tunes both ways (else blue only, carrier injection)")
+    to_power_per_fsr_w: float = param("(0, inf)", unit="W", default=27.5e-3, doc="heater power for one FSR of red shift")
+    to_efficiency_nm_per_mw: float | None = param("(0, inf)", unit="nm/mW", default=None,
+                                                  doc="heater efficiency (None: from to_power_per_fsr_w)")
+    to_max_power_w: float = param("(0, inf)", unit="W", default=30e-3, doc="largest power of one heater")
+    to_lock_time_s: float = param("(0, inf)", unit="s", default=4e-6, doc="heater lock (settle) time")
+    reassign_order: bool = param(default=True, doc="lock a ring on the nearest reachable resonance order")
+    thermal_crosstalk: bool = param(default=True, doc="heaters of a bank couple thermally")
+    lock_tolerance_nm: float = param("(0, inf)", unit="nm", default=1e-6, doc="residual above which a ring is unreachable")
+    track_common_mode: bool = param(default=False, doc="the channel grid follows each chip's common-mode shift")
 
     def to_efficiency_nm_per_w(self, fsr_nm):
         """Heater efficiency η (nm of red shift per W on its own ring)."""
         if self.to_efficiency_nm_per_mw is not None:
             return np.broadcast_to(self.to_efficiency_nm_per_mw * 1e3, np.shape(fsr_nm))
         return np.asarray(fsr_nm) / self.to_power_per_fsr_w
-
-
-def _scalar(name, value) -> float:
-    if np.ndim(value) != 0:
-        raise TypeError(f"{name} must be a scalar, got shape {np.shape(value)}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -417,7 +402,7 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
     bank_size = check_int("bank_size", bank_size, lo=1)
     if s.shape[-1] % bank_size:
         raise ValueError(f"bank_size={bank_size} must divide n_rings={s.shape[-1]}; allowed: a divisor of the last axis of shift_nm")
-    pitch_um = _scalar("pitch_um", check_positive("pitch_um", pitch_um, unit="um"))
+    pitch_um = check_scalar("pitch_um", pitch_um, "(0, inf)", unit="um")
     fsr = check_positive("fsr_nm", fsr_nm, unit="nm")
     try:
         fsr = np.broadcast_to(fsr, s.shape)

@@ -25,13 +25,14 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import fft as sfft
 from scipy import sparse
 
-from photonics._checks import as_float_array, check_int, check_range, check_seed, check_xy_um
+from photonics import waveguide
+from photonics.validation import Parameters, as_float_array, check_int, check_range, check_seed, check_xy_um, param
 
 __all__ = [
     "FabricationModel",
@@ -72,28 +73,8 @@ _MAX_GRID_POINTS = 1 << 22  # 64 MB per complex grid
 _S_CHIP, _S_FIELD, _S_RING = range(3)
 
 
-def _set(obj, name, value):
-    object.__setattr__(obj, name, value)
-
-
-def _check_model_fields(obj, *, nonneg=(), positive=(), finite=()):
-    """Validate scalar fields of a frozen dataclass in place (stored back as floats)."""
-    for name in nonneg:
-        _set(obj, name, _scalar(name, check_range(name, getattr(obj, name), 0.0)))
-    for name in positive:
-        _set(obj, name, _scalar(name, check_range(name, getattr(obj, name), 0.0, lo_inclusive=False)))
-    for name in finite:
-        _set(obj, name, _scalar(name, as_float_array(name, getattr(obj, name))))
-
-
-def _scalar(name, value) -> float:
-    if np.ndim(value) != 0:
-        raise TypeError(f"{name} must be a scalar, got shape {np.shape(value)}")
-    return float(value)
-
-
 @dataclass(frozen=True)
-class FabricationModel:
+class FabricationModel(Parameters):
     """Width/thickness variation per level (nm) and intra-die correlation.
 
     Defaults (docs/references.md §3): totals σ_w = 5 nm, σ_t = 2 nm (layout-aware Monte Carlo
@@ -111,25 +92,26 @@ class FabricationModel:
     width and thickness. For a die uniform over the wafer disk its σ is exactly the level σ.
     ``die_xy_mm`` fixes the die origin on the wafer (mm from the centre); ``None`` draws it
     uniformly over the wafer disk for every chip.
+
+    An accelerator's model is its preset's ``[variation]`` table (``accel.config``: every field
+    but ``die_xy_mm``); these defaults serve standalone device studies.
     """
 
-    sigma_w_wafer_nm: float = _W_WAFER
-    sigma_w_die_nm: float = _W_DIE
-    sigma_w_field_nm: float = _W_FIELD
-    sigma_w_ring_nm: float = _W_RING
-    sigma_t_wafer_nm: float = _T_WAFER
-    sigma_t_die_nm: float = _T_DIE
-    sigma_t_field_nm: float = _T_FIELD
-    sigma_t_ring_nm: float = _T_RING
-    corr_length_um: float = 4500.0
-    wafer_diameter_mm: float = 150.0
-    wafer_bowl_fraction: float = 0.5
+    sigma_w_wafer_nm: float = param("[0, inf)", unit="nm", default=_W_WAFER, doc="width σ, wafer systematic surface")
+    sigma_w_die_nm: float = param("[0, inf)", unit="nm", default=_W_DIE, doc="width σ, die-to-die offset")
+    sigma_w_field_nm: float = param("[0, inf)", unit="nm", default=_W_FIELD, doc="width σ, intra-die correlated field")
+    sigma_w_ring_nm: float = param("[0, inf)", unit="nm", default=_W_RING, doc="width σ, uncorrelated per ring")
+    sigma_t_wafer_nm: float = param("[0, inf)", unit="nm", default=_T_WAFER, doc="thickness σ, wafer systematic surface")
+    sigma_t_die_nm: float = param("[0, inf)", unit="nm", default=_T_DIE, doc="thickness σ, die-to-die offset")
+    sigma_t_field_nm: float = param("[0, inf)", unit="nm", default=_T_FIELD, doc="thickness σ, intra-die correlated field")
+    sigma_t_ring_nm: float = param("[0, inf)", unit="nm", default=_T_RING, doc="thickness σ, uncorrelated per ring")
+    corr_length_um: float = param("(0, inf)", unit="um", default=4500.0, doc="ℓ of the field kernel exp(−d²/(2ℓ²))")
+    wafer_diameter_mm: float = param("(0, inf)", unit="mm", default=150.0, doc="wafer diameter")
+    wafer_bowl_fraction: float = param("[0, 1]", default=0.5, doc="share of the wafer variance in the radial bowl (rest: tilt)")
     die_xy_mm: tuple[float, float] | None = None
 
     def __post_init__(self):
-        sigmas = [f.name for f in fields(self) if f.name.startswith("sigma_")]
-        _check_model_fields(self, nonneg=sigmas, positive=("corr_length_um", "wafer_diameter_mm"))
-        _set(self, "wafer_bowl_fraction", _scalar("wafer_bowl_fraction", check_range("wafer_bowl_fraction", self.wafer_bowl_fraction, 0.0, 1.0)))
+        super().__post_init__()
         if self.die_xy_mm is not None:
             xy = as_float_array("die_xy_mm", self.die_xy_mm)
             if xy.shape != (2,):
@@ -137,7 +119,7 @@ class FabricationModel:
             radius = self.wafer_diameter_mm / 2
             if math.hypot(*xy) > radius:
                 raise ValueError(f"die_xy_mm={tuple(xy)} is out of range; allowed: within the wafer, |(x, y)| <= {radius} mm")
-            _set(self, "die_xy_mm", (float(xy[0]), float(xy[1])))
+            object.__setattr__(self, "die_xy_mm", (float(xy[0]), float(xy[1])))
 
     @property
     def sigma_w_total_nm(self) -> float:
@@ -156,22 +138,20 @@ class FabricationModel:
 
 
 @dataclass(frozen=True)
-class ThermalModel:
+class ThermalModel(Parameters):
     """Chip temperature offset (K) = ambient offset + linear on-chip gradient.
 
     Ambient offset ~ N(``ambient_mean_K``, ``ambient_sigma_K``) at the centre of the rings'
     bounding box; gradient vector with independent N(0, ``gradient_sigma_K_per_mm``)
     components (random direction), so two points d mm apart differ by σ·d K along any
     direction. docs/references.md gives no figures: defaults 1 K (TEC-stabilised package) and
-    0.5 K/mm (a few K across a multi-mm die) are assumptions to override.
+    0.5 K/mm (a few K across a multi-mm die) are assumptions to override. An accelerator's
+    model is its preset's ``[thermal]`` table (``accel.config``).
     """
 
-    ambient_mean_K: float = 0.0
-    ambient_sigma_K: float = 1.0
-    gradient_sigma_K_per_mm: float = 0.5
-
-    def __post_init__(self):
-        _check_model_fields(self, nonneg=("ambient_sigma_K", "gradient_sigma_K_per_mm"), finite=("ambient_mean_K",))
+    ambient_mean_K: float = param(unit="K", default=0.0, doc="mean ambient temperature offset")
+    ambient_sigma_K: float = param("[0, inf)", unit="K", default=1.0, doc="chip-to-chip σ of the ambient offset")
+    gradient_sigma_K_per_mm: float = param("[0, inf)", unit="K/mm", default=0.5, doc="σ of each on-chip gradient component")
 
 
 @dataclass(frozen=True)
@@ -409,8 +389,6 @@ def sample_chips(xy_um, chips: Iterable[int], seed: int, *, fab: FabricationMode
 
 def _waveguide_sensitivities(width, thickness, wavelength):
     """``photonics.waveguide.sensitivities``, memoised on the (array) inputs for Monte Carlo loops."""
-    from photonics import waveguide
-
     return _memoised(_SENSITIVITY_CACHE, _array_key(width, thickness, wavelength),
                      lambda: waveguide.sensitivities(width, thickness, wavelength), 8)
 

@@ -32,7 +32,7 @@ from scipy.interpolate import make_interp_spline
 from scipy.optimize import brentq
 
 from photonics import materials
-from photonics._checks import as_float_array, check_range
+from photonics.validation import as_float_array, check_range
 
 __all__ = [
     "WIDTH_RANGE_NM",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from photonics._checks import as_float_array, check_positive
+from photonics.validation import as_float_array, check_positive
 from photonics.mrr import RingDesign
 
 __all__ = [

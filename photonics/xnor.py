@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from photonics._checks import as_float_array
+from photonics.validation import as_float_array
 from photonics.mrr import RingDesign, _airy, _sin2_half, dual_kernel
 from photonics.wdm import check_channels_nm
 

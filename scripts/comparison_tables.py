@@ -4,7 +4,7 @@
     python scripts/comparison_tables.py --only configurations tuning
 
 Every number comes from the public API: ``accel.Accelerator`` / ``accel.presets`` (shipped
-presets), ``accel.energy`` (laser budget, nominal tuning power), ``photonics.tuning`` (heater
+presets), ``accel.components`` (laser budget, nominal tuning power), ``photonics.tuning`` (heater
 efficiency), ``mapping.performance.shape_zoo`` (the shape zoo) and ``mapping.performance.schedule.map_model`` (batch 1).
 Nothing is measured; these are model outputs.
 """
@@ -14,8 +14,8 @@ import argparse
 import dataclasses
 import sys
 
-from accel import Accelerator, presets
-from accel.energy import default_tuning_model, laser_budget, nominal_tuning_power_w
+from accel import Accelerator, Conditions, presets
+from accel.components import Tuner
 from mapping.performance import shape_zoo
 from mapping.performance.schedule import COMPONENTS, map_model
 
@@ -48,9 +48,13 @@ def _rings(cfg) -> int:
     return cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
 
 
-def _fixed_grid(cfg):
-    """The preset's tuning model with the laser grid at the design wavelengths."""
-    return dataclasses.replace(default_tuning_model(cfg), track_common_mode=False)
+def _fixed_grid(cfg) -> Conditions:
+    """The preset's conditions with the laser grid at the design wavelengths."""
+    return Conditions(tuning=dataclasses.replace(Conditions().resolve(cfg).tuning, track_common_mode=False))
+
+
+def _nominal_tuning_w(cfg, conditions=None) -> float:
+    return Tuner(cfg).nominal_power_w(conditions)
 
 
 def _report(acc, name, tuning_power_w=None, electronic_ends=False):
@@ -68,7 +72,7 @@ def configurations(accs) -> str:
         cfg = acc.config
         lam = cfg.wavelength.center_wavelength_nm
         act, wt = cfg.activation_ring.design(lam), cfg.weight_ring.design(lam)
-        heater = default_tuning_model(cfg)
+        heater = Conditions().resolve(cfg).tuning
         mw_per_nm = [1e3 / float(heater.to_efficiency_nm_per_w(d.fsr_nm)) for d in (act, wt)]
         rows.append([name, cfg.N, cfg.M, cfg.units, _g(cfg.bit_rate_gbps), f"{acc.peak_binary_macs_per_s / 1e12:.1f}",
                      f"{_rings(cfg):,}", f"{acc.area_mm2:.0f}", _g(cfg.activation_ring.radius_um),
@@ -83,7 +87,7 @@ def configurations(accs) -> str:
 def laser_table(accs) -> str:
     rows = []
     for name, acc in accs.items():
-        laser = laser_budget(acc.config)
+        laser = acc.components.laser.budget
         rows.append([name, f"{laser.laser_wavelengths:,}", f"{laser.path_loss_db:.1f}",
                      f"{dict(laser.loss_terms_db)['splitter_fanout']:.1f}",
                      f"{laser.received_power_per_wavelength_w * 1e6:.2f}", f"{laser.optical_power_per_wavelength_w * 1e6:.0f}",
@@ -100,12 +104,12 @@ def tuning_table(accs) -> str:
     for name, acc in accs.items():
         cfg = acc.config
         rings = _rings(cfg)
-        many = nominal_tuning_power_w(cfg.with_values({"tuning.variation_chips": MANY_CHIPS}))
-        single = [nominal_tuning_power_w(cfg.with_values({"tuning.variation_chips": 1, "tuning.variation_seed": seed}))
+        many = _nominal_tuning_w(cfg.with_values({"tuning.variation_chips": MANY_CHIPS}))
+        single = [_nominal_tuning_w(cfg.with_values({"tuning.variation_chips": 1, "tuning.variation_seed": seed}))
                   / rings * 1e3 for seed in range(MANY_CHIPS)]
-        rows.append([name, cfg.tuning.variation_chips, watts(acc.power_model.nominal_tuning_power_w, rings),
+        rows.append([name, cfg.tuning.variation_chips, watts(acc.components.tuner.static_power_w, rings),
                      watts(many, rings), f"{min(single):.2g} – {max(single):.3g}",
-                     watts(nominal_tuning_power_w(cfg, _fixed_grid(cfg)), rings)])
+                     watts(_nominal_tuning_w(cfg, _fixed_grid(cfg)), rings)])
     return _table(["preset", "chips sampled", "nominal: W (mW per ring)", f"{MANY_CHIPS} chips: W (mW per ring)",
                    f"one chip, {MANY_CHIPS} seeds: min – max (mW per ring)", "grid fixed: W (mW per ring)"], rows)
 
@@ -136,7 +140,7 @@ def sensitivity(accs) -> str:
         (f"tuning averaged over {MANY_CHIPS} chips (`tuning.variation_chips = {MANY_CHIPS}`)",
          lambda acc: _report(_with(acc, {"tuning.variation_chips": MANY_CHIPS}), "resnet18")),
         ("laser grid fixed at the design wavelengths (`track_common_mode = false`)",
-         lambda acc: _report(acc, "resnet18", nominal_tuning_power_w(acc.config, _fixed_grid(acc.config)))),
+         lambda acc: _report(acc, "resnet18", _nominal_tuning_w(acc.config, _fixed_grid(acc.config)))),
         ("tuning at the OXBNN per-ring constant (1.375 mW TO + 1.6 µW EO)",
          lambda acc: _report(_with(acc, {"tuning.fixed_power_per_ring_mw": OXBNN_TUNING_MW_PER_RING}), "resnet18")),
         ("tuning 0, laser fixed at the OXBNN 1.274 mW optical per line",

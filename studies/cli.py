@@ -113,8 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, out_default=os.path.join(DEFAULT_OUT, "mc"), chips=10, images=2000, multi_preset=True,
             presets=("robin-eo",))
     p.add_argument("--vary", default="width_sigma_nm", metavar="PARAM",
-                   help="variation parameter: width_sigma_nm, thickness_sigma_nm, temperature_offset_k, "
-                        "variation_scale (default: width_sigma_nm)")
+                   help="variation parameter: width_sigma_nm, thickness_sigma_nm, variation_scale, "
+                        "temperature_offset_k, temperature_sigma_k, or any variation.<field> / thermal.<field> "
+                        "(list them with 'robinsim sweep --fields'; a dotted field needs --levels; "
+                        "default: width_sigma_nm)")
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
                    help="levels as '0,2,4' or 'start:stop:count' (default: a range suited to --vary)")
     p.add_argument("--resume", action="store_true",

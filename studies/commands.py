@@ -47,7 +47,7 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     defaults = report.VARIATION_SWEEP
     montecarlo.check_parameter(vary)
     if levels is None:
-        levels = defaults["levels"] if vary == defaults["parameter"] else montecarlo.PARAMETERS[vary][1]
+        levels = defaults["levels"] if vary == defaults["parameter"] else montecarlo.default_levels(vary)
     levels = [montecarlo.check_level(vary, lv) for lv in levels]
     out, accs, torch_model, dataset = _load_inputs(out, presets, model, images)
     input_shape = (1, *dataset[0].shape[1:])
@@ -86,7 +86,7 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
             figures=True):
     """``robinsim mc``: run, then write results.csv, report.json, report.md and figures to ``out``."""
     montecarlo.check_parameter(parameter)
-    levels = list(montecarlo.PARAMETERS[parameter][1] if levels is None else levels)
+    levels = list(montecarlo.default_levels(parameter) if levels is None else levels)
     for lv in levels:
         montecarlo.check_level(parameter, lv)
     out, accs, torch_model, dataset = _load_inputs(out, presets, model, images)
@@ -96,7 +96,7 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
     summary = montecarlo.summarize(df, by=("preset", "level"))
     write_csv(out / "results.csv", df, sort_by=["preset", "level", "chip"])
     meta = {"kind": "mc", "model": str(model), "presets": list(accs), "parameter": parameter,
-            "parameter_description": montecarlo.PARAMETERS[parameter][0], "levels": levels, "chips": chips,
+            "parameter_description": montecarlo.describe(parameter), "levels": levels, "chips": chips,
             "seed": seed, "images": len(dataset[0]), "software_accuracy": software,
             "summary": summary.to_dict("records")}
     paths = _write_report(out, meta, report.mc_markdown, figures)

@@ -13,7 +13,7 @@ from accel import Accelerator, presets
 from accel.config import AcceleratorConfig
 from mapping import bnn
 from mapping.networks.data import load_mnist
-from photonics._checks import check_int
+from photonics.validation import check_int
 
 __all__ = ["load_model", "load_dataset", "load_accelerators", "accelerator_name"]
 

@@ -5,12 +5,15 @@ of one variation parameter) with :func:`mapping.functional.simulate_chip`. Chip 
 draws from ``SeedSequence(seed).spawn(k+1)[k]``, so every level sees the same chips (common
 random numbers) and the table is identical in-process, on Dask, or resumed from a checkpoint.
 
-Variation parameters (:data:`PARAMETERS`):
+Variation parameters: any field of the preset's ``[variation]`` or ``[thermal]`` table by its
+dotted name (``variation.sigma_w_die_nm``, ``thermal.ambient_sigma_K``) or a short name of
+``accel.config.ALIASES`` that sets only such fields. The named ones with default levels
+(:data:`PARAMETERS`):
 
 * ``width_sigma_nm`` / ``thickness_sigma_nm``: total σ of ring width / thickness over all
   levels of :class:`photonics.variation.FabricationModel` (each level scaled by the same
   factor, so the wafer/die/field/ring split is kept);
-* ``variation_scale``: every fabrication σ times this factor (1 = defaults);
+* ``variation_scale``: every fabrication σ times this factor (1 = the preset's);
 * ``temperature_offset_k``: mean ambient temperature offset of the chip (K);
 * ``temperature_sigma_k``: chip-to-chip σ of the ambient temperature (K).
 """
@@ -20,78 +23,112 @@ import dataclasses
 import hashlib
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from accel.conditions import Conditions
+from accel.config import ALIASES, ConfigKeyError, name_spec, resolve_name, resolve_request
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.functional import VariationSettings, simulate_chip
 from mapping.performance.schedule import map_model
-from photonics._checks import check_int, check_range, check_seed
+from photonics.validation import check_int, check_seed, check_value
 from photonics.variation import FabricationModel, ThermalModel
 from studies.dispatch import Task, run_tasks
 from studies.inputs import load_accelerators, load_dataset, load_model
 from studies.resume import Checkpoint
 
-__all__ = ["PARAMETERS", "check_parameter", "check_level", "variation_at", "run", "summarize"]
+__all__ = ["DEFAULT_LEVELS", "PARAMETERS", "check_parameter", "describe", "default_levels", "check_level", "variation_at",
+           "run", "summarize"]
 
-#: Variation parameters: description and default levels of ``robinsim mc``.
-PARAMETERS = {
-    "width_sigma_nm": ("total σ of ring width (nm)", [0.0, 1.0, 2.0, 4.0, 6.0, 8.0]),
-    "thickness_sigma_nm": ("total σ of ring thickness (nm)", [0.0, 1.0, 2.0, 3.0, 4.0]),
-    "variation_scale": ("factor on every fabrication σ", [0.0, 0.5, 1.0, 1.5, 2.0]),
-    "temperature_offset_k": ("mean ambient temperature offset (K)", [0.0, 5.0, 10.0, 15.0, 20.0]),
-    "temperature_sigma_k": ("chip-to-chip σ of ambient temperature (K)", [0.0, 1.0, 2.0, 5.0, 10.0]),
+#: Default levels of ``robinsim mc --vary`` for the named variation parameters.
+DEFAULT_LEVELS = {
+    "width_sigma_nm": [0.0, 1.0, 2.0, 4.0, 6.0, 8.0],
+    "thickness_sigma_nm": [0.0, 1.0, 2.0, 3.0, 4.0],
+    "variation_scale": [0.0, 0.5, 1.0, 1.5, 2.0],
+    "temperature_offset_k": [0.0, 5.0, 10.0, 15.0, 20.0],
+    "temperature_sigma_k": [0.0, 1.0, 2.0, 5.0, 10.0],
 }
+
+#: Named variation parameters: description (from ``accel.config.ALIASES``) and default levels.
+PARAMETERS = {name: (ALIASES[name].doc, levels) for name, levels in DEFAULT_LEVELS.items()}
+
+_VARIATION_SECTIONS = ("variation", "thermal")
 
 
 def check_parameter(parameter: str) -> str:
-    """``parameter`` if it is one of :data:`PARAMETERS`, else ValueError."""
-    if parameter not in PARAMETERS:
-        raise ValueError(f"variation parameter {parameter!r} is unknown; allowed: {', '.join(PARAMETERS)}")
+    """``parameter`` if it names variation parameters (module docstring), else ValueError."""
+    try:
+        keys = resolve_name(parameter)
+    except ConfigKeyError:
+        keys = ()
+    if not keys or any(key.partition(".")[0] not in _VARIATION_SECTIONS for key in keys):
+        raise ValueError(f"variation parameter {parameter!r} is unknown; allowed: {', '.join(PARAMETERS)} or any "
+                         "'variation.<field>' or 'thermal.<field>' of the configuration")
     return parameter
 
 
+def describe(parameter: str) -> str:
+    """What a variation parameter is (its doc in the configuration)."""
+    check_parameter(parameter)
+    return name_spec(parameter).doc
+
+
+def default_levels(parameter: str) -> list[float]:
+    """The default levels of a named variation parameter (:data:`DEFAULT_LEVELS`)."""
+    check_parameter(parameter)
+    if parameter not in DEFAULT_LEVELS:
+        raise ValueError(f"variation parameter {parameter!r} has no default levels; allowed: give its levels, "
+                         f"or one of {', '.join(DEFAULT_LEVELS)}")
+    return list(DEFAULT_LEVELS[parameter])
+
+
 def check_level(parameter: str, level) -> float:
-    """``level`` as a float if allowed for ``parameter`` (σ and scale >= 0; offset -100..200 K)."""
-    if parameter == "temperature_offset_k":
-        return check_range(f"{parameter} level", level, -100.0, 200.0, unit="K")
-    return check_range(f"{parameter} level", level, 0.0, None)
+    """``level`` as a float if allowed for ``parameter`` (its bounds in ``accel.config``: σ and scale
+    >= 0, offset -100..200 K, a field's own bounds)."""
+    check_parameter(parameter)
+    return check_value(f"{parameter} level", level, name_spec(parameter))
 
 
-def variation_at(parameter: str, level: float, base=None):
+def variation_at(parameter: str, level: float, base=None, config=None):
     """:class:`mapping.functional.VariationSettings` with ``parameter`` set to ``level``.
 
-    ``base`` (None = default models) supplies every other setting.
+    ``base`` (None: all of the preset's) supplies every other setting; a model it leaves None
+    is the preset's, ``config.variation`` / ``config.thermal`` (without ``config``: the
+    ``photonics.variation`` defaults), and is the one ``parameter`` changes.
     """
     check_parameter(parameter)
     level = check_level(parameter, level)
     base = VariationSettings() if base is None else base
-    fab = base.fab if isinstance(base.fab, FabricationModel) else FabricationModel()
-    thermal = base.thermal if isinstance(base.thermal, ThermalModel) else ThermalModel()
-    if parameter in ("width_sigma_nm", "thickness_sigma_nm", "variation_scale"):
-        if parameter == "variation_scale":
-            prefixes, factor = ("sigma_w_", "sigma_t_"), level
-        else:
-            prefix = "sigma_w_" if parameter == "width_sigma_nm" else "sigma_t_"
-            total = fab.sigma_w_total_nm if prefix == "sigma_w_" else fab.sigma_t_total_nm
-            if total == 0 and level > 0:
-                raise ValueError(f"{parameter}={level}: the base FabricationModel has no {prefix[:-1]} variation to scale")
-            prefixes, factor = (prefix,), (level / total if total else 0.0)
-        changes = {f.name: getattr(fab, f.name) * factor for f in dataclasses.fields(fab)
-                   if f.name.startswith(prefixes) and f.name.endswith("_nm")}
-        return VariationSettings(fab=dataclasses.replace(fab, **changes), thermal=base.thermal)
-    field = "ambient_mean_K" if parameter == "temperature_offset_k" else "ambient_sigma_K"
-    return VariationSettings(fab=base.fab, thermal=dataclasses.replace(thermal, **{field: level}))
+    if base is False:
+        raise ValueError(f"variation parameter {parameter!r} with variation off (False); allowed: variation None or a "
+                         "VariationSettings")
+    models = {
+        "variation": base.fab if isinstance(base.fab, FabricationModel) else (
+            FabricationModel() if config is None else config.variation),
+        "thermal": base.thermal if isinstance(base.thermal, ThermalModel) else (
+            ThermalModel() if config is None else config.thermal),
+    }
+
+    def current(key: str):
+        section, _, name = key.partition(".")
+        return getattr(models[section], name)
+
+    changes: dict[str, dict] = {}
+    for key, value in resolve_request({parameter: level}, current).items():
+        section, _, name = key.partition(".")
+        changes.setdefault(section, {})[name] = value
+    fab = dataclasses.replace(models["variation"], **changes["variation"]) if "variation" in changes else base.fab
+    thermal = dataclasses.replace(models["thermal"], **changes["thermal"]) if "thermal" in changes else base.thermal
+    return VariationSettings(fab=fab, thermal=thermal, drift=base.drift)
 
 
-def _chip_row(folded, dataset, accelerators, *, preset, parameter, level, chip, seed, variation, tuning, noise):
+def _chip_row(folded, dataset, accelerators, *, preset, parameter, level, chip, seed, conditions):
     """One task: chip ``chip`` of ``preset`` at variation ``level`` (a pure function)."""
     if parameter is not None:
-        variation = variation_at(parameter, level, variation)
-    row = simulate_chip(folded, accelerators[preset], dataset, chip=chip, seed=seed,
-                        variation=variation, tuning=tuning, noise=noise)
+        variation = variation_at(parameter, level, conditions.variation, accelerators[preset].config)
+        conditions = dataclasses.replace(conditions, variation=variation)
+    row = simulate_chip(folded, accelerators[preset], dataset, chip=chip, seed=seed, conditions=conditions)
     head = {"preset": preset} if parameter is None else {"preset": preset, "parameter": parameter, "level": level}
     return {**head, **row}
 
@@ -105,7 +142,7 @@ def _digest(*arrays) -> str:
     return h.hexdigest()[:16]
 
 
-def _manifest(folded, dataset, accs, chips, seed, parameter, levels, variation, tuning, noise) -> dict:
+def _manifest(folded, dataset, accs, chips, seed, parameter, levels, conditions) -> dict:
     model_arrays = [t for spec in folded.layers for t in (spec.weight_pm1, spec.threshold, spec.flip)]
     return {
         "model": _digest(*model_arrays, *[p for p in folded.source.state_dict().values()]),
@@ -113,20 +150,22 @@ def _manifest(folded, dataset, accs, chips, seed, parameter, levels, variation, 
         "presets": {n: _digest(np.frombuffer(json.dumps(a.config.to_dict(), sort_keys=True, default=str).encode(),
                                              dtype=np.uint8)) for n, a in accs.items()},
         "chips": chips, "seed": seed, "parameter": parameter, "levels": levels,
-        "variation": repr(variation), "tuning": repr(tuning), "noise": repr(noise),
+        "variation": repr(conditions.variation), "tuning": repr(conditions.tuning), "noise": repr(conditions.noise),
     }
 
 
 def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, parameter: str | None = None,
         levels=None, variation=None, tuning=None, noise=None, images: int | None = None, scheduler=None,
-        checkpoint=None, resume: bool = False, progress: bool = False, desc: str = "chips") -> pd.DataFrame:
+        checkpoint=None, resume: bool = False, progress: bool = False, desc: str = "chips",
+        conditions=None) -> pd.DataFrame:
     """Accuracy, tuning power and energy per bit of sampled chips; one row per (preset, level, chip).
 
     ``model``: torch BNN or shipped checkpoint name; ``accelerators``: preset name(s), config(s),
     ``Accelerator``(s) or a ``{name: ...}`` dict; ``dataset``: ``(images, labels)`` (default: the
     MNIST test set, first ``images`` only). ``parameter``/``levels``: sweep one variation
-    parameter of :data:`PARAMETERS` (default levels from there); otherwise one level with
-    ``variation``. ``variation``/``tuning``/``noise`` as in :mod:`mapping.functional`.
+    parameter (module docstring; default levels: :data:`DEFAULT_LEVELS`); otherwise one level with
+    ``variation``. ``variation``/``tuning``/``noise`` (or ``conditions``, an
+    ``accel.conditions.Conditions`` holding all three) as in :mod:`mapping.functional`.
     ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
     ``checkpoint``: directory recording finished chips; ``resume=True`` continues it.
     ``progress``: show a progress bar labelled ``desc``.
@@ -137,29 +176,31 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     """
     chips = check_int("chips", chips, lo=1)
     seed = check_seed("seed", seed)
+    conditions = Conditions.of(conditions, variation=variation, tuning=tuning, noise=noise)
     if parameter is not None:
         check_parameter(parameter)
-        levels = list(PARAMETERS[parameter][1] if levels is None else levels)
+        levels = default_levels(parameter) if levels is None else list(levels)
         if not levels:
             raise ValueError("levels is empty; give at least one level")
         levels = [check_level(parameter, lv) for lv in levels]
-        variation_at(parameter, levels[-1], variation)  # fail early on an unusable base model
     elif levels is not None:
         raise ValueError("levels given without parameter; allowed: parameter=one of " + ", ".join(PARAMETERS))
     accs = load_accelerators(accelerators)
+    if parameter is not None:
+        for acc in accs.values():
+            variation_at(parameter, levels[-1], conditions.variation, acc.config)  # fail early on an unusable base model
     torch_model = model.source if isinstance(model, FoldedBNN) else load_model(model)
     folded = model if isinstance(model, FoldedBNN) else export_binary(torch_model)
     dataset = load_dataset(dataset, images)
 
     level_list = levels if parameter is not None else [None]
     tasks = [Task(f"{name}__{'' if lv is None else f'{parameter}={lv!r}__'}chip{chip:05d}",
-                  dict(preset=name, parameter=parameter, level=lv, chip=chip, seed=seed,
-                       variation=variation, tuning=tuning, noise=noise))
+                  dict(preset=name, parameter=parameter, level=lv, chip=chip, seed=seed, conditions=conditions))
              for name in accs for lv in level_list for chip in range(chips)]
     ckpt = None
     if checkpoint is not None:
-        ckpt = Checkpoint(checkpoint, _manifest(folded, dataset, accs, chips, seed, parameter, levels,
-                                                variation, tuning, noise), resume=resume)
+        ckpt = Checkpoint(checkpoint, _manifest(folded, dataset, accs, chips, seed, parameter, levels, conditions),
+                          resume=resume)
     if ckpt is not None and progress:
         if ckpt.discarded:
             print(f"note: discarded the checkpoint of an earlier run in {checkpoint} (pass --resume to continue one)",

@@ -15,6 +15,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import EngFormatter
 
+from accel.components import CATEGORIES
 from studies.pareto import pareto_front
 
 __all__ = [
@@ -29,9 +30,8 @@ __all__ = [
     "pareto",
 ]
 
-#: Energy components of the EPB breakdown (``mapping.performance.schedule.COMPONENTS``), in stacking order,
-#: with their colours.
-BREAKDOWN_COMPONENTS = {
+#: Colour of each energy-breakdown category; keys exactly ``accel.components.CATEGORIES``.
+_CATEGORY_COLORS = {
     "laser": "#d62728",
     "tuning": "#bcbd22",
     "modulation": "#ff7f0e",
@@ -42,6 +42,9 @@ BREAKDOWN_COMPONENTS = {
     "memory": "#1f77b4",
     "electronic": "#9467bd",
 }
+#: Energy categories of the EPB breakdown (``accel.components.CATEGORIES``), in stacking order,
+#: with their colours.
+BREAKDOWN_COMPONENTS = {category: _CATEGORY_COLORS[category] for category in CATEGORIES}
 _COMPONENT_LABELS = {"adc_dac": "ADC/DAC", "electronic": "electronic layers", "weight_programming": "weight programming",
                      "accumulation": "partial-sum accumulation"}
 

@@ -15,10 +15,8 @@ import pandas as pd
 
 from accel import presets
 from accel.baselines import ROBIN_CLAIMS
-from accel.energy import default_tuning_model
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.performance.schedule import COMPONENTS, map_model
-from photonics import tuning, variation
 
 __all__ = ["presets_table", "software_accuracy", "energy_summary", "chip_statistics", "bank_spectra",
            "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "run_markdown", "mc_markdown"]
@@ -67,29 +65,21 @@ def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
 def bank_spectra(accelerator, *, seed: int, chip: int, unit: int = 0, vdu: int = 0, points: int = 4000):
     """Drop spectra of the 2N rings of one bank before and after tuning on chip ``chip``.
 
-    The chip is drawn and tuned with the default ``photonics.variation`` models and the
-    configuration's tuning model (``accel.energy.default_tuning_model``). With common-mode
-    tracking the laser grid follows the chip by ``grid_offset_nm`` and rings are locked to it.
+    The chip comes from the accelerator's chip pipeline under the preset's conditions
+    (``Accelerator.sample_chip``). With common-mode tracking the laser grid follows the chip by
+    ``grid_offset_nm`` and rings are locked to it.
     Returns ``(table, meta)``: ``table`` has ``wavelength_nm`` and ``before_i``/``after_i`` per
     ring i (ordered channel-major, activation ring first); ``meta`` the channel grid, the grid
     offset, each ring's channel and role, and its resonance offset from its channel before
     tuning and from its (shifted) channel after tuning (nm).
     """
-    cfg, fp = accelerator.config, accelerator.floorplan
-    lam0 = cfg.wavelength.center_wavelength_nm
-    designs = (cfg.activation_ring.design(lam0), cfg.weight_ring.design(lam0))
-    rings = (cfg.activation_ring, cfg.weight_ring)
-    is_act = fp.role == 0
-    cv = variation.sample_chip(fp.xy_um, seed=seed, chip=chip)
-    width = np.where(is_act, rings[0].width_nm, rings[1].width_nm)
-    thickness = np.where(is_act, rings[0].thickness_nm, rings[1].thickness_nm)
-    shift = variation.resonance_shift_nm(width, thickness, cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel])
-    fsr = np.where(is_act, designs[0].fsr_nm, designs[1].fsr_nm)
-    tuned = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * cfg.N, pitch_um=cfg.floorplan.ring_pitch_um,
-                        model=default_tuning_model(cfg))
-    grid_offset = float(tuned.grid_offset_nm)
-    before = shift.reshape(fp.shape)[unit, vdu]  # (N, 2)
-    after = np.asarray(tuned.residual_nm).reshape(fp.shape)[unit, vdu]
+    cfg = accelerator.config
+    cell = accelerator.components.xnor_cell
+    designs = (cell.activation_ring, cell.weight_ring)
+    sample = accelerator.sample_chip(seed, chip, coefficients=False)
+    grid_offset = sample.grid_offset_nm
+    before = sample.shift_nm[unit, vdu]  # (N, 2)
+    after = np.stack([sample.act_residual_nm[unit, vdu], sample.weight_residual_nm[unit, vdu]], axis=-1)
     ch = cfg.channels_nm
     spacing = cfg.wavelength.channel_spacing_nm
     wl = np.linspace(ch.min() - spacing + min(0.0, grid_offset), ch.max() + spacing + max(0.0, grid_offset), points)

@@ -1,9 +1,9 @@
 """Design-space sweeps: evaluate a grid of accelerator configurations on one BNN.
 
 A grid maps configuration fields to lists of values; every combination is one design point.
-Fields are the short names of :data:`ALIASES` (``N``, ``M``, ``units``, ``bit_rate_gbps``,
-``ring_width_nm``, ``ring_pitch_um``, ...) or any ``section.field`` of
-:class:`accel.config.AcceleratorConfig`. Each point gives energy per bit (with breakdown),
+Fields are the short names of ``accel.config.ALIASES`` (``N``, ``M``, ``units``,
+``bit_rate_gbps``, ``ring_width_nm``, ``ring_pitch_um``, ...) or any ``section.field`` of
+:class:`accel.config.AcceleratorConfig`; two names for the same field are an error. Each point gives energy per bit (with breakdown),
 latency, FPS, power and area from ``mapping.map_model`` and, with ``chips > 0``, the accuracy
 over that many sampled chips. Points that no configuration can realise (for example N channels
 that do not fit in the ring FSR) are kept as rows with ``feasible = False`` and the reason.
@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import itertools
 import tomllib
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from accel import Accelerator
-from accel.config import SECTIONS, field_kind
+from accel.conditions import Conditions
+from accel.config import ALIASES, PARAMETERS, ConfigKeyError, check_request, name_spec, resolve_name
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.functional import simulate_chip
 from mapping.performance.schedule import map_model
-from photonics._checks import check_int, check_seed
+from photonics.validation import check_int, check_seed, check_value, parse_text
 from studies.dispatch import Task, run_tasks
 from studies.inputs import load_accelerators, load_dataset, load_model
 from studies.pareto import pareto_front
@@ -31,61 +31,26 @@ from studies.pareto import pareto_front
 __all__ = ["ALIASES", "resolve_field", "parse_assignment", "load_sweep_file", "expand", "apply", "run",
            "fields_table", "summary_text", "markdown"]
 
-#: Short sweep-field names -> the configuration fields they set (all of them, to the same value).
-ALIASES = {
-    "N": ("architecture.wavelengths_per_vdu",),
-    "M": ("architecture.vdus_per_unit",),
-    "units": ("architecture.units",),
-    "bit_rate_gbps": ("architecture.bit_rate_gbps",),
-    "ring_width_nm": ("activation_ring.width_nm", "weight_ring.width_nm"),
-    "activation_ring_width_nm": ("activation_ring.width_nm",),
-    "weight_ring_width_nm": ("weight_ring.width_nm",),
-    "ring_radius_um": ("activation_ring.radius_um", "weight_ring.radius_um"),
-    "ring_pitch_um": ("floorplan.ring_pitch_um",),
-    "channel_spacing_nm": ("wavelength.channel_spacing_nm",),
-    "adc_bits": ("converters.adc_bits",),
-}
-
-
-def _config_fields() -> dict:
-    return {f"{s}.{f.name}": f for s, cls in SECTIONS.items() for f in fields(cls)}
-
-
 def resolve_field(name: str) -> tuple[str, ...]:
-    """Configuration keys (``section.field``) set by the sweep field ``name``."""
-    known = _config_fields()
-    if name in ALIASES and all(k in known for k in ALIASES[name]):
-        return ALIASES[name]
-    if name in known:
-        return (name,)
-    usable = [a for a, keys in ALIASES.items() if all(k in known for k in keys)]
-    raise ValueError(f"unknown sweep field {name!r}; allowed: {', '.join(usable)} or any 'section.field' of the "
-                     "configuration (list them with 'robinsim sweep --fields')")
-
-
-def _kind(name: str) -> type:
-    return field_kind(_config_fields()[resolve_field(name)[0]])
+    """Configuration keys (``section.field``) set by the sweep field ``name`` (``accel.config.resolve_name``)."""
+    try:
+        return resolve_name(name)
+    except ConfigKeyError:
+        raise ValueError(f"unknown sweep field {name!r}; allowed: {', '.join(ALIASES)} or any 'section.field' of the "
+                         "configuration (list them with 'robinsim sweep --fields')") from None
 
 
 def _convert(name: str, value):
-    kind = _kind(name)
+    """``value`` (text, or a TOML/Python value) as the kind of field ``name``; bounds are checked when a
+    point's configuration is built (a point out of bounds is an infeasible row, not an error)."""
+    resolve_field(name)
+    spec = name_spec(name)
+    key = f"sweep field {name}"
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            if kind is bool:
-                if text.lower() not in ("true", "false"):
-                    raise ValueError
-                return text.lower() == "true"
-            return kind(text) if kind is not int else int(text)
-        except ValueError:
-            raise ValueError(f"sweep field {name}: value {text!r} is not a valid {kind.__name__}") from None
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is int and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise TypeError(f"sweep field {name}: value {value!r} is not a {kind.__name__}")
-    return value
+        value = parse_text(key, value, spec)
+    elif spec.kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return check_value(key, value, spec, bounds=False)
 
 
 def parse_assignment(text: str) -> tuple[str, list]:
@@ -162,6 +127,7 @@ def expand(grid) -> list[dict]:
             if not isinstance(values, (list, tuple)) or not values:
                 raise ValueError(f"grid field {name}: values must be a non-empty list, got {values!r}")
         names = list(grid)
+        check_request(names)
         return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]
     points = [dict(p) for p in grid]
     if not points:
@@ -169,27 +135,25 @@ def expand(grid) -> list[dict]:
     for p in points:
         for name in p:
             resolve_field(name)
+        check_request(p)
     return points
 
 
 def apply(config, point: dict):
-    """``config`` with the fields of ``point`` set (re-validated)."""
-    changes = {}
-    for name, value in point.items():
-        for key in resolve_field(name):
-            changes[key] = _convert(name, value)
-    return config.with_values(changes)
+    """``config`` with the fields of ``point`` set (re-validated; two names for one field are an error)."""
+    return config.with_values({name: _convert(name, value) for name, value in point.items()})
 
 
 def fields_table() -> str:
-    """Text listing the sweepable fields (aliases, then every ``section.field``)."""
-    known = _config_fields()
+    """Text listing the sweepable fields (short names, then every ``section.field`` with its kind,
+    unit, allowed bounds and doc)."""
     lines = ["short names:"]
-    lines += [f"  {a:<26} -> {', '.join(keys)}" for a, keys in ALIASES.items() if all(k in known for k in keys)]
+    lines += [f"  {a:<26} -> {', '.join(alias.keys)}{'' if alias.rule == 'set' else f' ({alias.rule})'}: {alias.doc}"
+              for a, alias in ALIASES.items()]
     lines.append("configuration fields (section.field):")
-    for key, f in _config_fields().items():
-        unit = f.metadata.get("unit") or ""
-        lines.append(f"  {key:<46} {field_kind(f).__name__}{' [' + unit + ']' if unit else ''}")
+    for key, spec in PARAMETERS.items():
+        unit = f" [{spec.unit}]" if spec.unit else ""
+        lines.append(f"  {key:<46} {spec.kind.__name__}{unit}, {spec.allowed_text()}{'; ' + spec.doc if spec.doc else ''}")
     return "\n".join(lines)
 
 
@@ -197,7 +161,7 @@ _ENERGY_FIELDS = ("energy_per_bit_j", "energy_j", "latency_s", "fps", "power_w",
                   "utilisation")
 
 
-def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_shape, variation, tuning, noise):
+def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_shape, conditions):
     """One task: schedule (and with ``chips``, simulate) design point ``point`` (a pure function)."""
     acc = Accelerator(apply(base, point))
     rep = map_model(folded.source, acc, input_shape)
@@ -207,8 +171,7 @@ def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_s
     row["tuning_power_w_nominal"] = rep.static_power_w["tuning"]
     row.update({f"epb_{k}_j": v / rep.binary_macs for k, v in rep.breakdown.items()})
     if chips:
-        chip_rows = [simulate_chip(folded, acc, dataset, chip=c, seed=seed, variation=variation, tuning=tuning,
-                                   noise=noise) for c in range(chips)]
+        chip_rows = [simulate_chip(folded, acc, dataset, chip=c, seed=seed, conditions=conditions) for c in range(chips)]
         acc_values = np.array([r["accuracy"] for r in chip_rows])
         power = np.array([r["tuning_power_w"] for r in chip_rows])
         row.update(accuracy_mean=float(acc_values.mean()), accuracy_min=float(acc_values.min()),
@@ -218,13 +181,15 @@ def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_s
 
 
 def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = None, chips: int = 0, seed: int = 0,
-        variation=None, tuning=None, noise=None, scheduler=None, progress: bool = False) -> pd.DataFrame:
+        variation=None, tuning=None, noise=None, scheduler=None, progress: bool = False,
+        conditions=None) -> pd.DataFrame:
     """Evaluate every design point of ``grid`` around the configuration ``base``; one row per point.
 
     ``base``: preset name, TOML path, ``AcceleratorConfig`` or ``Accelerator``. ``grid``: ``{field:
     [values]}`` (cartesian product, see :func:`expand`) or a list of point dicts. ``model``: torch BNN
     or shipped checkpoint name. With ``chips > 0`` each point also gets the accuracy over chips
-    ``0..chips-1`` of ``seed`` on ``dataset`` (default: the MNIST test set, first ``images``).
+    ``0..chips-1`` of ``seed`` on ``dataset`` (default: the MNIST test set, first ``images``) under
+    ``variation``/``tuning``/``noise`` or ``conditions`` (as in :mod:`mapping.functional`).
     ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
 
     Columns: ``point``, the swept fields, ``feasible``, ``error`` (why a point cannot be built),
@@ -234,6 +199,7 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
     """
     chips = check_int("chips", chips, lo=0)
     seed = check_seed("seed", seed)
+    conditions = Conditions.of(conditions, variation=variation, tuning=tuning, noise=noise)
     if isinstance(base, Accelerator):
         base_config = base.config
     else:
@@ -250,7 +216,7 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
             rows[i] = {"point": i, **point, "feasible": False, "error": " ".join(str(exc).strip("'\"").split())}
             continue
         tasks.append(Task(f"point{i:06d}", dict(index=i, point=point, chips=chips, seed=seed, input_shape=input_shape,
-                                                variation=variation, tuning=tuning, noise=noise)))
+                                                conditions=conditions)))
     if not tasks:
         first = rows[0]["error"]
         raise ValueError(f"no design point of the sweep can be built; e.g. point 0: {first}")

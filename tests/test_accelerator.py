@@ -86,8 +86,9 @@ def test_area_by_hand():
 
 def test_peak_throughput_is_n_m_units_bit_rate():
     acc = Accelerator(presets.load("robin-po"))
-    assert acc.peak_binary_macs_per_s == 50 * 10 * 37 * 5e9
-    assert acc.vdus == 370
+    c = acc.config
+    assert acc.peak_binary_macs_per_s == c.N * c.M * c.units * c.bit_rate_gbps * 1e9
+    assert acc.vdus == c.M * c.units
 
 
 def test_rejects_non_config():

@@ -131,7 +131,128 @@ def test_bool_field_rejects_non_bool(cfg, value):
 
 def test_presets_track_the_common_mode():
     # Every shipped preset tunes rings only for the within-chip spread (see TuningConfig).
-    from accel.energy import default_tuning_model
+    from accel.conditions import Conditions
 
     for name in presets.names():
-        assert default_tuning_model(presets.load(name)).track_common_mode is True
+        assert Conditions().resolve(presets.load(name)).tuning.track_common_mode is True
+
+
+# ------------------------------------------------------------------------------ one namespace
+# Every short name that existed before the alias table (studies/sweep.py ALIASES), with the
+# configuration fields it sets.
+OLD_ALIASES = {
+    "N": ("architecture.wavelengths_per_vdu",),
+    "M": ("architecture.vdus_per_unit",),
+    "units": ("architecture.units",),
+    "bit_rate_gbps": ("architecture.bit_rate_gbps",),
+    "ring_width_nm": ("activation_ring.width_nm", "weight_ring.width_nm"),
+    "activation_ring_width_nm": ("activation_ring.width_nm",),
+    "weight_ring_width_nm": ("weight_ring.width_nm",),
+    "ring_radius_um": ("activation_ring.radius_um", "weight_ring.radius_um"),
+    "ring_pitch_um": ("floorplan.ring_pitch_um",),
+    "channel_spacing_nm": ("wavelength.channel_spacing_nm",),
+    "adc_bits": ("converters.adc_bits",),
+}
+
+
+def test_every_field_has_one_dotted_name():
+    from accel.config import PARAMETERS, SECTIONS
+
+    expected = [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls) if f.name != "die_xy_mm"]
+    assert list(PARAMETERS) == expected
+
+
+@pytest.mark.parametrize("alias", sorted(OLD_ALIASES))
+def test_old_short_names_still_set_their_fields(cfg, alias):
+    from accel.config import resolve_name
+
+    assert resolve_name(alias) == OLD_ALIASES[alias]
+    key = OLD_ALIASES[alias][0]
+    ints = {"N": 8, "M": 4, "units": 100, "adc_bits": 3}
+    value = ints[alias] if alias in ints else 0.9 * cfg.value(key)
+    new = cfg.with_values({alias: value})
+    assert all(new.value(k) == value for k in OLD_ALIASES[alias])
+    assert new == cfg.with_values({k: value for k in OLD_ALIASES[alias]})
+
+
+@pytest.mark.parametrize("request_", [
+    {"N": 8, "architecture.wavelengths_per_vdu": 8},
+    {"ring_width_nm": 600.0, "weight_ring_width_nm": 700.0},
+    {"weight_ring.width_nm": 700.0, "ring_width_nm": 600.0},
+])
+def test_two_names_for_one_field_is_an_error_naming_both(cfg, rejected, request_):
+    first, second = request_
+    with rejected(ValueError, repr(first), repr(second), "both set"):
+        cfg.with_values(request_)
+
+
+def test_unknown_name_lists_short_names_and_sections(cfg, rejected):
+    with rejected(ConfigKeyError, "'width'", "ring_width_nm", "architecture"):
+        cfg.with_values({"width": 3.0})
+
+
+# ------------------------------------------------------------------------------ variation, thermal, tuning, receiver fields
+@pytest.mark.parametrize("key, value, words", [
+    ("variation.corr_length_um", 0.0, ["variation.corr_length_um=0.0", "> 0.0 um"]),
+    ("variation.sigma_w_die_nm", -0.1, ["variation.sigma_w_die_nm=-0.1", ">= 0.0 nm"]),
+    ("variation.wafer_bowl_fraction", 1.5, ["variation.wafer_bowl_fraction=1.5", "<= 1.0"]),
+    ("thermal.ambient_sigma_K", -1.0, ["thermal.ambient_sigma_K=-1.0", ">= 0.0 K"]),
+    ("thermal.ambient_mean_K", math.nan, ["thermal.ambient_mean_K=nan", "not finite"]),
+    ("tuning.eo_range_nm", -1, ["tuning.eo_range_nm=-1.0", ">= 0.0 nm"]),
+    ("tuning.to_lock_time_us", 0.0, ["tuning.to_lock_time_us=0.0", "> 0.0 us"]),
+    ("receiver.noise_temperature_k", 2000.0, ["receiver.noise_temperature_k=2000.0", "<= 1000.0 K"]),
+    ("wavelength.bit0_shift_fraction_of_spacing", 1.0, ["wavelength.bit0_shift_fraction_of_spacing=1.0", "< 1.0"]),
+])
+def test_new_fields_are_checked_and_named_as_section_field(cfg, rejected, key, value, words):
+    with rejected(ValueError, *words):
+        cfg.with_values({key: value})
+
+
+def test_bool_actuator_fields_reject_non_bool(cfg, rejected):
+    with rejected(TypeError, "tuning.eo_bidirectional must be a bool", "'yes'"):
+        cfg.with_values({"tuning.eo_bidirectional": "yes"})
+
+
+def test_conditions_take_every_value_from_the_preset(cfg):
+    from accel.conditions import Conditions
+
+    changed = cfg.with_values({"variation.sigma_w_die_nm": 1.0, "thermal.ambient_mean_K": 3.0,
+                               "tuning.eo_efficiency_uw_per_nm": 8.0, "tuning.to_power_per_fsr_mw": 40.0,
+                               "tuning.to_lock_time_us": 10.0, "tuning.eo_bidirectional": False})
+    resolved = Conditions().resolve(changed)
+    assert resolved.variation.fab.sigma_w_die_nm == 1.0 and resolved.variation.thermal.ambient_mean_K == 3.0
+    m = resolved.tuning
+    # µW/nm -> W/nm, mW -> W, µs -> s
+    assert (m.eo_efficiency_w_per_nm, m.to_power_per_fsr_w, m.to_lock_time_s) == (8e-6, 40e-3, 10e-6)
+    assert m.eo_bidirectional is False and m.track_common_mode is changed.tuning.track_common_mode
+    assert m.eo_lock_time_s == 20e-9 and m.to_max_power_w == 30e-3
+
+
+def test_derived_short_names_scale_the_variation_levels(cfg):
+    w = [f"variation.sigma_w_{lv}_nm" for lv in ("wafer", "die", "field", "ring")]
+    t = [f"variation.sigma_t_{lv}_nm" for lv in ("wafer", "die", "field", "ring")]
+    total = cfg.with_values({"width_sigma_nm": 2.0})
+    assert math.sqrt(sum(total.value(k) ** 2 for k in w)) == pytest.approx(2.0, rel=1e-12)
+    for k in w:  # every level scaled by one factor: the split is kept
+        assert total.value(k) / 2.0 == pytest.approx(cfg.value(k) / cfg.variation.sigma_w_total_nm, rel=1e-12)
+    assert all(total.value(k) == cfg.value(k) for k in t)
+    doubled = cfg.with_values({"variation_scale": 2.0})
+    assert all(doubled.value(k) == 2 * cfg.value(k) for k in w + t)
+    assert cfg.with_values({"temperature_sigma_k": 3.0}).thermal.ambient_sigma_K == 3.0
+
+
+def test_derived_short_names_check_their_own_bounds(cfg, rejected):
+    with rejected(ValueError, "width_sigma_nm=-1.0", ">= 0.0 nm"):
+        cfg.with_values({"width_sigma_nm": -1.0})
+    with rejected(ValueError, "temperature_offset_k=300.0", "<= 200.0 K"):
+        cfg.with_values({"temperature_offset_k": 300.0})
+    with rejected(ValueError, "'width_sigma_nm'", "'variation.sigma_w_die_nm'", "both set"):
+        cfg.with_values({"width_sigma_nm": 2.0, "variation.sigma_w_die_nm": 0.3})
+    no_width = cfg.with_values({"variation_scale": 0.0})
+    with rejected(ValueError, "width_sigma_nm=1.0", "no width_sigma_nm to scale"):
+        no_width.with_values({"width_sigma_nm": 1.0})
+
+
+def test_the_die_position_is_not_a_configuration_field(cfg, rejected):
+    with rejected(ValueError, "variation.die_xy_mm=(1.0, 2.0)", "allowed: None"):
+        dataclasses.replace(cfg, variation=dataclasses.replace(cfg.variation, die_xy_mm=(1.0, 2.0)))

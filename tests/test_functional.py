@@ -262,32 +262,11 @@ from collections import OrderedDict  # noqa: E402
 
 from torch import nn  # noqa: E402
 
-from accel import Accelerator, presets  # noqa: E402
+from accel import Accelerator  # noqa: E402
 from mapping import bnn, functional  # noqa: E402
 from mapping.networks import architectures  # noqa: E402
-from mapping.networks.data import load_mnist  # noqa: E402
 from mapping.performance.schedule import assign_vdus  # noqa: E402
 from photonics import xnor  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def robin_eo():
-    return Accelerator(presets.load("robin-eo"))
-
-
-@pytest.fixture(scope="module")
-def mnist_test():
-    return load_mnist("test")
-
-
-@pytest.fixture(scope="module")
-def mlp():
-    return bnn.export_binary(bnn.load_pretrained("mnist-mlp"))
-
-
-@pytest.fixture(scope="module")
-def cnn():
-    return bnn.export_binary(bnn.load_pretrained("mnist-cnn"))
 
 
 @pytest.fixture(scope="module")
@@ -311,11 +290,11 @@ def test_generic_path_with_ideal_cells_is_exact(mlp, robin_eo, mnist_test):
     """Cells with exactly α=β=γ=0, δ=1 evaluated readout by readout (dense path forced) give the
     software predictions."""
     images = mnist_test[0][:300]
-    nominal = functional._nominal_coefficients(robin_eo.config)
+    nominal = robin_eo.components.xnor_cell.nominal_coefficients
     ideal_after_calibration = nominal.copy()
     ideal_after_calibration[:, 1] = 0.0  # calibration removes α0, γ0 and the gain δ0; β0 = 0 here
     coefficients = np.broadcast_to(ideal_after_calibration, robin_eo.floorplan.shape[:3] + (4,))
-    assert np.array_equal(functional._calibrated(robin_eo.config, coefficients)[0, 0], np.tile([0.0, 0, 0, 1], (10, 1)))
+    assert np.array_equal(robin_eo.components.xnor_cell.calibrated(coefficients)[0, 0], np.tile([0.0, 0, 0, 1], (10, 1)))
     chip = functional.ChipSample(0, 0, coefficients, np.zeros(1), np.zeros(1), 0.0, 0, 0.0)
     net = functional.Network(mlp, robin_eo)
     preds, flips = functional._predict(net, functional.IdealRun.build(net, images), chip, False, dense_probability=-1.0)
@@ -386,7 +365,7 @@ def _oracle_network(folded, acc, chip, images):
     """
     cfg = acc.config
     lam = cfg.wavelength.center_wavelength_nm
-    shift = -functional.MODULATION_SPACING_FRACTION * cfg.wavelength.channel_spacing_nm
+    shift = -cfg.wavelength.bit0_shift_fraction_of_spacing * cfg.wavelength.channel_spacing_nm
     zero = np.zeros(cfg.N)
     nominal = xnor.coefficients(xnor.bank_levels(
         cfg.activation_ring.design(lam), cfg.weight_ring.design(lam), channels_nm=cfg.channels_nm,

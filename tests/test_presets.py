@@ -1,4 +1,5 @@
 """accel.presets: shipped presets match the published configurations; bad files fail clearly."""
+import dataclasses
 import math
 from pathlib import Path
 
@@ -121,3 +122,142 @@ def test_bad_toml_errors_name_key_value_range(case, tmp_path: Path):
     assert str(path) in msg
     for part in parts:
         assert part in msg, (part, msg)
+
+
+# ------------------------------------------------------------------------------ extends
+FIXTURES = Path(__file__).with_name("fixtures")
+
+
+def _flat(path: Path) -> dict:
+    import tomllib
+
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def test_robin_po_extends_robin_eo_and_equals_the_flat_file():
+    text = (presets.PRESET_DIR / "robin-po.toml").read_text()
+    assert 'extends = "robin-eo"' in text
+    flat = presets.from_dict(_flat(FIXTURES / "robin-po-flat.toml"))
+    loaded = presets.load("robin-po")
+    assert loaded.to_dict() == flat.to_dict()  # field by field, sources included
+    assert loaded == flat and hash(loaded) == hash(flat)
+
+
+def test_extends_by_name_and_by_relative_path(tmp_path: Path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "fast.toml").write_text('extends = "robin-eo"\nname = "fast"\n[architecture]\nbit_rate_gbps = 10.0\n')
+    (tmp_path / "faster.toml").write_text('extends = "sub/fast.toml"\nname = "faster"\n[architecture]\nunits = 200\n')
+    base = presets.load("robin-eo")
+    fast, faster = presets.load(sub / "fast.toml"), presets.load(tmp_path / "faster.toml")
+
+    def values(cfg):
+        return {k: v for k, v in cfg.to_dict().items() if k != "sources"}
+
+    assert values(fast) == values(base.with_values({"name": "fast", "architecture.bit_rate_gbps": 10.0}))
+    assert values(faster) == values(base.with_values({"name": "faster", "architecture.bit_rate_gbps": 10.0,
+                                                      "architecture.units": 200}))
+    assert faster.source("architecture.bit_rate_gbps") is faster.source("architecture.units") is None
+    assert faster.source("architecture.vdus_per_unit") == base.source("architecture.vdus_per_unit")
+
+
+def test_extends_merges_sources_and_drops_the_source_of_an_overridden_value(tmp_path: Path):
+    base = presets.load("robin-eo")
+    assert base.source("losses.coupler_db") and base.source("losses.combiner_db")
+    path = tmp_path / "mine.toml"
+    path.write_text('extends = "robin-eo"\nname = "mine"\n[losses]\ncoupler_db = 4.8\ncombiner_db = 0.9\n'
+                    '[sources]\n"losses.coupler_db" = "grating coupler, Sci. Rep. 7, 13857 (2017)"\n'
+                    '"floorplan.vdu_pitch_um" = "my layout"\n')
+    cfg = presets.load(path)
+    assert cfg.losses.coupler_db == 4.8 and cfg.source("losses.coupler_db").startswith("grating coupler")
+    assert cfg.source("losses.combiner_db") is None  # set again here, so robin-eo's source no longer applies
+    assert cfg.source("floorplan.vdu_pitch_um") == "my layout"
+    assert cfg.source("losses.propagation_db_per_cm") == base.source("losses.propagation_db_per_cm")
+
+
+def test_from_dict_extends_a_preset():
+    cfg = presets.from_dict({"extends": "robin-eo", "architecture": {"vdus_per_unit": 4}})
+    base = presets.load("robin-eo")
+    assert cfg.M == 4 and cfg.source("architecture.vdus_per_unit") is None
+    assert dict(cfg.sources) == {k: v for k, v in base.sources if k != "architecture.vdus_per_unit"}
+    assert dataclasses.replace(cfg, sources=base.sources) == base.with_values({"M": 4})
+
+
+@pytest.mark.parametrize("content, exc, words", [
+    ('extends = "robin-xx"\n', ValueError, ["extends='robin-xx'", "allowed presets", "robin-eo"]),
+    ('extends = "nowhere/base.toml"\n', FileNotFoundError, ["extends='nowhere/base.toml'", "no such file"]),
+    ("extends = 3\n", TypeError, ["extends must be a preset name or a path", "3"]),
+    ('extends = "robin-eo"\n[architecture]\nunits = 0\n', ValueError, ["architecture.units=0", ">= 1"]),
+    ('extends = "robin-eo"\n[architecture]\nunit_count = 3\n', ConfigKeyError, ["architecture.unit_count"]),
+])
+def test_bad_extends(tmp_path: Path, rejected, content, exc, words):
+    path = tmp_path / "bad.toml"
+    path.write_text(content)
+    with rejected(exc, str(path), *words):
+        presets.load(path)
+
+
+def test_extends_cycle_is_an_error(tmp_path: Path, rejected):
+    (tmp_path / "a.toml").write_text('extends = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('extends = "./a.toml"\n')
+    with rejected(ValueError, "extends cycle", "a.toml -> ", "b.toml -> "):
+        presets.load(tmp_path / "a.toml")
+    (tmp_path / "self.toml").write_text('extends = "self.toml"\n')
+    with rejected(ValueError, "extends cycle"):
+        presets.load(tmp_path / "self.toml")
+
+
+# ------------------------------------------------------------------------------ every physical parameter in the preset
+# The values the accelerator path took from module defaults before they became preset fields
+# (photonics.variation / photonics.tuning dataclass defaults, photonics.receiver's noise
+# temperature, the XNOR cell's bit-0 shift of half a channel spacing). Equal values are the
+# "no result changed" invariant of moving them into the presets.
+def _default(func, name):
+    import inspect
+
+    return inspect.signature(func).parameters[name].default
+
+
+@pytest.mark.parametrize("name", sorted(PUBLISHED))
+def test_new_preset_fields_reproduce_the_former_module_defaults(name):
+    from accel.conditions import Conditions
+    from photonics import receiver
+    from photonics.tuning import TuningModel
+    from photonics.variation import FabricationModel, ThermalModel
+
+    cfg = presets.load(name)
+    assert cfg.variation == FabricationModel() and cfg.thermal == ThermalModel()
+    assert cfg.tuning.model() == TuningModel(track_common_mode=cfg.tuning.track_common_mode)
+    resolved = Conditions().resolve(cfg)
+    assert resolved.variation.fab == FabricationModel() and resolved.variation.thermal == ThermalModel()
+    assert resolved.tuning == TuningModel(track_common_mode=True)
+    for func in (receiver.required_power_per_wavelength_w, receiver.popcount_noise_sigma):
+        assert cfg.receiver.noise_temperature_k == _default(func, "temperature_k") == 300.0
+    assert cfg.wavelength.bit0_shift_fraction_of_spacing == 0.5
+    assert "comparator_energy_fj" not in cfg.to_dict()["receiver"]
+
+
+NEW_TABLES = ("variation", "thermal")
+NEW_KEYS = ("wavelength.bit0_shift_fraction_of_spacing", "receiver.noise_temperature_k", "tuning.eo_efficiency_uw_per_nm",
+            "tuning.eo_range_nm", "tuning.eo_lock_time_ns", "tuning.eo_bidirectional", "tuning.to_power_per_fsr_mw",
+            "tuning.to_max_power_mw", "tuning.to_lock_time_us", "tuning.reassign_order", "tuning.thermal_crosstalk",
+            "tuning.lock_tolerance_nm")
+
+
+@pytest.mark.parametrize("name", ["robin-eo", "lightbulb"])
+def test_every_new_field_has_a_source_or_says_assumption_or_design_choice(name):
+    # DESIGN.md: a device constant from a publication records its source in the preset; every
+    # other physical value says "assumption" (or is a stated design choice) and why.
+    from accel.config import PARAMETERS
+
+    cfg = presets.load(name)
+    text = (presets.PRESET_DIR / f"{name}.toml").read_text()
+    keys = [*NEW_KEYS, *(k for k in PARAMETERS if k.partition(".")[0] in NEW_TABLES)]
+    for key in keys:
+        field = key.partition(".")[2]
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"{field} ="))
+        comment = line.partition("#")[2]
+        assert cfg.source(key) or "assumption" in comment or "design choice" in comment, key
+        if cfg.source(key):
+            assert "docs/references.md §" in cfg.source(key), key

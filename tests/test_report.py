@@ -4,17 +4,12 @@ import pytest
 import torch
 
 from studies import report
-from studies.inputs import load_accelerators, load_dataset, load_model
+from studies.inputs import load_dataset
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_model("mnist-mlp")
-
-
-@pytest.fixture(scope="module")
-def robin_eo():
-    return load_accelerators("robin-eo")["robin-eo"]
+def model(mlp_model):
+    return mlp_model
 
 
 def test_software_accuracy_equals_plain_torch_forward(model):
@@ -29,8 +24,8 @@ def test_energy_summary_is_consistent(model, robin_eo):
     assert sum(e["breakdown_j_per_bit"].values()) == pytest.approx(e["energy_per_bit_j"], rel=1e-12)
     assert e["energy_per_bit_j"] == pytest.approx(e["energy_j"] / e["binary_macs"], rel=1e-12)
     assert e["fps_per_w"] == pytest.approx(e["fps"] / e["power_w"], rel=1e-12)
-    # roofline of the configuration (docs/references.md §6: N=10, M=10, 183 units, 5 Gb/s)
-    assert e["fps"] <= 10 * 10 * 183 * 5e9 / e["binary_macs"]
+    c = robin_eo.config  # roofline: N * M * units * bit rate binary MACs per second
+    assert e["fps"] <= c.N * c.M * c.units * c.bit_rate_gbps * 1e9 / e["binary_macs"]
 
 
 def test_bank_spectra_peaks_sit_where_the_resonances_are(robin_eo):

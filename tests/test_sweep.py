@@ -130,3 +130,48 @@ def test_run_with_accuracy_on_dask_processes_equals_in_process(folded):
 def test_every_configuration_error_still_fails_early():
     with pytest.raises(ValueError, match="no design point"):
         sweep.run("robin-eo", {"N": [64, 128]}, model="mnist-mlp")
+
+
+# ------------------------------------------------------------------------------ one namespace: --set, sweep files, --vary
+def test_two_names_for_one_field_in_a_grid_are_an_error(rejected, tmp_path):
+    with rejected(ValueError, "'N'", "'architecture.wavelengths_per_vdu'", "both set"):
+        sweep.expand({"N": [8], "architecture.wavelengths_per_vdu": [10]})
+    with rejected(ValueError, "'ring_width_nm'", "'weight_ring.width_nm'"):
+        sweep.expand([{"ring_width_nm": 600.0, "weight_ring.width_nm": 700.0}])
+    f = tmp_path / "s.toml"
+    f.write_text("[grid]\nM = [4]\n[grid.architecture]\nvdus_per_unit = [8]\n")
+    grid, _ = sweep.load_sweep_file(f)
+    with rejected(ValueError, "'M'", "'architecture.vdus_per_unit'"):
+        sweep.expand(grid)
+
+
+def test_variation_fields_and_derived_names_are_sweep_fields(robin_eo_config):
+    name, values = sweep.parse_assignment("width_sigma_nm=1,2.5")
+    assert name == "width_sigma_nm" and values == [1.0, 2.5] and all(isinstance(v, float) for v in values)
+    assert sweep.parse_assignment("thermal.ambient_sigma_K=0,2") == ("thermal.ambient_sigma_K", [0.0, 2.0])
+    assert sweep.parse_assignment("tuning.eo_bidirectional=true,false")[1] == [True, False]
+    cfg = sweep.apply(robin_eo_config, {"variation_scale": 0.5, "thermal.ambient_mean_K": 2.0})
+    assert cfg.variation.sigma_w_die_nm == 0.5 * robin_eo_config.variation.sigma_w_die_nm
+    assert cfg.thermal.ambient_mean_K == 2.0
+
+
+def test_vary_takes_any_variation_or_thermal_field(rejected, robin_eo_config):
+    from studies import montecarlo
+
+    for name in ("variation.sigma_w_die_nm", "thermal.ambient_sigma_K", *montecarlo.PARAMETERS):
+        assert montecarlo.check_parameter(name) == name
+    for name in ("N", "architecture.units", "ring_width_nm"):
+        with rejected(ValueError, f"variation parameter {name!r} is unknown", "width_sigma_nm", "variation.<field>"):
+            montecarlo.check_parameter(name)
+    assert montecarlo.describe("width_sigma_nm") == montecarlo.PARAMETERS["width_sigma_nm"][0]
+    assert montecarlo.default_levels("temperature_sigma_k") == [0.0, 1.0, 2.0, 5.0, 10.0]
+    with rejected(ValueError, "'variation.sigma_w_die_nm' has no default levels"):
+        montecarlo.default_levels("variation.sigma_w_die_nm")
+    with rejected(ValueError, "variation.sigma_w_die_nm level=-1.0", ">= 0.0 nm"):
+        montecarlo.check_level("variation.sigma_w_die_nm", -1.0)
+    v = montecarlo.variation_at("variation.sigma_w_die_nm", 0.2)
+    assert v.fab.sigma_w_die_nm == 0.2 and v.fab.sigma_w_ring_nm == robin_eo_config.variation.sigma_w_ring_nm
+    assert v.thermal is None  # left to the preset
+    hot = robin_eo_config.with_values({"thermal.ambient_sigma_K": 4.0})
+    t = montecarlo.variation_at("temperature_offset_k", 5.0, config=hot)
+    assert (t.thermal.ambient_mean_K, t.thermal.ambient_sigma_K) == (5.0, 4.0) and t.fab is None

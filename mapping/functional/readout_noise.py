@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 from scipy.special import ndtr
 
-from photonics._checks import check_int, check_positive, check_range
+from photonics.validation import check_int, check_positive, check_range
 
 __all__ = ["uniforms", "ndtri", "adc_digital_sums"]
 

@@ -12,7 +12,7 @@ from typing import Callable
 from torch import nn
 
 from mapping.networks.layers import BNN, BinaryConv2d, BinaryLinear, ExactBatchNorm1d, ExactBatchNorm2d, Sign, electronic
-from photonics._checks import check_int
+from photonics.validation import check_int
 
 __all__ = ["ARCHITECTURES", "register_architecture", "build", "mnist_mlp", "mnist_cnn"]
 

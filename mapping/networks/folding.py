@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input
-from photonics._checks import check_int
+from photonics.validation import check_int
 
 __all__ = ["BinaryLayerSpec", "FoldedBNN", "fold_threshold", "export_binary"]
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.modules.utils import _pair
 
-from photonics._checks import check_int
+from photonics.validation import check_int
 
 __all__ = [
     "PAD_VALUE",

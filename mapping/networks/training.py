@@ -10,7 +10,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from mapping.networks.data import N_CLASSES, check_dataset
-from photonics._checks import check_int, check_positive, check_seed
+from photonics.validation import check_int, check_positive, check_seed
 
 __all__ = ["train", "evaluate", "predict", "clip_latent_weights"]
 

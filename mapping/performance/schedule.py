@@ -24,16 +24,19 @@ units):
 Electronic operations (pooling, residual additions, electronic layers) run on the electronic
 engine, one after the other with the optical layers: latency ``ops/ops_per_s + macs/macs_per_s``.
 
-Energy of an optical layer (D = C*P dot products, event energies from
-``accelerator.power_model.events``): modulation of D*K activation bits; weight-ring writes
-C*K*R per load (D*K for streamed weights); PD + TIA for D*n_chunks VDU cycles; D comparator
-decisions (K <= N) or D*n_chunks ADC conversions (K > N); a threshold DAC conversion per
-loaded VDU (K <= N); D*(n_chunks - 1) partial-sum adds and D digital threshold compares
-(K > N); buffer reads of P*K*n_groups activation bits and of every weight bit written, one
-output bit written per dot product. Electronic conv/linear layers cost MACs plus reads of
-inputs and weights and writes of outputs at ``value_bits``; other electronic operations cost
-``op_energy`` per op on data in flight. Static power (laser, tuning) is drawn for the whole
-latency.
+The scheduler counts, per layer, the actions of ``accelerator.components`` (keys
+``"component.action"``); energy per breakdown category is static power x latency plus
+count x action energy (``accel.components.Components.energy_j``). Counts of an optical layer
+(D = C*P dot products): ``xnor_cell.modulate`` D*K activation bits; ``xnor_cell.program_weight``
+C*K*R per load (D*K for streamed weights); ``receiver.detect`` D*n_chunks VDU cycles;
+``comparator.convert`` D decisions (K <= N) or ``adc.convert`` D*n_chunks conversions (K > N);
+``dac.convert`` one threshold per loaded VDU (K <= N); ``electronics.accumulate``
+D*(n_chunks - 1) partial-sum adds and ``electronics.compare`` D digital threshold compares
+(K > N); ``buffer.read`` of P*K*n_groups activation bits and of every weight bit written,
+``buffer.write`` of one output bit per dot product. Electronic conv/linear layers count
+``electronics.mac`` plus buffer reads of inputs and weights and writes of outputs at
+``value_bits``; other electronic operations count ``electronics.op`` on data in flight.
+Static power (laser, tuning) is drawn for the whole latency.
 """
 from __future__ import annotations
 
@@ -44,16 +47,15 @@ import numpy as np
 import pandas as pd
 
 from accel import Accelerator
+from accel.components import CATEGORIES
 from mapping.performance.workload import Workload, extract_workload
-from photonics._checks import check_int, check_range
+from photonics.validation import check_int, check_range
 
 __all__ = ["COMPONENTS", "tiling", "VduAssignment", "assign_vdus", "schedule_workload", "MappingReport", "map_model"]
 
-COMPONENTS = (
-    "laser", "tuning", "modulation", "weight_programming", "receiver", "adc_dac", "accumulation", "memory", "electronic",
-)
-"""Energy breakdown keys; ``laser`` and ``tuning`` are static (power x latency), the rest dynamic."""
-STATIC = ("laser", "tuning")
+COMPONENTS = CATEGORIES
+"""Energy breakdown keys (``accel.components.CATEGORIES``); ``laser`` and ``tuning`` are static
+(power x latency), the rest dynamic."""
 
 
 def _ceil_div(a, b):
@@ -142,12 +144,14 @@ def assign_vdus(accelerator: Accelerator, *, out_channels: int, k: int, position
 
 
 def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power_w: float | None = None) -> dict:
-    """Per-layer counts, latency (s) and energy (J) by component, as column arrays (whole batch)."""
+    """Per-layer counts, action counts (``actions``, keyed ``"component.action"``), latency (s)
+    and energy (J) by category, as column arrays (whole batch)."""
     a = workload.arrays
     cfg = accelerator.config
-    pm = accelerator.power_model
-    ev = pm.events
-    static = pm.static_power_w(tuning_power_w)
+    comps = accelerator.components
+    cell, engine = comps.xnor_cell, comps.electronics
+    streamed = cell.weights_streamed
+    static = comps.static_power_w(tuning_power_w)
     n, m, u = cfg.N, cfg.M, cfg.units
     opt = a["optical"]
     k = np.where(opt, a["k"], 1)
@@ -163,41 +167,45 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
     rounds = np.where(opt, t["rounds"], 0)
     counts = {
         "cycles": cycles,
-        "weight_reloads": zero if ev.weights_streamed else rounds,
+        "weight_reloads": zero if streamed else rounds,
         "adc_conversions": np.where(multi, dots * t["n_chunks"], 0),
         "comparator_decisions": np.where(opt & ~multi, dots, 0),
         "dac_conversions": np.where(opt & ~multi, c * reps, 0),
         "partial_sum_adds": np.where(opt, dots * (t["n_chunks"] - 1), 0),
         "vdu_cycles": np.where(opt, dots * t["n_chunks"], 0),
-        "weight_ring_writes": np.where(opt, macs if ev.weights_streamed else c * k * reps, 0),
+        "weight_ring_writes": np.where(opt, macs if streamed else c * k * reps, 0),
         "activation_read_bits": np.where(opt, p * k * t["n_groups"], 0),
     }
     el = a["electronic"]
     latency = np.where(
         opt,
-        cycles * ev.cycle_s + counts["weight_reloads"] * ev.weight_reload_s,
-        np.where(el, a["ops"] / ev.electronic_ops_per_s + a["macs"] / ev.electronic_macs_per_s, 0.0),
+        cycles * cell.actions["modulate"].latency_s + counts["weight_reloads"] * cell.actions["program_weight"].latency_s,
+        np.where(el, a["ops"] / engine.ops_per_s + a["macs"] / engine.macs_per_s, 0.0),
     )
-    vb = ev.electronic_value_bits
+    vb = engine.value_bits
     el_mem_bits = np.where(el & (a["macs"] > 0), (a["in_numel"] + a["weight_numel"]) * vb, 0)
     el_write_bits = np.where(el & (a["macs"] > 0), a["out_numel"] * vb, 0)
-    energy = {
-        "laser": static["laser"] * latency,
-        "tuning": static["tuning"] * latency,
-        "modulation": np.where(opt, macs, 0) * ev.activation_modulation_j_per_bit,
-        "weight_programming": counts["weight_ring_writes"] * ev.weight_program_j_per_ring,
-        "receiver": counts["vdu_cycles"] * ev.receiver_j_per_vdu_cycle + counts["comparator_decisions"] * ev.comparator_j_per_decision,
-        "adc_dac": counts["adc_conversions"] * ev.adc_j_per_conversion + counts["dac_conversions"] * ev.dac_j_per_conversion,
-        "accumulation": counts["partial_sum_adds"] * ev.accumulator_j_per_add + np.where(multi, dots, 0) * ev.electronic_j_per_op,
-        "memory": (counts["activation_read_bits"] + counts["weight_ring_writes"] + el_mem_bits) * ev.memory_read_j_per_bit
-        + (dots + el_write_bits) * ev.memory_write_j_per_bit,
-        "electronic": np.where(el, a["ops"] * ev.electronic_j_per_op + a["macs"] * ev.electronic_j_per_mac, 0.0),
+    actions = {
+        "xnor_cell.modulate": np.where(opt, macs, 0),
+        "xnor_cell.program_weight": counts["weight_ring_writes"],
+        "receiver.detect": counts["vdu_cycles"],
+        "comparator.convert": counts["comparator_decisions"],
+        "adc.convert": counts["adc_conversions"],
+        "dac.convert": counts["dac_conversions"],
+        "buffer.read": counts["activation_read_bits"] + counts["weight_ring_writes"] + el_mem_bits,
+        "buffer.write": dots + el_write_bits,
+        "electronics.accumulate": counts["partial_sum_adds"],
+        "electronics.compare": np.where(multi, dots, 0),
+        "electronics.op": np.where(el, a["ops"], 0),
+        "electronics.mac": np.where(el, a["macs"], 0),
     }
+    energy = comps.energy_j(actions, latency, static)
     util = np.full(len(opt), np.nan)
     util[opt] = macs[opt] / (n * m * u * cycles[opt])
     return {
         **counts, "n_chunks": np.where(opt, t["n_chunks"], 0), "rounds": rounds, "replicas": np.where(opt, reps, 0),
-        "binary_macs": macs, "latency_s": latency, "utilisation": util, "energy": energy, "static_power_w": static,
+        "binary_macs": macs, "latency_s": latency, "utilisation": util, "actions": actions, "energy": energy,
+        "static_power_w": static,
     }
 
 
@@ -229,7 +237,8 @@ class MappingReport:
 
     @cached_property
     def layers(self) -> pd.DataFrame:
-        """One row per workload record: counts, cycles, latency, energy by component, utilisation."""
+        """One row per workload record: counts, cycles, latency, one ``"component.action"`` column
+        per action with its count, energy by category, utilisation."""
         return pd.DataFrame(self.layer_columns)
 
     @property
@@ -252,7 +261,7 @@ def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: f
     """Schedule ``model`` (traced on ``input_shape``, batch first) on ``accelerator``.
 
     ``tuning_power_w``: a chip's tuning power (e.g. from a Monte Carlo run) replacing the
-    nominal value of ``accelerator.power_model``.
+    nominal value of ``accelerator.components.tuner``.
     """
     if not isinstance(accelerator, Accelerator):
         raise TypeError(f"accelerator must be an accel.Accelerator, got {type(accelerator).__name__}")
@@ -278,10 +287,11 @@ def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: f
         "n_chunks": s["n_chunks"], "rounds": s["rounds"], "replicas": s["replicas"], "cycles": s["cycles"],
         "weight_reloads": s["weight_reloads"], "adc_conversions": s["adc_conversions"],
         "comparator_decisions": s["comparator_decisions"], "utilisation": s["utilisation"], "latency_s": s["latency_s"],
+        **s["actions"],
         "energy_j": sum(s["energy"].values()),
         **{f"energy_{comp}_j": s["energy"][comp] for comp in COMPONENTS},
     }
-    static_energy = sum(breakdown[c] for c in STATIC)
+    static_energy = sum(breakdown[c] for c in s["static_power_w"])
     cfg = accelerator.config
     return MappingReport(
         accelerator=cfg.name,

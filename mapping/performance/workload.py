@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from photonics._checks import check_int
+from photonics.validation import check_int
 
 __all__ = ["LayerWork", "Workload", "extract_workload"]
 

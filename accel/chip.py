@@ -1,0 +1,129 @@
+"""The chip pipeline: one sampled chip from variation to tuned residuals and cell coefficients.
+
+:func:`sample_chip` (``Accelerator.sample_chip``) for chip ``chip`` of run ``seed`` under
+``conditions`` (:class:`accel.conditions.Conditions`, resolved against the preset):
+
+1. variation: ``photonics.variation`` draws width, thickness and temperature deviations of
+   every ring at its floorplan position (off: every ring on its design resonance);
+2. resonance shift from each ring's own design (activation and weight rings differ, so do
+   their sensitivities) and its FSR;
+3. tuning: the tuner locks each bank of 2N rings (off: each ring stays at its varied
+   resonance, taken modulo its FSR);
+4. drift: a temperature change after locking (``VariationSettings.drift``) adds to the residuals;
+5. coefficients: the XNOR cells' α, β, γ, δ from the residual detunings (optional; tuning-only
+   callers skip them).
+
+Randomness: chip ``k`` of seed ``s`` draws from ``photonics.variation.chip_seed_sequence(s, k)``
+and children of it (:func:`chip_stream`), so any chip can be re-run alone with the same result.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.conditions import Conditions
+from accel.config import AcceleratorConfig
+from accel.floorplan import Floorplan
+from photonics import variation as _variation
+from photonics.validation import check_int, check_seed
+
+__all__ = ["ChipSample", "chip_stream", "sample_chip"]
+
+#: Spawn-key suffix of a chip's post-lock drift stream (:func:`chip_stream`).
+_DRIFT_STREAM = 0x6472696674
+
+
+@dataclass(frozen=True, eq=False)
+class ChipSample:
+    """One sampled chip.
+
+    ``coefficients``: per-cell α, β, γ, δ (units, M, N, 4), uncalibrated, or None when not
+    computed; ``act_residual_nm`` / ``weight_residual_nm``: residual detunings (units, M, N) of
+    activation and weight rings after tuning (and drift); ``tuning_power_w``: total tuning
+    power; ``rings_out_of_range``: rings the tuner could not bring onto their channel;
+    ``lock_time_s``; ``shift_nm``: each ring's resonance shift before tuning (units, M, N, 2),
+    role 0 activation, 1 weight; ``grid_offset_nm``: the laser-grid offset that common-mode
+    tracking applied (0 without it).
+    """
+
+    chip: int
+    seed: int
+    coefficients: np.ndarray | None
+    act_residual_nm: np.ndarray
+    weight_residual_nm: np.ndarray
+    tuning_power_w: float
+    rings_out_of_range: int
+    lock_time_s: float
+    shift_nm: np.ndarray | None = None
+    grid_offset_nm: float = 0.0
+
+
+def chip_stream(seed: int, chip: int, key: int) -> np.random.SeedSequence:
+    """Child ``key`` of the chip's seed sequence (keys far from photonics.variation's streams)."""
+    base = _variation.chip_seed_sequence(seed, chip)
+    return np.random.SeedSequence(base.entropy, spawn_key=tuple(base.spawn_key) + (key,))
+
+
+def _drift_K(xy_um: np.ndarray, seed: int, chip: int, model) -> np.ndarray:
+    """Temperature change after locking: N(mean, σ) at the centre of the rings' bounding box
+    plus a linear gradient with N(0, σ_g) components (K/mm), as ``ThermalModel`` states."""
+    rng = np.random.default_rng(chip_stream(seed, chip, _DRIFT_STREAM))
+    offset = rng.normal(model.ambient_mean_K, model.ambient_sigma_K)
+    gradient = rng.normal(0.0, model.gradient_sigma_K_per_mm, size=2)
+    centre = 0.5 * (xy_um.min(axis=0) + xy_um.max(axis=0))
+    return offset + (xy_um - centre) @ gradient * 1e-3
+
+
+def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cell, *, seed: int, chip: int,
+                conditions: Conditions | None = None, coefficients: bool = True) -> ChipSample:
+    """Chip ``chip`` of run ``seed`` of the accelerator with ``config``, ``floorplan`` and its
+    ``tuner`` and ``xnor_cell`` components (``accel.components``), under ``conditions``
+    (None: the preset's); module docstring. ``coefficients=False`` leaves
+    ``ChipSample.coefficients`` None. With tuning off, ``rings_out_of_range`` counts rings
+    more than half a linewidth from their channel.
+    """
+    seed = check_seed("seed", seed)
+    chip = check_int("chip", chip, lo=0)
+    if conditions is not None and not isinstance(conditions, Conditions):
+        raise TypeError(f"conditions must be an accel.conditions.Conditions or None, got {type(conditions).__name__}")
+    if not isinstance(coefficients, bool):
+        raise TypeError(f"coefficients must be a bool, got {type(coefficients).__name__} {coefficients!r}")
+    resolved = (Conditions() if conditions is None else conditions).resolve(config)
+    variation, tuning = resolved.variation, resolved.tuning
+    fp = floorplan
+    act, weight = xnor_cell.activation_ring, xnor_cell.weight_ring
+    is_act = fp.role == 0
+    fsr = np.where(is_act, act.fsr_nm, weight.fsr_nm)
+    rings = (config.activation_ring, config.weight_ring)
+    width = np.where(is_act, rings[0].width_nm, rings[1].width_nm)
+    thickness = np.where(is_act, rings[0].thickness_nm, rings[1].thickness_nm)
+    wavelength = fp.channels_nm[fp.channel]
+    zero = np.zeros(fp.n_rings)
+    if variation is False:
+        shift = zero
+    else:
+        cv = _variation.sample_chip(fp.xy_um, seed=seed, chip=chip,
+                                    fab=variation.fab or None, thermal=variation.thermal or None)
+        dw, dt = (zero, zero) if variation.fab is False else (cv.dw_nm, cv.dt_nm)
+        d_t = zero if variation.thermal is False else cv.dT_K
+        shift = _variation.resonance_shift_nm(width, thickness, dw, dt, d_t, wavelength)
+    if tuning is False:
+        residual = shift - fsr * np.round(shift / fsr)
+        fwhm = np.where(is_act, act.fwhm_nm, weight.fwhm_nm)
+        power_w, out_of_range, lock_s, grid_offset = 0.0, int(np.sum(np.abs(residual) > fwhm / 2)), 0.0, 0.0
+    else:
+        res = tuner.tune(shift, fsr_nm=fsr, model=tuning)
+        residual = np.asarray(res.residual_nm)
+        power_w, out_of_range, lock_s = float(res.total_power_w), int(np.sum(res.unreachable)), float(res.lock_time_s)
+        grid_offset = float(res.grid_offset_nm)
+    if variation is not False and variation.drift:
+        d_t = _drift_K(fp.xy_um, seed, chip, variation.drift)
+        residual = residual + _variation.resonance_shift_nm(width, thickness, zero, zero, d_t, wavelength)
+    residual = residual.reshape(fp.shape)
+    sample = ChipSample(chip, seed, None, residual[..., 0], residual[..., 1], power_w, out_of_range, lock_s,
+                        shift_nm=np.reshape(shift, fp.shape), grid_offset_nm=grid_offset)
+    if coefficients:
+        sample = dataclasses.replace(sample, coefficients=xnor_cell.coefficients(sample))
+    return sample

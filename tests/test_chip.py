@@ -1,0 +1,165 @@
+"""accel.chip and accel.conditions: the one chip pipeline (variation -> shift -> tuning -> drift ->
+residuals -> cell coefficients) and the conditions it runs under.
+
+Reference: the batched NumPy path (all chips drawn by ``photonics.variation.sample_chips`` and
+tuned in one ``photonics.tuning.tune`` call), which the per-chip pipeline must reproduce
+exactly (``photonics.variation``: chip k is reproducible alone).
+"""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from accel import Accelerator, ChipSample, Conditions, NoiseSettings, VariationSettings, presets
+from mapping import functional
+from photonics import tuning, variation, waveguide
+from studies.report import bank_spectra
+
+
+@pytest.fixture(scope="module")
+def small():
+    return Accelerator(presets.load("robin-eo").with_values({"architecture.units": 2, "architecture.vdus_per_unit": 3}))
+
+
+def batched_reference(acc, seed, chips, model):
+    """Shift and tuning of chips 0..chips-1 in one batch (rows = chips)."""
+    cfg, fp = acc.config, acc.floorplan
+    lam = cfg.wavelength.center_wavelength_nm
+    act, wt = cfg.activation_ring, cfg.weight_ring
+    is_act = fp.role == 0
+    cv = variation.sample_chips(fp.xy_um, range(chips), seed)
+    shift = variation.resonance_shift_nm(np.where(is_act, act.width_nm, wt.width_nm),
+                                         np.where(is_act, act.thickness_nm, wt.thickness_nm),
+                                         cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel])
+    fsr = np.where(is_act, act.design(lam).fsr_nm, wt.design(lam).fsr_nm)
+    res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * cfg.N, pitch_um=cfg.floorplan.ring_pitch_um, model=model)
+    return shift, res
+
+
+@pytest.mark.parametrize("track", [True, False])
+def test_each_chip_equals_its_row_of_the_batched_draw(small, track):
+    cfg = small.config
+    model = tuning.TuningModel(track_common_mode=track)
+    shift, res = batched_reference(small, seed=4, chips=3, model=model)
+    for k in range(3):
+        chip = small.sample_chip(4, k, Conditions(tuning=model), coefficients=False)
+        np.testing.assert_array_equal(chip.shift_nm.reshape(-1), shift[k])
+        residual = np.asarray(res.residual_nm[k]).reshape(small.floorplan.shape)
+        np.testing.assert_array_equal(chip.act_residual_nm, residual[..., 0])
+        np.testing.assert_array_equal(chip.weight_residual_nm, residual[..., 1])
+        assert chip.tuning_power_w == res.total_power_w[k]
+        assert chip.grid_offset_nm == res.grid_offset_nm[k]
+        assert chip.rings_out_of_range == int(res.unreachable[k].sum())
+        assert chip.coefficients is None
+    assert cfg.tuning.track_common_mode is True
+
+
+def test_nominal_tuning_power_is_the_mean_over_the_batched_chips():
+    """The nominal tuning power (Tuner.static_power_w) samples a representative block (one unit,
+    min(M, 4) VDUs, 1 Gb/s) with the preset's conditions; equal to the batched mean per ring
+    times the accelerator's rings."""
+    cfg = presets.load("robin-eo").with_values({"tuning.variation_chips": 3})
+    block = Accelerator(cfg.with_values({"architecture.units": 1, "architecture.vdus_per_unit": 4,
+                                         "architecture.bit_rate_gbps": 1.0}))
+    _, res = batched_reference(block, seed=cfg.tuning.variation_seed, chips=3,
+                               model=tuning.TuningModel(track_common_mode=cfg.tuning.track_common_mode))
+    per_ring = float(np.sum(res.total_power_w)) / (3 * block.floorplan.n_rings)
+    rings = cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
+    assert Accelerator(cfg).components.tuner.static_power_w == pytest.approx(per_ring * rings, rel=1e-12, abs=0.0)
+
+
+def test_coefficients_come_from_the_cell(small):
+    chip = small.sample_chip(1, 0)
+    assert chip.coefficients.shape == small.floorplan.shape[:3] + (4,)
+    np.testing.assert_array_equal(chip.coefficients, small.components.xnor_cell.coefficients(chip))
+    again = small.sample_chip(1, 0)
+    np.testing.assert_array_equal(again.coefficients, chip.coefficients)
+    assert functional.ChipSample is ChipSample
+    legacy = functional.sample_chip_state(small, seed=1, chip=0)
+    np.testing.assert_array_equal(legacy.coefficients, chip.coefficients)
+
+
+def test_variation_off_and_tuning_off(small):
+    off = small.sample_chip(0, 0, Conditions(variation=False))
+    assert not off.shift_nm.any() and not off.act_residual_nm.any() and not off.weight_residual_nm.any()
+    assert off.tuning_power_w == 0.0 and off.rings_out_of_range == 0
+    untuned = small.sample_chip(0, 0, Conditions(tuning=False), coefficients=False)
+    fp = small.floorplan
+    lam = small.config.wavelength.center_wavelength_nm
+    fsr = np.where(fp.role == 0, small.config.activation_ring.design(lam).fsr_nm,
+                   small.config.weight_ring.design(lam).fsr_nm).reshape(fp.shape)
+    wrapped = untuned.shift_nm - fsr * np.round(untuned.shift_nm / fsr)
+    np.testing.assert_array_equal(untuned.act_residual_nm, wrapped[..., 0])
+    assert untuned.tuning_power_w == 0.0 and untuned.lock_time_s == 0.0 and untuned.grid_offset_nm == 0.0
+
+
+def test_drift_adds_the_thermal_shift_of_each_ring(small):
+    cfg, fp = small.config, small.floorplan
+    still = small.sample_chip(2, 0, coefficients=False)
+    one_kelvin = variation.ThermalModel(ambient_mean_K=1.0, ambient_sigma_K=0.0, gradient_sigma_K_per_mm=0.0)
+    drifted = small.sample_chip(2, 0, Conditions(variation=VariationSettings(drift=one_kelvin)), coefficients=False)
+    # A uniform 1 K change after locking moves every ring by its own dλ/dT (photonics.waveguide).
+    is_act = (fp.role == 0).reshape(fp.shape)
+    width = np.where(is_act, cfg.activation_ring.width_nm, cfg.weight_ring.width_nm)
+    thickness = np.where(is_act, cfg.activation_ring.thickness_nm, cfg.weight_ring.thickness_nm)
+    wavelength = fp.channels_nm[fp.channel].reshape(fp.shape)
+    dl_dT = waveguide.sensitivities(width, thickness, wavelength).dlambda_dT_nm_per_K
+    np.testing.assert_allclose(drifted.act_residual_nm - still.act_residual_nm, dl_dT[..., 0], rtol=1e-9)
+    np.testing.assert_allclose(drifted.weight_residual_nm - still.weight_residual_nm, dl_dT[..., 1], rtol=1e-9)
+    assert drifted.tuning_power_w == still.tuning_power_w
+
+
+def test_conditions_resolve_against_the_preset(robin_eo_config):
+    resolved = Conditions().resolve(robin_eo_config)
+    assert resolved.variation == VariationSettings(fab=variation.FabricationModel(), thermal=variation.ThermalModel(),
+                                                   drift=False)
+    assert resolved.tuning == tuning.TuningModel(track_common_mode=robin_eo_config.tuning.track_common_mode)
+    assert resolved.noise == NoiseSettings()
+    assert resolved.resolve(robin_eo_config) == resolved
+    fixed = tuning.TuningModel(eo_range_nm=0.5)
+    off = Conditions(variation=VariationSettings(fab=False), tuning=fixed, noise=False).resolve(robin_eo_config)
+    assert off.variation.fab is False and off.variation.thermal == variation.ThermalModel()
+    assert off.tuning is fixed and off.noise is False
+    assert Conditions(variation=False).resolve(robin_eo_config).variation is False
+    assert hash(resolved) == hash(Conditions().resolve(robin_eo_config))
+
+
+def test_conditions_reject_bad_parts(robin_eo_config, rejected):
+    with rejected(TypeError, "variation", "None (defaults)", "False (off)", "VariationSettings", "dict"):
+        Conditions(variation={"fab": None})
+    with rejected(TypeError, "noise", "NoiseSettings", "float"):
+        Conditions(noise=1.0)
+    with rejected(ValueError, "conditions=", "noise="):
+        Conditions.of(Conditions(), noise=False)
+    with rejected(TypeError, "conditions", "tuple"):
+        Conditions.of((None, None, None))
+    with rejected(TypeError, "config", "AcceleratorConfig"):
+        Conditions().resolve("robin-eo")
+    assert Conditions.of(None, tuning=False) == Conditions(tuning=False)
+
+
+def test_sample_chip_rejects_bad_arguments(small, rejected, mlp, mnist_test):
+    with rejected(ValueError, "chip", "-1"):
+        small.sample_chip(0, -1)
+    with rejected(TypeError, "seed", "float"):
+        small.sample_chip(0.5, 0)
+    with rejected(TypeError, "conditions", "dict"):
+        small.sample_chip(0, 0, {"tuning": False})
+    with rejected(ValueError, "chip_sample", "coefficients=False"):
+        functional.predict(mlp, small, mnist_test[0][:2], small.sample_chip(0, 0, coefficients=False))
+
+
+def test_bank_spectra_uses_the_chip_pipeline(small):
+    table, meta = bank_spectra(small, seed=3, chip=1, unit=1, vdu=2, points=50)
+    chip = small.sample_chip(3, 1, coefficients=False)
+    assert meta["grid_offset_nm"] == chip.grid_offset_nm
+    np.testing.assert_array_equal(meta["offset_before_nm"], chip.shift_nm[1, 2].reshape(-1))
+    after = np.stack([chip.act_residual_nm[1, 2], chip.weight_residual_nm[1, 2]], axis=-1)
+    np.testing.assert_array_equal(meta["offset_after_nm"], after.reshape(-1))
+    assert len(table) == 50 and table.shape[1] == 1 + 2 * 2 * small.N
+
+
+def test_chip_sample_is_frozen(small):
+    chip = small.sample_chip(0, 0, coefficients=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        chip.tuning_power_w = 0.0

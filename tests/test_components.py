@@ -1,0 +1,323 @@
+"""accel.components: the laser budget, every component's count, area, static power and action
+energies against closed forms and published values, the one registry, and the scheduler's
+energy as action counts x action energies."""
+import math
+
+import numpy as np
+import pytest
+from scipy.special import erfcinv
+
+from accel import Accelerator, Conditions, presets
+from accel.components import (CATEGORIES, COMPONENTS, Adc, Buffer, Components, Dac, Electronics, Laser, Receiver, Tuner,
+                              XnorCell, adc_bits, laser_budget, worst_path_loss_terms_db)
+from mapping.performance import shape_zoo
+from mapping.performance.schedule import COMPONENTS as SCHEDULE_CATEGORIES
+from mapping.performance.schedule import map_model
+from photonics import tuning, xnor
+from studies import plots
+
+Q_E = 1.602176634e-19
+
+
+def peak_drop(kappa2_in, kappa2_drop, loss_db_per_cm, radius_um):
+    """docs/references.md §1: T_d = (1-r1^2)(1-r2^2) a / (1 - r1 r2 a)^2, a^2 = 10^(-loss L/10)."""
+    a = math.sqrt(10 ** (-loss_db_per_cm * 2 * math.pi * radius_um * 1e-4 / 10))
+    r1, r2 = math.sqrt(1 - kappa2_in), math.sqrt(1 - kappa2_drop)
+    return kappa2_in * kappa2_drop * a / (1 - r1 * r2 * a) ** 2
+
+
+def rings(cfg) -> int:
+    return cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
+
+
+# ------------------------------------------------------------------------------ laser
+def test_worst_path_loss_by_hand():
+    cfg = presets.load("robin-eo")
+    terms = worst_path_loss_terms_db(cfg)
+    # robin-eo: edge coupler 1.5, combiner 0.9, 1:10 split = 10 dB + 4 stages x 0.13 dB,
+    # path 2*100 + 9*25 + 10*2*5 = 525 um at 1 dB/cm, 2*10 - 2 = 18 rings x 0.02 dB off resonance,
+    # own activation + weight ring drops (kappa2 0.04/0.04, 2 dB/cm, R = 5 um), modulator 0.72 dB.
+    drop_db = -2 * 10 * math.log10(peak_drop(0.04, 0.04, 2.0, 5.0))
+    expected = {"coupler": 1.5, "combiner": 0.9, "splitter_fanout": 10.0 + 4 * 0.13, "propagation": 525e-4,
+                "ring_through": 18 * 0.02, "drop": drop_db, "modulation": 0.72, "margin": 0.0}
+    assert terms.keys() == expected.keys()
+    for key, value in expected.items():
+        assert terms[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_received_power_reaches_the_shot_noise_limit():
+    # No dark current, negligible thermal noise: a balanced detector needs Q^2 N photoelectrons
+    # per channel per bit (photonics.receiver docstring; docs/references.md §5 gives 4 Q^2 N single-ended).
+    cfg = presets.load("robin-eo").with_values({"receiver.dark_current_na": 0.0, "receiver.tia_resistance_ohm": 1e9})
+    budget = laser_budget(cfg)
+    q = math.sqrt(2) * erfcinv(2 * 1e-12)
+    assert q == pytest.approx(7.034, abs=1e-3)
+    electrons = budget.received_power_per_wavelength_w * cfg.receiver.responsivity_a_per_w / Q_E / (cfg.bit_rate_gbps * 1e9)
+    assert electrons == pytest.approx(q**2 * cfg.N, rel=1e-3)
+
+
+def test_laser_power_is_received_times_loss_over_efficiency():
+    cfg = presets.load("robin-po")
+    b = laser_budget(cfg)
+    optical = b.received_power_per_wavelength_w * 10 ** (b.path_loss_db / 10)
+    assert b.optical_power_per_wavelength_w == pytest.approx(optical, rel=1e-12)
+    assert b.electrical_power_per_wavelength_w == pytest.approx(optical / 0.2, rel=1e-12)
+    assert b.laser_wavelengths == cfg.N * cfg.units  # one laser line per channel per unit
+    assert b.total_electrical_power_w == pytest.approx(optical / 0.2 * cfg.N * cfg.units, rel=1e-12)
+    assert b.path_loss_db == pytest.approx(sum(dict(b.loss_terms_db).values()), rel=1e-12)
+
+
+def test_laser_power_grows_with_n():
+    base = presets.load("robin-eo").with_values({"wavelength.channel_spacing_nm": 1.0})
+    per_line, total = [], []
+    for n in range(1, 19):
+        b = laser_budget(base.with_values({"architecture.wavelengths_per_vdu": n}))
+        per_line.append(b.electrical_power_per_wavelength_w)
+        total.append(b.total_electrical_power_w)
+    assert np.all(np.diff(per_line) > 0) and np.all(np.diff(total) > 0)
+
+
+@pytest.mark.parametrize("key,delta_db", [("losses.ring_through_db", 0.05), ("losses.coupler_db", 3.0),
+                                          ("losses.propagation_db_per_cm", 10.0)])
+def test_laser_power_grows_with_loss(key, delta_db):
+    cfg = presets.load("robin-eo")
+    b0 = laser_budget(cfg)
+    section, name = key.split(".")
+    b1 = laser_budget(cfg.with_values({key: getattr(getattr(cfg, section), name) + delta_db}))
+    extra_db = b1.path_loss_db - b0.path_loss_db
+    assert extra_db > 0
+    assert b1.total_electrical_power_w / b0.total_electrical_power_w == pytest.approx(10 ** (extra_db / 10), rel=1e-12)
+
+
+def test_fixed_laser_power_replaces_the_budget():
+    # OXBNN simulator's 1.274 mW optical per wavelength (docs/references.md §5) at 20 % wall-plug efficiency.
+    cfg = presets.load("robin-eo").with_values({"laser.fixed_optical_power_per_wavelength_mw": 1.274})
+    b = laser_budget(cfg)
+    assert not b.from_budget
+    assert b.electrical_power_per_wavelength_w == pytest.approx(1.274e-3 / 0.2, rel=1e-12)
+
+
+def test_laser_component_counts_lines_and_splitters(robin_eo_config):
+    cfg = robin_eo_config
+    laser = Laser(cfg)
+    # One line per channel per unit; a 1:M tree has M - 1 splitters per unit; lasers are off chip.
+    assert laser.count == cfg.N * cfg.units and laser.splitters == (cfg.M - 1) * cfg.units
+    assert laser.area_mm2 == pytest.approx(laser.splitters * cfg.area.splitter_mm2, rel=1e-12)
+    assert laser.static_power_w == pytest.approx(laser.budget.electrical_power_per_wavelength_w * cfg.N * cfg.units,
+                                                 rel=1e-12)
+    assert laser.static_category == "laser" and not laser.actions
+
+
+# ------------------------------------------------------------------------------ converters
+@pytest.mark.parametrize("n,bits", [(1, 1), (2, 2), (3, 2), (7, 3), (8, 4), (10, 4), (15, 4), (16, 5), (50, 6)])
+def test_adc_bits_resolve_n_plus_one_levels(n, bits):
+    assert adc_bits(n) == bits
+    assert 2**bits >= n + 1 > 2 ** (bits - 1)
+
+
+def test_action_energies_by_hand():
+    cfg = presets.load("robin-po")
+    c = Components(cfg)
+    assert c.adc.bits == 6
+    assert c.adc.actions["convert"].energy_j == pytest.approx(13.2e-15 * 64, rel=1e-12)  # Walden: FOM * 2^bits
+    assert c.receiver.actions["detect"].energy_j == pytest.approx((2 * 2.8e-3 + 7.2e-3) / 5e9, rel=1e-12)
+    assert c.xnor_cell.actions["modulate"].latency_s == pytest.approx(0.2e-9, rel=1e-12)
+    assert c.xnor_cell.actions["program_weight"].latency_s == pytest.approx(20e-9, rel=1e-12)
+    assert not c.xnor_cell.weights_streamed
+    lb = Components(presets.load("lightbulb"))
+    assert lb.xnor_cell.weights_streamed and lb.xnor_cell.actions["program_weight"].latency_s == 0.0 and lb.adc.bits == 5
+
+
+def test_configured_adc_bits_set_the_converter_energy():
+    """``converters.adc_bits`` overrides ceil(log2(N+1)); the Walden energy follows 2^bits."""
+    cfg = presets.load("robin-po").with_values({"converters.adc_bits": 3})
+    adc = Adc(cfg)
+    assert adc.bits == 3
+    assert adc.actions["convert"].energy_j == pytest.approx(13.2e-15 * 8, rel=1e-12)
+    for bad in (0, 17):
+        with pytest.raises(ValueError, match=r"converters\.adc_bits"):
+            presets.load("robin-po").with_values({"converters.adc_bits": bad})
+    with pytest.raises(TypeError, match=r"converters\.adc_bits"):
+        presets.load("robin-po").with_values({"converters.adc_bits": 4.5})
+
+
+def test_walden_figure_of_merit_from_the_published_adc(robin_eo_config):
+    # SONIC Table 2 (docs/references.md §5): a 16-bit ADC at 62 mW and 14 ns per conversion,
+    # FOM = P t / 2^16 = 13.24 fJ per step; the presets round it to 13.2 fJ.
+    published_fom_j = 62e-3 * 14e-9 / 2**16
+    fom_j = robin_eo_config.converters.adc_fom_fj_per_step * 1e-15
+    assert fom_j == pytest.approx(published_fom_j, rel=5e-3)
+    # robin-eo, N = 10: 11 popcount levels need 4 bits, 2^4 * 13.2 fJ = 211.2 fJ per conversion.
+    adc = Adc(robin_eo_config)
+    assert adc.bits == 4
+    assert adc.actions["convert"].energy_j == pytest.approx(211.2e-15, rel=1e-12)
+    assert adc.count == robin_eo_config.M * robin_eo_config.units
+
+
+@pytest.mark.parametrize("name", ["robin-eo", "robin-po", "lightbulb"])
+def test_comparator_is_a_one_bit_adc(name):
+    cfg = presets.load(name)
+    comparator = Adc.comparator(cfg)
+    assert comparator.name == "comparator" and comparator.bits == 1
+    assert comparator.actions["convert"].energy_j == pytest.approx(2 * cfg.converters.adc_fom_fj_per_step * 1e-15, rel=1e-15)
+    # The presets carried the hand-derived 2 * 13.2 fJ = 26.4 fJ; the 1-bit ADC gives exactly that number.
+    assert comparator.actions["convert"].energy_j == 26.4e-15
+    assert comparator.actions["convert"].category == "receiver" and comparator.area_mm2 == 0.0
+
+
+def test_dac_buffer_electronics_by_hand(robin_eo_config):
+    cfg = robin_eo_config
+    dac, buf, el = Dac(cfg), Buffer(cfg), Electronics(cfg)
+    assert dac.actions["convert"].energy_j == pytest.approx(0.75e-12, rel=1e-12)  # SONIC: 3 mW x 0.25 ns
+    assert dac.count == cfg.M * cfg.units and dac.area_mm2 == pytest.approx(dac.count * cfg.area.dac_mm2, rel=1e-12)
+    # Horowitz (ISSCC 2014): 10 pJ per 64-bit read of an 8 KB SRAM -> 156 fJ per bit.
+    assert buf.actions["read"].energy_j == pytest.approx(10e-12 / 64, rel=2e-3)
+    assert buf.count == 2 * cfg.units and buf.area_mm2 == pytest.approx(2 * cfg.units * cfg.area.buffer_mm2, rel=1e-12)
+    assert el.actions["accumulate"].energy_j == pytest.approx(50e-15, rel=1e-12)
+    assert el.actions["compare"].energy_j == el.actions["op"].energy_j == pytest.approx(30e-15, rel=1e-12)
+    assert el.actions["mac"].energy_j == pytest.approx(230e-15, rel=1e-12)
+    assert el.actions["op"].latency_s == pytest.approx(1 / 1024e9, rel=1e-12)
+    assert el.ops_per_s == pytest.approx(1024e9, rel=1e-12) and el.value_bits == 8
+
+
+# ------------------------------------------------------------------------------ receiver
+def test_receiver_energy_and_noise(robin_eo_config):
+    cfg = robin_eo_config
+    rx = Receiver(cfg)
+    # Two photodiodes (2.8 mW) and a TIA (7.2 mW) for one 5 Gb/s cycle: 12.8 mW x 0.2 ns = 2.56 pJ.
+    assert rx.actions["detect"].energy_j == pytest.approx(2.56e-12, rel=1e-12)
+    assert rx.count == cfg.M * cfg.units and rx.area_mm2 == pytest.approx(rx.count * 2 * cfg.area.pd_mm2, rel=1e-12)
+    # At the power the link budget delivers, one readout of N cells has std 1/Q (photonics.receiver).
+    budget = laser_budget(cfg)
+    assert rx.received_power_per_wavelength_w == pytest.approx(budget.received_power_per_wavelength_w, rel=1e-12)
+    q = math.sqrt(2) * erfcinv(2 * cfg.receiver.target_popcount_error_rate)
+    assert rx.noise_sigma(budget.received_power_per_wavelength_w, cfg.N) == pytest.approx(1 / q, rel=1e-9)
+    # Noise std relative to the signal falls with power; shot-noise limited as 1/sqrt(P).
+    assert rx.noise_sigma(1e-3, cfg.N) < rx.noise_sigma(1e-5, cfg.N)
+
+
+# ------------------------------------------------------------------------------ tuner, cell
+def test_static_power_and_tuning_override():
+    cfg = presets.load("robin-eo").with_values({"tuning.fixed_power_per_ring_mw": 0.5})
+    acc = Accelerator(cfg)
+    static = acc.components.static_power_w()
+    assert static["tuning"] == pytest.approx(0.5e-3 * rings(cfg), rel=1e-12)
+    assert static["laser"] == acc.components.laser.budget.total_electrical_power_w
+    assert acc.components.static_power_w(tuning_power_w=1.25)["tuning"] == 1.25
+    with pytest.raises(ValueError, match="tuning_power_w=-1"):
+        acc.components.static_power_w(tuning_power_w=-1.0)
+
+
+def test_nominal_tuning_power_from_variation_scales_with_ring_count(rejected):
+    cfg = presets.load("robin-eo").with_values({"architecture.units": 4, "tuning.variation_chips": 2})
+    one = Tuner(cfg).nominal_power_w()
+    assert math.isfinite(one) and one > 0
+    # Mean power per ring times the ring count: doubling the units doubles it exactly.
+    assert Tuner(cfg.with_values({"architecture.units": 8})).nominal_power_w() == pytest.approx(2 * one, rel=1e-12)
+    # Per ring it stays below the heater ceiling implied by a full FSR of thermal tuning
+    # (27.5 mW per FSR, CrossLight Table II, docs/references.md §4).
+    assert one / (4 * 10 * 10 * 2) < 27.5e-3
+    with rejected(TypeError, "tuning", "track"):
+        Conditions(tuning="track")
+    with rejected(TypeError, "conditions", "str"):
+        Tuner(cfg).nominal_power_w("track")
+
+
+def test_tuner_tunes_banks_of_2n_rings_at_the_ring_pitch(robin_eo):
+    cfg, fp = robin_eo.config, robin_eo.floorplan
+    tuner = robin_eo.components.tuner
+    assert tuner.count == rings(cfg) and tuner.bank_size == 2 * cfg.N and tuner.area_mm2 == 0.0
+    shift = np.random.default_rng(3).normal(0.0, 2.0, 4 * tuner.bank_size)
+    model = tuning.TuningModel()
+    got = tuner.tune(shift, fsr_nm=18.0, model=model)
+    want = tuning.tune(shift, fsr_nm=18.0, bank_size=2 * cfg.N, pitch_um=cfg.floorplan.ring_pitch_um, model=model)
+    np.testing.assert_array_equal(got.residual_nm, want.residual_nm)
+    assert got.total_power_w == want.total_power_w
+    assert fp.n_rings % tuner.bank_size == 0
+
+
+def test_xnor_cell_levels_and_calibration(robin_eo):
+    cfg = robin_eo.config
+    cell = robin_eo.components.xnor_cell
+    assert cell.count == cfg.N * cfg.M * cfg.units and cell.rings_per_cell == 2
+    # Bit 0 shifts a ring blue by half the channel spacing.
+    assert cell.modulation_nm == cell.park_nm == -0.5 * cfg.wavelength.channel_spacing_nm
+    lam = cfg.wavelength.center_wavelength_nm
+    zero = np.zeros(cfg.N)
+    levels = xnor.bank_levels(cfg.activation_ring.design(lam), cfg.weight_ring.design(lam), channels_nm=cfg.channels_nm,
+                              act_residual_nm=zero, weight_residual_nm=zero, modulation_nm=-0.8, park_nm=-0.8)
+    np.testing.assert_array_equal(cell.nominal_coefficients, xnor.coefficients(levels))
+    # Calibration removes the nominal cell's alpha, gamma and gain: the nominal cell becomes
+    # alpha = gamma = 0, delta = 1, beta = beta0 / delta0.
+    nominal = cell.nominal_coefficients
+    cal = cell.calibrated(np.broadcast_to(nominal, (2, 3, cfg.N, 4)))
+    np.testing.assert_allclose(cal[..., 0], 0.0, atol=1e-15)
+    np.testing.assert_allclose(cal[..., 2], 0.0, atol=1e-15)
+    np.testing.assert_allclose(cal[..., 3], 1.0, rtol=1e-15)
+    np.testing.assert_allclose(cal[..., 1], np.broadcast_to(nominal[:, 1] / nominal[:, 3], (2, 3, cfg.N)), rtol=1e-15)
+    # Area: the photonic units of the floorplan, (2*margin + N*2*pitch) x (2*margin + M*vdu pitch) each.
+    f = cfg.floorplan
+    unit_um2 = (2 * f.unit_margin_um + cfg.N * 2 * f.ring_pitch_um) * (2 * f.unit_margin_um + cfg.M * f.vdu_pitch_um)
+    assert cell.area_mm2 == pytest.approx(cfg.units * unit_um2 * 1e-6, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------ registry
+def test_one_registry_of_components_and_categories(robin_eo, lightbulb):
+    c = robin_eo.components
+    assert list(c) == ["laser", "tuner", "xnor_cell", "receiver", "comparator", "adc", "dac", "buffer", "electronics"]
+    assert len(COMPONENTS) == len(c)
+    assert [type(comp) for comp in c.values()] == [Laser, Tuner, XnorCell, Receiver, Adc, Adc, Dac, Buffer, Electronics]
+    used = {a.category for comp in c.values() for a in comp.actions.values()} | {
+        comp.static_category for comp in c.values() if comp.static_category}
+    assert used == set(CATEGORIES)
+    assert SCHEDULE_CATEGORIES is CATEGORIES
+    assert list(plots.BREAKDOWN_COMPONENTS) == list(CATEGORIES)
+    assert set(plots._CATEGORY_COLORS) == set(CATEGORIES) and set(plots._COMPONENT_LABELS) <= set(CATEGORIES)
+    assert c.laser is c["laser"]
+    with pytest.raises(AttributeError, match="no component 'heater'"):
+        c.heater
+    # Area: every component's area, summing to the accelerator's.
+    assert list(robin_eo.area_breakdown_mm2) == list(c)
+    assert robin_eo.area_mm2 == pytest.approx(sum(comp.area_mm2 for comp in c.values()), rel=1e-12)
+    # The inventory is a view of the components' counts.
+    inv = lightbulb.inventory
+    assert inv.comparators == inv.adcs == inv.dacs == inv.balanced_pds == lightbulb.vdus
+    assert inv.total_rings == lightbulb.components.tuner.count
+
+
+def test_energy_needs_a_count_for_every_action(robin_eo, rejected):
+    c = robin_eo.components
+    counts = {k: np.zeros(1) for k in c.action_keys}
+    static = c.static_power_w(tuning_power_w=0.0)
+    energy = c.energy_j(counts, np.zeros(1), static)
+    assert list(energy) == list(CATEGORIES) and all(float(v.sum()) == 0.0 for v in energy.values())
+    with rejected(ValueError, "missing", "buffer.read"):
+        c.energy_j({k: v for k, v in counts.items() if k != "buffer.read"}, np.zeros(1), static)
+    with rejected(ValueError, "unknown", "heater.lock"):
+        c.energy_j({**counts, "heater.lock": np.zeros(1)}, np.zeros(1), static)
+
+
+@pytest.mark.parametrize("preset,model,electronic_ends", [("robin-eo", "resnet18", False), ("robin-po", "vgg-small", False),
+                                                          ("lightbulb", "resnet18", True), ("robin-eo", "zoo-mnist-cnn", True)])
+def test_report_energy_is_counts_times_action_energies(preset, model, electronic_ends):
+    """Sum, from the layer table alone, every action count x its component's action energy plus
+    static power x latency, by category; it equals the report's breakdown and total."""
+    acc = Accelerator(presets.load(preset))
+    rep = map_model(shape_zoo.build(model, electronic_ends=electronic_ends), acc, shape_zoo.input_shape(model))
+    layers = rep.layers
+    comps = acc.components
+    by_category = dict.fromkeys(CATEGORIES, 0.0)
+    for category, power_w in rep.static_power_w.items():
+        by_category[category] += power_w * float(layers["latency_s"].sum())
+    action_columns = [col for col in layers.columns if "." in col]
+    assert sorted(action_columns) == sorted(comps.action_keys)
+    for col in action_columns:
+        name, action = col.split(".")
+        a = comps[name].actions[action]
+        by_category[a.category] += float((layers[col].to_numpy(dtype=np.float64) * a.energy_j).sum())
+    assert rep.static_power_w["tuning"] == comps.tuner.static_power_w
+    assert rep.static_power_w["laser"] == comps.laser.static_power_w
+    for category, energy_j in by_category.items():
+        assert rep.breakdown[category] == pytest.approx(energy_j / rep.batch, rel=1e-12, abs=0.0), category
+    assert rep.energy_j == pytest.approx(sum(by_category.values()) / rep.batch, rel=1e-12, abs=0.0)
+    assert layers["electronics.mac"].sum() == layers["electronic_macs"][layers["runs_on"] == "electronic"].sum()
