@@ -51,7 +51,7 @@ class NoiseSettings(Parameters):
 
     ``scale`` multiplies the noise std (1 = the physical value); ``received_power_w`` is the
     power per wavelength at the detector (None: the accelerator's laser budget,
-    ``accel.components.Receiver.received_power_per_wavelength_w``); ``adc_bits`` overrides the
+    ``LaserBudget.power_at_detector_per_wavelength_w``); ``adc_bits`` overrides the
     configuration's ADC resolution (``accel.components.Adc.bits``).
     """
 

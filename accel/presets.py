@@ -130,7 +130,9 @@ def from_dict(data: dict) -> AcceleratorConfig:
             raise ConfigKeyError(f"unknown key {key!r}; allowed top-level keys: {sorted(allowed | {'extends'})}")
     for key in [*TOP_LEVEL, *SECTIONS]:
         if key not in data:
-            raise ConfigKeyError(f"missing key {key!r}" + (" (a table)" if key in SECTIONS else ""))
+            raise ConfigKeyError(f"missing key {key!r}" + (" (a table)" if key in SECTIONS else "")
+                                 + f"; a file can take what it leaves out from a shipped preset with "
+                                   f"extends = \"robin-eo\" (allowed: one of {names()}) or a path")
     for key in TOP_LEVEL:
         if not isinstance(data[key], str):
             raise TypeError(f"{key} must be a string, got {type(data[key]).__name__} {data[key]!r}")

@@ -23,7 +23,7 @@ import math
 import numpy as np
 from scipy.special import erfc, erfcinv
 
-from photonics.validation import as_float_array, check_int, check_positive, check_range
+from photonics.validation import check_int, check_positive, check_range
 
 __all__ = [
     "Q_E",

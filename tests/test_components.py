@@ -189,7 +189,8 @@ def test_receiver_energy_and_noise(robin_eo_config):
     assert rx.count == cfg.M * cfg.units and rx.area_mm2 == pytest.approx(rx.count * 2 * cfg.area.pd_mm2, rel=1e-12)
     # At the power the link budget delivers, one readout of N cells has std 1/Q (photonics.receiver).
     budget = laser_budget(cfg)
-    assert rx.received_power_per_wavelength_w == pytest.approx(budget.received_power_per_wavelength_w, rel=1e-12)
+    assert budget.power_at_detector_per_wavelength_w == pytest.approx(budget.received_power_per_wavelength_w, rel=1e-12)
+    assert rx.required_power_per_wavelength_w(cfg.N, budget.q) == budget.received_power_per_wavelength_w
     q = math.sqrt(2) * erfcinv(2 * cfg.receiver.target_popcount_error_rate)
     assert rx.noise_sigma(budget.received_power_per_wavelength_w, cfg.N) == pytest.approx(1 / q, rel=1e-9)
     # Noise std relative to the signal falls with power; shot-noise limited as 1/sqrt(P).

@@ -14,6 +14,7 @@ from functools import cached_property
 from types import MappingProxyType
 
 from accel.components.component import Component
+from accel.components.receiver import Receiver
 from accel.config import AcceleratorConfig
 from photonics import receiver
 
@@ -71,6 +72,12 @@ class LaserBudget:
         return self.optical_power_per_wavelength_w * self.laser_wavelengths
 
     @property
+    def power_at_detector_per_wavelength_w(self) -> float:
+        """What the laser delivers to the detector per wavelength (W): its optical power after the
+        worst-path loss (equal to ``received_power_per_wavelength_w`` unless the optical power is fixed)."""
+        return self.optical_power_per_wavelength_w * 10.0 ** (-self.path_loss_db / 10.0)
+
+    @property
     def total_electrical_power_w(self) -> float:
         return self.electrical_power_per_wavelength_w * self.laser_wavelengths
 
@@ -85,13 +92,7 @@ def laser_budget(config: AcceleratorConfig) -> LaserBudget:
     loss_db = float(sum(terms.values()))
     rx, las = config.receiver, config.laser
     q = float(receiver.q_from_ber(rx.target_popcount_error_rate))
-    received = float(
-        receiver.required_power_per_wavelength_w(
-            config.N, config.bit_rate_gbps, q, rx.responsivity_a_per_w, config.wavelength.center_wavelength_nm,
-            dark_current_a=rx.dark_current_na * 1e-9, resistance_ohm=rx.tia_resistance_ohm,
-            temperature_k=rx.noise_temperature_k,
-        )
-    )
+    received = Receiver(config).required_power_per_wavelength_w(config.N, q)
     if las.fixed_optical_power_per_wavelength_mw is None:
         optical, electrical = (float(v) for v in receiver.laser_power_per_wavelength_w(received, loss_db, las.wall_plug_efficiency))
     else:

@@ -1,8 +1,10 @@
 """The receiver of every VDU: a balanced photodetector (two photodiodes) and a TIA.
 
-Energy per active VDU cycle ``(2 * pd_power + tia_power) / bit_rate``; readout noise from
-``photonics.receiver`` (shot, dark-current and thermal noise at the configured responsivity,
-dark current, TIA resistance and noise temperature).
+Energy per active VDU cycle ``(2 * pd_power + tia_power) / bit_rate``. The one place where the
+``[receiver]`` configuration becomes ``photonics.receiver`` arguments (responsivity, dark
+current, TIA resistance, noise temperature, bit rate, wavelength): the readout noise
+(:meth:`Receiver.noise_sigma`) and the power the laser budget must deliver
+(:meth:`Receiver.required_power_per_wavelength_w`).
 """
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from functools import cached_property
 from types import MappingProxyType
 
 from accel.components.component import Action, Component
-from accel.components.laser import laser_budget
 from accel.config import AcceleratorConfig
 from photonics import receiver
 
@@ -36,19 +37,21 @@ class Receiver(Component):
             "detect": Action((2.0 * rx.pd_power_mw + rx.tia_power_mw) * 1e-3 * cycle_s, cycle_s, "receiver"),
         })
 
+    @cached_property
+    def _noise_args(self) -> dict:
+        """The receiver configuration as ``photonics.receiver`` arguments (the one mapping)."""
+        cfg = self._config
+        rx = cfg.receiver
+        return dict(bit_rate_gbps=cfg.bit_rate_gbps, responsivity_a_per_w=rx.responsivity_a_per_w,
+                    wavelength_nm=cfg.wavelength.center_wavelength_nm, dark_current_a=rx.dark_current_na * 1e-9,
+                    resistance_ohm=rx.tia_resistance_ohm, temperature_k=rx.noise_temperature_k)
+
     def noise_sigma(self, power_w: float, n_dot: int) -> float:
         """Std of one readout of ``n_dot`` cells in units of one cell's ±1 level, at received
         power ``power_w`` per wavelength (``photonics.receiver.popcount_noise_sigma``)."""
-        cfg = self._config
-        rx = cfg.receiver
-        return float(receiver.popcount_noise_sigma(
-            power_w, n_dot, cfg.bit_rate_gbps, rx.responsivity_a_per_w, cfg.wavelength.center_wavelength_nm,
-            dark_current_a=rx.dark_current_na * 1e-9, resistance_ohm=rx.tia_resistance_ohm,
-            temperature_k=rx.noise_temperature_k))
+        return float(receiver.popcount_noise_sigma(power_w, n_dot, **self._noise_args))
 
-    @cached_property
-    def received_power_per_wavelength_w(self) -> float:
-        """Power per wavelength at the detector (W): the laser's optical power per line after the
-        worst-path loss (``accel.components.laser.laser_budget``)."""
-        budget = laser_budget(self._config)
-        return budget.optical_power_per_wavelength_w * 10.0 ** (-budget.path_loss_db / 10.0)
+    def required_power_per_wavelength_w(self, n_dot: int, q: float) -> float:
+        """Received power per wavelength (W) that resolves the ``n_dot + 1`` popcount levels at
+        quality factor ``q`` (``photonics.receiver.required_power_per_wavelength_w``)."""
+        return float(receiver.required_power_per_wavelength_w(n_dot, q=q, **self._noise_args))

@@ -142,7 +142,7 @@ class _Readout:
         adc = Adc(settings.adc_bits or acc.components.adc.bits, acc.N)
         if noise is False or settings.scale == 0:
             return cls(adc, np.zeros(max_cells), 0.0)
-        power = settings.received_power_w or receiver.received_power_per_wavelength_w
+        power = settings.received_power_w or acc.components.laser.budget.power_at_detector_per_wavelength_w
         sigma = np.array([receiver.noise_sigma(power, n) for n in range(1, max_cells + 1)]) * settings.scale
         return cls(adc, sigma, settings.scale)
 
