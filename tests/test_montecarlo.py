@@ -133,12 +133,10 @@ def test_summarize_matches_numpy():
 
 # ------------------------------------------------------------------------------ the real simulator, tiny
 @pytest.fixture(scope="module")
-def tiny():
-    from mapping.bnn import export_binary
-    from studies.inputs import load_accelerators, load_dataset, load_model
-
-    model = load_model("mnist-mlp")
-    return export_binary(model), load_accelerators("robin-eo"), load_dataset(None, 16)
+def tiny(mlp, robin_eo, mnist_test):
+    """The shipped MLP, robin-eo and the first 16 MNIST test images."""
+    images, labels = mnist_test
+    return mlp, {"robin-eo": robin_eo}, (images[:16].contiguous(), labels[:16].contiguous())
 
 
 def test_run_rows_are_the_chips_of_simulate_chip_and_epb_grows_with_tuning_power(tiny):

@@ -85,11 +85,8 @@ def test_pareto_front_matches_brute_force():
 
 
 @pytest.fixture(scope="module")
-def folded():
-    from mapping.bnn import export_binary
-    from studies.inputs import load_model
-
-    return export_binary(load_model("mnist-mlp"))
+def folded(mlp):
+    return mlp
 
 
 def test_run_rows_feasibility_and_physical_invariants(folded):
