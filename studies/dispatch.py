@@ -88,7 +88,9 @@ def _run_dask(fn, todo, shared, scheduler, finish):
 
     client, owned = connect(scheduler)
     try:
-        shared_futures = [client.scatter([obj], broadcast=True)[0] for obj in shared]
+        # hash=False: a fresh key per run, so data released by an earlier run on the same client (same
+        # content, same hashed key) cannot be deleted under this one ("lost dependencies").
+        shared_futures = [client.scatter([obj], broadcast=True, hash=False)[0] for obj in shared]
         futures = {}
         for task in todo:
             fut = client.submit(_call, fn, task.kwargs, *shared_futures, pure=False)
