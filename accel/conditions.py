@@ -2,7 +2,8 @@
 
 :class:`Conditions` holds overrides on the preset's values. Each of its three parts is
 
-* None: the preset's value (today: the default ``photonics`` models, see :meth:`Conditions.resolve`);
+* None: the preset's value (its ``[variation]``, ``[thermal]`` and ``[tuning]`` tables, see
+  :meth:`Conditions.resolve`);
 * False: off (no variation, no tuning, no receiver noise);
 * a settings object: :class:`VariationSettings`, ``photonics.tuning.TuningModel`` or
   :class:`NoiseSettings`.
@@ -105,9 +106,10 @@ class Conditions:
 
         Variation: the preset's ``[variation]`` and ``[thermal]`` models (``config.variation``,
         ``config.thermal``; no drift); tuning: the ``photonics.tuning.TuningModel`` of the
-        preset's ``[tuning]`` table (``config.tuning.model()``); noise: ``NoiseSettings()``. False parts stay False; a given model is kept. The result
-        has no None left except inside :class:`NoiseSettings` (its None fields name the
-        accelerator's own receiver power and ADC resolution).
+        preset's ``[tuning]`` table (``config.tuning.model()``); noise: ``NoiseSettings()``. False
+        parts stay False; a given model is kept. The result has no None left except inside
+        :class:`NoiseSettings` (its None fields name the accelerator's own receiver power and ADC
+        resolution).
         """
         if not isinstance(config, AcceleratorConfig):
             raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
