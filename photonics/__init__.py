@@ -4,5 +4,7 @@ Submodules: ``materials`` (Sellmeier, thermo-optic), ``waveguide`` (strip-wavegu
 solver and fast surrogate), ``mrr`` (exact ring transfer functions, ``RingDesign``), ``wdm``
 (inter-channel crosstalk), ``xnor`` (ROBIN-style two-ring XNOR cell), ``variation``
 (fabrication and thermal variation), ``tuning`` (EO/TO tuning with thermal crosstalk),
-``receiver`` (noise, BER, laser budget). This package never imports torch.
+``eo`` (electro-optic actuator and modulator physics: carrier injection, depletion, Pockels),
+``receiver`` (noise, BER, laser budget), ``validation`` (argument checks and the parameter-field
+helper every layer uses). This package never imports torch.
 """
