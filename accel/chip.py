@@ -9,9 +9,17 @@
    their sensitivities) and its FSR;
 3. tuning: the tuner locks each bank of 2N rings (off: each ring stays at its varied
    resonance, taken modulo its FSR);
-4. drift: a temperature change after locking (``VariationSettings.drift``) adds to the residuals;
-5. coefficients: the XNOR cells' α, β, γ, δ from the residual detunings (optional; tuning-only
-   callers skip them).
+4. after the one-time lock, open loop (rings not re-locked): an ambient temperature change
+   (``VariationSettings.drift``, else the preset's ``thermal.post_lock_drift_sigma_K``) adds
+   each ring's thermal shift to its residual, and each laser line's wander
+   (``thermal.laser_drift_sigma_pm``, per channel and chip) is subtracted from the residual of
+   every ring on that channel (the ring-to-line detuning; the neighbour channels' few-pm shift
+   against the other cells' rings is neglected);
+5. coupling: each ring's input/drop coupler gap deviates by N(0, ``variation.sigma_gap_nm``)
+   (``photonics.variation``), giving per-ring κ² through ``photonics.coupler`` (the nominal gap
+   is the one of the preset's κ²); no tuner can undo it;
+6. coefficients: the XNOR cells' α, β, γ, δ from the residual detunings and couplings
+   (optional; tuning-only callers skip them).
 
 Randomness: chip ``k`` of seed ``s`` draws from ``photonics.variation.chip_seed_sequence(s, k)``
 and children of it (:func:`chip_stream`), so any chip can be re-run alone with the same result.
@@ -26,6 +34,7 @@ import numpy as np
 from accel.conditions import Conditions
 from accel.config import AcceleratorConfig
 from accel.floorplan import Floorplan
+from photonics import coupler as _coupler
 from photonics import variation as _variation
 from photonics.validation import check_int, check_seed
 
@@ -33,6 +42,8 @@ __all__ = ["ChipSample", "chip_stream", "sample_chip"]
 
 #: Spawn-key suffix of a chip's post-lock drift stream (:func:`chip_stream`).
 _DRIFT_STREAM = 0x6472696674
+#: Spawn-key suffix of a chip's laser-line wander stream.
+_LASER_STREAM = 0x6C61736572
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +56,9 @@ class ChipSample:
     power; ``rings_out_of_range``: rings the tuner could not bring onto their channel;
     ``lock_time_s``; ``shift_nm``: each ring's resonance shift before tuning (units, M, N, 2),
     role 0 activation, 1 weight; ``grid_offset_nm``: the laser-grid offset that common-mode
-    tracking applied (0 without it).
+    tracking applied (0 without it); ``kappa2_in`` / ``kappa2_drop``: per-ring input / drop
+    power coupling (units, M, N, 2), role last as in ``shift_nm``, or None when the couplings
+    are the ring designs' (no gap variation).
     """
 
     chip: int
@@ -58,6 +71,8 @@ class ChipSample:
     lock_time_s: float
     shift_nm: np.ndarray | None = None
     grid_offset_nm: float = 0.0
+    kappa2_in: np.ndarray | None = None
+    kappa2_drop: np.ndarray | None = None
 
 
 def chip_stream(seed: int, chip: int, key: int) -> np.random.SeedSequence:
@@ -74,6 +89,25 @@ def _drift_K(xy_um: np.ndarray, seed: int, chip: int, model) -> np.ndarray:
     gradient = rng.normal(0.0, model.gradient_sigma_K_per_mm, size=2)
     centre = 0.5 * (xy_um.min(axis=0) + xy_um.max(axis=0))
     return offset + (xy_um - centre) @ gradient * 1e-3
+
+
+def _laser_drift_nm(seed: int, chip: int, sigma_pm: float, n_channels: int) -> np.ndarray:
+    """Each laser line's wander after locking, N(0, σ) per channel (nm)."""
+    rng = np.random.default_rng(chip_stream(seed, chip, _LASER_STREAM))
+    return rng.normal(0.0, sigma_pm * 1e-3, size=n_channels)
+
+
+def _couplings(config: AcceleratorConfig, is_act: np.ndarray, dgap_in, dgap_drop):
+    """Per-ring (kappa2_in, kappa2_drop) from gap deviations (module docstring, step 5)."""
+    lam = config.wavelength.center_wavelength_nm
+    out = []
+    for port, dgap in (("kappa2_in", dgap_in), ("kappa2_drop", dgap_drop)):
+        k2 = np.empty(is_act.shape)
+        for mask, ring in ((is_act, config.activation_ring), (~is_act, config.weight_ring)):
+            coupler = _coupler.RingBusCoupler(ring.radius_um, lam)
+            k2[mask] = _coupler.perturbed_kappa2(coupler, getattr(ring, port), dgap[mask])
+        out.append(k2)
+    return out
 
 
 def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cell, *, seed: int, chip: int,
@@ -101,6 +135,7 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
     thickness = np.where(is_act, rings[0].thickness_nm, rings[1].thickness_nm)
     wavelength = fp.channels_nm[fp.channel]
     zero = np.zeros(fp.n_rings)
+    kappa2 = (None, None)
     if variation is False:
         shift = zero
     else:
@@ -109,6 +144,8 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
         dw, dt = (zero, zero) if variation.fab is False else (cv.dw_nm, cv.dt_nm)
         d_t = zero if variation.thermal is False else cv.dT_K
         shift = _variation.resonance_shift_nm(width, thickness, dw, dt, d_t, wavelength)
+        if variation.fab is not False and cv.dgap_in_nm is not None:
+            kappa2 = tuple(np.reshape(k, fp.shape) for k in _couplings(config, is_act, cv.dgap_in_nm, cv.dgap_drop_nm))
     if tuning is False:
         residual = shift - fsr * np.round(shift / fsr)
         fwhm = np.where(is_act, act.fwhm_nm, weight.fwhm_nm)
@@ -118,12 +155,22 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
         residual = np.asarray(res.residual_nm)
         power_w, out_of_range, lock_s = float(res.total_power_w), int(np.sum(res.unreachable)), float(res.lock_time_s)
         grid_offset = float(res.grid_offset_nm)
-    if variation is not False and variation.drift:
-        d_t = _drift_K(fp.xy_um, seed, chip, variation.drift)
-        residual = residual + _variation.resonance_shift_nm(width, thickness, zero, zero, d_t, wavelength)
+    if variation is not False:
+        thermal = variation.thermal or None
+        drift = variation.drift
+        if not drift and thermal is not None and thermal.post_lock_drift_sigma_K > 0:
+            drift = _variation.ThermalModel(ambient_mean_K=0.0, ambient_sigma_K=thermal.post_lock_drift_sigma_K,
+                                            gradient_sigma_K_per_mm=0.0)
+        if drift:
+            d_t = _drift_K(fp.xy_um, seed, chip, drift)
+            residual = residual + _variation.resonance_shift_nm(width, thickness, zero, zero, d_t, wavelength)
+        if thermal is not None and thermal.laser_drift_sigma_pm > 0:
+            line = _laser_drift_nm(seed, chip, thermal.laser_drift_sigma_pm, fp.channels_nm.size)
+            residual = residual - line[fp.channel]
     residual = residual.reshape(fp.shape)
     sample = ChipSample(chip, seed, None, residual[..., 0], residual[..., 1], power_w, out_of_range, lock_s,
-                        shift_nm=np.reshape(shift, fp.shape), grid_offset_nm=grid_offset)
+                        shift_nm=np.reshape(shift, fp.shape), grid_offset_nm=grid_offset,
+                        kappa2_in=kappa2[0], kappa2_drop=kappa2[1])
     if coefficients:
         sample = dataclasses.replace(sample, coefficients=xnor_cell.coefficients(sample))
     return sample

@@ -224,8 +224,9 @@ class TuningConfig(Parameters):
     is obtained.
 
     The actuator and policy fields (``eo_*``, ``to_*``, ``reassign_order``,
-    ``thermal_crosstalk``, ``lock_tolerance_nm``, ``track_common_mode``) are those of
-    ``photonics.tuning.TuningModel`` in the units of their names (:meth:`model`).
+    ``thermal_crosstalk``, ``lock_tolerance_nm``, ``track_common_mode``, ``chip_budget_w``,
+    ``heater_dac_bits``) are those of ``photonics.tuning.TuningModel`` in the units of their
+    names (:meth:`model`). ``chip_budget_w`` applies to each chip the pipeline samples.
     ``track_common_mode``: the laser grid / TEC set-point follows each chip's common-mode
     resonance shift, so rings are tuned only for the within-chip spread.
     Without ``fixed_power_per_ring_mw`` the nominal tuning power is the mean over
@@ -251,6 +252,10 @@ class TuningConfig(Parameters):
                                                   doc="heater efficiency (None: from to_power_per_fsr_mw)")
     fixed_power_per_ring_mw: float | None = param("[0, 1000]", unit="mW", default=None,
                                                   doc="nominal tuning power per ring instead of sampled chips")
+    chip_budget_w: float | None = param("(0, 1e5]", unit="W", default=None,
+                                        doc="largest EO + TO tuning power of one chip (None: unlimited)")
+    heater_dac_bits: int | None = param("[1, 32]", unit="bit", default=None,
+                                        doc="heater drive resolution over [0, to_max_power_mw] (None: ideal)")
 
     def model(self) -> TuningModel:
         """The ``photonics.tuning.TuningModel`` of these fields (SI units: divided by 1e3, 1e6, 1e9)."""
@@ -261,6 +266,7 @@ class TuningConfig(Parameters):
             to_max_power_w=self.to_max_power_mw / 1e3, to_lock_time_s=self.to_lock_time_us / 1e6,
             reassign_order=self.reassign_order, thermal_crosstalk=self.thermal_crosstalk,
             lock_tolerance_nm=self.lock_tolerance_nm, track_common_mode=self.track_common_mode,
+            chip_budget_w=self.chip_budget_w, heater_dac_bits=self.heater_dac_bits,
         )
 
 
@@ -519,6 +525,11 @@ ALIASES: dict[str, Alias] = {
     "temperature_offset_k": Alias(("thermal.ambient_mean_K",), "mean ambient temperature offset (K)",
                                   allowed="[-100, 200]", unit="K"),
     "temperature_sigma_k": Alias(("thermal.ambient_sigma_K",), "chip-to-chip σ of ambient temperature (K)"),
+    "heater_dac_bits": Alias(("tuning.heater_dac_bits",), "heater drive resolution (bits over [0, to_max_power])"),
+    "gap_sigma_nm": Alias(("variation.sigma_gap_nm",), "σ of every coupler's gap deviation (nm), per ring and coupler"),
+    "post_lock_drift_k": Alias(("thermal.post_lock_drift_sigma_K",),
+                               "σ of the ambient change after the one-time lock, rings not re-locked (K)"),
+    "laser_drift_pm": Alias(("thermal.laser_drift_sigma_pm",), "σ of each laser line's wander after the lock (pm)"),
 }
 """The one table of short names, used by ``with_values``, ``--set``, sweep files and ``--vary``."""
 

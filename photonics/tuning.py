@@ -5,28 +5,53 @@ moves the resonance by −shift. TO heaters only red-shift; EO carrier tuning mo
 (``eo_bidirectional``) or, when unidirectional, only blue (carrier injection, Δn < 0 by
 Soref–Bennett, docs/references.md §4), within ``eo_range_nm``.
 
-Per ring (vectorised over all banks of all chips):
+Minimum-power locking, per ring (vectorised over all banks of all chips). A ring locked on
+the resonance order k needs a correction d = k·FSR − shift (red if d > 0). EO gives any
+correction in [−eo_range_nm, +r_red] (r_red = eo_range_nm if ``eo_bidirectional``, else 0) at
+``eo_efficiency_w_per_nm`` per nm; the heater gives red shift only, at 1/η W per nm
+(η = FSR / ``to_power_per_fsr_w``), up to ``to_max_power_w``. Costs are linear, so:
 
-1. EO alone if it can cancel the shift (or, with ``reassign_order``, the shift to the
-   nearest resonance order, shift − k·FSR).
-2. Otherwise a TO target τ >= 0 of red shift: −shift for a blue-shifted ring; with
-   ``reassign_order`` the smallest τ = (−shift) mod FSR (a red-shifted ring beyond EO range is
-   heated by FSR − shift and locks on the next order). Without re-assignment a red-shifted
-   ring beyond EO range is unreachable: its heater stays off.
+1. Split: a blue correction is EO's alone (reachable only if d >= −eo_range_nm). A red one is
+   EO's alone up to r_red when EO costs less per nm than the heater (else the heater's), and
+   beyond that EO takes its full r_red and the heater the remainder τ = d − r_red. (The old
+   policy heated the whole d once it exceeded EO range.)
+2. Order (``reassign_order``): of the bluest reachable order k0 (d in [−eo_range_nm,
+   FSR − eo_range_nm)) and k0 + 1, the one of least power that the heater limit allows
+   (k = 0 without re-assignment; a ring needing more red than one heater gives is heated at its
+   maximum and left with its residual).
 3. Heaters of a bank couple thermally: ring i sees Σ_j C_ij·q_j (nm), q_j = η_j·p_j the shift
-   heater j applies to its own ring (η = FSR / power-per-FSR), C from
-   :func:`thermal_crosstalk_ratio`. TED-style: C = V Λ Vᵀ is decomposed once per bank
-   geometry and q = C⁻¹τ applied to all banks at once. Banks where that needs a negative or
-   above-maximum heater are re-solved as the box-constrained complementarity problem
-   (0 <= q <= q_max; heaters strictly inside the box hit their target exactly, heaters off
-   leave their ring at or above target, heaters at maximum leave it below) — the unique
-   minimiser of ½qᵀCq − τᵀq for symmetric positive-definite C — by an active-set iteration
-   (projected Gauss–Seidel if it does not settle).
-4. EO cancels what remains (crosstalk overshoot of rings whose heater is off) within its
-   range. With ``reassign_order``, a ring that neighbours' heat leaves too red for EO moves
-   to the next order (a TO target) and its bank is re-solved, until nothing changes.
-   Anything left is the ring's ``residual_nm`` and the ring is flagged ``unreachable`` when
-   that exceeds ``lock_tolerance_nm``. Nothing is clipped silently.
+   heater j applies to its own ring, C from :func:`thermal_crosstalk_ratio`. TED-style:
+   C = V Λ Vᵀ is decomposed once per bank geometry and q = C⁻¹τ applied to all banks at once.
+   Banks where that needs a negative or above-maximum heater are re-solved as the
+   box-constrained complementarity problem (0 <= q <= q_max; heaters strictly inside the box hit
+   their target exactly, heaters off leave their ring at or above target, heaters at maximum
+   leave it below) — the unique minimiser of ½qᵀCq − τᵀq for symmetric positive-definite C — by
+   an active-set iteration (projected Gauss–Seidel if it does not settle).
+4. EO cancels what remains within its window (a heated ring keeps its r_red; neighbours'
+   overshoot is taken off its EO). With ``reassign_order``, a ring that neighbours' heat leaves
+   too red for EO moves to the next order and its bank is re-solved, until nothing changes.
+   Anything left is the ring's ``residual_nm``; the ring is flagged ``unreachable`` when that
+   exceeds ``lock_tolerance_nm``. Nothing is clipped silently. On small banks this equals a
+   brute-force search over every order and actuator state (tests/test_tuning.py) whenever EO
+   is blue-only (any cost) or, bidirectional, costs less than a heater even counting the
+   crosstalk its heat lends the neighbours: c_eo·η·max_i Σ_j C_ij < 1 (0.003 for the 4 µW/nm
+   presets at 5 µm pitch). Bidirectional EO costing about as much as a heater or more is
+   outside that range: there a heated ring can push an EO ring past its range onto the next
+   order where the optimum would use EO on the heated ring instead (seen up to several times
+   the optimal power on 3-ring banks).
+
+Limits. ``to_max_power_w`` bounds each heater. ``chip_budget_w`` (None = unlimited) bounds the
+EO + TO power of each chip (each index of the leading axes of ``shift_nm``; common-mode
+tracking is not part of it): on a chip above it, rings are locked in ascending order of the
+power they need (from the unlimited solve) while the budget lasts; the others keep their
+heater off and their nearest order, get EO only (dropped too, costliest first, if even that
+exceeds the budget) and are flagged unreachable with their residual. Switching heaters off
+changes the locked rings' crosstalk, so the selection repeats with the new powers, never
+re-locking a ring, until the chip is within budget. ``heater_dac_bits`` (None = ideal)
+quantises each heater's power to the nearest of 2^bits levels over [0, to_max_power_w] after
+the solve; EO then cancels what is within its window and the rest is residual, at most half
+an LSB of heater shift times Σ_j C_ij. ``unreachable`` is decided with the ideal drive, so
+quantisation adds residual without flagging rings.
 
 Common mode (``track_common_mode``): fabrication and ambient temperature move all rings of a
 chip together by a wafer- and die-level offset (σ ≈ 4 nm, docs/references.md §3) that dwarfs the
@@ -37,8 +62,10 @@ are tuned only for the within-chip spread. Rings of different designs (e.g. a wi
 ring beside a narrow activation ring) shift by different amounts, so the offset is the one
 that minimises the chip's uncoupled EO + TO power (evaluated on 128 candidate offsets
 spanning the chip's shifts, on at most 4096 rings per chip); residuals are relative to
-the offset grid (what the XNOR cells see). The cost of moving the grid (laser/TEC control) is
-not modelled here. Off by default so that the per-ring policy above is what ``tune`` does.
+the offset grid (what the XNOR cells see). The candidates are scored with the per-ring
+policy above (Numba scan), keeping half the EO range on the red side as crosstalk headroom.
+The cost of moving the grid (laser/TEC control) is not modelled here. Off by default so that
+the per-ring policy above is what ``tune`` does.
 
 Banks are thermally independent: crosstalk between banks (separate VDUs, tens of µm or more
 apart, ratio < 1e-4 beyond 40 µm) is neglected.
@@ -77,7 +104,8 @@ class TuningModel(Parameters):
     ``to_efficiency_nm_per_mw`` (e.g. 2.06 for the doped-Si heater of Opt. Express 21, 15706,
     2013) overrides the per-FSR figure when set. ``to_max_power_w`` 30 mW per heater is an
     assumption: one FSR (27.5 mW) plus margin. ``lock_tolerance_nm``: residual above which a
-    ring counts as unreachable. An accelerator takes these from its preset's ``[tuning]``
+    ring counts as unreachable. ``chip_budget_w``: EO + TO power limit per chip (None:
+    unlimited); ``heater_dac_bits``: heater drive resolution (None: ideal); module docstring. An accelerator takes these from its preset's ``[tuning]``
     table; the defaults serve standalone device studies.
     """
 
@@ -94,6 +122,10 @@ class TuningModel(Parameters):
     thermal_crosstalk: bool = param(default=True, doc="heaters of a bank couple thermally")
     lock_tolerance_nm: float = param("(0, inf)", unit="nm", default=1e-6, doc="residual above which a ring is unreachable")
     track_common_mode: bool = param(default=False, doc="the channel grid follows each chip's common-mode shift")
+    chip_budget_w: float | None = param("(0, inf)", unit="W", default=None,
+                                        doc="largest EO + TO power of one chip (None: unlimited)")
+    heater_dac_bits: int | None = param("[1, 32]", unit="bit", default=None,
+                                        doc="heater drive resolution over [0, to_max_power_w] (None: ideal)")
 
     def to_efficiency_nm_per_w(self, fsr_nm):
         """Heater efficiency η (nm of red shift per W on its own ring)."""
@@ -309,32 +341,81 @@ def _store(c, q, q_max, q_out, thermal_out):
         thermal_out[i] = acc
 
 
-def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out) -> int:
+def _eo_window(model: TuningModel):
+    """(largest blue, largest red) EO correction in nm (both >= 0)."""
+    r = model.eo_range_nm
+    return r, (r if model.eo_bidirectional else 0.0)
+
+
+def _eo_heat_share(model: TuningModel, eta):
+    """Red shift EO adds to a heated ring: its full red range when EO costs less per nm than the
+    heater (1/η), else nothing. Per ring (shape of ``eta``)."""
+    _, eo_red = _eo_window(model)
+    return np.where(model.eo_efficiency_w_per_nm * eta < 1.0, eo_red, 0.0)
+
+
+def _split(d, model: TuningModel, eta, q_max, e_heat, eo_blue):
+    """Uncoupled minimum-power split of a red correction ``d`` (nm; negative = blue):
+    (heater target τ (nm, 0 = off), feasible, power W). EO does what it can at cost, the heater
+    the rest (τ = d − e_heat for d > e_heat); feasible: d >= −eo_blue and τ <= q_max."""
+    tau = np.maximum(d - e_heat, 0.0)
+    feasible = (d >= -eo_blue - 1e-12) & (tau <= q_max * (1.0 + 1e-12))
+    power = np.abs(d - tau) * model.eo_efficiency_w_per_nm + tau / eta
+    return tau, feasible, power
+
+
+def _choose_orders(s, fsr, model: TuningModel, eta, q_max, e_heat, eo_blue):
+    """Per ring the resonance order k (lock on the resonance at s − k·FSR) of least uncoupled
+    power, and that power (an unlockable ring costs its actuators at their limits plus one FSR
+    of heating, more than any lock). Candidates: the bluest reachable order k0 (correction
+    d = k0·FSR − s in [−eo_blue, FSR − eo_blue)) and k0 + 1; k = 0 without ``reassign_order``.
+    """
+    if not model.reassign_order:
+        k = np.zeros_like(s)
+        tau, ok, power = _split(-s, model, eta, q_max, e_heat, eo_blue)
+    else:
+        k0 = np.ceil((s - eo_blue) / fsr - 1e-12)
+        tau0, ok0, p0 = _split(k0 * fsr - s, model, eta, q_max, e_heat, eo_blue)
+        tau1, ok1, p1 = _split((k0 + 1) * fsr - s, model, eta, q_max, e_heat, eo_blue)
+        second = ok1 & (~ok0 | (p1 < p0))
+        k = np.where(second, k0 + 1, k0)
+        ok, power = ok0 | ok1, np.where(second, p1, p0)
+    fail = (q_max / eta + model.eo_range_nm * model.eo_efficiency_w_per_nm + fsr / eta)
+    return k, np.where(ok, power, fail)
+
+
+def _targets(s_locked, model: TuningModel, eta, e_heat):
+    """Heater targets τ (nm) and the heaters that stay off (τ <= 0: EO alone, or blue beyond reach)."""
+    tau = np.maximum(-s_locked - e_heat, 0.0)
+    return tau, tau <= 0.0
+
+
+def _eo_correct(left, model: TuningModel, eo_on=None):
+    """EO correction (nm, positive = red) cancelling ``left`` within its window."""
+    eo_blue, eo_red = _eo_window(model)
+    eo = np.clip(-left, -eo_blue, eo_red)
+    return eo if eo_on is None else np.where(eo_on, eo, 0.0)
+
+
+def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out, unlocked=None, eo_on=None) -> int:
     """Tune banks ``s``, ``fsr`` of shape (n_banks, B); fill ``out`` (dict of same-shape arrays).
 
-    Returns the number of banks whose first heater solve left the box.
+    ``unlocked`` (chip budget): rings whose heater stays off and that keep their nearest order
+    (EO only, where ``eo_on``). Returns the number of banks whose first heater solve left the box.
     """
-    r_eo = model.eo_range_nm
-    eo_hi = r_eo if model.eo_bidirectional else 0.0
-
-    def eo_covers(x):
-        return (np.abs(x) <= r_eo) if model.eo_bidirectional else ((x >= 0) & (x <= r_eo))
-
-    # 1-2. order assignment and TO targets
-    eo_only = eo_covers(s)
-    if model.reassign_order:
-        k_near = np.round(s / fsr)
-        near = ~eo_only & eo_covers(s - k_near * fsr)
-        k = np.where(near, k_near, np.where(eo_only, 0.0, np.ceil(s / fsr)))
-        eo_only |= near
-        off = eo_only
-    else:
-        k = np.zeros_like(s)
-        off = eo_only | (s > 0)  # red beyond EO range: no heating can reach it
-    s_locked = s - k * fsr
-    tau = np.where(off, 0.0, -s_locked)
     eta = model.to_efficiency_nm_per_w(fsr)
     q_max = eta * model.to_max_power_w
+    eo_blue, _ = _eo_window(model)
+    e_heat = _eo_heat_share(model, eta)
+    # 1-2. order of least uncoupled power per ring and its heater target
+    k, _ = _choose_orders(s, fsr, model, eta, q_max, e_heat, eo_blue)
+    if unlocked is not None:
+        k = np.where(unlocked, np.round(s / fsr) if model.reassign_order else 0.0, k)
+    s_locked = s - k * fsr
+    tau, off = _targets(s_locked, model, eta, e_heat)
+    if unlocked is not None:
+        off |= unlocked
+        tau = np.where(unlocked, 0.0, tau)
     q = np.empty_like(s)
     # 3-4. heaters (TED solve), then EO for what is left; with reassign_order a ring left too
     # red for EO by its neighbours' heat moves to the next order and its bank is re-solved.
@@ -345,44 +426,163 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out) -> int:
         n_hard += _solve_banks(c, c_inv, tau[banks], q_max[banks], off[banks], _SOLVE_TOL_NM, 4 * s.shape[1] + 10, _PGS_MAX_SWEEPS, q_sub, thermal)
         q[banks] = q_sub
         left = s_locked[banks] + thermal
-        eo_shift = np.clip(-left, -r_eo, eo_hi)
+        eo_shift = _eo_correct(left, model, None if eo_on is None else eo_on[banks])
         residual = left + eo_shift
         out["thermal_shift_nm"][banks] = thermal
         out["eo_shift"][banks] = eo_shift
         out["residual_nm"][banks] = residual
         too_red = residual > model.lock_tolerance_nm
+        if unlocked is not None:
+            too_red &= ~unlocked[banks]
         if not model.reassign_order or not too_red.any() or round_ == s.shape[1] + 1:
             break
         rows = too_red.any(axis=1)
         banks, too_red = banks[rows], too_red[rows]
         k[banks] += too_red
         s_locked[banks] = s[banks] - k[banks] * fsr[banks]
-        off[banks] &= ~too_red
-        tau[banks] = np.where(off[banks], 0.0, -s_locked[banks])
+        tau_b, off_b = _targets(s_locked[banks], model, eta[banks], e_heat[banks])
+        tau[banks] = np.where(too_red, tau_b, tau[banks])
+        off[banks] &= ~(too_red & ~off_b)
+    out["locked"][:] = np.abs(out["residual_nm"]) <= model.lock_tolerance_nm  # with ideal heater drive
+    if model.heater_dac_bits is not None:
+        # heater drive quantised to 2^bits levels over [0, to_max_power]; EO cancels what it can
+        lsb_w = model.to_max_power_w / (2 ** model.heater_dac_bits - 1)
+        q = np.round(q / eta / lsb_w) * lsb_w * eta
+        thermal = q @ c.T
+        left = s_locked + thermal
+        eo_shift = _eo_correct(left, model, eo_on)
+        out["thermal_shift_nm"][:] = thermal
+        out["eo_shift"][:] = eo_shift
+        out["residual_nm"][:] = left + eo_shift
     out["to_power_w"][:] = q / eta
     out["order_shift"][:] = k
     return n_hard
 
 
+@numba.njit(cache=True)
+def _grid_costs(x, fsr, eta, q_max, e_heat, cand, eo_w, eo_blue, eo_range, reassign, out):
+    """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − cand[c, j]); :func:`_choose_orders` per ring."""
+    n_chips, n = x.shape
+    for c in range(n_chips):
+        for j in range(cand.shape[1]):
+            total = 0.0
+            for i in range(n):
+                s = x[c, i] - cand[c, j]
+                f, et, qm, eh = fsr[c, i], eta[c, i], q_max[c, i], e_heat[c, i]
+                best = -1.0
+                if reassign:
+                    d = math.ceil((s - eo_blue) / f - 1e-12) * f - s
+                    n_try = 2
+                else:
+                    d = -s
+                    n_try = 1
+                for _ in range(n_try):
+                    tau = max(d - eh, 0.0)
+                    if d >= -eo_blue - 1e-12 and tau <= qm * (1.0 + 1e-12):
+                        p = abs(d - tau) * eo_w + tau / et
+                        if best < 0.0 or p < best:
+                            best = p
+                    d += f
+                if best < 0.0:
+                    best = qm / et + eo_range * eo_w + f / et
+                total += best
+            out[c, j] = total
+
+
 def _best_grid_offset(s, fsr, model: TuningModel, n_candidates: int = 128, max_rings: int = 4096):
-    """Per chip (leading axes of ``s``), the grid offset minimising the uncoupled tuning power."""
+    """Per chip (leading axes of ``s``), the grid offset minimising the uncoupled tuning power
+    of the per-ring policy (:func:`_choose_orders`)."""
     step = max(1, s.shape[-1] // max_rings) | 1  # odd stride: never aliases with interleaved ring roles
     sub, fsr_sub = s[..., ::step], fsr[..., ::step]
     lo, hi = sub.min(axis=-1, keepdims=True), sub.max(axis=-1, keepdims=True)
     cand = lo + (hi - lo) * np.linspace(0.0, 1.0, n_candidates)  # (..., n_candidates)
-    x = sub[..., None, :] - cand[..., :, None]  # ring shift relative to each candidate grid
-    f = fsr_sub[..., None, :]
+    m = sub.shape[-1]
+    x = np.ascontiguousarray(sub.reshape(-1, m))
+    f = np.ascontiguousarray(np.broadcast_to(fsr_sub, sub.shape).reshape(-1, m), dtype=float)
+    eta = np.ascontiguousarray(np.broadcast_to(model.to_efficiency_nm_per_w(f), f.shape), dtype=float)
     # Heater crosstalk only adds red shift, so leave half the EO range on the red side as
     # headroom: a ring placed at the red edge of EO range would be pushed past it by its
     # neighbours' heaters and jump to the next order (a full FSR of heating).
-    r = model.eo_range_nm
-    eo_ok = ((x >= -r) & (x <= 0.5 * r)) if model.eo_bidirectional else ((x >= 0) & (x <= 0.5 * r))
-    heat_nm = np.where(x < 0, -x, f - x)  # blue: heat back; red beyond EO: next order
-    if not model.reassign_order:
-        heat_nm = np.where(x < 0, -x, np.inf)
-    cost_w = np.where(eo_ok, np.abs(x) * model.eo_efficiency_w_per_nm, heat_nm / model.to_efficiency_nm_per_w(f))
-    best = np.argmin(cost_w.sum(axis=-1), axis=-1)
+    cost_w = np.empty((x.shape[0], n_candidates))
+    _grid_costs(x, f, eta, eta * model.to_max_power_w, np.ascontiguousarray(_eo_heat_share(model, eta), dtype=float),
+                np.ascontiguousarray(cand.reshape(-1, n_candidates)), model.eo_efficiency_w_per_nm,
+                0.5 * model.eo_range_nm, model.eo_range_nm, model.reassign_order, cost_w)
+    best = np.argmin(cost_w, axis=-1).reshape(cand.shape[:-1])
     return np.take_along_axis(cand, best[..., None], axis=-1)
+
+
+def _run_chunks(s_b, fsr_b, model, c, c_inv, out, unlocked=None, eo_on=None) -> int:
+    """:func:`_tune_banks` over cache-sized chunks of banks (arrays of shape (n_banks, B))."""
+    step = max(1, _CHUNK_RINGS // s_b.shape[1])
+    n_hard = 0
+    for lo in range(0, s_b.shape[0], step):
+        part = slice(lo, lo + step)
+        n_hard += _tune_banks(s_b[part], np.array(fsr_b[part]), model, c, c_inv, {k: v[part] for k, v in out.items()},
+                              None if unlocked is None else unlocked[part], None if eo_on is None else eo_on[part])
+    return n_hard
+
+
+def _eo_power(out, model):
+    return np.abs(out["eo_shift"]) * model.eo_efficiency_w_per_nm
+
+
+def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
+    """Chips (rows of the (n_chips, n_rings) arrays) whose EO + TO power exceeds
+    ``model.chip_budget_w``: lock rings in ascending order of required power while the budget
+    lasts, the rest get EO only (heater off, nearest order), with EO itself dropped from the
+    costliest of those if even that exceeds the budget. Heater crosstalk changes the locked
+    rings' power once neighbours are off, so the selection repeats (never re-locking a ring)
+    until every chip is within budget. Updates ``out`` in place; returns fallback banks."""
+    budget = model.chip_budget_w
+    n_chips, n = s.shape
+    unlocked = np.zeros(s.shape, bool)
+    eo_on = np.ones(s.shape, bool)
+    n_hard = 0
+    eo_blue, eo_red = _eo_window(model)
+    k_near = np.round(s / fsr) if model.reassign_order else np.zeros_like(s)
+    eo_only_w = np.abs(np.clip(-(s - k_near * fsr), -eo_blue, eo_red)) * model.eo_efficiency_w_per_nm
+    for _ in range(n + 1):
+        power = out["to_power_w"] + _eo_power(out, model)
+        over = power.sum(axis=-1) > budget * (1.0 + 1e-12)
+        if not over.any():
+            break
+        rows = np.flatnonzero(over)
+        p = power[rows]
+        floor = np.where(unlocked[rows], 0.0, eo_only_w[rows])  # EO-only cost of a ring if unlocked now
+        p_sorted_idx = np.argsort(np.where(unlocked[rows], np.inf, p), axis=-1, kind="stable")
+        p_s = np.take_along_axis(p, p_sorted_idx, axis=-1)
+        f_s = np.take_along_axis(floor, p_sorted_idx, axis=-1)
+        already = np.where(unlocked[rows] & eo_on[rows], eo_only_w[rows], 0.0).sum(axis=-1, keepdims=True)
+        n_lockable = (~unlocked[rows]).sum(axis=-1, keepdims=True)
+        cum_p = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(np.where(np.isinf(p_s), 0.0, p_s), axis=-1)], axis=-1)
+        cum_f = np.concatenate([np.zeros((rows.size, 1)), np.cumsum(f_s, axis=-1)], axis=-1)
+        cost = cum_p + (cum_f[:, -1:] - cum_f) + already  # lock the m cheapest, EO only for the rest
+        m_range = np.arange(n + 1)
+        ok = (cost <= budget) & (m_range <= n_lockable)
+        m = np.where(ok.any(axis=-1), n - np.argmax(ok[:, ::-1], axis=-1), 0)
+        # a chip whose first choice changes nothing (crosstalk) drops its costliest locked ring
+        m = np.minimum(m, n_lockable[:, 0] - 1).clip(0)
+        rank = np.empty_like(p_sorted_idx)
+        np.put_along_axis(rank, p_sorted_idx, np.arange(n)[None, :], axis=-1)
+        newly = (rank >= m[:, None]) & ~unlocked[rows]
+        unlocked[rows] |= newly
+        if not ok[:, 0].all():  # even EO alone for every unlocked ring exceeds the budget
+            eo_w = np.where(unlocked[rows] & eo_on[rows], eo_only_w[rows], 0.0)
+            locked_w = np.where(unlocked[rows], 0.0, p)
+            spare = budget - locked_w.sum(axis=-1, keepdims=True)
+            order = np.argsort(eo_w, axis=-1, kind="stable")
+            keep = np.cumsum(np.take_along_axis(eo_w, order, axis=-1), axis=-1) <= spare
+            keep_r = np.empty_like(keep)
+            np.put_along_axis(keep_r, order, keep, axis=-1)
+            eo_on[rows] &= keep_r | ~unlocked[rows]
+        bank_rows = (rows[:, None] * (n // bank_size) + np.arange(n // bank_size)[None, :]).ravel()
+        sub = {key: v.reshape(-1, bank_size)[bank_rows].copy() for key, v in out.items()}
+        n_hard += _run_chunks(s.reshape(-1, bank_size)[bank_rows], fsr.reshape(-1, bank_size)[bank_rows], model, c, c_inv,
+                              sub, unlocked.reshape(-1, bank_size)[bank_rows], eo_on.reshape(-1, bank_size)[bank_rows])
+        for key, v in out.items():
+            flat = v.reshape(-1, bank_size)
+            flat[bank_rows] = sub[key]
+    return n_hard
 
 
 def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningModel | None = None) -> TuningResult:
@@ -419,11 +619,12 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
     fsr_b = fsr.reshape(-1, bank_size)
     out = {name: np.empty(s_b.shape) for name in ("residual_nm", "thermal_shift_nm", "eo_shift", "to_power_w")}
     out["order_shift"] = np.empty(s_b.shape, dtype=np.int32)
-    step = max(1, _CHUNK_RINGS // bank_size)
-    n_hard = 0
-    for lo in range(0, s_b.shape[0], step):
-        part = slice(lo, lo + step)
-        n_hard += _tune_banks(s_b[part], np.array(fsr_b[part]), model, c, c_inv, {k: v[part] for k, v in out.items()})
+    out["locked"] = np.empty(s_b.shape, dtype=bool)
+    n_hard = _run_chunks(s_b, fsr_b, model, c, c_inv, out)
+    if model.chip_budget_w is not None:
+        n = s.shape[-1]
+        n_hard += _apply_budget(s.reshape(-1, n), fsr.reshape(-1, n), model, c, c_inv,
+                                {k: v.reshape(-1, n) for k, v in out.items()}, bank_size)
     residual = out["residual_nm"].reshape(s.shape)
     eo_power = out["eo_shift"].reshape(s.shape)
     np.abs(eo_power, out=eo_power)
@@ -438,7 +639,7 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
         residual_nm=residual,
         eo_power_w=eo_power,
         to_power_w=to_power,
-        unreachable=np.abs(residual) > model.lock_tolerance_nm,
+        unreachable=~out["locked"].reshape(s.shape),
         order_shift=out["order_shift"].reshape(s.shape),
         thermal_shift_nm=out["thermal_shift_nm"].reshape(s.shape),
         total_power_w=total,

@@ -15,8 +15,17 @@ mutually independent):
 Temperature: chip ambient offset plus a linear on-chip gradient of random direction.
 Resonance shift: first order in the waveguide sensitivities, Δλ = dλ/dw·dw + dλ/dt·dt + dλ/dT·dT.
 
+Coupling gaps: each ring's input and drop coupler gaps deviate by independent
+N(0, ``sigma_gap_nm``) draws (``ChipVariation.dgap_in_nm`` / ``dgap_drop_nm``), which
+``photonics.coupler`` turns into per-ring κ². Independent per coupler: the within-die width
+spread of the presets (σ ≈ 0.2 nm local) says nothing about gap printing, whose error at a
+~200 nm gap is dominated by local proximity and etch effects of each coupler; the part of the
+gap error that follows the waveguide width (a width bias Δw narrows both facing edges, g → g − Δw)
+is not modelled.
+
 Randomness: chip ``k`` draws only from ``chip_seed_sequence(seed, k)``, one child stream per
-group of terms (spawn keys (k, 0), (k, 1), (k, 2); other modules must use other keys), with
+group of terms (spawn keys (k, 0), (k, 1), (k, 2), (k, 3) for the coupling gaps; other modules
+must use other keys), with
 fixed-size draws per stream, so any subset of chips reproduces the full run exactly and
 switching one level off leaves the others' numbers unchanged.
 """
@@ -70,7 +79,7 @@ _MAX_GRID_POINTS = 1 << 22  # 64 MB per complex grid
 
 # Child streams of a chip's SeedSequence: fixed-size chip-level draws (wafer, die, thermal),
 # the intra-die field, the per-ring term.
-_S_CHIP, _S_FIELD, _S_RING = range(3)
+_S_CHIP, _S_FIELD, _S_RING, _S_GAP = range(4)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,10 @@ class FabricationModel(Parameters):
     ``die_xy_mm`` fixes the die origin on the wafer (mm from the centre); ``None`` draws it
     uniformly over the wafer disk for every chip.
 
+    ``sigma_gap_nm``: σ of the input- and drop-coupler gap deviations of every ring (module
+    docstring), drawn from their own stream, so width/thickness draws do not depend on it;
+    default 2 nm (assumption, as the presets: no gap data in docs/references.md; 0 = off).
+
     An accelerator's model is its preset's ``[variation]`` table (``accel.config``: every field
     but ``die_xy_mm``); these defaults serve standalone device studies.
     """
@@ -108,6 +121,8 @@ class FabricationModel(Parameters):
     corr_length_um: float = param("(0, inf)", unit="um", default=4500.0, doc="ℓ of the field kernel exp(−d²/(2ℓ²))")
     wafer_diameter_mm: float = param("(0, inf)", unit="mm", default=150.0, doc="wafer diameter")
     wafer_bowl_fraction: float = param("[0, 1]", default=0.5, doc="share of the wafer variance in the radial bowl (rest: tilt)")
+    sigma_gap_nm: float = param("[0, 50]", unit="nm", default=2.0,
+                                doc="σ of each coupler's gap deviation, independent per ring and coupler (0: off)")
     die_xy_mm: tuple[float, float] | None = None
 
     def __post_init__(self):
@@ -147,24 +162,38 @@ class ThermalModel(Parameters):
     direction. docs/references.md gives no figures: defaults 1 K (TEC-stabilised package) and
     0.5 K/mm (a few K across a multi-mm die) are assumptions to override. An accelerator's
     model is its preset's ``[thermal]`` table (``accel.config``).
+
+    After the one-time lock (open loop, applied by ``accel.chip``): the ambient temperature
+    moves by N(0, ``post_lock_drift_sigma_K``) per chip, uniformly over the die, and each laser
+    line by N(0, ``laser_drift_sigma_pm``) per channel and chip. Defaults (as the presets,
+    docs/references.md §7): 0.01 K, the ±0.01 K hold of a butterfly TEC read as σ, and 1 pm,
+    a DFB line's 0.1 nm/K times that hold; 0 = off.
     """
 
     ambient_mean_K: float = param(unit="K", default=0.0, doc="mean ambient temperature offset")
     ambient_sigma_K: float = param("[0, inf)", unit="K", default=1.0, doc="chip-to-chip σ of the ambient offset")
     gradient_sigma_K_per_mm: float = param("[0, inf)", unit="K/mm", default=0.5, doc="σ of each on-chip gradient component")
+    post_lock_drift_sigma_K: float = param("[0, 100]", unit="K", default=0.01,
+                                           doc="σ of the ambient change after the one-time lock (rings not re-locked)")
+    laser_drift_sigma_pm: float = param("[0, 1e4]", unit="pm", default=1.0,
+                                        doc="σ of each laser line's wander after the lock, per channel and chip")
 
 
 @dataclass(frozen=True)
 class ChipVariation:
     """Per-ring deviations of one chip (shape (n_rings,)) or many (shape (n_chips, n_rings)).
 
-    ``die_xy_mm``: die origin on its wafer, shape (2,) or (n_chips, 2).
+    ``die_xy_mm``: die origin on its wafer, shape (2,) or (n_chips, 2). ``dgap_in_nm`` /
+    ``dgap_drop_nm``: input / drop coupler gap deviations, shaped like ``dw_nm``, or None when
+    ``sigma_gap_nm`` is 0.
     """
 
     dw_nm: np.ndarray
     dt_nm: np.ndarray
     dT_K: np.ndarray
     die_xy_mm: np.ndarray
+    dgap_in_nm: np.ndarray | None = None
+    dgap_drop_nm: np.ndarray | None = None
 
 
 def chip_seed_sequence(seed: int, chip: int) -> np.random.SeedSequence:
@@ -346,6 +375,13 @@ def _sample_into(layout: _Layout, seed, chip, fab, thermal, out_w, out_t, out_T)
     return die
 
 
+def _sample_gaps(n: int, seed, chip, fab) -> np.ndarray | None:
+    """(2, n) input/drop gap deviations of one chip from its own stream, or None when off."""
+    if fab.sigma_gap_nm == 0.0:
+        return None
+    return fab.sigma_gap_nm * _rng(seed, chip, _S_GAP).standard_normal((2, n))
+
+
 def _prepare(xy_um, fab, thermal):
     xy = check_xy_um("xy_um", xy_um)
     fab, thermal = _check_models(fab, thermal)
@@ -364,7 +400,8 @@ def sample_chip(xy_um, *, seed: int, chip: int, fab: FabricationModel | None = N
     layout, fab, thermal = _prepare(xy_um, fab, thermal)
     w, t, T = np.empty(layout.n), np.empty(layout.n), np.empty(layout.n)
     die = _sample_into(layout, seed, chip, fab, thermal, w, t, T)
-    return ChipVariation(w, t, T, die)
+    gaps = _sample_gaps(layout.n, seed, chip, fab)
+    return ChipVariation(w, t, T, die, *((None, None) if gaps is None else gaps))
 
 
 def sample_chips(xy_um, chips: Iterable[int], seed: int, *, fab: FabricationModel | None = None, thermal: ThermalModel | None = None) -> ChipVariation:
@@ -382,9 +419,12 @@ def sample_chips(xy_um, chips: Iterable[int], seed: int, *, fab: FabricationMode
     shape = (len(chip_list), layout.n)
     w, t, T = np.empty(shape), np.empty(shape), np.empty(shape)
     die = np.empty((len(chip_list), 2))
+    gaps = None if fab.sigma_gap_nm == 0.0 else np.empty((2,) + shape)
     for k, chip in enumerate(chip_list):
         die[k] = _sample_into(layout, seed, chip, fab, thermal, w[k], t[k], T[k])
-    return ChipVariation(w, t, T, die)
+        if gaps is not None:
+            gaps[:, k] = _sample_gaps(layout.n, seed, chip, fab)
+    return ChipVariation(w, t, T, die, *((None, None) if gaps is None else gaps))
 
 
 def _waveguide_sensitivities(width, thickness, wavelength):

@@ -15,13 +15,19 @@ enters bus A with power P_in; the level is ``c(a, w) = (P_A - P_B) / P_in`` at t
 Ideal rings give c = a*w in ±1 form (XNOR). With ``neighbours=True`` every other cell's rings
 act on channel j at the mean of their two state matrices (first order in the neighbour bits).
 Non-ideal levels are written ``c = alpha + beta*a + gamma*w + delta*a*w`` with a, w in {-1, +1}.
+
+Per-ring couplings: ``act_kappa2_in``, ``act_kappa2_drop``, ``weight_kappa2_in`` and
+``weight_kappa2_drop`` (each None = the ring design's value, or an array broadcast to (..., N)
+like the residuals) give every ring its own input/drop κ², e.g. from coupling-gap variation
+(``photonics.coupler``). Constant arrays equal to the design's κ² give exactly the result of
+the design (the same ``sqrt(1 - kappa2)`` enters the same arithmetic).
 """
 from __future__ import annotations
 
 import numba as nb
 import numpy as np
 
-from photonics.validation import as_float_array
+from photonics.validation import as_float_array, check_range
 from photonics.mrr import RingDesign, _airy, _sin2_half, dual_kernel
 from photonics.wdm import check_channels_nm
 
@@ -30,9 +36,13 @@ __all__ = ["bank_levels", "bank_output_powers", "coefficients"]
 
 @dual_kernel(fastmath={"contract"})
 def _bank_kernel(channels, det, k, c, r1, r2, a, neighbours, p_a, p_b):
-    """det[b, role, bit, cell]: rigid detuning of each ring (role 0 = activation, 1 = weight)."""
+    """det[b, role, bit, cell]: rigid detuning of each ring (role 0 = activation, 1 = weight);
+    r1, r2 [b or 0, role, cell]: field self-coupling of each ring's input / drop coupler."""
     n_bank, n = det.shape[0], det.shape[3]
+    stride = 1 if r1.shape[0] > 1 else 0  # r1, r2 per bank or shared
     for b in nb.prange(n_bank):
+        r1_b = r1[b * stride]
+        r2_b = r2[b * stride]
         ta = np.empty((2, 2, n))
         tb = np.empty((2, 2, n))
         dr = np.empty((2, 2, n))
@@ -40,11 +50,12 @@ def _bank_kernel(channels, det, k, c, r1, r2, a, neighbours, p_a, p_b):
             lam = channels[j]
             lo, hi = (0, n) if neighbours else (j, j + 1)
             for role in range(2):
-                k_r, c_r, r1_r, r2_r, a_r = k[role], c[role], r1[role], r2[role], a[role]
+                k_r, c_r, a_r = k[role], c[role], a[role]
+                r1_r, r2_r = r1_b[role], r2_b[role]
                 for bit in range(2):
                     det_row, ta_row, tb_row, dr_row = det[b, role, bit], ta[role, bit], tb[role, bit], dr[role, bit]
                     for cell in range(lo, hi):
-                        t1, t2, d = _airy(_sin2_half(k_r / (lam - det_row[cell]) - c_r), r1_r, r2_r, a_r)
+                        t1, t2, d = _airy(_sin2_half(k_r / (lam - det_row[cell]) - c_r), r1_r[cell], r2_r[cell], a_r)
                         ta_row[cell] = t1
                         tb_row[cell] = t2
                         dr_row[cell] = d
@@ -89,8 +100,34 @@ def _check_shift(name, value) -> float:
     return float(v)
 
 
+_COUPLINGS = ("act_kappa2_in", "act_kappa2_drop", "weight_kappa2_in", "weight_kappa2_drop")
+
+
+def _check_couplings(values: dict) -> dict:
+    out = {}
+    for name, value in values.items():
+        if value is not None:
+            out[name] = np.asarray(check_range(name, value, 0.0, 1.0, lo_inclusive=False, hi_inclusive=False),
+                                   dtype=np.float64)
+    return out
+
+
+def _self_coupling(ring, couplings, role, shape, n):
+    """(r1, r2) of one role's rings as arrays broadcast to ``shape`` (or (n,) when all are the design's)."""
+    prefix = ("act", "weight")[role]
+    out = []
+    for port, design in (("in", ring.r1), ("drop", ring.r2)):
+        k2 = couplings.get(f"{prefix}_kappa2_{port}")
+        if k2 is None:
+            out.append(np.full(n, design))
+        else:
+            out.append(np.broadcast_to(np.sqrt(1.0 - k2), shape))
+    return out
+
+
 def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, weight_residual_nm,
-                       modulation_nm, park_nm, neighbours=True):
+                       modulation_nm, park_nm, neighbours=True, act_kappa2_in=None, act_kappa2_drop=None,
+                       weight_kappa2_in=None, weight_kappa2_drop=None):
     """(P_A, P_B) of each cell's channel at the bank output per unit input, each (..., N, 2, 2) [a01, w01].
 
     Arguments as :func:`bank_levels`.
@@ -101,11 +138,14 @@ def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, w
     n = ch.size
     act_res = as_float_array("act_residual_nm", act_residual_nm)
     weight_res = as_float_array("weight_residual_nm", weight_residual_nm)
+    couplings = _check_couplings(dict(zip(_COUPLINGS, (act_kappa2_in, act_kappa2_drop, weight_kappa2_in,
+                                                        weight_kappa2_drop))))
     try:
-        shape = np.broadcast_shapes(act_res.shape, weight_res.shape, (n,))
+        shape = np.broadcast_shapes(act_res.shape, weight_res.shape, (n,), *(v.shape for v in couplings.values()))
     except ValueError:
         raise ValueError(
-            f"act_residual_nm shape {act_res.shape} and weight_residual_nm shape {weight_res.shape} "
+            f"act_residual_nm shape {act_res.shape}, weight_residual_nm shape {weight_res.shape} and the "
+            f"per-ring couplings {({k: v.shape for k, v in couplings.items()})} "
             f"must broadcast to (..., N) with N = len(channels_nm) = {n}"
         ) from None
     modulation = _check_shift("modulation_nm", modulation_nm)
@@ -127,8 +167,16 @@ def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, w
 
     flat = np.ascontiguousarray(det.reshape((-1, n, 2, 2)).transpose(0, 2, 3, 1))
     k, c = np.array([act_ring._phase_coeffs, weight_ring._phase_coeffs]).T
-    r1 = np.array([act_ring.r1, weight_ring.r1])
-    r2 = np.array([act_ring.r2, weight_ring.r2])
+    (r1_a, r2_a), (r1_w, r2_w) = (_self_coupling(ring, couplings, role, shape, n)
+                                  for role, ring in enumerate((act_ring, weight_ring)))
+    if couplings:  # per bank: [b, role, cell]
+        r1 = np.ascontiguousarray(np.stack((np.broadcast_to(r1_a, shape), np.broadcast_to(r1_w, shape)), -2)
+                                  .reshape(-1, 2, n))
+        r2 = np.ascontiguousarray(np.stack((np.broadcast_to(r2_a, shape), np.broadcast_to(r2_w, shape)), -2)
+                                  .reshape(-1, 2, n))
+    else:  # one set for every bank: [0, role, cell]
+        r1 = np.stack((r1_a, r1_w))[None]
+        r2 = np.stack((r2_a, r2_w))[None]
     a = np.array([act_ring.a, weight_ring.a])
     p_a = np.empty((flat.shape[0], n, 2, 2))
     p_b = np.empty((flat.shape[0], n, 2, 2))
@@ -138,17 +186,21 @@ def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, w
 
 
 def bank_levels(act_ring, weight_ring, *, channels_nm, act_residual_nm, weight_residual_nm,
-                modulation_nm, park_nm, neighbours=True):
+                modulation_nm, park_nm, neighbours=True, act_kappa2_in=None, act_kappa2_drop=None,
+                weight_kappa2_in=None, weight_kappa2_drop=None):
     """Levels ``c = (P_A - P_B) / P_in`` of every cell, shape (..., N, 2, 2) indexed [a01, w01].
 
     ``channels_nm`` (N,); ``act_residual_nm`` and ``weight_residual_nm`` broadcast to (..., N)
     (any leading batch of banks); ``modulation_nm`` / ``park_nm`` the resonance shift of an
-    activation / weight ring in bit 0 (sign = direction, positive = red).
+    activation / weight ring in bit 0 (sign = direction, positive = red). ``act_kappa2_in``,
+    ``act_kappa2_drop``, ``weight_kappa2_in``, ``weight_kappa2_drop``: per-ring power couplings
+    broadcast to (..., N), None = the ring design's (module docstring).
     """
     p_a, p_b = bank_output_powers(
         act_ring, weight_ring, channels_nm=channels_nm, act_residual_nm=act_residual_nm,
         weight_residual_nm=weight_residual_nm, modulation_nm=modulation_nm, park_nm=park_nm,
-        neighbours=neighbours,
+        neighbours=neighbours, act_kappa2_in=act_kappa2_in, act_kappa2_drop=act_kappa2_drop,
+        weight_kappa2_in=weight_kappa2_in, weight_kappa2_drop=weight_kappa2_drop,
     )
     return p_a - p_b
 

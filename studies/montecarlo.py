@@ -48,6 +48,13 @@ DEFAULT_LEVELS = {
     "variation_scale": [0.0, 0.5, 1.0, 1.5, 2.0],
     "temperature_offset_k": [0.0, 5.0, 10.0, 15.0, 20.0],
     "temperature_sigma_k": [0.0, 1.0, 2.0, 5.0, 10.0],
+    # Fixed from the cited or assumed ranges before any curve was run: gap error off, the presets'
+    # assumption (2 nm), Zortman 2010's ±5 nm extracted width spread read as gap error, stress.
+    "gap_sigma_nm": [0.0, 2.0, 5.0, 10.0],
+    # A TEC holds ~0.01 K; without re-locking, a package drifts by several K.
+    "post_lock_drift_k": [0.0, 0.5, 1.0, 2.0, 3.0, 5.0],
+    # A TEC-held DFB wanders ~1 pm; a free-running one ~0.1 nm/K x 1 K.
+    "laser_drift_pm": [0.0, 10.0, 30.0, 100.0],
 }
 
 #: Named variation parameters: description (from ``accel.config.ALIASES``) and default levels.

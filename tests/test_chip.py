@@ -36,8 +36,17 @@ def batched_reference(acc, seed, chips, model):
     return shift, res
 
 
+@pytest.fixture(scope="module")
+def locked():
+    """``small`` without the post-lock terms (level 0 of post_lock_drift_k and laser_drift_pm):
+    its residuals are the tuner's."""
+    return Accelerator(presets.load("robin-eo").with_values({"architecture.units": 2, "architecture.vdus_per_unit": 3,
+                                                             "post_lock_drift_k": 0.0, "laser_drift_pm": 0.0}))
+
+
 @pytest.mark.parametrize("track", [True, False])
-def test_each_chip_equals_its_row_of_the_batched_draw(small, track):
+def test_each_chip_equals_its_row_of_the_batched_draw(locked, track):
+    small = locked
     cfg = small.config
     model = tuning.TuningModel(track_common_mode=track)
     shift, res = batched_reference(small, seed=4, chips=3, model=model)
@@ -79,7 +88,8 @@ def test_coefficients_come_from_the_cell(small):
     np.testing.assert_array_equal(legacy.coefficients, chip.coefficients)
 
 
-def test_variation_off_and_tuning_off(small):
+def test_variation_off_and_tuning_off(locked):
+    small = locked
     off = small.sample_chip(0, 0, Conditions(variation=False))
     assert not off.shift_nm.any() and not off.act_residual_nm.any() and not off.weight_residual_nm.any()
     assert off.tuning_power_w == 0.0 and off.rings_out_of_range == 0
@@ -93,7 +103,8 @@ def test_variation_off_and_tuning_off(small):
     assert untuned.tuning_power_w == 0.0 and untuned.lock_time_s == 0.0 and untuned.grid_offset_nm == 0.0
 
 
-def test_drift_adds_the_thermal_shift_of_each_ring(small):
+def test_drift_adds_the_thermal_shift_of_each_ring(locked):
+    small = locked
     cfg, fp = small.config, small.floorplan
     still = small.sample_chip(2, 0, coefficients=False)
     one_kelvin = variation.ThermalModel(ambient_mean_K=1.0, ambient_sigma_K=0.0, gradient_sigma_K_per_mm=0.0)
@@ -113,7 +124,7 @@ def test_conditions_resolve_against_the_preset(robin_eo_config):
     resolved = Conditions().resolve(robin_eo_config)
     assert resolved.variation == VariationSettings(fab=variation.FabricationModel(), thermal=variation.ThermalModel(),
                                                    drift=False)
-    assert resolved.tuning == tuning.TuningModel(track_common_mode=robin_eo_config.tuning.track_common_mode)
+    assert resolved.tuning == robin_eo_config.tuning.model()  # the preset now sets more than the TuningModel defaults
     assert resolved.noise == NoiseSettings()
     assert resolved.resolve(robin_eo_config) == resolved
     fixed = tuning.TuningModel(eo_range_nm=0.5)
@@ -163,3 +174,91 @@ def test_chip_sample_is_frozen(small):
     chip = small.sample_chip(0, 0, coefficients=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         chip.tuning_power_w = 0.0
+
+
+# --- what tuning leaves behind: coupling gaps, post-lock drift, laser wander ----------------------
+from photonics import coupler as _coupler  # noqa: E402
+
+
+def _with(**values):
+    base = {"architecture.units": 2, "architecture.vdus_per_unit": 3}
+    return Accelerator(presets.load("robin-eo").with_values({**base, **values}))
+
+
+@pytest.fixture(scope="module")
+def level0():
+    """Every new parameter at level 0: the pipeline as it was before them."""
+    return _with(gap_sigma_nm=0.0, post_lock_drift_k=0.0, laser_drift_pm=0.0)
+
+
+def test_level_zero_of_the_new_parameters_is_the_old_pipeline(level0):
+    chip = level0.sample_chip(3, 1)
+    assert chip.kappa2_in is None and chip.kappa2_drop is None
+    cell = level0.components.xnor_cell
+    np.testing.assert_array_equal(chip.coefficients,
+                                  cell._coefficients(chip.act_residual_nm, chip.weight_residual_nm))
+    # residuals are the tuner's (no post-lock terms): the pipeline with the tuner called directly
+    fp, cfg = level0.floorplan, level0.config
+    lam = cfg.wavelength.center_wavelength_nm
+    fsr = np.where(fp.role == 0, cfg.activation_ring.design(lam).fsr_nm, cfg.weight_ring.design(lam).fsr_nm)
+    res = level0.components.tuner.tune(chip.shift_nm.reshape(-1), fsr_nm=fsr, model=cfg.tuning.model())
+    np.testing.assert_array_equal(chip.act_residual_nm, np.asarray(res.residual_nm).reshape(fp.shape)[..., 0])
+
+
+def test_gap_variation_sets_per_ring_couplings_and_leaves_residuals_alone(level0):
+    gapped = _with(gap_sigma_nm=5.0, post_lock_drift_k=0.0, laser_drift_pm=0.0)
+    a, b = level0.sample_chip(3, 1), gapped.sample_chip(3, 1)
+    np.testing.assert_array_equal(a.act_residual_nm, b.act_residual_nm)
+    np.testing.assert_array_equal(a.weight_residual_nm, b.weight_residual_nm)
+    assert a.tuning_power_w == b.tuning_power_w
+    # independent recomputation: the gap draws of photonics.variation through the coupler model
+    cfg, fp = gapped.config, gapped.floorplan
+    cv = variation.sample_chip(fp.xy_um, seed=3, chip=1, fab=cfg.variation, thermal=cfg.thermal)
+    for port, dgap, got in (("kappa2_in", cv.dgap_in_nm, b.kappa2_in), ("kappa2_drop", cv.dgap_drop_nm, b.kappa2_drop)):
+        for role, ring in enumerate((cfg.activation_ring, cfg.weight_ring)):
+            c = _coupler.RingBusCoupler(ring.radius_um, cfg.wavelength.center_wavelength_nm)
+            g0 = c.gap_nm(getattr(ring, port))
+            want = getattr(ring, port) * np.sin(c.theta(g0 + dgap.reshape(fp.shape)[..., role])) ** 2 / np.sin(c.theta(g0)) ** 2
+            np.testing.assert_allclose(got[..., role], want, rtol=1e-12)
+    # 5 nm of gap moves κ² by ≈ 2*5/120 ≈ 8 % (1 σ): the coefficients move, the calibration cannot undo it
+    assert 0.05 < np.std(np.log(b.kappa2_in / 0.04)) < 0.12
+    assert np.max(np.abs(b.coefficients - a.coefficients)) > 1e-3
+
+
+def test_post_lock_drift_from_the_preset_is_one_ambient_change_per_chip(level0):
+    still = level0.sample_chip(2, 0, coefficients=False)
+    drifts = [_with(gap_sigma_nm=0.0, post_lock_drift_k=s, laser_drift_pm=0.0).sample_chip(2, 0, coefficients=False)
+              for s in (2.0, 4.0)]
+    cfg, fp = level0.config, level0.floorplan
+    is_act = (fp.role == 0).reshape(fp.shape)
+    dl_dT = waveguide.sensitivities(np.where(is_act, cfg.activation_ring.width_nm, cfg.weight_ring.width_nm),
+                                    np.where(is_act, cfg.activation_ring.thickness_nm, cfg.weight_ring.thickness_nm),
+                                    fp.channels_nm[fp.channel].reshape(fp.shape)).dlambda_dT_nm_per_K
+    d_t = []
+    for drifted in drifts:
+        moved = np.stack([drifted.act_residual_nm - still.act_residual_nm,
+                          drifted.weight_residual_nm - still.weight_residual_nm], axis=-1) / dl_dT
+        np.testing.assert_allclose(moved, moved.flat[0], rtol=1e-9)  # uniform over the die
+        d_t.append(moved.flat[0])
+        assert drifted.tuning_power_w == still.tuning_power_w
+    assert d_t[1] == pytest.approx(2.0 * d_t[0], rel=1e-12) and d_t[0] != 0.0
+    # an explicit VariationSettings.drift replaces the preset's σ
+    one_kelvin = variation.ThermalModel(ambient_mean_K=1.0, ambient_sigma_K=0.0, gradient_sigma_K_per_mm=0.0)
+    api = _with(gap_sigma_nm=0.0, post_lock_drift_k=2.0, laser_drift_pm=0.0).sample_chip(
+        2, 0, Conditions(variation=VariationSettings(drift=one_kelvin)), coefficients=False)
+    np.testing.assert_allclose(api.act_residual_nm - still.act_residual_nm, dl_dT[..., 0], rtol=1e-9)
+
+
+def test_laser_wander_is_one_offset_per_channel_for_every_ring_on_it(level0):
+    still = level0.sample_chip(5, 2, coefficients=False)
+    wander = [_with(gap_sigma_nm=0.0, post_lock_drift_k=0.0, laser_drift_pm=s).sample_chip(5, 2, coefficients=False)
+              for s in (3.0, 6.0)]
+    offsets = []
+    for w in wander:
+        moved = np.stack([w.act_residual_nm - still.act_residual_nm, w.weight_residual_nm - still.weight_residual_nm], -1)
+        per_channel = moved[0, 0, :, 0]
+        np.testing.assert_allclose(moved, np.broadcast_to(per_channel[:, None], moved.shape), rtol=0, atol=1e-15)
+        offsets.append(per_channel)
+    np.testing.assert_allclose(offsets[1], 2.0 * offsets[0], rtol=1e-12, atol=1e-18)
+    assert len(set(np.round(offsets[0], 12))) == offsets[0].size  # independent channels
+    assert np.all(np.abs(offsets[0]) < 5 * 3e-3)

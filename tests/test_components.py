@@ -322,3 +322,14 @@ def test_report_energy_is_counts_times_action_energies(preset, model, electronic
         assert rep.breakdown[category] == pytest.approx(energy_j / rep.batch, rel=1e-12, abs=0.0), category
     assert rep.energy_j == pytest.approx(sum(by_category.values()) / rep.batch, rel=1e-12, abs=0.0)
     assert layers["electronics.mac"].sum() == layers["electronic_macs"][layers["runs_on"] == "electronic"].sum()
+
+
+def test_nominal_tuning_power_respects_a_chip_budget_shared_out_to_the_block(robin_eo_config):
+    # The nominal power is sampled on a block of the chip; a binding chip budget must still bind there,
+    # and a budget above every chip's need must change nothing.
+    unlimited = Tuner(robin_eo_config.with_values({"tuning.chip_budget_w": None})).nominal_power_w()
+    tight_w = 0.3 * unlimited
+    tight = Tuner(robin_eo_config.with_values({"tuning.chip_budget_w": tight_w})).nominal_power_w()
+    assert tight <= tight_w * (1 + 1e-9)
+    loose = Tuner(robin_eo_config.with_values({"tuning.chip_budget_w": 1e5})).nominal_power_w()
+    assert loose == unlimited

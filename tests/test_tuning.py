@@ -50,13 +50,28 @@ def test_crosstalk_matrix_from_positions():
 # ---------------------------------------------------------------- closed forms, single ring
 
 def test_single_blue_ring_heated_by_shift_over_efficiency():
-    r = one(-3.0, tu.TuningModel(thermal_crosstalk=False))
+    # blue-only EO cannot help a blue-shifted ring: the heater takes the whole 3 nm
+    r = one(-3.0, tu.TuningModel(thermal_crosstalk=False, eo_bidirectional=False))
     assert math.isclose(r.to_power_w[0], 3.0 / ETA, rel_tol=1e-12)  # 3 nm · 27.5 mW / 18 nm
     assert r.eo_power_w[0] == 0 and r.residual_nm[0] == 0 and not r.unreachable[0]
     assert r.lock_time_s == TO_S and math.isclose(r.total_power_w, 3.0 / ETA, rel_tol=1e-12)
+    # bidirectional EO (4 µW/nm << 1.53 mW/nm of heating) takes its 1 nm, the heater the other 2 nm
+    r = one(-3.0, tu.TuningModel(thermal_crosstalk=False))
+    assert math.isclose(r.to_power_w[0], 2.0 / ETA, rel_tol=1e-12)
+    assert math.isclose(r.eo_power_w[0], EO_RANGE * EO_W_PER_NM, rel_tol=1e-12) and r.residual_nm[0] == 0
+    assert r.lock_time_s == TO_S and math.isclose(r.total_power_w, 2.0 / ETA + EO_W_PER_NM, rel_tol=1e-12)
     # doped-Si heater, 2.06 nm/mW (Opt. Express 21, 15706): 3 nm costs 3/2.06 mW
-    r = one(-3.0, tu.TuningModel(to_efficiency_nm_per_mw=2.06))
+    r = one(-3.0, tu.TuningModel(to_efficiency_nm_per_mw=2.06, eo_bidirectional=False))
     assert math.isclose(r.to_power_w[0], 3.0 / 2.06 * 1e-3, rel_tol=1e-12)
+
+
+def test_eo_costlier_than_the_heater_is_left_to_blue_shifts():
+    # EO at 2 mW/nm > 27.5 mW / 18 nm: a ring needing 0.5 nm of red shift is heated, one needing
+    # 0.5 nm of blue shift (beyond any heater) uses EO
+    m = tu.TuningModel(eo_efficiency_w_per_nm=2e-3, thermal_crosstalk=False)
+    red_needed, blue_needed = one(-0.5, m), one(0.5, m)
+    assert math.isclose(red_needed.to_power_w[0], 0.5 / ETA, rel_tol=1e-12) and red_needed.eo_power_w[0] == 0
+    assert math.isclose(blue_needed.eo_power_w[0], 0.5 * 2e-3, rel_tol=1e-12) and blue_needed.to_power_w[0] == 0
 
 
 @pytest.mark.parametrize("shift", [0.4, -0.4, 1.0, -0.999])
@@ -97,13 +112,14 @@ def test_unreachable_when_heater_power_limit_is_exceeded():
 def test_order_reassignment_reduces_power():
     # red by 0.9 FSR: heat 0.1 FSR onto the next order instead of being unreachable
     with_r, without = one(0.9 * FSR), one(0.9 * FSR, tu.TuningModel(reassign_order=False))
-    assert math.isclose(with_r.to_power_w[0], 0.1 * P_FSR_W, rel_tol=1e-9)
+    # 0.1 FSR = 1.8 nm of red shift: EO its 1 nm, the heater 0.8 nm
+    assert math.isclose(with_r.to_power_w[0], (0.1 * FSR - EO_RANGE) / ETA, rel_tol=1e-9)
     assert with_r.order_shift[0] == 1 and abs(with_r.residual_nm[0]) < 1e-9
     assert without.unreachable[0] and not with_r.unreachable[0]
     # blue by 1.2 FSR: 0.2 FSR of heating instead of 1.2 FSR
-    m = tu.TuningModel(to_max_power_w=50e-3)
+    m = tu.TuningModel(to_max_power_w=50e-3, eo_bidirectional=False)
     a = one(-1.2 * FSR, m)
-    b = one(-1.2 * FSR, tu.TuningModel(to_max_power_w=50e-3, reassign_order=False))
+    b = one(-1.2 * FSR, tu.TuningModel(to_max_power_w=50e-3, reassign_order=False, eo_bidirectional=False))
     assert math.isclose(a.to_power_w[0], 0.2 * P_FSR_W, rel_tol=1e-9)
     assert math.isclose(b.to_power_w[0], 1.2 * P_FSR_W, rel_tol=1e-9)
     assert a.total_power_w < b.total_power_w
@@ -118,8 +134,8 @@ def test_order_reassignment_reduces_power():
 def test_heaters_hit_targets_through_the_crosstalk_matrix():
     rng = np.random.default_rng(0)
     b, pitch = 16, 5.0
-    shift = rng.uniform(-6.0, -1.5, (3, b))  # all beyond EO range: every ring heated
-    r = tu.tune(shift, fsr_nm=FSR, bank_size=b, pitch_um=pitch)
+    shift = rng.uniform(-6.0, -1.5, (3, b))  # blue-only EO: every ring heated by its whole shift
+    r = tu.tune(shift, fsr_nm=FSR, bank_size=b, pitch_um=pitch, model=tu.TuningModel(eo_bidirectional=False))
     c = tu.crosstalk_matrix(np.arange(b) * pitch)
     q = r.to_power_w * ETA  # shift each heater applies to its own ring (nm)
     assert np.all(r.to_power_w >= 0)
@@ -151,11 +167,11 @@ def test_constrained_heater_solve_matches_qp_oracle_and_complementarity():
     q_max = m.to_max_power_w * ETA
     assert r.fallback_banks > 0
     for k in range(shift.shape[0]):
-        heated = shift[k] < -EO_RANGE
+        heated = shift[k] < -EO_RANGE  # EO gives its 1 nm of red shift, the heater the rest
         assert np.all(q[k, ~heated] == 0)
         sub = np.ix_(heated, heated)
-        np.testing.assert_allclose(q[k, heated], qp_oracle(c[sub], -shift[k, heated], q_max), atol=1e-7)
-        w = c @ q[k] + shift[k]  # thermal shift minus target
+        np.testing.assert_allclose(q[k, heated], qp_oracle(c[sub], -shift[k, heated] - EO_RANGE, q_max), atol=1e-7)
+        w = c @ q[k] + shift[k] + EO_RANGE  # thermal shift minus target
         inside = heated & (q[k] > 1e-12) & (q[k] < q_max - 1e-12)
         assert np.all(np.abs(w[inside]) < 1e-9)
         assert np.all(w[heated & (q[k] <= 1e-12)] > -1e-9)  # heater off: at or above target
@@ -277,7 +293,8 @@ def test_common_mode_tracking_leaves_only_the_within_chip_spread():
     tracked = tu.tune(shift, fsr_nm=fsr_nm, bank_size=20, pitch_um=10.0, model=tu.TuningModel(track_common_mode=True))
     assert np.all(tracked.to_power_w == 0.0)
     assert np.all(tracked.total_power_w <= 40 * 4e-6 * 0.6 + 1e-12)
-    assert np.all(fixed.total_power_w > 40 * (fsr_nm - 4.3) / fsr_nm * 27.5e-3 * 0.99)
+    # untracked: each ring heated onto the next order less the 1 nm EO takes (crosstalk saves < 3 %)
+    assert np.all(fixed.total_power_w > 40 * (fsr_nm - 4.3 - EO_RANGE) / fsr_nm * 27.5e-3 * 0.97)
     assert np.all(np.abs(tracked.residual_nm) <= 1e-6)
     # The residual is relative to the offset grid, which stays within the chip's own shifts.
     assert np.all((tracked.grid_offset_nm >= shift.min(axis=-1)) & (tracked.grid_offset_nm <= shift.max(axis=-1)))
@@ -303,3 +320,235 @@ def test_common_mode_tracking_with_two_interleaved_ring_designs():
     assert tracked.total_power_w <= bound_w
     assert tracked.total_power_w < untracked_w
     assert not tracked.unreachable.any()
+
+
+# ---------------------------------------------------------------- minimum-power locking
+
+def brute_force_lock(s, fsr, c, model):
+    """Least EO + TO power of one bank over every reachable order and actuator state per ring.
+
+    Per ring: each resonance order whose correction d = k·FSR − s lies in [−r_blue, (C q_max)_i + r_red]
+    (all heaters at maximum reach no further), and each state: heater off (EO takes the rest), heater on target
+    with EO at one of its limits or idle, heater at maximum (EO takes the rest). Every state
+    combination is solved for the heaters on target (C q = d − e on those rings) and kept if all
+    heaters and EO corrections are within their bounds. Pure NumPy. Returns (power, q, e).
+    """
+    b = len(s)
+    eta = model.to_efficiency_nm_per_w(fsr)
+    q_max = eta * model.to_max_power_w
+    r_blue, r_red = model.eo_range_nm, (model.eo_range_nm if model.eo_bidirectional else 0.0)
+    reach = c @ q_max + r_red
+    per_ring = []
+    for i in range(b):
+        ks = [k for k in range(int(np.floor(s[i] / fsr[i])) - 2, int(np.ceil(s[i] / fsr[i])) + 4)
+              if -r_blue - 1e-12 <= k * fsr[i] - s[i] <= reach[i]]
+        states = [("off", None), ("max", None)] + [("on", e) for e in sorted({r_red, 0.0, -r_blue})]
+        per_ring.append([(k * fsr[i] - s[i], st, e) for k in ks for st, e in states])
+    combos = list(itertools.product(*per_ring))
+    n = len(combos)
+    d = np.array([[x[0] for x in cb] for cb in combos])
+    on = np.array([[x[1] == "on" for x in cb] for cb in combos])
+    at_max = np.array([[x[1] == "max" for x in cb] for cb in combos])
+    e_fix = np.array([[x[2] if x[2] is not None else 0.0 for x in cb] for cb in combos])
+    a = np.where(on[:, :, None], c[None], np.eye(b)[None])
+    rhs = np.where(on, d - e_fix, np.where(at_max, q_max, 0.0))
+    q = np.linalg.solve(a, rhs[..., None])[..., 0]
+    e = d - q @ c.T
+    ok = (np.all(q >= -1e-9, axis=1) & np.all(q <= q_max + 1e-9, axis=1)
+          & np.all(e >= -r_blue - 1e-9, axis=1) & np.all(e <= r_red + 1e-9, axis=1))
+    assert ok.any(), "no combination locks every ring"
+    power = (q / eta).sum(axis=1) + np.abs(e).sum(axis=1) * model.eo_efficiency_w_per_nm
+    best = np.argmin(np.where(ok, power, np.inf))
+    assert n > 0
+    return power[best], q[best], e[best]
+
+
+@pytest.mark.parametrize("b,pitch,eo_w,bidir", [
+    (2, 5.0, 4e-6, True), (3, 2.0, 4e-6, True), (4, 5.0, 4e-6, True), (4, 1.0, 4e-6, True),
+    (3, 2.0, 1e-3, True), (4, 5.0, 4e-6, False), (3, 1.0, 1e-3, False),
+    # blue-only EO (carrier injection) at any cost, even above the heater's 1.53 mW/nm
+    (3, 1.0, 3e-3, False), (4, 5.0, 1e-2, False),
+    # bidirectional EO just inside the exactness condition c_eo·η·max_i Σ_j C_ij < 1 (0.96 here)
+    (3, 0.7, 1e-3, True),
+])
+def test_solver_matches_brute_force_over_orders_and_actuators(b, pitch, eo_w, bidir):
+    if bidir:
+        cond = eo_w * 18.0 / 27.5e-3 * tu.crosstalk_matrix(np.arange(b) * pitch).sum(axis=0).max()
+        assert cond < 1.0  # the documented range of exactness
+    rng = np.random.default_rng(b * 100 + int(pitch * 10) + (eo_w > 1e-5) + 7 * bidir)
+    m = tu.TuningModel(eo_efficiency_w_per_nm=eo_w, eo_bidirectional=bidir, to_max_power_w=30e-3)
+    c = tu.crosstalk_matrix(np.arange(b) * pitch)
+    fsr = np.where(np.arange(b) % 2 == 0, 18.0, 16.5)
+    checked = 0
+    for _ in range(12):
+        s = rng.normal(0.0, 4.0, b)
+        r = tu.tune(s, fsr_nm=fsr, bank_size=b, pitch_um=pitch, model=m)
+        if r.unreachable.any():
+            continue
+        power, q, e = brute_force_lock(s, fsr, c, m)
+        assert r.total_power_w == pytest.approx(power, rel=1e-9, abs=1e-12)
+        checked += 1
+    assert checked >= 8
+
+
+def old_policy(s, fsr, c, model):
+    """Heat-the-whole-shift policy (before minimum-power locking), one bank, NumPy + SciPy:
+    EO alone if it covers the shift (or the nearest order's), else the heater takes the whole
+    correction to the next order up; box-constrained heaters; EO for what is left; rings left
+    too red move one order up. Returns (power W, unreachable)."""
+    r = model.eo_range_nm
+    hi = r if model.eo_bidirectional else 0.0
+    covers = (lambda x: np.abs(x) <= r) if model.eo_bidirectional else (lambda x: (x >= 0) & (x <= r))
+    eta = model.to_efficiency_nm_per_w(fsr)
+    q_max = eta * model.to_max_power_w
+    eo_only = covers(s)
+    k_near = np.round(s / fsr)
+    near = ~eo_only & covers(s - k_near * fsr)
+    k = np.where(near, k_near, np.where(eo_only, 0.0, np.ceil(s / fsr)))
+    off = eo_only | near
+    for _ in range(len(s) + 2):
+        tau = np.where(off, 0.0, -(s - k * fsr))
+        q = np.zeros(len(s))
+        on = ~off
+        if on.any():
+            q[on] = qp_oracle(c[np.ix_(on, on)], tau[on], q_max[on])
+        left = s - k * fsr + c @ q
+        res = left + np.clip(-left, -r, hi)
+        too_red = res > model.lock_tolerance_nm
+        if not too_red.any():
+            break
+        k, off = k + too_red, off & ~too_red
+    power = (q / eta).sum() + np.abs(np.clip(-left, -r, hi)).sum() * model.eo_efficiency_w_per_nm
+    return power, np.abs(res) > model.lock_tolerance_nm
+
+
+@pytest.mark.parametrize("bidir", [True, False])
+def test_minimum_power_never_exceeds_heat_whole_shift_and_keeps_every_lock(bidir):
+    rng = np.random.default_rng(11 + bidir)
+    b, banks, pitch = 8, 6, 5.0
+    m = tu.TuningModel(eo_bidirectional=bidir)
+    fsr = np.where(np.arange(b * banks) % 2 == 0, 18.28, 16.9)
+    c = tu.crosstalk_matrix(np.arange(b) * pitch)
+    shift = rng.normal(0.0, 3.0, (5, b * banks)) + rng.normal(0.0, 4.0, (5, 1))  # chip offset + spread
+    r = tu.tune(shift, fsr_nm=fsr, bank_size=b, pitch_um=pitch, model=m)
+    saved = 0.0
+    for chip in range(shift.shape[0]):
+        old_w = 0.0
+        for k in range(banks):
+            part = slice(k * b, (k + 1) * b)
+            p, unreach = old_policy(shift[chip, part], fsr[part], c, m)
+            old_w += p
+            assert not np.any(r.unreachable[chip, part] & ~unreach)  # locked before -> locked now
+        assert r.total_power_w[chip] <= old_w * (1 + 1e-9) + 1e-12
+        saved += old_w - r.total_power_w[chip]
+    assert saved > 0 if bidir else saved >= -1e-9
+
+
+# ---------------------------------------------------------------- chip budget
+
+def uncoupled_required_power(s, fsr, model):
+    """Closed form, bidirectional EO, no crosstalk: (power to lock, power of EO alone at the nearest order)."""
+    r, eta = model.eo_range_nm, model.to_efficiency_nm_per_w(fsr)
+    d = np.ceil((s - r) / fsr) * fsr - s  # least correction >= -r
+    lock = np.where(d <= r, np.abs(d) * model.eo_efficiency_w_per_nm, r * model.eo_efficiency_w_per_nm + (d - r) / eta)
+    x = s - np.round(s / fsr) * fsr
+    return lock, np.minimum(np.abs(x), r) * model.eo_efficiency_w_per_nm
+
+
+def test_binding_budget_leaves_exactly_the_most_expensive_rings_unlocked():
+    rng = np.random.default_rng(21)
+    n, fsr = 60, 18.0
+    shift = rng.normal(0.0, 5.0, (4, n))
+    free = tu.tune(shift, fsr_nm=fsr, bank_size=6, pitch_um=5.0, model=tu.TuningModel(thermal_crosstalk=False))
+    lock_w, eo_w = uncoupled_required_power(shift, fsr, tu.TuningModel())
+    np.testing.assert_allclose(free.total_power_w, lock_w.sum(axis=1), rtol=1e-12)
+    for frac in (0.7, 0.3):
+        budget = frac * free.total_power_w.min()
+        r = tu.tune(shift, fsr_nm=fsr, bank_size=6, pitch_um=5.0,
+                    model=tu.TuningModel(thermal_crosstalk=False, chip_budget_w=budget))
+        for chip in range(shift.shape[0]):
+            order = np.argsort(lock_w[chip], kind="stable")
+            cost = [lock_w[chip, order[:m]].sum() + eo_w[chip, order[m:]].sum() for m in range(n + 1)]
+            m = max(i for i in range(n + 1) if cost[i] <= budget)
+            expected = np.zeros(n, bool)
+            expected[order[m:]] = True
+            np.testing.assert_array_equal(r.unreachable[chip], expected)
+            assert r.total_power_w[chip] <= budget
+            assert np.all(r.to_power_w[chip, expected] == 0)  # EO only
+            x = shift[chip, expected] - np.round(shift[chip, expected] / fsr) * fsr
+            np.testing.assert_allclose(r.residual_nm[chip, expected], np.sign(x) * (np.abs(x) - EO_RANGE), atol=1e-12)
+            np.testing.assert_allclose(r.residual_nm[chip, ~expected], 0.0, atol=1e-9)
+
+
+def test_budget_with_crosstalk_is_respected_and_none_is_unlimited():
+    rng = np.random.default_rng(22)
+    shift = rng.normal(0.0, 4.0, (3, 2, 80))
+    fsr = np.where(np.arange(80) % 2 == 0, 18.28, 16.9)
+    kw = dict(fsr_nm=fsr, bank_size=20, pitch_um=5.0)
+    free = tu.tune(shift, **kw)
+    assert tu.TuningModel().chip_budget_w is None
+    loose = tu.tune(shift, **kw, model=tu.TuningModel(chip_budget_w=float(free.total_power_w.max()) * 1.001))
+    for name in ("residual_nm", "eo_power_w", "to_power_w", "unreachable", "order_shift", "total_power_w"):
+        np.testing.assert_array_equal(getattr(loose, name), getattr(free, name))
+    for budget in (0.5 * free.total_power_w.min(), 1e-3 * free.total_power_w.min(), 1e-9):
+        r = tu.tune(shift, **kw, model=tu.TuningModel(chip_budget_w=budget))
+        assert np.all(r.total_power_w <= budget * (1 + 1e-12))
+        assert r.unreachable.sum() > free.unreachable.sum()
+        np.testing.assert_array_equal(r.unreachable, np.abs(r.residual_nm) > 1e-6)
+        assert np.all(r.to_power_w[r.unreachable] == 0)
+
+
+# ---------------------------------------------------------------- heater DAC
+
+@pytest.mark.parametrize("crosstalk", [False, True])
+def test_heater_dac_residual_is_within_half_an_lsb_of_heater_shift(crosstalk):
+    rng = np.random.default_rng(31)
+    b, pitch = 10, 5.0
+    shift = rng.normal(0.0, 4.0, (20, b))
+    fsr = np.full(b, FSR)
+    ideal_m = tu.TuningModel(thermal_crosstalk=crosstalk)
+    ideal = tu.tune(shift, fsr_nm=fsr, bank_size=b, pitch_um=pitch, model=ideal_m)
+    for bits in (4, 6, 8):
+        m = tu.TuningModel(thermal_crosstalk=crosstalk, heater_dac_bits=bits)
+        r = tu.tune(shift, fsr_nm=fsr, bank_size=b, pitch_um=pitch, model=m)
+        lsb_w = 30e-3 / (2**bits - 1)
+        levels = r.to_power_w / lsb_w
+        np.testing.assert_allclose(levels, np.round(levels), atol=1e-9)  # on the DAC grid
+        c = tu.crosstalk_matrix(np.arange(b) * pitch) if crosstalk else np.eye(b)
+        half_lsb_nm = 0.5 * lsb_w * ETA
+        bound = c.sum(axis=1) * half_lsb_nm  # |Σ_j C_ij δq_j| with |δq_j| <= half an LSB
+        assert np.all(np.abs(r.residual_nm) <= bound + 1e-12)
+        assert np.abs(r.residual_nm).max() > 0.05 * half_lsb_nm  # quantisation leaves something
+        np.testing.assert_array_equal(r.unreachable, ideal.unreachable)  # flags from the ideal drive
+
+
+def test_heater_dac_converges_to_ideal_drive():
+    rng = np.random.default_rng(32)
+    shift = rng.normal(0.0, 4.0, (10, 20))
+    kw = dict(fsr_nm=FSR, bank_size=20, pitch_um=5.0)
+    ideal = tu.tune(shift, **kw)
+    errs = []
+    for bits in (6, 10, 16, 24):
+        r = tu.tune(shift, **kw, model=tu.TuningModel(heater_dac_bits=bits))
+        errs.append(np.abs(r.residual_nm - ideal.residual_nm).max())
+        assert np.abs(r.to_power_w - ideal.to_power_w).max() <= 0.5 * 30e-3 / (2**bits - 1) + 1e-15
+    assert errs[-1] < 1e-6 and all(a >= b for a, b in zip(errs, errs[1:]))
+
+
+@pytest.mark.parametrize("kw", [{}, {"eo_bidirectional": False}, {"reassign_order": False},
+                                {"eo_efficiency_w_per_nm": 2e-3}, {"to_max_power_w": 5e-3}])
+def test_grid_offset_kernel_sums_the_per_ring_policy(kw):
+    # the Numba candidate scan equals the NumPy per-ring order choice summed over rings
+    rng = np.random.default_rng(41)
+    m = tu.TuningModel(**kw)
+    x = rng.normal(0.0, 6.0, (3, 50))
+    fsr = np.broadcast_to(np.where(np.arange(50) % 2 == 0, 18.28, 16.9), x.shape).copy()
+    cand = rng.normal(0.0, 3.0, (3, 7))
+    eta = m.to_efficiency_nm_per_w(fsr)
+    e_heat = tu._eo_heat_share(m, eta)
+    out = np.empty((3, 7))
+    tu._grid_costs(x, fsr, eta, eta * m.to_max_power_w, e_heat, cand, m.eo_efficiency_w_per_nm,
+                   0.5 * m.eo_range_nm, m.eo_range_nm, m.reassign_order, out)
+    for j in range(7):
+        _, cost = tu._choose_orders(x - cand[:, j:j + 1], fsr, m, eta, eta * m.to_max_power_w, e_heat, 0.5 * m.eo_range_nm)
+        np.testing.assert_allclose(out[:, j], cost.sum(axis=1), rtol=1e-12)

@@ -256,3 +256,47 @@ XY = np.zeros((3, 2))
 def test_bad_input_is_rejected_with_name_value_and_range(make, exc, words, rejected):
     with rejected(exc, *words):
         make()
+
+
+# --- coupling gaps ------------------------------------------------------------------------------
+def _grid_xy(n_side=40, pitch_um=20.0):
+    g = np.arange(n_side) * pitch_um
+    return np.column_stack([np.repeat(g, n_side), np.tile(g, n_side)])
+
+
+def test_gap_draws_leave_width_thickness_and_temperature_bit_identical():
+    xy = _grid_xy()
+    base = dataclasses.replace(var.FabricationModel(), sigma_gap_nm=0.0)
+    off = var.sample_chips(xy, range(3), seed=9, fab=base)
+    on = var.sample_chips(xy, range(3), seed=9, fab=dataclasses.replace(base, sigma_gap_nm=5.0))
+    assert off.dgap_in_nm is None and off.dgap_drop_nm is None
+    for name in ("dw_nm", "dt_nm", "dT_K", "die_xy_mm"):
+        np.testing.assert_array_equal(getattr(on, name), getattr(off, name))
+    assert on.dgap_in_nm.shape == on.dgap_drop_nm.shape == on.dw_nm.shape
+
+
+def test_gap_deviations_are_independent_per_ring_and_coupler_with_their_sigma():
+    xy = _grid_xy()  # 1600 rings
+    fab = only(sigma_gap_nm=3.0)
+    cv = var.sample_chips(xy, range(4), seed=2, fab=fab)
+    for arr in (cv.dgap_in_nm, cv.dgap_drop_nm):
+        assert gaussian_std_ok(arr.ravel(), 3.0)
+        assert abs(arr.mean()) < Z * 3.0 / math.sqrt(arr.size)
+    x, y = cv.dgap_in_nm.ravel(), cv.dgap_drop_nm.ravel()
+    assert abs(np.corrcoef(x, y)[0, 1]) < Z / math.sqrt(x.size)
+    neighbours = np.corrcoef(cv.dgap_in_nm[:, :-1].ravel(), cv.dgap_in_nm[:, 1:].ravel())[0, 1]
+    assert abs(neighbours) < Z / math.sqrt(x.size)
+    # one stream, scaled by σ; chip k alone equals its row
+    half = var.sample_chips(xy, range(4), seed=2, fab=only(sigma_gap_nm=1.5))
+    np.testing.assert_allclose(half.dgap_in_nm, 0.5 * cv.dgap_in_nm, rtol=1e-15)
+    alone = var.sample_chip(xy, seed=2, chip=3, fab=fab)
+    np.testing.assert_array_equal(alone.dgap_drop_nm, cv.dgap_drop_nm[3])
+
+
+def test_post_lock_fields_validate(rejected):
+    with rejected(ValueError, "sigma_gap_nm", "-1"):
+        var.FabricationModel(sigma_gap_nm=-1.0)
+    with rejected(ValueError, "post_lock_drift_sigma_K", "-0.5"):
+        var.ThermalModel(post_lock_drift_sigma_K=-0.5)
+    with rejected(ValueError, "laser_drift_sigma_pm", "-2"):
+        var.ThermalModel(laser_drift_sigma_pm=-2.0)

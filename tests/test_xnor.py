@@ -215,3 +215,102 @@ def test_coefficients_bad_input():
         xnor.coefficients(np.zeros((4, 3, 2)))
     with pytest.raises(ValueError, match="levels"):
         xnor.coefficients(np.full((1, 2, 2), np.nan))
+
+
+# --- per-ring couplings (coupling-gap variation) ----------------------------------------------
+def oracle_powers_per_ring(acts, weights, channels, act_res, weight_res, modulation, park, neighbours):
+    """As :func:`oracle_powers`, but ring k of each role is its own RingDesign (own κ²)."""
+    n = len(channels)
+    out = np.empty((n, 2, 2, 2))
+    for j, lam in enumerate(channels):
+        mats = {}
+        for k in range(n):
+            for role, (rg, res, shift) in enumerate(((acts[k], act_res, modulation), (weights[k], weight_res, park))):
+                mats[k, role] = (ring_matrix(rg, channels[k] + res[k], shift, lam),
+                                 ring_matrix(rg, channels[k] + res[k], 0.0, lam))
+        for bit_a, bit_w in itertools.product((0, 1), (0, 1)):
+            v = np.array([1.0, 0.0])
+            for k in range(n):
+                for role, bit in ((0, bit_a), (1, bit_w)):
+                    if k == j:
+                        v = mats[k, role][bit] @ v
+                    elif neighbours:
+                        v = 0.5 * (mats[k, role][0] + mats[k, role][1]) @ v
+            out[j, bit_a, bit_w] = v
+    return out[..., 0], out[..., 1]
+
+
+@pytest.mark.parametrize("neighbours", [True, False])
+def test_per_ring_couplings_equal_the_oracle_with_one_design_per_ring(neighbours):
+    import dataclasses
+
+    act = make(ACT, 0.03, 0.02, loss_db_per_cm=3.0)
+    weight = make(WEIGHT, 0.02, 0.025, loss_db_per_cm=1.0)
+    channels = 1550.0 + 0.25 * np.arange(5)
+    rng = np.random.default_rng(11)
+    act_res, weight_res = rng.normal(0, 0.03, 5), rng.normal(0, 0.03, 5)
+    k2 = {name: base * (1 + rng.normal(0, 0.2, 5)) for name, base in
+          (("act_kappa2_in", 0.03), ("act_kappa2_drop", 0.02), ("weight_kappa2_in", 0.02), ("weight_kappa2_drop", 0.025))}
+    acts = [dataclasses.replace(act, kappa2_in=k2["act_kappa2_in"][i], kappa2_drop=k2["act_kappa2_drop"][i]) for i in range(5)]
+    weights = [dataclasses.replace(weight, kappa2_in=k2["weight_kappa2_in"][i], kappa2_drop=k2["weight_kappa2_drop"][i])
+               for i in range(5)]
+    p_a, p_b = xnor.bank_output_powers(act, weight, channels_nm=channels, act_residual_nm=act_res,
+                                       weight_residual_nm=weight_res, modulation_nm=0.12, park_nm=-0.2,
+                                       neighbours=neighbours, **k2)
+    o_a, o_b = oracle_powers_per_ring(acts, weights, channels, act_res, weight_res, 0.12, -0.2, neighbours)
+    np.testing.assert_allclose(p_a, o_a, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(p_b, o_b, rtol=0, atol=1e-10)
+    # and they differ from the design's couplings by far more than the tolerance
+    d_a, _ = xnor.bank_output_powers(act, weight, channels_nm=channels, act_residual_nm=act_res,
+                                     weight_residual_nm=weight_res, modulation_nm=0.12, park_nm=-0.2,
+                                     neighbours=neighbours)
+    assert np.max(np.abs(d_a - p_a)) > 1e-3
+
+
+@pytest.mark.parametrize("banks", [(), (3,), (2, 700)])  # (2, 700): the parallel build
+def test_constant_couplings_reproduce_the_scalar_result_exactly(banks):
+    act = make(ACT, 0.03, 0.02, loss_db_per_cm=3.0)
+    weight = make(WEIGHT, 0.02, 0.025, loss_db_per_cm=1.0)
+    channels = 1550.0 + 0.4 * np.arange(6)
+    rng = np.random.default_rng(3)
+    act_res, weight_res = rng.normal(0, 0.03, banks + (6,)), rng.normal(0, 0.03, banks + (6,))
+    kw = dict(channels_nm=channels, act_residual_nm=act_res, weight_residual_nm=weight_res, modulation_nm=-0.2,
+              park_nm=-0.2)
+    scalar = xnor.bank_levels(act, weight, **kw)
+    const = xnor.bank_levels(act, weight, act_kappa2_in=np.full(banks + (6,), 0.03), act_kappa2_drop=0.02,
+                             weight_kappa2_in=np.full(6, 0.02), weight_kappa2_drop=np.full(banks + (6,), 0.025), **kw)
+    np.testing.assert_array_equal(const, scalar)
+
+
+def test_per_bank_couplings_match_bank_by_bank():
+    act = make(ACT, 0.03)
+    weight = make(WEIGHT, 0.02)
+    channels = 1550.0 + 0.4 * np.arange(4)
+    rng = np.random.default_rng(5)
+    res = rng.normal(0, 0.02, (3, 4))
+    k2 = 0.03 * (1 + rng.normal(0, 0.1, (3, 4)))
+    kw = dict(channels_nm=channels, weight_residual_nm=0.0, modulation_nm=-0.2, park_nm=-0.2)
+    batch = xnor.bank_levels(act, weight, act_residual_nm=res, act_kappa2_in=k2, **kw)
+    for b in range(3):
+        np.testing.assert_array_equal(batch[b], xnor.bank_levels(act, weight, act_residual_nm=res[b],
+                                                                 act_kappa2_in=k2[b], **kw))
+
+
+def test_weaker_drop_coupling_lowers_the_gain():
+    # δ of an on-resonance cell falls when a ring's drop coupling is weakened (less peak drop)
+    act, weight = make(ACT, 0.03), make(WEIGHT, 0.03)
+    kw = dict(channels_nm=[1550.0], act_residual_nm=0.0, weight_residual_nm=0.0, modulation_nm=-0.4,
+              park_nm=-0.4, neighbours=False)
+    deltas = [xnor.coefficients(xnor.bank_levels(act, weight, act_kappa2_drop=k, **kw))[0, 3]
+              for k in (0.03, 0.02, 0.01)]
+    assert deltas[0] > deltas[1] > deltas[2]
+
+
+@pytest.mark.parametrize("name", ["act_kappa2_in", "act_kappa2_drop", "weight_kappa2_in", "weight_kappa2_drop"])
+def test_bad_per_ring_couplings(name, rejected):
+    with rejected(ValueError, name, "1.0"):
+        _call(**{name: [0.02, 1.0]})
+    with rejected(ValueError, name, "0.0"):
+        _call(**{name: 0.0})
+    with rejected(ValueError, "must broadcast"):
+        _call(**{name: np.full(3, 0.02)})

@@ -7,10 +7,13 @@ drawn for the whole run time) is the nominal tuning power, :meth:`Tuner.nominal_
 ``tuning.variation_chips`` chips (seed ``tuning.variation_seed``) sampled by the chip pipeline
 (``accel.chip.sample_chip``) under the preset's conditions, on a representative block: one
 unit with ``min(M, 4)`` VDUs at 1 Gb/s (the die-level variation terms are common to the whole
-chip; the intra-die field varies over millimetres, more than a unit); times all rings.
+chip; the intra-die field varies over millimetres, more than a unit); times all rings. A chip
+budget (``tuning.chip_budget_w``) is shared out in proportion: the block gets its share of rings'
+worth of the chip's budget.
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import cached_property
 from types import MappingProxyType
 
@@ -69,6 +72,11 @@ class Tuner(Component):
         block = cfg.with_values({"architecture.units": 1, "architecture.vdus_per_unit": min(cfg.M, 4),
                                  "architecture.bit_rate_gbps": 1.0})
         resolved = (Conditions() if conditions is None else conditions).resolve(block)
+        if resolved.tuning is not False and resolved.tuning.chip_budget_w is not None:
+            # The block holds a share of the chip's rings: it gets that share of the chip's budget.
+            share = Tuner(block).count / self.count
+            resolved = dataclasses.replace(
+                resolved, tuning=dataclasses.replace(resolved.tuning, chip_budget_w=resolved.tuning.chip_budget_w * share))
         key = (block.wavelength, block.activation_ring, block.weight_ring, block.floorplan, block.architecture,
                block.tuning, resolved.variation, resolved.tuning)
         if key not in _NOMINAL_CACHE:

@@ -64,18 +64,26 @@ class XnorCell(Component):
                                      "weight_programming"),
         })
 
-    def _coefficients(self, act_residual_nm, weight_residual_nm) -> np.ndarray:
+    def _coefficients(self, act_residual_nm, weight_residual_nm, kappa2_in=None, kappa2_drop=None) -> np.ndarray:
+        couplings = {}
+        for port, k2 in (("in", kappa2_in), ("drop", kappa2_drop)):
+            if k2 is not None:
+                couplings[f"act_kappa2_{port}"] = k2[..., 0]
+                couplings[f"weight_kappa2_{port}"] = k2[..., 1]
         levels = xnor.bank_levels(self.activation_ring, self.weight_ring, channels_nm=self.channels_nm,
                                   act_residual_nm=act_residual_nm, weight_residual_nm=weight_residual_nm,
-                                  modulation_nm=self.modulation_nm, park_nm=self.park_nm)
+                                  modulation_nm=self.modulation_nm, park_nm=self.park_nm, **couplings)
         return xnor.coefficients(levels)
 
     def coefficients(self, chip_state) -> np.ndarray:
         """Raw (uncalibrated) α, β, γ, δ of every cell, shape (..., N, 4), from a chip state with
         ``act_residual_nm`` and ``weight_residual_nm`` of shape (..., N) (e.g. an
         ``accel.chip.ChipSample``): each ring's residual detuning, κ² and loss, neighbour
-        channels included (``photonics.xnor.bank_levels``)."""
-        return self._coefficients(chip_state.act_residual_nm, chip_state.weight_residual_nm)
+        channels included (``photonics.xnor.bank_levels``). Optional ``kappa2_in`` /
+        ``kappa2_drop`` of shape (..., N, 2) (role last: activation, weight; None or absent =
+        the ring designs') give each ring its own couplings (coupling-gap variation)."""
+        return self._coefficients(chip_state.act_residual_nm, chip_state.weight_residual_nm,
+                                  getattr(chip_state, "kappa2_in", None), getattr(chip_state, "kappa2_drop", None))
 
     @cached_property
     def nominal_coefficients(self) -> np.ndarray:
