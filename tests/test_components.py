@@ -324,12 +324,14 @@ def test_report_energy_is_counts_times_action_energies(preset, model, electronic
     assert layers["electronics.mac"].sum() == layers["electronic_macs"][layers["runs_on"] == "electronic"].sum()
 
 
-def test_nominal_tuning_power_respects_a_chip_budget_shared_out_to_the_block(robin_eo_config):
+@pytest.mark.parametrize("name", ["robin-eo", "lightbulb"])  # lightbulb: a third, untuned-sampled ring per cell
+def test_nominal_tuning_power_respects_a_chip_budget_shared_out_to_the_block(name):
     # The nominal power is sampled on a block of the chip; a binding chip budget must still bind there,
     # and a budget above every chip's need must change nothing.
-    unlimited = Tuner(robin_eo_config.with_values({"tuning.chip_budget_w": None})).nominal_power_w()
+    cfg = presets.load(name).with_values({"tuning.track_common_mode": False})
+    unlimited = Tuner(cfg.with_values({"tuning.chip_budget_w": None})).nominal_power_w()
     tight_w = 0.3 * unlimited
-    tight = Tuner(robin_eo_config.with_values({"tuning.chip_budget_w": tight_w})).nominal_power_w()
+    tight = Tuner(cfg.with_values({"tuning.chip_budget_w": tight_w})).nominal_power_w()
     assert tight <= tight_w * (1 + 1e-9)
-    loose = Tuner(robin_eo_config.with_values({"tuning.chip_budget_w": 1e5})).nominal_power_w()
+    loose = Tuner(cfg.with_values({"tuning.chip_budget_w": 1e5})).nominal_power_w()
     assert loose == unlimited

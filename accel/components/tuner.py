@@ -9,7 +9,7 @@ drawn for the whole run time) is the nominal tuning power, :meth:`Tuner.nominal_
 unit with ``min(M, 4)`` VDUs at 1 Gb/s (the die-level variation terms are common to the whole
 chip; the intra-die field varies over millimetres, more than a unit); times all rings. A chip
 budget (``tuning.chip_budget_w``) is shared out in proportion: the block gets its share of rings'
-worth of the chip's budget.
+worth of the chip's budget (so the nominal power stays within it).
 """
 from __future__ import annotations
 
@@ -73,8 +73,9 @@ class Tuner(Component):
                                  "architecture.bit_rate_gbps": 1.0})
         resolved = (Conditions() if conditions is None else conditions).resolve(block)
         if resolved.tuning is not False and resolved.tuning.chip_budget_w is not None:
-            # The block holds a share of the chip's rings: it gets that share of the chip's budget.
-            share = Tuner(block).count / self.count
+            # The block's sampled rings (activation and weight; the mean per ring is scaled to all
+            # ``count`` rings) get their share of the chip's budget, so the nominal power stays within it.
+            share = build_floorplan(block).n_rings / self.count
             resolved = dataclasses.replace(
                 resolved, tuning=dataclasses.replace(resolved.tuning, chip_budget_w=resolved.tuning.chip_budget_w * share))
         key = (block.wavelength, block.activation_ring, block.weight_ring, block.floorplan, block.architecture,
