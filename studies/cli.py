@@ -98,11 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Map the BNN onto each preset, sample chips under fabrication and thermal "
                                    "variation, and write report.md, report.json, results.csv and figures.")
     _common(p, out_default=DEFAULT_OUT, chips=20, images=None, multi_preset=True, presets=DEFAULT_PRESETS)
-    p.add_argument("--vary", default="width_sigma_nm", metavar="PARAM",
+    p.add_argument("--vary", default="post_lock_drift_k", metavar="PARAM",
                    help="variation parameter of the accuracy-versus-variation figure (see 'robinsim mc --help'; "
-                        "default: width_sigma_nm)")
+                        "default: post_lock_drift_k, the ambient drift after the one-time lock)")
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
-                   help="its levels as '0,2,4' or 'start:stop:count' (default: 0,2,4,6,8); min(--chips, 3) chips "
+                   help="its levels as '0,2,4' or 'start:stop:count' (default: 0,0.5,1,2,3); min(--chips, 3) chips "
                         "per level on the first 500 images")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run in --out (finished chips are not recomputed)")

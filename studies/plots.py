@@ -53,6 +53,10 @@ _PARAMETER_LABELS = {
     "thickness_sigma_nm": "thickness variation σ (nm)",
     "temperature_offset_k": "ambient temperature offset (K)",
     "variation_scale": "fabrication variation (× default σ)",
+    "temperature_sigma_k": "chip-to-chip σ of ambient temperature (K)",
+    "gap_sigma_nm": "coupling-gap variation σ (nm)",
+    "post_lock_drift_k": "ambient drift after the lock, σ (K)",
+    "laser_drift_pm": "laser line wander σ (pm)",
 }
 
 _SIM_COLOR = "#1f77b4"
