@@ -56,7 +56,9 @@ class ChipSample:
     power; ``rings_out_of_range``: rings the tuner could not bring onto their channel;
     ``lock_time_s``; ``shift_nm``: each ring's resonance shift before tuning (units, M, N, 2),
     role 0 activation, 1 weight; ``grid_offset_nm``: the laser-grid offset that common-mode
-    tracking applied (0 without it); ``kappa2_in`` / ``kappa2_drop``: per-ring input / drop
+    tracking applied (0 without it); ``common_mode_dt_k`` / ``common_mode_power_w``: the
+    tracking TEC's temperature change and input power (``tuning.common_mode``; 0 for "none"
+    and "ideal"), not part of ``tuning_power_w``; ``kappa2_in`` / ``kappa2_drop``: per-ring input / drop
     power coupling (units, M, N, 2), role last as in ``shift_nm``, or None when the couplings
     are the ring designs' (no gap variation).
     """
@@ -73,6 +75,8 @@ class ChipSample:
     grid_offset_nm: float = 0.0
     kappa2_in: np.ndarray | None = None
     kappa2_drop: np.ndarray | None = None
+    common_mode_dt_k: float = 0.0
+    common_mode_power_w: float = 0.0
 
 
 def chip_stream(seed: int, chip: int, key: int) -> np.random.SeedSequence:
@@ -150,9 +154,14 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
         residual = shift - fsr * np.round(shift / fsr)
         fwhm = np.where(is_act, act.fwhm_nm, weight.fwhm_nm)
         power_w, out_of_range, lock_s, grid_offset = 0.0, int(np.sum(np.abs(residual) > fwhm / 2)), 0.0, 0.0
+        cm_dt, cm_power = 0.0, 0.0
     else:
-        res = tuner.tune(shift, fsr_nm=fsr, model=tuning)
+        dldT = None
+        if tuning.common_mode == "tec":  # the die TEC moves each ring by its own dλ/dT
+            dldT = _variation._waveguide_sensitivities(width, thickness, wavelength).dlambda_dT_nm_per_K
+        res = tuner.tune(shift, fsr_nm=fsr, model=tuning, dlambda_dT_nm_per_K=dldT)
         residual = np.asarray(res.residual_nm)
+        cm_dt, cm_power = float(res.common_mode_dt_k), float(res.common_mode_power_w)
         power_w, out_of_range, lock_s = float(res.total_power_w), int(np.sum(res.unreachable)), float(res.lock_time_s)
         grid_offset = float(res.grid_offset_nm)
     if variation is not False:
@@ -170,7 +179,8 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
     residual = residual.reshape(fp.shape)
     sample = ChipSample(chip, seed, None, residual[..., 0], residual[..., 1], power_w, out_of_range, lock_s,
                         shift_nm=np.reshape(shift, fp.shape), grid_offset_nm=grid_offset,
-                        kappa2_in=kappa2[0], kappa2_drop=kappa2[1])
+                        kappa2_in=kappa2[0], kappa2_drop=kappa2[1], common_mode_dt_k=cm_dt,
+                        common_mode_power_w=cm_power)
     if coefficients:
         sample = dataclasses.replace(sample, coefficients=xnor_cell.coefficients(sample))
     return sample

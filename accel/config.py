@@ -224,11 +224,13 @@ class TuningConfig(Parameters):
     is obtained.
 
     The actuator and policy fields (``eo_*``, ``to_*``, ``reassign_order``,
-    ``thermal_crosstalk``, ``lock_tolerance_nm``, ``track_common_mode``, ``chip_budget_w``,
-    ``heater_dac_bits``) are those of ``photonics.tuning.TuningModel`` in the units of their
-    names (:meth:`model`). ``chip_budget_w`` applies to each chip the pipeline samples.
-    ``track_common_mode``: the laser grid / TEC set-point follows each chip's common-mode
-    resonance shift, so rings are tuned only for the within-chip spread.
+    ``thermal_crosstalk``, ``lock_tolerance_nm``, ``chip_budget_w``, ``heater_dac_bits``, and the
+    common-mode tracking fields ``common_mode``, ``laser_*``, ``die_*``, ``tec_*``) are those of
+    ``photonics.tuning.TuningModel`` in the units of their names (:meth:`model`).
+    ``chip_budget_w`` applies to each chip the pipeline samples. ``common_mode``: how the
+    channel grid follows each chip's common-mode resonance shift ("none", "laser", "tec", or
+    "ideal" = free and unbounded, the papers' assumption; ``photonics.common_mode``); its cost
+    is the ``common_mode`` static power (``accel.components.CommonModeTracker``).
     Without ``fixed_power_per_ring_mw`` the nominal tuning power is the mean over
     ``variation_chips`` sampled chips (``accel.components.Tuner``).
     """
@@ -244,7 +246,15 @@ class TuningConfig(Parameters):
     reassign_order: bool = param(doc="lock a ring on the nearest reachable resonance order")
     thermal_crosstalk: bool = param(doc="heaters of a bank couple thermally")
     lock_tolerance_nm: float = param("(0, 1]", unit="nm", doc="residual above which a ring is unreachable")
-    track_common_mode: bool = param(doc="the laser grid / TEC follows each chip's common-mode shift")
+    common_mode: str = param("{none, laser, tec, ideal}",
+                             doc="common-mode tracking: fixed grid, tuned laser, die TEC, or ideal (free, unbounded)")
+    laser_nm_per_k: float = param("(0, 10]", unit="nm/K", doc="laser line shift per kelvin of its TEC")
+    laser_tec_max_dt_k: float = param("[0, 60]", unit="K", doc="largest laser TEC temperature change")
+    laser_heat_load_w: float = param("[0, 1e3]", unit="W", doc="heat the laser TEC pumps")
+    die_tec_max_dt_k: float = param("[0, 60]", unit="K", doc="largest die TEC temperature change")
+    die_heat_load_w: float = param("[0, 1e4]", unit="W", doc="die heat the die TEC pumps besides the EO + TO tuning power")
+    tec_hot_side_k: float = param("[200, 400]", unit="K", doc="TEC hot-side (heat-sink) temperature")
+    tec_zt: float = param("(0, 5]", doc="TEC module figure of merit ZT")
     eo_settle_ns: float = param("[0, 1e6]", unit="ns", doc="weight-ring settle time after a reload")
     variation_chips: int = param("[1, 1000]", doc="sampled chips averaged for the nominal tuning power")
     variation_seed: int = param("[0, 9223372036854775807]", doc="seed of those chips")
@@ -265,7 +275,10 @@ class TuningConfig(Parameters):
             to_power_per_fsr_w=self.to_power_per_fsr_mw / 1e3, to_efficiency_nm_per_mw=self.to_efficiency_nm_per_mw,
             to_max_power_w=self.to_max_power_mw / 1e3, to_lock_time_s=self.to_lock_time_us / 1e6,
             reassign_order=self.reassign_order, thermal_crosstalk=self.thermal_crosstalk,
-            lock_tolerance_nm=self.lock_tolerance_nm, track_common_mode=self.track_common_mode,
+            lock_tolerance_nm=self.lock_tolerance_nm, common_mode=self.common_mode,
+            laser_nm_per_k=self.laser_nm_per_k, laser_tec_max_dt_k=self.laser_tec_max_dt_k,
+            laser_heat_load_w=self.laser_heat_load_w, die_tec_max_dt_k=self.die_tec_max_dt_k,
+            die_heat_load_w=self.die_heat_load_w, tec_hot_side_k=self.tec_hot_side_k, tec_zt=self.tec_zt,
             chip_budget_w=self.chip_budget_w, heater_dac_bits=self.heater_dac_bits,
         )
 

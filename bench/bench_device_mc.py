@@ -106,7 +106,7 @@ def policy_options(xy, sens, fsr, mean_chip_w):
     _, shift, _ = run_chunk(xy, sens, fsr, range(CHUNK))
     for label, model in (("chip budget 0.5x mean", tuning.TuningModel(chip_budget_w=0.5 * mean_chip_w)),
                          ("8-bit heater DAC", tuning.TuningModel(heater_dac_bits=8)),
-                         ("common-mode tracking", tuning.TuningModel(track_common_mode=True))):
+                         ("common-mode tracking (laser, 4 nm)", tuning.TuningModel(common_mode="laser"))):
         t0 = time.perf_counter()
         res = tuning.tune(shift, fsr_nm=fsr, bank_size=BANK, pitch_um=PITCH_UM, model=model)
         dt = (time.perf_counter() - t0) / CHUNK

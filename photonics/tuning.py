@@ -53,19 +53,26 @@ the solve; EO then cancels what is within its window and the rest is residual, a
 an LSB of heater shift times Σ_j C_ij. ``unreachable`` is decided with the ideal drive, so
 quantisation adds residual without flagging rings.
 
-Common mode (``track_common_mode``): fabrication and ambient temperature move all rings of a
-chip together by a wafer- and die-level offset (σ ≈ 4 nm, docs/references.md §3) that dwarfs the
-within-die spread (≈0.2 nm). Practical links do not heat every ring by that much: the WDM
-laser grid (a tunable comb) or the chip's TEC set-point follows the chip. With the flag set,
-the channel grid is offset per chip (``grid_offset_nm``) before the per-ring solve, so rings
-are tuned only for the within-chip spread. Rings of different designs (e.g. a wide weight
-ring beside a narrow activation ring) shift by different amounts, so the offset is the one
-that minimises the chip's uncoupled EO + TO power (evaluated on 128 candidate offsets
-spanning the chip's shifts, on at most 4096 rings per chip); residuals are relative to
-the offset grid (what the XNOR cells see). The candidates are scored with the per-ring
-policy above (Numba scan), keeping half the EO range on the red side as crosstalk headroom.
-The cost of moving the grid (laser/TEC control) is not modelled here. Off by default so that
-the per-ring policy above is what ``tune`` does.
+Common mode (``common_mode``, :mod:`photonics.common_mode`): fabrication and ambient
+temperature move all rings of a chip together by a wafer- and die-level offset (σ ≈ 4 nm,
+docs/references.md §3) that dwarfs the within-die spread (≈0.2 nm). ``"none"``: the channel
+grid is fixed. ``"laser"``: the laser comb follows the chip (control in nm, every ring's shift
+reduced by the same offset), within ±``laser_nm_per_k``·``laser_tec_max_dt_k``. ``"tec"``: a
+die TEC changes the die temperature by ΔT (control in K), every ring moving by its own
+``dlambda_dT_nm_per_K``·ΔT (an argument of :func:`tune`), within ±``die_tec_max_dt_k``.
+``"ideal"``: the grid follows the chip without limit or cost (the papers' assumption). The
+offset is the one that minimises the chip's uncoupled EO + TO power (rings of different
+designs shift by different amounts; evaluated on 128 candidate offsets spanning the chip's
+shifts, on at most 4096 rings per chip); when that lies beyond the option's range, the
+least-power offset within the range instead (128 candidates spanning it, ends included), not
+simply the clipped one: a chip shifted red beyond the range is cheaper to heat onto the next
+resonance order with the grid moved the other way. What lies beyond the range is left to the
+per-ring solve, and residuals are relative to the moved grid (what the XNOR
+cells see). The candidates are scored with the per-ring policy above (Numba scan), keeping
+half the EO range on the red side as crosstalk headroom. The tracking cost, per chip
+(``common_mode_power_w``, not part of the chip budget): the TEC input power
+(``photonics.common_mode.tec_input_power_w``) for |ΔT| with load ``laser_heat_load_w``
+(laser) or ``die_heat_load_w`` + the chip's EO + TO power (tec); 0 for none and ideal.
 
 Banks are thermally independent: crosstalk between banks (separate VDUs, tens of µm or more
 apart, ratio < 1e-4 beyond 40 µm) is neglected.
@@ -79,6 +86,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from photonics import common_mode as _cm
 from photonics.validation import Parameters, as_float_array, check_int, check_positive, check_range, check_scalar, param
 
 __all__ = ["TuningModel", "TuningResult", "thermal_crosstalk_ratio", "crosstalk_matrix", "tune"]
@@ -105,7 +113,9 @@ class TuningModel(Parameters):
     2013) overrides the per-FSR figure when set. ``to_max_power_w`` 30 mW per heater is an
     assumption: one FSR (27.5 mW) plus margin. ``lock_tolerance_nm``: residual above which a
     ring counts as unreachable. ``chip_budget_w``: EO + TO power limit per chip (None:
-    unlimited); ``heater_dac_bits``: heater drive resolution (None: ideal); module docstring. An accelerator takes these from its preset's ``[tuning]``
+    unlimited); ``heater_dac_bits``: heater drive resolution (None: ideal); ``common_mode`` and
+    its ``laser_*``, ``die_*``, ``tec_*`` parameters: common-mode tracking (default "none", a
+    fixed grid; ``photonics.common_mode``, module docstring). An accelerator takes these from its preset's ``[tuning]``
     table; the defaults serve standalone device studies.
     """
 
@@ -121,11 +131,36 @@ class TuningModel(Parameters):
     reassign_order: bool = param(default=True, doc="lock a ring on the nearest reachable resonance order")
     thermal_crosstalk: bool = param(default=True, doc="heaters of a bank couple thermally")
     lock_tolerance_nm: float = param("(0, inf)", unit="nm", default=1e-6, doc="residual above which a ring is unreachable")
-    track_common_mode: bool = param(default=False, doc="the channel grid follows each chip's common-mode shift")
+    common_mode: str = param("{none, laser, tec, ideal}", default="none",
+                             doc="common-mode tracking: fixed grid, tuned laser, die TEC, or ideal (free, unbounded)")
+    laser_nm_per_k: float = param("(0, inf)", unit="nm/K", default=0.1, doc="laser line shift per kelvin of its TEC")
+    laser_tec_max_dt_k: float = param("[0, inf)", unit="K", default=40.0, doc="largest laser TEC temperature change")
+    laser_heat_load_w: float = param("[0, inf)", unit="W", default=1.0, doc="heat the laser TEC pumps")
+    die_tec_max_dt_k: float = param("[0, inf)", unit="K", default=40.0, doc="largest die TEC temperature change")
+    die_heat_load_w: float = param("[0, inf)", unit="W", default=0.0,
+                                   doc="die heat the die TEC pumps besides the EO + TO tuning power")
+    tec_hot_side_k: float = param("(0, inf)", unit="K", default=300.0, doc="TEC hot-side (heat-sink) temperature")
+    tec_zt: float = param("(0, inf)", default=0.7, doc="TEC module figure of merit ZT")
     chip_budget_w: float | None = param("(0, inf)", unit="W", default=None,
                                         doc="largest EO + TO power of one chip (None: unlimited)")
     heater_dac_bits: int | None = param("[1, 32]", unit="bit", default=None,
                                         doc="heater drive resolution over [0, to_max_power_w] (None: ideal)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        dt_max = _cm.tec_max_delta_t_k(hot_side_k=self.tec_hot_side_k, zt=self.tec_zt)
+        for name in ("laser_tec_max_dt_k", "die_tec_max_dt_k"):
+            if getattr(self, name) >= dt_max:
+                raise ValueError(f"{name}={getattr(self, name)!r} is out of range; allowed: < {dt_max:.4g} K, the largest "
+                                 f"TEC temperature change at tec_zt={self.tec_zt}, tec_hot_side_k={self.tec_hot_side_k}")
+
+    def common_mode_power_w(self, delta_t_k, die_power_w=0.0):
+        """Tracking power (W) at TEC temperature change ``delta_t_k`` (K; per chip), with
+        ``die_power_w`` the chip's EO + TO power (the die TEC pumps it); module docstring."""
+        if self.common_mode in ("none", "ideal"):
+            return np.zeros(np.shape(delta_t_k)) if np.ndim(delta_t_k) else 0.0
+        load = self.laser_heat_load_w if self.common_mode == "laser" else self.die_heat_load_w + np.asarray(die_power_w)
+        return _cm.tec_input_power_w(load, delta_t_k, hot_side_k=self.tec_hot_side_k, zt=self.tec_zt)
 
     def to_efficiency_nm_per_w(self, fsr_nm):
         """Heater efficiency η (nm of red shift per W on its own ring)."""
@@ -141,7 +176,10 @@ class TuningResult:
     resonance at shift − k·FSR), ``thermal_shift_nm`` (red shift from all heaters).
     Per chip (leading shape): ``total_power_w``, ``lock_time_s`` (slowest mechanism used).
     ``fallback_banks``: banks that needed the constrained re-solve. ``grid_offset_nm`` (per
-    chip): channel-grid offset applied with ``track_common_mode`` (0 otherwise).
+    chip): channel-grid offset applied by common-mode tracking (0 with ``"none"``; with ``"tec"``
+    the chip's mean ring shift). ``common_mode_dt_k`` (per chip): the tracking TEC's
+    temperature change (laser or die TEC; 0 for none and ideal); ``common_mode_power_w`` (per
+    chip): its input power (module docstring).
     """
 
     residual_nm: np.ndarray
@@ -154,6 +192,8 @@ class TuningResult:
     lock_time_s: np.ndarray | float
     fallback_banks: int
     grid_offset_nm: np.ndarray | float = 0.0
+    common_mode_dt_k: np.ndarray | float = 0.0
+    common_mode_power_w: np.ndarray | float = 0.0
 
 
 def thermal_crosstalk_ratio(distance_um):
@@ -460,14 +500,14 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out, unlocked=None, eo_on=
 
 
 @numba.njit(cache=True)
-def _grid_costs(x, fsr, eta, q_max, e_heat, cand, eo_w, eo_blue, eo_range, reassign, out):
-    """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − cand[c, j]); :func:`_choose_orders` per ring."""
+def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w, eo_blue, eo_range, reassign, out):
+    """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − g[c, i]·cand[c, j]); :func:`_choose_orders` per ring."""
     n_chips, n = x.shape
     for c in range(n_chips):
         for j in range(cand.shape[1]):
             total = 0.0
             for i in range(n):
-                s = x[c, i] - cand[c, j]
+                s = x[c, i] - g[c, i] * cand[c, j]
                 f, et, qm, eh = fsr[c, i], eta[c, i], q_max[c, i], e_heat[c, i]
                 best = -1.0
                 if reassign:
@@ -489,26 +529,41 @@ def _grid_costs(x, fsr, eta, q_max, e_heat, cand, eo_w, eo_blue, eo_range, reass
             out[c, j] = total
 
 
-def _best_grid_offset(s, fsr, model: TuningModel, n_candidates: int = 128, max_rings: int = 4096):
-    """Per chip (leading axes of ``s``), the grid offset minimising the uncoupled tuning power
-    of the per-ring policy (:func:`_choose_orders`)."""
+def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candidates: int = 128, max_rings: int = 4096):
+    """Per chip (leading axes of ``s``), the control x (ring i's shift reduced by gain_i·x; gain
+    1 when None) minimising the uncoupled tuning power of the per-ring policy (:func:`_choose_orders`),
+    over candidates spanning the chip's shifts; with ``reach``, a chip whose best x lies beyond
+    ±reach is scanned again over candidates spanning [−reach, reach] (its ends included)."""
     step = max(1, s.shape[-1] // max_rings) | 1  # odd stride: never aliases with interleaved ring roles
     sub, fsr_sub = s[..., ::step], fsr[..., ::step]
-    lo, hi = sub.min(axis=-1, keepdims=True), sub.max(axis=-1, keepdims=True)
+    g_sub = np.ones_like(sub) if gain is None else np.broadcast_to(gain, s.shape)[..., ::step]
+    lo, hi = (sub / g_sub).min(axis=-1, keepdims=True), (sub / g_sub).max(axis=-1, keepdims=True)
     cand = lo + (hi - lo) * np.linspace(0.0, 1.0, n_candidates)  # (..., n_candidates)
     m = sub.shape[-1]
     x = np.ascontiguousarray(sub.reshape(-1, m))
+    g = np.ascontiguousarray(np.broadcast_to(g_sub, sub.shape).reshape(-1, m), dtype=float)
     f = np.ascontiguousarray(np.broadcast_to(fsr_sub, sub.shape).reshape(-1, m), dtype=float)
     eta = np.ascontiguousarray(np.broadcast_to(model.to_efficiency_nm_per_w(f), f.shape), dtype=float)
-    # Heater crosstalk only adds red shift, so leave half the EO range on the red side as
-    # headroom: a ring placed at the red edge of EO range would be pushed past it by its
-    # neighbours' heaters and jump to the next order (a full FSR of heating).
-    cost_w = np.empty((x.shape[0], n_candidates))
-    _grid_costs(x, f, eta, eta * model.to_max_power_w, np.ascontiguousarray(_eo_heat_share(model, eta), dtype=float),
-                np.ascontiguousarray(cand.reshape(-1, n_candidates)), model.eo_efficiency_w_per_nm,
-                0.5 * model.eo_range_nm, model.eo_range_nm, model.reassign_order, cost_w)
-    best = np.argmin(cost_w, axis=-1).reshape(cand.shape[:-1])
-    return np.take_along_axis(cand, best[..., None], axis=-1)
+    e_heat = np.ascontiguousarray(_eo_heat_share(model, eta), dtype=float)
+
+    def scan(rows, cands):
+        # Heater crosstalk only adds red shift, so leave half the EO range on the red side as
+        # headroom: a ring placed at the red edge of EO range would be pushed past it by its
+        # neighbours' heaters and jump to the next order (a full FSR of heating).
+        cost_w = np.empty((rows.size, cands.shape[-1]))
+        _grid_costs(x[rows], g[rows], f[rows], eta[rows], eta[rows] * model.to_max_power_w, e_heat[rows],
+                    np.ascontiguousarray(cands), model.eo_efficiency_w_per_nm, 0.5 * model.eo_range_nm,
+                    model.eo_range_nm, model.reassign_order, cost_w)
+        return np.take_along_axis(cands, np.argmin(cost_w, axis=-1)[:, None], axis=-1)[:, 0]
+
+    flat = cand.reshape(-1, n_candidates)
+    best = scan(np.arange(flat.shape[0]), flat)
+    if reach is not None:
+        out = np.flatnonzero(np.abs(best) > reach)
+        if out.size:
+            limited = np.broadcast_to(np.linspace(-reach, reach, n_candidates), (out.size, n_candidates))
+            best[out] = scan(out, limited)
+    return best.reshape(cand.shape[:-1] + (1,))
 
 
 def _run_chunks(s_b, fsr_b, model, c, c_inv, out, unlocked=None, eo_on=None) -> int:
@@ -585,8 +640,12 @@ def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
     return n_hard
 
 
-def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningModel | None = None) -> TuningResult:
+def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningModel | None = None,
+         dlambda_dT_nm_per_K=None) -> TuningResult:
     """Lock every ring to its channel; see the module docstring for the policy.
+
+    ``dlambda_dT_nm_per_K``: each ring's thermal sensitivity (broadcastable to ``shift_nm``,
+    > 0), needed with ``model.common_mode == "tec"`` only.
 
     ``shift_nm``: resonance − assigned channel (nm, positive = red), shape (..., n_rings),
     consecutive groups of ``bank_size`` rings forming a bank of heaters ``pitch_um`` apart
@@ -609,11 +668,30 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
     except ValueError as exc:
         raise ValueError(f"fsr_nm of shape {np.shape(fsr_nm)} must broadcast to shift_nm of shape {s.shape}") from exc
     c, c_inv = _bank_matrices(bank_size, pitch_um, model.thermal_crosstalk)
-    if model.track_common_mode:
-        offset = _best_grid_offset(s, fsr, model)
-        s = s - offset
-    else:
+    mode = model.common_mode
+    dt_k = np.zeros(s.shape[:-1] + (1,))
+    if mode == "none":
         offset = np.zeros(s.shape[:-1] + (1,))
+    elif mode == "tec":
+        if dlambda_dT_nm_per_K is None:
+            raise ValueError("common_mode='tec' needs dlambda_dT_nm_per_K (each ring's dλ/dT, nm/K); allowed: an array "
+                             "broadcastable to shift_nm, > 0")
+        gain = check_positive("dlambda_dT_nm_per_K", dlambda_dT_nm_per_K, unit="nm/K")
+        try:
+            gain = np.broadcast_to(gain, s.shape)
+        except ValueError as exc:
+            raise ValueError(f"dlambda_dT_nm_per_K of shape {np.shape(dlambda_dT_nm_per_K)} must broadcast to shift_nm "
+                             f"of shape {s.shape}") from exc
+        dt_k = _best_grid_offset(s, fsr, model, gain, reach=model.die_tec_max_dt_k)
+        moved = gain * dt_k
+        s = s - moved
+        offset = moved.mean(axis=-1, keepdims=True)
+    else:
+        reach = model.laser_nm_per_k * model.laser_tec_max_dt_k if mode == "laser" else None
+        offset = _best_grid_offset(s, fsr, model, reach=reach)
+        if mode == "laser":
+            dt_k = offset / model.laser_nm_per_k
+        s = s - offset
 
     s_b = s.reshape(-1, bank_size)
     fsr_b = fsr.reshape(-1, bank_size)
@@ -633,8 +711,9 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
     total = eo_power.sum(axis=-1) + to_power.sum(axis=-1)
     lock = np.maximum(np.where((to_power > 0).any(axis=-1), model.to_lock_time_s, 0.0),
                       np.where((eo_power > 0).any(axis=-1), model.eo_lock_time_s, 0.0))
+    cm_power = model.common_mode_power_w(dt_k[..., 0], total)
     if s.ndim == 1:
-        total, lock = float(total), float(lock)
+        total, lock, cm_power = float(total), float(lock), float(cm_power)
     return TuningResult(
         residual_nm=residual,
         eo_power_w=eo_power,
@@ -646,4 +725,6 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
         lock_time_s=lock,
         fallback_banks=n_hard,
         grid_offset_nm=float(offset[0]) if s.ndim == 1 else offset[..., 0],
+        common_mode_dt_k=float(dt_k[0]) if s.ndim == 1 else dt_k[..., 0],
+        common_mode_power_w=cm_power,
     )

@@ -198,6 +198,29 @@ def _number(text: str) -> float | int:
 
 
 @dataclass(frozen=True)
+class Choices:
+    """Allowed values of a string parameter, written ``"{none, laser, tec, ideal}"``."""
+
+    values: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "Choices":
+        s = text.strip()
+        if not (s.startswith("{") and s.endswith("}")) or not s[1:-1].strip():
+            raise ValueError(f"allowed={text!r} is not a set of choices; allowed: '{{a, b, ...}}'")
+        return cls(tuple(v.strip() for v in s[1:-1].split(",")))
+
+    def contains(self, value) -> bool:
+        return value in self.values
+
+    def text(self, kind: type = str, unit: str = "") -> str:
+        return "one of " + ", ".join(repr(v) for v in self.values)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+@dataclass(frozen=True)
 class ParamSpec:
     """What :func:`param` declares about a field; ``kind``/``optional`` come from its annotation."""
 
@@ -226,11 +249,15 @@ def param(allowed: str | None = None, *, unit: str = "", doc: str = "", default:
     (or for a bool field); ``unit`` is shown with the bounds in errors; ``doc`` says what the
     field is. ``default``: the value when the argument is left out (none: required).
     """
-    meta = {_META_KEY: (None if allowed is None else Allowed.parse(allowed), unit, doc)}
+    if allowed is not None and allowed.strip().startswith("{"):
+        bounds = Choices.parse(allowed)
+    else:
+        bounds = None if allowed is None else Allowed.parse(allowed)
+    meta = {_META_KEY: (bounds, unit, doc)}
     return dataclasses.field(default=default, metadata=meta)
 
 
-_KINDS = {float: float, int: int, bool: bool}
+_KINDS = {float: float, int: int, bool: bool, str: str}
 _SPECS: dict[type, dict[str, ParamSpec]] = {}
 
 
@@ -248,8 +275,11 @@ def param_specs(cls) -> dict[str, ParamSpec]:
             args = typing.get_args(hint) if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else (hint,)
             kinds = [a for a in args if a is not type(None)]
             if len(kinds) != 1 or kinds[0] not in _KINDS:
-                raise TypeError(f"{cls.__name__}.{f.name}: a param field must be annotated bool, int or float (or X | None), got {hint}")
+                raise TypeError(f"{cls.__name__}.{f.name}: a param field must be annotated bool, int, float or str (with choices) (or X | None), got {hint}")
             allowed, unit, doc = f.metadata[_META_KEY]
+            if (kinds[0] is str) != isinstance(allowed, Choices):
+                raise TypeError(f"{cls.__name__}.{f.name}: a str param field needs its choices ('{{a, b}}') and only a "
+                                f"str field takes choices; got {hint} with allowed={allowed}")
             specs[f.name] = ParamSpec(f.name, kinds[0], len(kinds) < len(args), allowed, unit, doc)
         _SPECS[cls] = specs
     return specs
@@ -270,6 +300,12 @@ def check_value(key: str, value: Any, spec: ParamSpec, *, bounds: bool = True) -
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{key} must be a bool (true/false), got {type(value).__name__} {value!r}")
         return bool(value)
+    if spec.kind is str:
+        if not isinstance(value, str):
+            raise TypeError(f"{key} must be a string, got {type(value).__name__} {value!r}; allowed: {spec.allowed_text()}")
+        if bounds and spec.allowed is not None and not spec.allowed.contains(value):
+            raise ValueError(f"{key}={value!r} is not allowed; allowed: {spec.allowed_text()}")
+        return value
     if spec.kind is int:
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{key} must be an int, got {type(value).__name__} {value!r}; allowed: {spec.allowed_text()}")

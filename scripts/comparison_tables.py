@@ -50,7 +50,7 @@ def _rings(cfg) -> int:
 
 def _fixed_grid(cfg) -> Conditions:
     """The preset's conditions with the laser grid at the design wavelengths."""
-    return Conditions(tuning=dataclasses.replace(Conditions().resolve(cfg).tuning, track_common_mode=False))
+    return Conditions(tuning=dataclasses.replace(Conditions().resolve(cfg).tuning, common_mode="none"))
 
 
 def _nominal_tuning_w(cfg, conditions=None) -> float:
@@ -139,7 +139,7 @@ def sensitivity(accs) -> str:
         ("tuning power 0", lambda acc: _report(acc, "resnet18", 0.0)),
         (f"tuning averaged over {MANY_CHIPS} chips (`tuning.variation_chips = {MANY_CHIPS}`)",
          lambda acc: _report(_with(acc, {"tuning.variation_chips": MANY_CHIPS}), "resnet18")),
-        ("laser grid fixed at the design wavelengths (`track_common_mode = false`)",
+        ("laser grid fixed at the design wavelengths (`tuning.common_mode = "none"`)",
          lambda acc: _report(acc, "resnet18", _nominal_tuning_w(acc.config, _fixed_grid(acc.config)))),
         ("tuning at the OXBNN per-ring constant (1.375 mW TO + 1.6 µW EO)",
          lambda acc: _report(_with(acc, {"tuning.fixed_power_per_ring_mw": OXBNN_TUNING_MW_PER_RING}), "resnet18")),

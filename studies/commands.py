@@ -98,6 +98,7 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
     meta = {"kind": "mc", "model": str(model), "presets": list(accs), "parameter": parameter,
             "parameter_description": montecarlo.describe(parameter), "levels": levels, "chips": chips,
             "seed": seed, "images": len(dataset[0]), "software_accuracy": software,
+            "common_mode": {name: report.common_mode_label(acc.config) for name, acc in accs.items()},
             "summary": summary.to_dict("records")}
     paths = _write_report(out, meta, report.mc_markdown, figures)
     if echo:

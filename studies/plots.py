@@ -34,6 +34,7 @@ __all__ = [
 _CATEGORY_COLORS = {
     "laser": "#d62728",
     "tuning": "#bcbd22",
+    "common_mode": "#7f7f7f",
     "modulation": "#ff7f0e",
     "weight_programming": "#e377c2",
     "receiver": "#2ca02c",
@@ -45,7 +46,7 @@ _CATEGORY_COLORS = {
 #: Energy categories of the EPB breakdown (``accel.components.CATEGORIES``), in stacking order,
 #: with their colours.
 BREAKDOWN_COMPONENTS = {category: _CATEGORY_COLORS[category] for category in CATEGORIES}
-_COMPONENT_LABELS = {"adc_dac": "ADC/DAC", "electronic": "electronic layers", "weight_programming": "weight programming",
+_COMPONENT_LABELS = {"common_mode": "common-mode tracking (TEC)", "adc_dac": "ADC/DAC", "electronic": "electronic layers", "weight_programming": "weight programming",
                      "accumulation": "partial-sum accumulation"}
 
 _PARAMETER_LABELS = {

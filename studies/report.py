@@ -18,7 +18,7 @@ from accel.baselines import ROBIN_CLAIMS
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.performance.schedule import COMPONENTS, map_model
 
-__all__ = ["presets_table", "software_accuracy", "energy_summary", "chip_statistics", "bank_spectra",
+__all__ = ["presets_table", "software_accuracy", "common_mode_label", "energy_summary", "chip_statistics", "bank_spectra",
            "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "run_markdown", "mc_markdown"]
 
 #: Compact variation sweep of ``robinsim run``: parameter, levels, chips per level, images.
@@ -46,10 +46,24 @@ def software_accuracy(model, dataset) -> float:
     return float((folded.predict(images) == labels).double().mean())
 
 
+def common_mode_label(config) -> str:
+    """How ``config`` tracks the common-mode shift (``tuning.common_mode``), in words for reports;
+    "ideal" is marked as the papers' assumption."""
+    t = config.tuning
+    return {
+        "none": "none (fixed laser grid)",
+        "laser": f"laser (comb on its TEC, ±{t.laser_nm_per_k * t.laser_tec_max_dt_k:g} nm)",
+        "tec": f"tec (die TEC, ±{t.die_tec_max_dt_k:g} K)",
+        "ideal": "ideal (free and unbounded: the papers' assumption, not physical)",
+    }[t.common_mode]
+
+
 def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
-    """Schedule-level figures of ``model`` on ``accelerator`` with the nominal tuning power."""
+    """Schedule-level figures of ``model`` on ``accelerator`` with the nominal tuning power;
+    ``common_mode``: its tracking option (:func:`common_mode_label`)."""
     rep = map_model(model, accelerator, input_shape)
     return {
+        "common_mode": common_mode_label(accelerator.config),
         "energy_per_bit_j": rep.energy_per_bit_j,
         "energy_j": rep.energy_j,
         "latency_s": rep.latency_s,
@@ -146,6 +160,8 @@ def format_run_summary(meta: dict) -> str:
         lines.append(f"{name:<12} {_pj(e['energy_per_bit_j']):>11} {e['fps']:>10.4g} {e['fps_per_w']:>10.4g} "
                      f"{_pct(r['accuracy']['mean']):>10} {_pct(r['accuracy']['min']):>9} "
                      f"{r['tuning_power_w']['median']:>17.4g}")
+    lines += [f"common-mode tracking, {name}: {meta['results'][name]['energy'].get('common_mode', 'unknown')}"
+              for name in meta["presets"]]
     return "\n".join(lines)
 
 
@@ -182,6 +198,10 @@ def run_markdown(meta: dict) -> str:
                   [[p, _pj(e["energy_per_bit_j"]), f"{e['latency_s'] * 1e6:.4g}", f"{e['fps']:.4g}", f"{e['power_w']:.4g}",
                     f"{e['fps_per_w']:.4g}", f"{e['area_mm2']:.4g}", f"{e['utilisation']:.3f}"]
                    for p, e in ((p, res[p]["energy"]) for p in presets)]),
+        "",
+        "Common-mode tracking (`tuning.common_mode`; its power is the `common_mode` term below, outside the tuning "
+        "budget): " + "; ".join(f"`{p}` {res[p]['energy'].get('common_mode', 'unknown')}, "
+                                f"{res[p]['energy']['static_power_w'].get('common_mode', 0.0):.3g} W" for p in presets) + ".",
         "",
         "## Energy-per-bit breakdown (pJ/bit)",
         "",
@@ -252,7 +272,9 @@ def mc_markdown(meta: dict) -> str:
         "",
         f"Model `{meta['model']}`; varying **{meta['parameter']}** ({meta['parameter_description']}); "
         f"{meta['chips']} chips per level (seed {meta['seed']}), {meta['images']} MNIST test images. "
-        f"Software BNN accuracy: {_pct(meta['software_accuracy'])} %.",
+        f"Software BNN accuracy: {_pct(meta['software_accuracy'])} %."
+        + ("" if not meta.get("common_mode") else " Common-mode tracking: "
+           + "; ".join(f"`{p}` {label}" for p, label in meta["common_mode"].items()) + "."),
         "",
         _md_table(["preset", "level", "chips", "acc mean (%)", "min", "p5", "median", "tuning power median (W)", "max",
                    "EPB mean (pJ/bit)"], rows),

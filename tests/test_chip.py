@@ -44,11 +44,10 @@ def locked():
                                                              "post_lock_drift_k": 0.0, "laser_drift_pm": 0.0}))
 
 
-@pytest.mark.parametrize("track", [True, False])
-def test_each_chip_equals_its_row_of_the_batched_draw(locked, track):
+@pytest.mark.parametrize("mode", ["ideal", "none", "laser"])
+def test_each_chip_equals_its_row_of_the_batched_draw(locked, mode):
     small = locked
-    cfg = small.config
-    model = tuning.TuningModel(track_common_mode=track)
+    model = tuning.TuningModel(common_mode=mode)
     shift, res = batched_reference(small, seed=4, chips=3, model=model)
     for k in range(3):
         chip = small.sample_chip(4, k, Conditions(tuning=model), coefficients=False)
@@ -58,9 +57,10 @@ def test_each_chip_equals_its_row_of_the_batched_draw(locked, track):
         np.testing.assert_array_equal(chip.weight_residual_nm, residual[..., 1])
         assert chip.tuning_power_w == res.total_power_w[k]
         assert chip.grid_offset_nm == res.grid_offset_nm[k]
+        assert chip.common_mode_dt_k == res.common_mode_dt_k[k]
+        assert chip.common_mode_power_w == res.common_mode_power_w[k]
         assert chip.rings_out_of_range == int(res.unreachable[k].sum())
         assert chip.coefficients is None
-    assert cfg.tuning.track_common_mode is True
 
 
 def test_nominal_tuning_power_is_the_mean_over_the_batched_chips():
@@ -71,7 +71,7 @@ def test_nominal_tuning_power_is_the_mean_over_the_batched_chips():
     block = Accelerator(cfg.with_values({"architecture.units": 1, "architecture.vdus_per_unit": 4,
                                          "architecture.bit_rate_gbps": 1.0}))
     _, res = batched_reference(block, seed=cfg.tuning.variation_seed, chips=3,
-                               model=tuning.TuningModel(track_common_mode=cfg.tuning.track_common_mode))
+                               model=tuning.TuningModel(common_mode=cfg.tuning.common_mode))
     per_ring = float(np.sum(res.total_power_w)) / (3 * block.floorplan.n_rings)
     rings = cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
     assert Accelerator(cfg).components.tuner.static_power_w == pytest.approx(per_ring * rings, rel=1e-12, abs=0.0)

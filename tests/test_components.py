@@ -8,7 +8,7 @@ import pytest
 from scipy.special import erfcinv
 
 from accel import Accelerator, Conditions, presets
-from accel.components import (CATEGORIES, COMPONENTS, Adc, Buffer, Components, Dac, Electronics, Laser, Receiver, Tuner,
+from accel.components import (CATEGORIES, COMPONENTS, Adc, CommonModeTracker, Buffer, Components, Dac, Electronics, Laser, Receiver, Tuner,
                               XnorCell, adc_bits, laser_budget, worst_path_loss_terms_db)
 from mapping.performance import shape_zoo
 from mapping.performance.schedule import COMPONENTS as SCHEDULE_CATEGORIES
@@ -265,9 +265,11 @@ def test_xnor_cell_levels_and_calibration(robin_eo):
 # ------------------------------------------------------------------------------ registry
 def test_one_registry_of_components_and_categories(robin_eo, lightbulb):
     c = robin_eo.components
-    assert list(c) == ["laser", "tuner", "xnor_cell", "receiver", "comparator", "adc", "dac", "buffer", "electronics"]
+    assert list(c) == ["laser", "tuner", "common_mode", "xnor_cell", "receiver", "comparator", "adc", "dac", "buffer",
+                       "electronics"]
     assert len(COMPONENTS) == len(c)
-    assert [type(comp) for comp in c.values()] == [Laser, Tuner, XnorCell, Receiver, Adc, Adc, Dac, Buffer, Electronics]
+    assert [type(comp) for comp in c.values()] == [Laser, Tuner, CommonModeTracker, XnorCell, Receiver, Adc, Adc, Dac,
+                                                   Buffer, Electronics]
     used = {a.category for comp in c.values() for a in comp.actions.values()} | {
         comp.static_category for comp in c.values() if comp.static_category}
     assert used == set(CATEGORIES)
@@ -328,10 +330,44 @@ def test_report_energy_is_counts_times_action_energies(preset, model, electronic
 def test_nominal_tuning_power_respects_a_chip_budget_shared_out_to_the_block(name):
     # The nominal power is sampled on a block of the chip; a binding chip budget must still bind there,
     # and a budget above every chip's need must change nothing.
-    cfg = presets.load(name).with_values({"tuning.track_common_mode": False})
+    cfg = presets.load(name).with_values({"tuning.common_mode": "none"})
     unlimited = Tuner(cfg.with_values({"tuning.chip_budget_w": None})).nominal_power_w()
     tight_w = 0.3 * unlimited
     tight = Tuner(cfg.with_values({"tuning.chip_budget_w": tight_w})).nominal_power_w()
     assert tight <= tight_w * (1 + 1e-9)
     loose = Tuner(cfg.with_values({"tuning.chip_budget_w": 1e5})).nominal_power_w()
     assert loose == unlimited
+
+
+# ------------------------------------------------------------------------------ common-mode tracking
+def _cop_by_hand(dt_k, t_h=300.0, zt=0.7):
+    """Optimum-COP Peltier formula (Goldsmid eq. 2.21), written out independently of photonics.common_mode."""
+    m, t_c = np.sqrt(1.0 + zt), t_h - dt_k
+    return t_c / dt_k * (m - t_h / t_c) / (m + 1.0)
+
+
+def test_common_mode_tracker_is_its_own_static_term():
+    # robin-eo with the laser comb tracking: the tracker's static power is the mean over the sampled chips of
+    # 1 W / COP(|dT|), computed by hand, and it appears as its own breakdown category.
+    cfg = presets.load("robin-eo").with_values({"tuning.variation_chips": 3, "tuning.common_mode": "laser"})
+    acc = Accelerator(cfg)
+    dt = np.abs(np.array(acc.components.tuner.common_mode_dt_k()))
+    assert dt.size == 3 and np.all(dt <= cfg.tuning.laser_tec_max_dt_k)
+    by_hand = np.mean([0.0 if d == 0 else cfg.tuning.laser_heat_load_w / _cop_by_hand(d) for d in dt])
+    assert acc.components.common_mode.static_power_w == pytest.approx(by_hand, rel=1e-12)
+    static = acc.components.static_power_w()
+    assert static["common_mode"] == acc.components.common_mode.static_power_w
+    for mode in ("ideal", "none"):
+        other = Accelerator(cfg.with_values({"tuning.common_mode": mode}))
+        assert other.components.common_mode.static_power_w == 0.0 and other.components.common_mode.count == 0
+
+
+def test_die_tec_pumps_the_chip_tuning_power():
+    cfg = presets.load("robin-eo").with_values({"tuning.variation_chips": 2, "tuning.common_mode": "tec",
+                                                "tuning.die_heat_load_w": 5.0})
+    acc = Accelerator(cfg)
+    dt = np.abs(np.array(acc.components.tuner.common_mode_dt_k()))
+    assert np.all(dt <= cfg.tuning.die_tec_max_dt_k) and np.any(dt > 0)
+    load = 5.0 + acc.components.tuner.static_power_w
+    by_hand = np.mean([0.0 if d == 0 else load / _cop_by_hand(d) for d in dt])
+    assert acc.components.common_mode.static_power_w == pytest.approx(by_hand, rel=1e-12)

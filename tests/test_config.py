@@ -125,16 +125,22 @@ def test_ring_design_uses_config_values(cfg):
 
 @pytest.mark.parametrize("value", [1, "true", None])
 def test_bool_field_rejects_non_bool(cfg, value):
-    with pytest.raises(TypeError, match=r"tuning\.track_common_mode"):
-        dataclasses.replace(cfg.tuning, track_common_mode=value)
+    with pytest.raises(TypeError, match=r"tuning\.thermal_crosstalk"):
+        dataclasses.replace(cfg.tuning, thermal_crosstalk=value)
 
 
-def test_presets_track_the_common_mode():
-    # Every shipped preset tunes rings only for the within-chip spread (see TuningConfig).
+@pytest.mark.parametrize("value, exc", [("free", ValueError), (True, TypeError), (1, TypeError)])
+def test_choice_field_rejects_other_values(cfg, value, exc):
+    with pytest.raises(exc, match=r"tuning\.common_mode.*one of 'none', 'laser', 'tec', 'ideal'"):
+        dataclasses.replace(cfg.tuning, common_mode=value)
+
+
+def test_presets_name_their_common_mode_tracking():
+    # Every shipped preset states its option (chosen from the cited laser-TEC data, see the presets).
     from accel.conditions import Conditions
 
     for name in presets.names():
-        assert Conditions().resolve(presets.load(name)).tuning.track_common_mode is True
+        assert Conditions().resolve(presets.load(name)).tuning.common_mode in ("none", "laser", "tec", "ideal")
 
 
 # ------------------------------------------------------------------------------ one namespace
@@ -224,7 +230,7 @@ def test_conditions_take_every_value_from_the_preset(cfg):
     m = resolved.tuning
     # µW/nm -> W/nm, mW -> W, µs -> s
     assert (m.eo_efficiency_w_per_nm, m.to_power_per_fsr_w, m.to_lock_time_s) == (8e-6, 40e-3, 10e-6)
-    assert m.eo_bidirectional is False and m.track_common_mode is changed.tuning.track_common_mode
+    assert m.eo_bidirectional is False and m.common_mode == changed.tuning.common_mode
     assert m.eo_lock_time_s == 20e-9 and m.to_max_power_w == 30e-3
 
 

@@ -230,10 +230,10 @@ def test_new_preset_fields_reproduce_the_former_module_defaults(name):
     assert cfg.variation == FabricationModel() and cfg.thermal == ThermalModel()
     # chip_budget_w is new in the presets (issue 10, a package limit), not a former module default
     budget = cfg.tuning.chip_budget_w
-    assert cfg.tuning.model() == TuningModel(track_common_mode=cfg.tuning.track_common_mode, chip_budget_w=budget)
+    assert cfg.tuning.model() == TuningModel(common_mode=cfg.tuning.common_mode, chip_budget_w=budget)
     resolved = Conditions().resolve(cfg)
     assert resolved.variation.fab == FabricationModel() and resolved.variation.thermal == ThermalModel()
-    assert resolved.tuning == TuningModel(track_common_mode=True, chip_budget_w=budget)
+    assert resolved.tuning == TuningModel(common_mode="ideal", chip_budget_w=budget)
     for func in (receiver.required_power_per_wavelength_w, receiver.popcount_noise_sigma):
         assert cfg.receiver.noise_temperature_k == _default(func, "temperature_k") == 300.0
     assert cfg.wavelength.bit0_shift_fraction_of_spacing == 0.5

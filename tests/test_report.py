@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from accel import Accelerator
 from studies import report
 from studies.inputs import load_dataset
 
@@ -72,3 +73,17 @@ def test_presets_table_lists_every_shipped_preset():
 
     lines = report.presets_table().splitlines()
     assert [ln.split()[0] for ln in lines[1:]] == presets.names()
+
+
+def test_reports_name_each_presets_common_mode_tracking(model, robin_eo):
+    e = report.energy_summary(model, Accelerator(robin_eo.config.with_values({"tuning.common_mode": "laser"})))
+    assert e["common_mode"].startswith("laser") and "±4 nm" in e["common_mode"]
+    # its own static term: tracking power x run time
+    assert e["breakdown_j"]["common_mode"] == pytest.approx(e["static_power_w"]["common_mode"] * e["latency_s"], rel=1e-12)
+    assert e["static_power_w"]["common_mode"] > 0.0
+    ideal = robin_eo.config.with_values({"tuning.common_mode": "ideal"})
+    assert "papers' assumption" in report.common_mode_label(ideal)
+    meta = {"software_accuracy": 0.9, "images": 10, "chips": 1, "presets": ["robin-eo"],
+            "results": {"robin-eo": {"energy": {**e, "common_mode": report.common_mode_label(ideal)},
+                                     "accuracy": {"mean": 0.9, "min": 0.9}, "tuning_power_w": {"median": 1.0}}}}
+    assert "robin-eo: ideal (free and unbounded: the papers' assumption" in report.format_run_summary(meta)

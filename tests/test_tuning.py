@@ -290,7 +290,7 @@ def test_common_mode_tracking_leaves_only_the_within_chip_spread():
     fsr_nm = 18.0
     shift = 4.0 + rng.uniform(-0.3, 0.3, size=(3, 40))
     fixed = tu.tune(shift, fsr_nm=fsr_nm, bank_size=20, pitch_um=10.0)
-    tracked = tu.tune(shift, fsr_nm=fsr_nm, bank_size=20, pitch_um=10.0, model=tu.TuningModel(track_common_mode=True))
+    tracked = tu.tune(shift, fsr_nm=fsr_nm, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="ideal"))
     assert np.all(tracked.to_power_w == 0.0)
     assert np.all(tracked.total_power_w <= 40 * 4e-6 * 0.6 + 1e-12)
     # untracked: each ring heated onto the next order less the 1 nm EO takes (crosstalk saves < 3 %)
@@ -313,7 +313,7 @@ def test_common_mode_tracking_with_two_interleaved_ring_designs():
     # so power <= n/2 * 1.4 nm / FSR * 27.5 mW + n/2 * 4 µW (plus one candidate-grid step).
     n, fsr_nm = 36_600, 18.28
     shift = np.where(np.arange(n) % 2 == 0, -3.8, -1.9)
-    model = tu.TuningModel(track_common_mode=True, thermal_crosstalk=False)
+    model = tu.TuningModel(common_mode="ideal", thermal_crosstalk=False)
     tracked = tu.tune(shift, fsr_nm=fsr_nm, bank_size=20, pitch_um=5.0, model=model)
     bound_w = n / 2 * (1.4 + 0.05) / fsr_nm * 27.5e-3 + n / 2 * 4e-6 * 1.0
     untracked_w = n / 2 * (3.8 + 1.9) / fsr_nm * 27.5e-3
@@ -547,8 +547,127 @@ def test_grid_offset_kernel_sums_the_per_ring_policy(kw):
     eta = m.to_efficiency_nm_per_w(fsr)
     e_heat = tu._eo_heat_share(m, eta)
     out = np.empty((3, 7))
-    tu._grid_costs(x, fsr, eta, eta * m.to_max_power_w, e_heat, cand, m.eo_efficiency_w_per_nm,
+    # per-ring gain (die TEC: each ring moves by its own dλ/dT per kelvin)
+    gain = np.broadcast_to(np.where(np.arange(50) % 2 == 0, 0.072, 0.077), x.shape).copy()
+    tu._grid_costs(x, gain, fsr, eta, eta * m.to_max_power_w, e_heat, cand, m.eo_efficiency_w_per_nm,
                    0.5 * m.eo_range_nm, m.eo_range_nm, m.reassign_order, out)
     for j in range(7):
-        _, cost = tu._choose_orders(x - cand[:, j:j + 1], fsr, m, eta, eta * m.to_max_power_w, e_heat, 0.5 * m.eo_range_nm)
+        _, cost = tu._choose_orders(x - gain * cand[:, j:j + 1], fsr, m, eta, eta * m.to_max_power_w, e_heat,
+                                    0.5 * m.eo_range_nm)
         np.testing.assert_allclose(out[:, j], cost.sum(axis=1), rtol=1e-12)
+
+
+# ---------------------------------------------------------------- common-mode tracking options
+from photonics import common_mode as cm  # noqa: E402
+
+
+def _cop_by_hand(dt_k, t_h=300.0, zt=0.7):
+    m, t_c = math.sqrt(1.0 + zt), t_h - dt_k
+    return t_c / dt_k * (m - t_h / t_c) / (m + 1.0)
+
+
+def test_tec_cop_against_the_cited_vendor_points():
+    # butterfly TEC (docs/references.md §7): COP 0.3-0.5 at dT = 40 K; 2-8 W input for 1-5 W load
+    assert 0.3 <= cm.tec_cop(40.0) <= 0.5
+    for load_w in (1.0, 3.0):
+        assert 2.0 <= cm.tec_input_power_w(load_w, 40.0) <= 8.0
+    assert cm.tec_cop(40.0) == pytest.approx(_cop_by_hand(40.0), rel=1e-12)
+    # below Carnot, tending to it as ZT grows; falls with dT; zero at the module's largest dT
+    dts = np.array([5.0, 20.0, 40.0, 60.0])
+    cop = cm.tec_cop(dts)
+    assert np.all(cop < (300.0 - dts) / dts) and np.all(np.diff(cop) < 0)
+    assert cm.tec_cop(40.0, zt=1e8) == pytest.approx(260.0 / 40.0, rel=1e-3)
+    assert cm.tec_cop(cm.tec_max_delta_t_k() * (1 - 1e-9)) == pytest.approx(0.0, abs=1e-6)
+    assert cm.tec_input_power_w(2.0, 0.0) == 0.0 and cm.tec_input_power_w(2.0, -20.0) == cm.tec_input_power_w(2.0, 20.0)
+    with pytest.raises(ValueError, match=r"delta_t_k"):
+        cm.tec_cop(80.0)
+    with pytest.raises(ValueError, match=r"laser_tec_max_dt_k=75.0 is out of range"):
+        tu.TuningModel(laser_tec_max_dt_k=75.0)
+    with pytest.raises(ValueError, match=r"common_mode='free' is not allowed; allowed: one of 'none'"):
+        tu.TuningModel(common_mode="free")
+
+
+def _chips(common_nm, n=40, chips=3, seed=5):
+    rng = np.random.default_rng(seed)
+    return common_nm + rng.uniform(-0.3, 0.3, size=(chips, n))
+
+
+def test_ideal_tracking_is_the_free_unbounded_offset():
+    # "ideal" = the grid offset chosen by the per-ring cost scan, applied with no limit and no cost
+    shift, fsr = _chips(np.array([[7.0], [-6.0], [2.0]])), 18.0
+    ideal = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="ideal"))
+    offset = tu._best_grid_offset(shift, np.broadcast_to(fsr, shift.shape), tu.TuningModel())
+    by_hand = tu.tune(shift - offset, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="none"))
+    np.testing.assert_array_equal(ideal.residual_nm, by_hand.residual_nm)
+    np.testing.assert_array_equal(ideal.total_power_w, by_hand.total_power_w)
+    np.testing.assert_array_equal(ideal.grid_offset_nm, offset[:, 0])
+    assert np.all(ideal.common_mode_power_w == 0.0) and np.all(ideal.common_mode_dt_k == 0.0)
+
+
+def test_none_is_a_fixed_grid():
+    shift, fsr = _chips(np.array([[3.0], [-2.0], [0.5]])), 18.0
+    none = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="none"))
+    zero_range = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0,
+                         model=tu.TuningModel(common_mode="laser", laser_tec_max_dt_k=0.0))
+    np.testing.assert_array_equal(none.residual_nm, zero_range.residual_nm)
+    np.testing.assert_array_equal(none.total_power_w, zero_range.total_power_w)
+    assert np.all(none.grid_offset_nm == 0.0) and np.all(none.common_mode_power_w == 0.0)
+    assert np.all(zero_range.common_mode_power_w == 0.0)
+
+
+def test_laser_offset_inside_its_range_costs_the_load_over_cop():
+    # common mode 2 nm, within the 4 nm laser range: the offset equals the ideal one, the per-ring power too,
+    # and the tracking power is 1 W / COP(offset / 0.1 nm/K) by hand
+    shift, fsr = _chips(np.array([[2.0], [-1.5], [3.0]])), 18.0
+    ideal = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="ideal"))
+    laser = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0,
+                    model=tu.TuningModel(common_mode="laser", laser_heat_load_w=1.5))
+    np.testing.assert_array_equal(laser.grid_offset_nm, ideal.grid_offset_nm)
+    np.testing.assert_array_equal(laser.total_power_w, ideal.total_power_w)
+    dt = laser.grid_offset_nm / 0.1
+    np.testing.assert_allclose(laser.common_mode_dt_k, dt, rtol=1e-12)
+    np.testing.assert_allclose(laser.common_mode_power_w, [1.5 / _cop_by_hand(abs(d)) for d in dt], rtol=1e-12)
+
+
+def test_laser_beyond_its_range_leaves_the_rest_to_per_ring_tuning():
+    # Common mode +7, -6.5, +5.5 nm (FSR 18 nm) against a 4 nm laser range. Blue chip: grid moved 4 nm blue, the
+    # remaining ~2.5 nm heated. Red chips: moving the grid 4 nm red would leave 3 (1.5) nm of blue shift, i.e.
+    # 15 (16.5) nm of heating onto the next order; moving it 4 nm blue leaves 18 - 11 = 7 (8.5) nm: the range's
+    # other end wins, as the closed form says.
+    shift, fsr = _chips(np.array([[7.0], [-6.5], [5.5]])), 18.0
+    ideal = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="ideal"))
+    laser = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="laser"))
+    np.testing.assert_array_equal(laser.grid_offset_nm, [-4.0, -4.0, -4.0])  # an end of 0.1 nm/K x 40 K
+    assert np.all(ideal.grid_offset_nm[[0, 2]] > 4.0) and ideal.grid_offset_nm[1] < -4.0
+    np.testing.assert_allclose(laser.common_mode_power_w, 1.0 / _cop_by_hand(40.0), rtol=1e-12)
+    clipped = tu.tune(shift - np.clip(ideal.grid_offset_nm, -4.0, 4.0)[:, None], fsr_nm=fsr, bank_size=20,
+                      pitch_um=10.0, model=tu.TuningModel(common_mode="none"))
+    assert np.all(laser.total_power_w[[0, 2]] < 0.6 * clipped.total_power_w[[0, 2]])
+    assert not laser.unreachable.any() and np.all(np.abs(laser.residual_nm) <= 1e-6)
+    assert np.all(laser.total_power_w >= ideal.total_power_w)
+    # the ~1-3 nm left over is heated: far more than the ideal's EO-only within-chip spread
+    assert np.all(laser.to_power_w.sum(axis=-1) > 0.0) and np.all(ideal.to_power_w == 0.0)
+
+
+def test_die_tec_moves_each_ring_by_its_own_sensitivity():
+    # two interleaved ring designs, 0.072 and 0.077 nm/K; common mode 1.5 nm -> ~20 K, inside the 40 K range
+    n = 40
+    gain = np.where(np.arange(n) % 2 == 0, 0.072, 0.077)
+    shift, fsr = _chips(np.array([[1.5], [-1.0], [2.5]]), n=n), 18.0
+    model = tu.TuningModel(common_mode="tec", die_heat_load_w=2.0)
+    res = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=model, dlambda_dT_nm_per_K=gain)
+    dt = res.common_mode_dt_k
+    assert np.all(np.abs(dt) < 40.0) and np.all(np.abs(dt) > 5.0)
+    np.testing.assert_allclose(res.grid_offset_nm, (gain[None, :] * dt[:, None]).mean(axis=-1), rtol=1e-12)
+    by_hand = tu.tune(shift - gain * dt[:, None], fsr_nm=fsr, bank_size=20, pitch_um=10.0,
+                      model=tu.TuningModel(common_mode="none"))
+    np.testing.assert_array_equal(res.residual_nm, by_hand.residual_nm)
+    np.testing.assert_array_equal(res.total_power_w, by_hand.total_power_w)
+    load = 2.0 + res.total_power_w  # the die's own heat plus its EO + TO tuning power
+    np.testing.assert_allclose(res.common_mode_power_w, load / np.array([_cop_by_hand(abs(d)) for d in dt]), rtol=1e-12)
+    # beyond its range (common mode 5 nm ~ 67 K) it is clipped at 40 K and the rings lock anyway
+    far = tu.tune(_chips(np.array([[5.0]]), n=n, chips=1), fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=model,
+                  dlambda_dT_nm_per_K=gain)
+    assert np.abs(far.common_mode_dt_k).max() == 40.0 and not far.unreachable.any()
+    with pytest.raises(ValueError, match=r"common_mode='tec' needs dlambda_dT_nm_per_K"):
+        tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=model)

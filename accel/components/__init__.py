@@ -7,7 +7,7 @@ see :mod:`accel.components.component`. :data:`CATEGORIES` are the energy-breakdo
 categories in report order. A new component is one module plus one entry here.
 
 Modules: ``laser`` (:class:`Laser`, link budget), ``tuner`` (:class:`Tuner`), ``xnor_cell``
-(:class:`XnorCell`), ``receiver`` (:class:`Receiver`), ``converters`` (:class:`Adc`, the
+(:class:`XnorCell`), ``common_mode`` (:class:`CommonModeTracker`, laser or die TEC), ``receiver`` (:class:`Receiver`), ``converters`` (:class:`Adc`, the
 comparator as a 1-bit ADC, :class:`Dac`), ``buffer`` (:class:`Buffer`), ``electronics``
 (:class:`Electronics`).
 """
@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 
 from accel.components.buffer import Buffer
+from accel.components.common_mode import CommonModeTracker
 from accel.components.component import Action, Component
 from accel.components.converters import Adc, Dac, adc_bits
 from accel.components.electronics import Electronics
@@ -30,18 +31,19 @@ from photonics.validation import check_range
 
 __all__ = [
     "COMPONENTS", "CATEGORIES", "Components", "Action", "Component", "Laser", "LaserBudget", "laser_budget",
-    "worst_path_loss_terms_db", "worst_path_loss_db", "Tuner", "XnorCell", "Receiver",
+    "worst_path_loss_terms_db", "worst_path_loss_db", "Tuner", "CommonModeTracker", "XnorCell", "Receiver",
     "Adc", "Dac", "adc_bits", "Buffer", "Electronics",
 ]
 
 #: Every component, as its builder ``config -> Component``, in order. Within a breakdown
-#: category, energies add up in this order. Names: laser, tuner, xnor_cell, receiver,
+#: category, energies add up in this order. Names: laser, tuner, common_mode, xnor_cell, receiver,
 #: comparator, adc, dac, buffer, electronics.
-COMPONENTS = (Laser, Tuner, XnorCell, Receiver, Adc.comparator, Adc, Dac, Buffer, Electronics)
+COMPONENTS = (Laser, Tuner, CommonModeTracker, XnorCell, Receiver, Adc.comparator, Adc, Dac, Buffer, Electronics)
 
-#: Energy-breakdown categories, in report order; ``laser`` and ``tuning`` hold static power x
-#: run time, the rest action energies.
-CATEGORIES = ("laser", "tuning", "modulation", "weight_programming", "receiver", "adc_dac", "accumulation", "memory",
+#: Energy-breakdown categories, in report order; ``laser``, ``tuning`` and ``common_mode``
+#: (common-mode tracking, outside the tuning budget) hold static power x run time, the rest
+#: action energies.
+CATEGORIES = ("laser", "tuning", "common_mode", "modulation", "weight_programming", "receiver", "adc_dac", "accumulation", "memory",
               "electronic")
 
 
@@ -103,7 +105,7 @@ class Components(Mapping):
             raise KeyError(f"unknown action {key!r}; allowed: {list(self.action_keys)}") from None
 
     def static_power_w(self, tuning_power_w: float | None = None) -> dict[str, float]:
-        """Static power by category (W): ``{"laser": W, "tuning": W}``; ``tuning_power_w``
+        """Static power by category (W): ``{"laser": W, "tuning": W, "common_mode": W}``; ``tuning_power_w``
         (e.g. one chip's) replaces the tuner's nominal value."""
         if tuning_power_w is not None:
             tuning_power_w = float(check_range("tuning_power_w", tuning_power_w, 0.0, None, unit="W"))

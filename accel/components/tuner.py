@@ -50,11 +50,12 @@ class Tuner(Component):
         self.pitch_um = config.floorplan.ring_pitch_um
         self.actions = MappingProxyType({})
 
-    def tune(self, shift_nm, *, fsr_nm, model: tuning.TuningModel) -> tuning.TuningResult:
+    def tune(self, shift_nm, *, fsr_nm, model: tuning.TuningModel, dlambda_dT_nm_per_K=None) -> tuning.TuningResult:
         """Lock rings with resonance shifts ``shift_nm`` (nm, (..., n_rings) in floorplan order,
-        banks of ``bank_size`` rings) and FSRs ``fsr_nm`` with ``model``
-        (``photonics.tuning.tune``)."""
-        return tuning.tune(shift_nm, fsr_nm=fsr_nm, bank_size=self.bank_size, pitch_um=self.pitch_um, model=model)
+        banks of ``bank_size`` rings) and FSRs ``fsr_nm`` with ``model``; ``dlambda_dT_nm_per_K``
+        per ring for a die TEC (``photonics.tuning.tune``)."""
+        return tuning.tune(shift_nm, fsr_nm=fsr_nm, bank_size=self.bank_size, pitch_um=self.pitch_um, model=model,
+                           dlambda_dT_nm_per_K=dlambda_dT_nm_per_K)
 
     @cached_property
     def static_power_w(self) -> float:
@@ -63,12 +64,23 @@ class Tuner(Component):
     def nominal_power_w(self, conditions: Conditions | None = None) -> float:
         """Nominal tuning power of the whole accelerator (W) under ``conditions`` (None: the
         preset's); module docstring."""
+        fixed = self._config.tuning.fixed_power_per_ring_mw
+        if fixed is not None:
+            return fixed * 1e-3 * self.count
+        return self._sampled(conditions)[0] * self.count
+
+    def common_mode_dt_k(self, conditions: Conditions | None = None) -> tuple[float, ...]:
+        """The common-mode tracking TEC's temperature change (K) on each of the chips the
+        nominal power samples (``ChipSample.common_mode_dt_k``; none with a fixed power per ring)."""
+        if self._config.tuning.fixed_power_per_ring_mw is not None:
+            return ()
+        return self._sampled(conditions)[1]
+
+    def _sampled(self, conditions: Conditions | None):
+        """(mean tuning power per ring (W), common-mode ΔT per chip) of the representative block."""
         cfg = self._config
         if conditions is not None and not isinstance(conditions, Conditions):
             raise TypeError(f"conditions must be an accel.conditions.Conditions or None, got {type(conditions).__name__}")
-        fixed = cfg.tuning.fixed_power_per_ring_mw
-        if fixed is not None:
-            return fixed * 1e-3 * self.count
         block = cfg.with_values({"architecture.units": 1, "architecture.vdus_per_unit": min(cfg.M, 4),
                                  "architecture.bit_rate_gbps": 1.0})
         resolved = (Conditions() if conditions is None else conditions).resolve(block)
@@ -82,14 +94,16 @@ class Tuner(Component):
                block.tuning, resolved.variation, resolved.tuning)
         if key not in _NOMINAL_CACHE:
             _NOMINAL_CACHE[key] = _mean_power_per_ring(block, resolved)
-        return _NOMINAL_CACHE[key] * self.count
+        return _NOMINAL_CACHE[key]
 
 
-def _mean_power_per_ring(block: AcceleratorConfig, conditions: Conditions) -> float:
-    """Mean tuning power per ring (W) of ``block`` over its sampled chips."""
+def _mean_power_per_ring(block: AcceleratorConfig, conditions: Conditions) -> tuple[float, tuple[float, ...]]:
+    """Mean tuning power per ring (W) of ``block`` over its sampled chips, and each chip's
+    common-mode tracking ΔT (K)."""
     fp = build_floorplan(block)
     tuner, cell = Tuner(block), XnorCell(block)
     chips = block.tuning.variation_chips
-    power = np.array([sample_chip(block, fp, tuner, cell, seed=block.tuning.variation_seed, chip=k,
-                                  conditions=conditions, coefficients=False).tuning_power_w for k in range(chips)])
-    return float(np.sum(power)) / (chips * fp.n_rings)
+    samples = [sample_chip(block, fp, tuner, cell, seed=block.tuning.variation_seed, chip=k,
+                           conditions=conditions, coefficients=False) for k in range(chips)]
+    power = np.array([s.tuning_power_w for s in samples])
+    return float(np.sum(power)) / (chips * fp.n_rings), tuple(s.common_mode_dt_k for s in samples)

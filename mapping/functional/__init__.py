@@ -213,6 +213,7 @@ def _simulate(net: Network, ideal: IdealRun, labels, chip: int, seed: int, condi
         "chip": chip,
         "accuracy": float((preds == labels).double().mean()),
         "tuning_power_w": sample.tuning_power_w,
+        "common_mode_power_w": sample.common_mode_power_w,
         "rings_out_of_range": sample.rings_out_of_range,
         "lock_time_s": sample.lock_time_s,
     }
@@ -254,7 +255,8 @@ def _prepare(model, accelerator, dataset):
 
 def simulate_chip(model, accelerator, dataset, *, chip, seed, variation=None, tuning=None, noise=None,
                   conditions=None) -> dict:
-    """One chip's row: ``chip``, ``accuracy``, ``tuning_power_w``, ``rings_out_of_range``,
+    """One chip's row: ``chip``, ``accuracy``, ``tuning_power_w``, ``common_mode_power_w``
+    (tracking, outside the tuning power), ``rings_out_of_range``,
     ``lock_time_s`` and ``flipped_<layer>`` (fraction of that binary layer's sign activations,
     over the whole dataset, that differ from the ideal chip's). A pure function of its arguments.
     ``variation`` / ``tuning`` / ``noise`` or ``conditions`` as in :func:`simulate_accuracy`.
