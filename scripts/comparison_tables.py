@@ -139,7 +139,7 @@ def sensitivity(accs) -> str:
         ("tuning power 0", lambda acc: _report(acc, "resnet18", 0.0)),
         (f"tuning averaged over {MANY_CHIPS} chips (`tuning.variation_chips = {MANY_CHIPS}`)",
          lambda acc: _report(_with(acc, {"tuning.variation_chips": MANY_CHIPS}), "resnet18")),
-        ("laser grid fixed at the design wavelengths (`tuning.common_mode = "none"`)",
+        ("laser grid fixed at the design wavelengths (`tuning.common_mode = 'none'`)",
          lambda acc: _report(acc, "resnet18", _nominal_tuning_w(acc.config, _fixed_grid(acc.config)))),
         ("tuning at the OXBNN per-ring constant (1.375 mW TO + 1.6 µW EO)",
          lambda acc: _report(_with(acc, {"tuning.fixed_power_per_ring_mw": OXBNN_TUNING_MW_PER_RING}), "resnet18")),
