@@ -38,25 +38,9 @@ def ring_matrix(rg, resonance_nm, extra_shift_nm, lam):
 
 
 def oracle_powers(act, weight, channels, act_res, weight_res, modulation, park, neighbours):
+    """Powers on buses A and B of each cell's channel, [a01, w01], by multiplying the 2x2 ring matrices."""
     n = len(channels)
-    out = np.empty((n, 2, 2, 2))
-    for j, lam in enumerate(channels):
-        mats = {}
-        for k in range(n):
-            for role, (rg, res, shift) in enumerate(((act, act_res, modulation), (weight, weight_res, park))):
-                on = ring_matrix(rg, channels[k] + res[k], 0.0, lam)
-                off = ring_matrix(rg, channels[k] + res[k], shift, lam)
-                mats[k, role] = (off, on)  # indexed by bit
-        for bit_a, bit_w in itertools.product((0, 1), (0, 1)):
-            v = np.array([1.0, 0.0])
-            for k in range(n):
-                for role, bit in ((0, bit_a), (1, bit_w)):
-                    if k == j:
-                        v = mats[k, role][bit] @ v
-                    elif neighbours:
-                        v = 0.5 * (mats[k, role][0] + mats[k, role][1]) @ v
-            out[j, bit_a, bit_w] = v
-    return out[..., 0], out[..., 1]
+    return oracle_powers_per_ring([act] * n, [weight] * n, channels, act_res, weight_res, modulation, park, neighbours)
 
 
 def levels(act, weight, channels, act_res, weight_res, modulation, park, neighbours=True):
@@ -219,7 +203,8 @@ def test_coefficients_bad_input():
 
 # --- per-ring couplings (coupling-gap variation) ----------------------------------------------
 def oracle_powers_per_ring(acts, weights, channels, act_res, weight_res, modulation, park, neighbours):
-    """As :func:`oracle_powers`, but ring k of each role is its own RingDesign (own κ²)."""
+    """Ring k of each role is its own RingDesign (own κ²): matrix product along the bus, the other
+    cells' rings at the mean of their two states when ``neighbours``."""
     n = len(channels)
     out = np.empty((n, 2, 2, 2))
     for j, lam in enumerate(channels):
