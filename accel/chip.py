@@ -158,7 +158,7 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
     else:
         dldT = None
         if tuning.common_mode == "tec":  # the die TEC moves each ring by its own dλ/dT
-            dldT = _variation._waveguide_sensitivities(width, thickness, wavelength).dlambda_dT_nm_per_K
+            dldT = _variation.resonance_shift_nm(width, thickness, zero, zero, 1.0, wavelength)  # dλ/dT x 1 K
         res = tuner.tune(shift, fsr_nm=fsr, model=tuning, dlambda_dT_nm_per_K=dldT)
         residual = np.asarray(res.residual_nm)
         cm_dt, cm_power = float(res.common_mode_dt_k), float(res.common_mode_power_w)

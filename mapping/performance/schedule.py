@@ -36,7 +36,7 @@ D*(n_chunks - 1) partial-sum adds and ``electronics.compare`` D digital threshol
 ``buffer.write`` of one output bit per dot product. Electronic conv/linear layers count
 ``electronics.mac`` plus buffer reads of inputs and weights and writes of outputs at
 ``value_bits``; other electronic operations count ``electronics.op`` on data in flight.
-Static power (laser, tuning) is drawn for the whole latency.
+Static power (laser, tuning, common-mode tracking) is drawn for the whole latency.
 """
 from __future__ import annotations
 
@@ -54,8 +54,8 @@ from photonics.validation import check_int, check_range
 __all__ = ["COMPONENTS", "tiling", "VduAssignment", "assign_vdus", "schedule_workload", "MappingReport", "map_model"]
 
 COMPONENTS = CATEGORIES
-"""Energy breakdown keys (``accel.components.CATEGORIES``); ``laser`` and ``tuning`` are static
-(power x latency), the rest dynamic."""
+"""Energy breakdown keys (``accel.components.CATEGORIES``); ``laser``, ``tuning`` and
+``common_mode`` are static (power x latency), the rest dynamic."""
 
 
 def _ceil_div(a, b):
@@ -214,7 +214,7 @@ class MappingReport:
     """Result of :func:`map_model`. Totals are per inference (the traced batch divided by
     ``batch``) except ``latency_s`` (of the whole batch); ``layers`` rows cover the whole batch.
 
-    ``breakdown`` sums to ``energy_j``; ``laser`` and ``tuning`` are the static part
+    ``breakdown`` sums to ``energy_j``; ``laser``, ``tuning`` and ``common_mode`` are the static part
     (``static_power_w`` x latency), the rest dynamic.
     """
 
