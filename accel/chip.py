@@ -6,7 +6,8 @@
 1. variation: ``photonics.variation`` draws width, thickness and temperature deviations of
    every ring at its floorplan position (off: every ring on its design resonance);
 2. resonance shift from each ring's own design (activation and weight rings differ, so do
-   their sensitivities) and its FSR;
+   their sensitivities) and its FSR, less the layout's blue bias ``wavelength.ring_blue_bias_nm``
+   when fabrication variation is on;
 3. tuning: the tuner locks each bank of 2N rings (off: each ring stays at its varied
    resonance, taken modulo its FSR);
 4. after the one-time lock, open loop (rings not re-locked): an ambient temperature change
@@ -60,7 +61,8 @@ class ChipSample:
     tracking TEC's temperature change and input power (``tuning.common_mode``; 0 for "none"
     and "ideal"), not part of ``tuning_power_w``; ``kappa2_in`` / ``kappa2_drop``: per-ring input / drop
     power coupling (units, M, N, 2), role last as in ``shift_nm``, or None when the couplings
-    are the ring designs' (no gap variation).
+    are the ring designs' (no gap variation); ``eo_shift_nm``: each ring's EO tuning correction
+    (units, M, N, 2), whose loss at that operating point the XNOR cell adds (None: tuning off).
     """
 
     chip: int
@@ -77,6 +79,7 @@ class ChipSample:
     kappa2_drop: np.ndarray | None = None
     common_mode_dt_k: float = 0.0
     common_mode_power_w: float = 0.0
+    eo_shift_nm: np.ndarray | None = None
 
 
 def chip_stream(seed: int, chip: int, key: int) -> np.random.SeedSequence:
@@ -148,13 +151,15 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
         dw, dt = (zero, zero) if variation.fab is False else (cv.dw_nm, cv.dt_nm)
         d_t = zero if variation.thermal is False else cv.dT_K
         shift = _variation.resonance_shift_nm(width, thickness, dw, dt, d_t, wavelength)
+        if variation.fab is not False:
+            shift = shift - config.wavelength.ring_blue_bias_nm
         if variation.fab is not False and cv.dgap_in_nm is not None:
             kappa2 = tuple(np.reshape(k, fp.shape) for k in _couplings(config, is_act, cv.dgap_in_nm, cv.dgap_drop_nm))
     if tuning is False:
         residual = shift - fsr * np.round(shift / fsr)
         fwhm = np.where(is_act, act.fwhm_nm, weight.fwhm_nm)
         power_w, out_of_range, lock_s, grid_offset = 0.0, int(np.sum(np.abs(residual) > fwhm / 2)), 0.0, 0.0
-        cm_dt, cm_power = 0.0, 0.0
+        cm_dt, cm_power, eo_shift = 0.0, 0.0, None
     else:
         dldT = None
         if tuning.common_mode == "tec":  # the die TEC moves each ring by its own dλ/dT
@@ -164,6 +169,7 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
         cm_dt, cm_power = float(res.common_mode_dt_k), float(res.common_mode_power_w)
         power_w, out_of_range, lock_s = float(res.total_power_w), int(np.sum(res.unreachable)), float(res.lock_time_s)
         grid_offset = float(res.grid_offset_nm)
+        eo_shift = np.reshape(res.eo_shift_nm, fp.shape)
     if variation is not False:
         thermal = variation.thermal or None
         drift = variation.drift
@@ -180,7 +186,7 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
     sample = ChipSample(chip, seed, None, residual[..., 0], residual[..., 1], power_w, out_of_range, lock_s,
                         shift_nm=np.reshape(shift, fp.shape), grid_offset_nm=grid_offset,
                         kappa2_in=kappa2[0], kappa2_drop=kappa2[1], common_mode_dt_k=cm_dt,
-                        common_mode_power_w=cm_power)
+                        common_mode_power_w=cm_power, eo_shift_nm=eo_shift)
     if coefficients:
         sample = dataclasses.replace(sample, coefficients=xnor_cell.coefficients(sample))
     return sample

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from photonics import eo as _eo
 from photonics.mrr import RingDesign
 from photonics.tuning import TuningModel
 from photonics.validation import Allowed, Parameters, ParamSpec, build, check_value, param, param_specs
@@ -42,6 +43,8 @@ __all__ = [
     "ElectronicsConfig",
     "MemoryConfig",
     "TuningConfig",
+    "EO_MECHANISMS",
+    "EoConfig",
     "FloorplanConfig",
     "AreaConfig",
     "AcceleratorConfig",
@@ -88,16 +91,27 @@ class ArchitectureConfig(Parameters):
 class WavelengthConfig(Parameters):
     """WDM grid: channel j of every VDU sits at ``center + (j - (N-1)/2) * spacing``.
 
-    ``bit0_shift_fraction_of_spacing``: in bit 0 the activation and weight rings of an XNOR
-    cell are shifted (blue) by this fraction of the channel spacing
-    (``accel.components.XnorCell``).
+    ``bit0_shift_fraction_of_spacing``: only with an ``"assumed"`` modulator (``[eo]``, the
+    papers' model): in bit 0 that ring of an XNOR cell is shifted (blue) by this fraction of the
+    channel spacing (``accel.components.XnorCell``); None otherwise (the physical modulators'
+    states come from ``photonics.eo``).
+
+    ``ring_blue_bias_nm``: design margin b. Every ring is laid out so that at the nominal
+    process its resonance sits b blue of its channel: heaters only red-shift, so a chip whose
+    rings come out red of the grid beyond what common-mode tracking reaches would need nearly a
+    whole FSR of heat per ring (``accel.chip``, step 2; applied with fabrication variation on;
+    with it off every ring sits on its channel, the design point).
     """
 
     key_prefix: ClassVar[str] = "wavelength"
     center_wavelength_nm: float = param("[1450, 1650]", unit="nm", doc="centre of the channel grid")
     channel_spacing_nm: float = param("(0, 100]", unit="nm", doc="spacing of adjacent channels")
-    bit0_shift_fraction_of_spacing: float = param("(0, 1)", doc="blue shift of a ring in bit 0, as a fraction of "
-                                                             "channel_spacing_nm (XNOR cell modulation)")
+    bit0_shift_fraction_of_spacing: float | None = param("(0, 1)", default=None,
+                                                         doc="with an 'assumed' modulator: blue shift of a ring in bit 0, "
+                                                             "as a fraction of channel_spacing_nm")
+    ring_blue_bias_nm: float = param("[0, 100]", unit="nm", default=0.0,
+                                     doc="every ring is laid out this far blue of its channel, a margin for heaters "
+                                         "that only red-shift (applied with fabrication variation on)")
 
 
 @dataclass(frozen=True)
@@ -187,11 +201,49 @@ class ConverterConfig(Parameters):
 
 @dataclass(frozen=True)
 class DeviceEnergyConfig(Parameters):
-    """Per-event energies of the optical cells."""
+    """Per-event energies of the optical cells typed in: required with an ``"assumed"`` modulator
+    (``[eo]``, the papers' model); with a physical one None (its energy per bit comes from
+    ``photonics.eo.modulator``) or a value that replaces the model's (a study's override)."""
 
     key_prefix: ClassVar[str] = "energy"
-    activation_modulation_fj_per_bit: float = param("[0, 1e6]", unit="fJ", doc="activation-ring modulation per bit")
-    weight_program_fj_per_ring: float = param("[0, 1e6]", unit="fJ", doc="weight-ring programming per ring write")
+    activation_modulation_fj_per_bit: float | None = param("[0, 1e6]", unit="fJ", default=None,
+                                                           doc="activation-ring energy per bit (None: the modulator model's)")
+    weight_program_fj_per_ring: float | None = param("[0, 1e6]", unit="fJ", default=None,
+                                                     doc="weight-ring energy per write (None: the modulator model's)")
+
+
+EO_MECHANISMS = tuple(_eo.MECHANISMS)
+"""The physical EO mechanisms (``photonics.eo.MECHANISMS``); each has its parameter table
+``[eo_<mechanism>]`` (:data:`SECTIONS`)."""
+_MODULATORS = "{" + ", ".join((*EO_MECHANISMS, "assumed")) + "}"
+
+
+@dataclass(frozen=True)
+class EoConfig(Parameters):
+    """The chip's EO platform and the modulator of each ring of an XNOR cell (``photonics.eo``).
+
+    ``platform``: what the rings are made of; every EO mechanism a preset uses (the tuning
+    actuator ``tuning.eo_mechanism`` and both modulators) must exist on it
+    (``photonics.eo.check_platform``: silicon carriers, or CrossLight's BaTiO3-on-silicon
+    Pockels device). ``activation_mechanism`` / ``weight_mechanism``: what switches the
+    activation / weight ring between its bit states, with its parameters in ``[eo_<mechanism>]``
+    (``accel.components.XnorCell``), or ``"assumed"``: the papers' model, a blue shift of
+    ``wavelength.bit0_shift_fraction_of_spacing`` channel spacings in bit 0 at the typed-in
+    ``[energy]`` figures, no extra loss. ``weight_park_fraction_of_spacing``: with an injection
+    weight ring, its bit-0 (park) state is driven to a blue shift of this fraction of the channel
+    spacing (the injected density that gives it, with that density's loss and hold power); None:
+    the mechanism's own drive (injection: its loss-limited density). Like the ``[eo_<mechanism>]``
+    tables of the mechanisms a preset does not use, it has no effect with another weight mechanism
+    (so a variant can switch mechanism by overrides alone).
+    """
+
+    key_prefix: ClassVar[str] = "eo"
+    platform: str = param(f"{{{_eo.SILICON}, {_eo.BTO_ON_SILICON}}}", doc="EO platform of the rings")
+    activation_mechanism: str = param(_MODULATORS, doc="what modulates the activation ring every cycle")
+    weight_mechanism: str = param(_MODULATORS, doc="what switches the weight ring between its bit states")
+    weight_park_fraction_of_spacing: float | None = param(
+        "(0, 1)", default=None, doc="injection weight ring: bit-0 blue shift as a fraction of channel_spacing_nm "
+                                    "(None: the loss-limited density)")
 
 
 @dataclass(frozen=True)
@@ -223,7 +275,14 @@ class TuningConfig(Parameters):
     """Tuning actuators and policy, weight-reload settle time, and how the nominal tuning power
     is obtained.
 
-    The actuator and policy fields (``eo_*``, ``to_*``, ``reassign_order``,
+    ``eo_mechanism``: the EO tuning actuator of every ring (``photonics.eo``: injection,
+    depletion or pockels), with its parameters in the ``[eo_<mechanism>]`` table. Its window
+    (blue and red range, W/nm each way, hold power, settle time) is derived, never typed in:
+    :class:`AcceleratorConfig` sets ``eo_actuator`` (not a TOML key) to
+    ``photonics.eo.actuator`` of the mechanism on both ring designs combined conservatively
+    (the smaller range and the larger cost, hold and settle time of the two), and
+    :meth:`model` puts it into the ``TuningModel``.
+    The other actuator and policy fields (``to_*``, ``reassign_order``,
     ``thermal_crosstalk``, ``lock_tolerance_nm``, ``chip_budget_w``, ``heater_dac_bits``, and the
     common-mode tracking fields ``common_mode``, ``laser_*``, ``die_*``, ``tec_*``) are those of
     ``photonics.tuning.TuningModel`` in the units of their names (:meth:`model`).
@@ -236,10 +295,8 @@ class TuningConfig(Parameters):
     """
 
     key_prefix: ClassVar[str] = "tuning"
-    eo_efficiency_uw_per_nm: float = param("(0, 1e6]", unit="uW/nm", doc="EO tuning power per nm of shift")
-    eo_range_nm: float = param("[0, 100]", unit="nm", doc="largest shift EO tuning can cancel")
-    eo_lock_time_ns: float = param("(0, 1e9]", unit="ns", doc="EO lock (settle) time")
-    eo_bidirectional: bool = param(doc="EO tunes both ways (else blue only, carrier injection)")
+    eo_mechanism: str = param("{" + ", ".join(EO_MECHANISMS) + "}",
+                              doc="EO tuning actuator (parameters in [eo_<mechanism>], window derived)")
     to_power_per_fsr_mw: float = param("(0, 1e4]", unit="mW", doc="heater power for one FSR of red shift")
     to_max_power_mw: float = param("(0, 1e4]", unit="mW", doc="largest power of one heater")
     to_lock_time_us: float = param("(0, 1e6]", unit="us", doc="heater lock (settle) time")
@@ -266,12 +323,15 @@ class TuningConfig(Parameters):
                                         doc="largest EO + TO tuning power of one chip (None: unlimited)")
     heater_dac_bits: int | None = param("[1, 32]", unit="bit", default=None,
                                         doc="heater drive resolution over [0, to_max_power_mw] (None: ideal)")
+    eo_actuator: _eo.ActuatorFigures | None = dataclasses.field(default=None, repr=False)  # derived, not a TOML key
 
     def model(self) -> TuningModel:
-        """The ``photonics.tuning.TuningModel`` of these fields (SI units: divided by 1e3, 1e6, 1e9)."""
+        """The ``photonics.tuning.TuningModel`` of these fields (SI units: divided by 1e3, 1e6, 1e9)
+        with the derived EO window ``eo_actuator`` (set by :class:`AcceleratorConfig`)."""
+        if self.eo_actuator is None:
+            raise ValueError("tuning.eo_actuator is None: the EO window is derived from the [eo_<mechanism>] table and "
+                             "the ring designs by AcceleratorConfig; allowed: the tuning section of an AcceleratorConfig")
         return TuningModel(
-            eo_efficiency_w_per_nm=self.eo_efficiency_uw_per_nm / 1e6, eo_range_nm=self.eo_range_nm,
-            eo_lock_time_s=self.eo_lock_time_ns / 1e9, eo_bidirectional=self.eo_bidirectional,
             to_power_per_fsr_w=self.to_power_per_fsr_mw / 1e3, to_efficiency_nm_per_mw=self.to_efficiency_nm_per_mw,
             to_max_power_w=self.to_max_power_mw / 1e3, to_lock_time_s=self.to_lock_time_us / 1e6,
             reassign_order=self.reassign_order, thermal_crosstalk=self.thermal_crosstalk,
@@ -280,7 +340,7 @@ class TuningConfig(Parameters):
             laser_heat_load_w=self.laser_heat_load_w, die_tec_max_dt_k=self.die_tec_max_dt_k,
             die_heat_load_w=self.die_heat_load_w, tec_hot_side_k=self.tec_hot_side_k, tec_zt=self.tec_zt,
             chip_budget_w=self.chip_budget_w, heater_dac_bits=self.heater_dac_bits,
-        )
+        ).with_actuator(self.eo_actuator)
 
 
 @dataclass(frozen=True)
@@ -323,10 +383,15 @@ SECTIONS: dict[str, type] = {
     "thermal": ThermalModel,
     "floorplan": FloorplanConfig,
     "area": AreaConfig,
+    "eo": EoConfig,
+    "eo_injection": _eo.InjectionTuner,
+    "eo_depletion": _eo.DepletionTuner,
+    "eo_pockels": _eo.PockelsTuner,
 }
 """TOML table name -> section class, in file order. ``[variation]`` and ``[thermal]`` are the
 ``photonics.variation`` models themselves (``FabricationModel`` without ``die_xy_mm``: a chip's
-die position is drawn on its wafer; ``ThermalModel``)."""
+die position is drawn on its wafer; ``ThermalModel``). ``[eo_injection]``, ``[eo_depletion]``
+and ``[eo_pockels]`` are the ``photonics.eo`` mechanism parameter classes themselves."""
 
 TOP_LEVEL = {"name": str, "description": str, "cell_model": str}
 
@@ -359,6 +424,10 @@ class AcceleratorConfig:
     thermal: ThermalModel
     floorplan: FloorplanConfig
     area: AreaConfig
+    eo: EoConfig
+    eo_injection: _eo.InjectionTuner
+    eo_depletion: _eo.DepletionTuner
+    eo_pockels: _eo.PockelsTuner
     sources: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
@@ -381,6 +450,7 @@ class AcceleratorConfig:
                              "accel.conditions.VariationSettings(fab=...))")
         object.__setattr__(self, "sources", _check_sources(self.sources))
         self._check_fsr()
+        self._check_eo()
 
     def _check_fsr(self):
         span_nm = self.N * self.wavelength.channel_spacing_nm
@@ -392,6 +462,38 @@ class AcceleratorConfig:
                     f"{self.wavelength.channel_spacing_nm} span {span_nm:.4g} nm, more than the {name} FSR "
                     f"{fsr_nm:.4g} nm; allowed: wavelengths_per_vdu * channel_spacing_nm <= {fsr_nm:.4g} nm"
                 )
+
+    def _check_eo(self):
+        """EO mechanisms on the preset's platform, the "assumed" modulator's typed-in figures set
+        exactly when used, and the derived EO tuning window (``tuning.eo_actuator``)."""
+        for key in ("tuning.eo_mechanism", "eo.activation_mechanism", "eo.weight_mechanism"):
+            mechanism = self.value(key)
+            if mechanism != "assumed":
+                try:
+                    _eo.check_platform(self.eo_tuner(mechanism), self.eo.platform)
+                except ValueError as exc:
+                    raise ValueError(f"{key}: {exc} (eo.platform)") from None
+        assumed = {"wavelength.bit0_shift_fraction_of_spacing": ("eo.activation_mechanism", "eo.weight_mechanism"),
+                   "energy.activation_modulation_fj_per_bit": ("eo.activation_mechanism",),
+                   "energy.weight_program_fj_per_ring": ("eo.weight_mechanism",)}
+        for key, users in assumed.items():
+            used = any(self.value(u) == "assumed" for u in users)
+            given = self.value(key) is not None
+            if used != given and (used or key.startswith("wavelength.")):
+                raise ValueError(
+                    f"{key}={self.value(key)!r} is not allowed with {', '.join(f'{u}={self.value(u)!r}' for u in users)}; "
+                    f"allowed: a value exactly when one of them is 'assumed' (the papers' model)"
+                    + ("" if key.startswith("wavelength.") else ", optional otherwise (it replaces the model's energy)"))
+        lam = self.wavelength.center_wavelength_nm
+        tuner = self.eo_tuner(self.tuning.eo_mechanism)
+        figs = [_eo.actuator(tuner, getattr(self, r).design(lam)) for r in ("activation_ring", "weight_ring")]
+        object.__setattr__(self, "tuning", dataclasses.replace(self.tuning, eo_actuator=_conservative(figs)))
+
+    def eo_tuner(self, mechanism: str):
+        """The ``photonics.eo`` parameter object of ``mechanism`` (its ``[eo_<mechanism>]`` table)."""
+        if mechanism not in EO_MECHANISMS:
+            raise ValueError(f"mechanism={mechanism!r} is not allowed; allowed: one of {list(EO_MECHANISMS)}")
+        return getattr(self, f"eo_{mechanism}")
 
     # --- shorthands ---------------------------------------------------------------------------
     @property
@@ -451,6 +553,22 @@ class AcceleratorConfig:
         if key not in PARAMETERS:
             raise ConfigKeyError(_unknown(key))
         return getattr(getattr(self, section), name)
+
+
+def _conservative(figures) -> _eo.ActuatorFigures:
+    """One EO window valid on every ring design: the smaller range each way, the larger W/nm,
+    hold power and settle time, the larger extra loss at the limits (``figures``: one per design)."""
+    first = figures[0]
+    pick = {}
+    for f in dataclasses.fields(first):
+        values = [getattr(x, f.name) for x in figures]
+        if f.name.endswith("range_nm"):
+            pick[f.name] = min(values)
+        elif isinstance(values[0], float):
+            pick[f.name] = math.nan if any(math.isnan(v) for v in values) else max(values)
+        else:
+            pick[f.name] = values[0]
+    return _eo.ActuatorFigures(**pick)
 
 
 def section_values(sec) -> dict[str, Any]:

@@ -47,7 +47,14 @@ photon lifetime Q_L·λ/(2πc). The worst-case NRZ eye at bit period T (an isola
 many 0s against an isolated 0 after many 1s) opens the drive variable by 1 − 2·exp(−T/τ) of
 its full swing, and closes (swing 0) for T < τ·ln 2. No pre-emphasis is modelled.
 
-Nothing here is wired into presets or ``photonics.tuning`` yet.
+Wiring: a preset names its tuning mechanism (``tuning.eo_mechanism``), its platform and each
+ring's modulator (``[eo]``) and every mechanism's parameters (``[eo_injection]``,
+``[eo_depletion]``, ``[eo_pockels]``, these classes). ``accel.config`` derives the tuning
+window from :func:`actuator` on the preset's ring designs
+(``photonics.tuning.TuningModel.with_actuator``); ``accel.components.XnorCell`` takes each
+ring's bit states, extra loss and energy per bit from :func:`modulator`, and the EO tuner's
+loss at each ring's operating point from the injected density (or bias) that gives its
+correction.
 """
 from __future__ import annotations
 

@@ -1,22 +1,26 @@
 """Locking rings to their channels: electro-optic (EO) fine and thermo-optic (TO) coarse tuning.
 
 Sign convention: ``shift_nm`` = resonance − assigned channel (positive = red). A correction
-moves the resonance by −shift. TO heaters only red-shift; EO carrier tuning moves both ways
-(``eo_bidirectional``) or, when unidirectional, only blue (carrier injection, Δn < 0 by
-Soref–Bennett, docs/references.md §4), within ``eo_range_nm``.
+moves the resonance by −shift. TO heaters only red-shift; the EO actuator has an asymmetric
+window: up to ``eo_blue_range_nm`` of blue shift at ``eo_blue_w_per_nm`` and up to
+``eo_red_range_nm`` of red shift at ``eo_red_w_per_nm``, plus ``eo_hold_power_w`` drawn by every
+ring (a held pre-bias). Its mechanism (carrier injection: blue only; depletion: about a
+pre-bias; Pockels) lives in :mod:`photonics.eo`, whose ``actuator`` figures set these fields
+(:meth:`TuningModel.with_actuator`); EO power is the correction at its direction's cost (a
+chord through the mechanism's power-vs-shift curve at its range end) plus the hold power.
 
 Minimum-power locking, per ring (vectorised over all banks of all chips). A ring locked on
 the resonance order k needs a correction d = k·FSR − shift (red if d > 0). EO gives any
-correction in [−eo_range_nm, +r_red] (r_red = eo_range_nm if ``eo_bidirectional``, else 0) at
-``eo_efficiency_w_per_nm`` per nm; the heater gives red shift only, at 1/η W per nm
+correction in [−r_blue, +r_red] (r_blue = ``eo_blue_range_nm``, r_red = ``eo_red_range_nm``) at
+its direction's cost per nm; the heater gives red shift only, at 1/η W per nm
 (η = FSR / ``to_power_per_fsr_w``), up to ``to_max_power_w``. Costs are linear, so:
 
-1. Split: a blue correction is EO's alone (reachable only if d >= −eo_range_nm). A red one is
-   EO's alone up to r_red when EO costs less per nm than the heater (else the heater's), and
+1. Split: a blue correction is EO's alone (reachable only if d >= −r_blue). A red one is
+   EO's alone up to r_red when EO red costs less per nm than the heater (else the heater's), and
    beyond that EO takes its full r_red and the heater the remainder τ = d − r_red. (The old
    policy heated the whole d once it exceeded EO range.)
-2. Order (``reassign_order``): of the bluest reachable order k0 (d in [−eo_range_nm,
-   FSR − eo_range_nm)) and k0 + 1, the one of least power that the heater limit allows
+2. Order (``reassign_order``): of the bluest reachable order k0 (d in [−r_blue,
+   FSR − r_blue)) and k0 + 1, the one of least power that the heater limit allows
    (k = 0 without re-assignment; a ring needing more red than one heater gives is heated at its
    maximum and left with its residual).
 3. Heaters of a bank couple thermally: ring i sees Σ_j C_ij·q_j (nm), q_j = η_j·p_j the shift
@@ -33,9 +37,9 @@ correction in [−eo_range_nm, +r_red] (r_red = eo_range_nm if ``eo_bidirectiona
    Anything left is the ring's ``residual_nm``; the ring is flagged ``unreachable`` when that
    exceeds ``lock_tolerance_nm``. Nothing is clipped silently. On small banks this equals a
    brute-force search over every order and actuator state (tests/test_tuning.py) whenever EO
-   is blue-only (any cost) or, bidirectional, costs less than a heater even counting the
-   crosstalk its heat lends the neighbours: c_eo·η·max_i Σ_j C_ij < 1 (0.003 for the 4 µW/nm
-   presets at 5 µm pitch). Bidirectional EO costing about as much as a heater or more is
+   is blue-only (any cost) or its red side costs less than a heater even counting the
+   crosstalk its heat lends the neighbours: c_red·η·max_i Σ_j C_ij < 1 (0.003 for the 4 µW/nm
+   Pockels window at 5 µm pitch). Red EO costing about as much as a heater or more is
    outside that range: there a heated ring can push an EO ring past its range onto the next
    order where the optimum would use EO on the heated ring instead (seen up to several times
    the optimal power on 3-ring banks).
@@ -68,8 +72,9 @@ least-power offset within the range instead (128 candidates spanning it, ends in
 simply the clipped one: a chip shifted red beyond the range is cheaper to heat onto the next
 resonance order with the grid moved the other way. What lies beyond the range is left to the
 per-ring solve, and residuals are relative to the moved grid (what the XNOR
-cells see). The candidates are scored with the per-ring policy above (Numba scan), keeping
-half the EO range on the red side as crosstalk headroom. The tracking cost, per chip
+cells see). The candidates are scored with the per-ring policy above (Numba scan) with only
+half the EO blue range counted (crosstalk headroom: neighbours' heat adds red shift, which a
+ring placed at the edge of its EO window could not absorb). The tracking cost, per chip
 (``common_mode_power_w``, not part of the chip budget): the TEC input power
 (``photonics.common_mode.tec_input_power_w``) for |ΔT| with load ``laser_heat_load_w``
 (laser) or ``die_heat_load_w`` + the chip's EO + TO power (tec); 0 for none and ideal.
@@ -79,6 +84,7 @@ apart, ratio < 1e-4 beyond 40 µm) is neglected.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -87,6 +93,7 @@ import numba
 import numpy as np
 
 from photonics import common_mode as _cm
+from photonics import eo as _eo
 from photonics.validation import Parameters, as_float_array, check_int, check_positive, check_range, check_scalar, param
 
 __all__ = ["TuningModel", "TuningResult", "thermal_crosstalk_ratio", "crosstalk_matrix", "tune"]
@@ -106,8 +113,11 @@ _CHUNK_RINGS = 1 << 15
 class TuningModel(Parameters):
     """Tuning actuators and policy (defaults: docs/references.md §4).
 
-    EO: ``eo_efficiency_w_per_nm`` 4 µW/nm, ``eo_lock_time_s`` 20 ns, ``eo_range_nm`` 1 nm
-    (≲1 nm before carrier loss grows) — CrossLight (DAC 2021) Table II. TO:
+    EO (defaults: CrossLight's BaTiO3-on-Si Pockels tuner, DAC 2021 Table II,
+    ``photonics.eo.PockelsTuner``): ``eo_blue_range_nm`` = ``eo_red_range_nm`` 1 nm (≲1 nm before
+    loss grows), ``eo_blue_w_per_nm`` = ``eo_red_w_per_nm`` 4 µW/nm, ``eo_hold_power_w`` 0,
+    ``eo_lock_time_s`` 20 ns; :meth:`with_actuator` sets them from any mechanism's
+    ``photonics.eo.actuator`` figures. TO:
     ``to_power_per_fsr_w`` 27.5 mW per FSR, ``to_lock_time_s`` 4 µs — CrossLight Table II;
     ``to_efficiency_nm_per_mw`` (e.g. 2.06 for the doped-Si heater of Opt. Express 21, 15706,
     2013) overrides the per-FSR figure when set. ``to_max_power_w`` 30 mW per heater is an
@@ -119,10 +129,13 @@ class TuningModel(Parameters):
     table; the defaults serve standalone device studies.
     """
 
-    eo_efficiency_w_per_nm: float = param("(0, inf)", unit="W/nm", default=4e-6, doc="EO tuning power per nm of shift")
-    eo_range_nm: float = param("[0, inf)", unit="nm", default=1.0, doc="largest shift EO tuning can cancel")
+    eo_blue_range_nm: float = param("[0, inf)", unit="nm", default=1.0, doc="largest blue shift EO tuning gives")
+    eo_red_range_nm: float = param("[0, inf)", unit="nm", default=1.0, doc="largest red shift EO tuning gives")
+    eo_blue_w_per_nm: float = param("[0, inf)", unit="W/nm", default=4e-6, doc="EO power per nm of blue shift")
+    eo_red_w_per_nm: float = param("[0, inf)", unit="W/nm", default=4e-6, doc="EO power per nm of red shift")
+    eo_hold_power_w: float = param("[0, inf)", unit="W", default=0.0,
+                                   doc="EO power of every ring at zero shift (a held pre-bias)")
     eo_lock_time_s: float = param("(0, inf)", unit="s", default=20e-9, doc="EO lock (settle) time")
-    eo_bidirectional: bool = param(default=True, doc="EO tunes both ways (else blue only, carrier injection)")
     to_power_per_fsr_w: float = param("(0, inf)", unit="W", default=27.5e-3, doc="heater power for one FSR of red shift")
     to_efficiency_nm_per_mw: float | None = param("(0, inf)", unit="nm/mW", default=None,
                                                   doc="heater efficiency (None: from to_power_per_fsr_w)")
@@ -162,6 +175,24 @@ class TuningModel(Parameters):
         load = self.laser_heat_load_w if self.common_mode == "laser" else self.die_heat_load_w + np.asarray(die_power_w)
         return _cm.tec_input_power_w(load, delta_t_k, hot_side_k=self.tec_hot_side_k, zt=self.tec_zt)
 
+    def with_actuator(self, figures) -> "TuningModel":
+        """This model with the EO window of ``figures`` (a ``photonics.eo.ActuatorFigures``): blue and red
+        range, W per nm each way (0 where that range is 0), hold power and settle time."""
+        if not isinstance(figures, _eo.ActuatorFigures):
+            raise TypeError(f"figures must be a photonics.eo.ActuatorFigures, got {type(figures).__name__} {figures!r}")
+        blue, red = figures.blue_range_nm, figures.red_range_nm
+        return dataclasses.replace(
+            self, eo_blue_range_nm=blue, eo_red_range_nm=red,
+            eo_blue_w_per_nm=figures.blue_w_per_nm if blue > 0 else 0.0,
+            eo_red_w_per_nm=figures.red_w_per_nm if red > 0 else 0.0,
+            eo_hold_power_w=figures.hold_power_w, eo_lock_time_s=figures.settle_time_s)
+
+    def eo_power_w(self, eo_shift_nm):
+        """EO power (W) of rings whose EO correction is ``eo_shift_nm`` (positive = red): the
+        correction at the cost per nm of its direction plus the hold power."""
+        e = np.asarray(eo_shift_nm)
+        return np.where(e > 0, e * self.eo_red_w_per_nm, -e * self.eo_blue_w_per_nm) + self.eo_hold_power_w
+
     def to_efficiency_nm_per_w(self, fsr_nm):
         """Heater efficiency η (nm of red shift per W on its own ring)."""
         if self.to_efficiency_nm_per_mw is not None:
@@ -179,7 +210,9 @@ class TuningResult:
     chip): channel-grid offset applied by common-mode tracking (0 with ``"none"``; with ``"tec"``
     the chip's mean ring shift). ``common_mode_dt_k`` (per chip): the tracking TEC's
     temperature change (laser or die TEC; 0 for none and ideal); ``common_mode_power_w`` (per
-    chip): its input power (module docstring).
+    chip): its input power (module docstring). ``eo_shift_nm`` (per ring): the EO correction
+    applied (positive = red), the actuator's operating point (e.g. the injected density, and
+    with it the free-carrier loss, ``photonics.eo``).
     """
 
     residual_nm: np.ndarray
@@ -194,6 +227,7 @@ class TuningResult:
     grid_offset_nm: np.ndarray | float = 0.0
     common_mode_dt_k: np.ndarray | float = 0.0
     common_mode_power_w: np.ndarray | float = 0.0
+    eo_shift_nm: np.ndarray | float = 0.0
 
 
 def thermal_crosstalk_ratio(distance_um):
@@ -383,15 +417,23 @@ def _store(c, q, q_max, q_out, thermal_out):
 
 def _eo_window(model: TuningModel):
     """(largest blue, largest red) EO correction in nm (both >= 0)."""
-    r = model.eo_range_nm
-    return r, (r if model.eo_bidirectional else 0.0)
+    return model.eo_blue_range_nm, model.eo_red_range_nm
+
+
+def _eo_cost_w(e, model: TuningModel):
+    """EO power (W) of corrections ``e`` (nm, positive = red) without the hold power."""
+    return np.where(e > 0, e * model.eo_red_w_per_nm, -e * model.eo_blue_w_per_nm)
+
+
+def _eo_fail_w(model: TuningModel) -> float:
+    """EO power at the costlier end of its window (part of an unlockable ring's cost)."""
+    return max(model.eo_blue_range_nm * model.eo_blue_w_per_nm, model.eo_red_range_nm * model.eo_red_w_per_nm)
 
 
 def _eo_heat_share(model: TuningModel, eta):
-    """Red shift EO adds to a heated ring: its full red range when EO costs less per nm than the
-    heater (1/η), else nothing. Per ring (shape of ``eta``)."""
-    _, eo_red = _eo_window(model)
-    return np.where(model.eo_efficiency_w_per_nm * eta < 1.0, eo_red, 0.0)
+    """Red shift EO adds to a heated ring: its full red range when EO red costs less per nm than
+    the heater (1/η), else nothing. Per ring (shape of ``eta``)."""
+    return np.where(model.eo_red_w_per_nm * eta < 1.0, model.eo_red_range_nm, 0.0)
 
 
 def _split(d, model: TuningModel, eta, q_max, e_heat, eo_blue):
@@ -400,7 +442,7 @@ def _split(d, model: TuningModel, eta, q_max, e_heat, eo_blue):
     the rest (τ = d − e_heat for d > e_heat); feasible: d >= −eo_blue and τ <= q_max."""
     tau = np.maximum(d - e_heat, 0.0)
     feasible = (d >= -eo_blue - 1e-12) & (tau <= q_max * (1.0 + 1e-12))
-    power = np.abs(d - tau) * model.eo_efficiency_w_per_nm + tau / eta
+    power = _eo_cost_w(d - tau, model) + tau / eta
     return tau, feasible, power
 
 
@@ -420,7 +462,7 @@ def _choose_orders(s, fsr, model: TuningModel, eta, q_max, e_heat, eo_blue):
         second = ok1 & (~ok0 | (p1 < p0))
         k = np.where(second, k0 + 1, k0)
         ok, power = ok0 | ok1, np.where(second, p1, p0)
-    fail = (q_max / eta + model.eo_range_nm * model.eo_efficiency_w_per_nm + fsr / eta)
+    fail = (q_max / eta + _eo_fail_w(model) + fsr / eta)
     return k, np.where(ok, power, fail)
 
 
@@ -500,7 +542,7 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out, unlocked=None, eo_on=
 
 
 @numba.njit(cache=True)
-def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w, eo_blue, eo_range, reassign, out):
+def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blue, eo_fail_w, reassign, out):
     """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − g[c, i]·cand[c, j]); :func:`_choose_orders` per ring."""
     n_chips, n = x.shape
     for c in range(n_chips):
@@ -519,12 +561,13 @@ def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w, eo_blue, eo_range, re
                 for _ in range(n_try):
                     tau = max(d - eh, 0.0)
                     if d >= -eo_blue - 1e-12 and tau <= qm * (1.0 + 1e-12):
-                        p = abs(d - tau) * eo_w + tau / et
+                        e = d - tau
+                        p = (e * eo_w_red if e > 0.0 else -e * eo_w_blue) + tau / et
                         if best < 0.0 or p < best:
                             best = p
                     d += f
                 if best < 0.0:
-                    best = qm / et + eo_range * eo_w + f / et
+                    best = qm / et + eo_fail_w + f / et
                 total += best
             out[c, j] = total
 
@@ -547,13 +590,13 @@ def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candi
     e_heat = np.ascontiguousarray(_eo_heat_share(model, eta), dtype=float)
 
     def scan(rows, cands):
-        # Heater crosstalk only adds red shift, so leave half the EO range on the red side as
-        # headroom: a ring placed at the red edge of EO range would be pushed past it by its
+        # Heater crosstalk only adds red shift, so count only half the EO blue range: a ring
+        # placed at the blue-correction edge of its EO window would be pushed past it by its
         # neighbours' heaters and jump to the next order (a full FSR of heating).
         cost_w = np.empty((rows.size, cands.shape[-1]))
         _grid_costs(x[rows], g[rows], f[rows], eta[rows], eta[rows] * model.to_max_power_w, e_heat[rows],
-                    np.ascontiguousarray(cands), model.eo_efficiency_w_per_nm, 0.5 * model.eo_range_nm,
-                    model.eo_range_nm, model.reassign_order, cost_w)
+                    np.ascontiguousarray(cands), model.eo_blue_w_per_nm, model.eo_red_w_per_nm,
+                    0.5 * model.eo_blue_range_nm, _eo_fail_w(model), model.reassign_order, cost_w)
         return np.take_along_axis(cands, np.argmin(cost_w, axis=-1)[:, None], axis=-1)[:, 0]
 
     flat = cand.reshape(-1, n_candidates)
@@ -578,7 +621,7 @@ def _run_chunks(s_b, fsr_b, model, c, c_inv, out, unlocked=None, eo_on=None) -> 
 
 
 def _eo_power(out, model):
-    return np.abs(out["eo_shift"]) * model.eo_efficiency_w_per_nm
+    return model.eo_power_w(out["eo_shift"])
 
 
 def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
@@ -595,7 +638,7 @@ def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
     n_hard = 0
     eo_blue, eo_red = _eo_window(model)
     k_near = np.round(s / fsr) if model.reassign_order else np.zeros_like(s)
-    eo_only_w = np.abs(np.clip(-(s - k_near * fsr), -eo_blue, eo_red)) * model.eo_efficiency_w_per_nm
+    eo_only_w = model.eo_power_w(np.clip(-(s - k_near * fsr), -eo_blue, eo_red))
     for _ in range(n + 1):
         power = out["to_power_w"] + _eo_power(out, model)
         over = power.sum(axis=-1) > budget * (1.0 + 1e-12)
@@ -704,13 +747,12 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
         n_hard += _apply_budget(s.reshape(-1, n), fsr.reshape(-1, n), model, c, c_inv,
                                 {k: v.reshape(-1, n) for k, v in out.items()}, bank_size)
     residual = out["residual_nm"].reshape(s.shape)
-    eo_power = out["eo_shift"].reshape(s.shape)
-    np.abs(eo_power, out=eo_power)
-    eo_power *= model.eo_efficiency_w_per_nm
+    eo_shift = out["eo_shift"].reshape(s.shape)
+    eo_power = model.eo_power_w(eo_shift)
     to_power = out["to_power_w"].reshape(s.shape)
     total = eo_power.sum(axis=-1) + to_power.sum(axis=-1)
     lock = np.maximum(np.where((to_power > 0).any(axis=-1), model.to_lock_time_s, 0.0),
-                      np.where((eo_power > 0).any(axis=-1), model.eo_lock_time_s, 0.0))
+                      np.where((eo_shift != 0).any(axis=-1), model.eo_lock_time_s, 0.0))
     cm_power = model.common_mode_power_w(dt_k[..., 0], total)
     if s.ndim == 1:
         total, lock, cm_power = float(total), float(lock), float(cm_power)
@@ -727,4 +769,5 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
         grid_offset_nm=float(offset[0]) if s.ndim == 1 else offset[..., 0],
         common_mode_dt_k=float(dt_k[0]) if s.ndim == 1 else dt_k[..., 0],
         common_mode_power_w=cm_power,
+        eo_shift_nm=eo_shift,
     )

@@ -53,21 +53,23 @@ __all__ = [
     "resonance_shift_nm",
 ]
 
-# Level split (docs/references.md §3). Each level takes the same fraction of σ_w and σ_t, so its
-# resonance σ at the 500 nm reference (dλ/dw 0.58, dλ/dt 1.37 nm/nm, docs/references.md §2) is
-# fixed: die-to-die 0.33 nm and local (field + per-ring) 0.17 nm as in accelerator variation
-# studies; a local σ of 0.17 nm spans ≈5σ ≈ 0.84 nm peak-to-peak over ~100 devices, the
-# within-die spread of Zortman 2010. The wafer systematic term takes the rest of the
-# layout-aware Monte Carlo totals σ_w = 5 nm, σ_t = 2 nm (after Lu et al. 2017): resonance
-# σ ≈ 3.97 nm, i.e. ±2σ ≈ ±8 nm, the ±1 THz cross-wafer spread of Zortman 2010 (read as ±,
-# as in Chrostowski & Hochberg, Silicon Photonics Design, ch. 11). Reading Zortman's 1 THz as
-# a full range would need σ_total ≈ 2 nm, inconsistent with σ_w = 5 nm / σ_t = 2 nm; we keep
-# the layout-aware totals.
-_SIGMA_W_TOTAL_NM = 5.0
-_SIGMA_T_TOTAL_NM = 2.0
-_W_DIE, _T_DIE = 0.41, 0.165
-_W_FIELD, _T_FIELD = 0.18, 0.07
-_W_RING, _T_RING = 0.12, 0.05
+# Level split (docs/references.md §3). Totals: the resonance spread of the layout-aware Monte
+# Carlo defaults σ_w = 5 nm, σ_t = 2 nm (after Lu et al. 2017) at the 500 nm reference
+# (dλ/dw 0.58, dλ/dt 1.37 nm/nm, docs/references.md §2): σ ≈ 3.99 nm, i.e. ±2σ ≈ ±8 nm, the
+# ±1 THz cross-wafer spread of Zortman 2010 (read as ±, as in Chrostowski & Hochberg, Silicon
+# Photonics Design, ch. 11). Split between width and thickness 1:1, as Zortman 2010 extracts
+# them ("about ±5 nm in width and in thickness"), not all in width: σ_w = σ_t =
+# 3.99/√(0.58² + 1.37²) = 2.68 nm. Thickness moves the 500 and 800 nm rings alike (dλ/dt 1.38
+# vs 1.39 nm/nm) and width does not (0.59 vs 0.16), so the split sets ROBIN's differential shift.
+# Each level keeps its resonance σ at the reference, with the same 1:1 split: die-to-die
+# 0.33 nm and local (field + per-ring) 0.17 nm as in accelerator variation studies (the field
+# and ring terms in the old 0.14 : 0.10 nm ratio); a local σ of 0.17 nm spans ≈5σ ≈ 0.84 nm
+# peak-to-peak over ~100 devices, the within-die spread of Zortman 2010. The wafer systematic
+# term takes the rest of the totals.
+_SIGMA_W_TOTAL_NM = _SIGMA_T_TOTAL_NM = 2.68
+_W_DIE = _T_DIE = 0.22
+_W_FIELD = _T_FIELD = 0.095
+_W_RING = _T_RING = 0.066
 _W_WAFER = math.sqrt(_SIGMA_W_TOTAL_NM**2 - _W_DIE**2 - _W_FIELD**2 - _W_RING**2)
 _T_WAFER = math.sqrt(_SIGMA_T_TOTAL_NM**2 - _T_DIE**2 - _T_FIELD**2 - _T_RING**2)
 
@@ -86,11 +88,13 @@ _S_CHIP, _S_FIELD, _S_RING, _S_GAP = range(4)
 class FabricationModel(Parameters):
     """Width/thickness variation per level (nm) and intra-die correlation.
 
-    Defaults (docs/references.md §3): totals σ_w = 5 nm, σ_t = 2 nm (layout-aware Monte Carlo
-    defaults after Lu et al., Opt. Express 25, 9712, 2017) split as die-to-die 0.41/0.165 nm,
-    field 0.18/0.07 nm, per-ring 0.12/0.05 nm (width/thickness), the rest wafer-level: at
-    500 nm width that is resonance σ 0.33 nm die-to-die, 0.17 nm local (accelerator studies),
-    ≈3.97 nm wafer (±2σ ≈ ±8 nm ≈ ±1 THz, Zortman et al., Opt. Express 18, 23598, 2010).
+    Defaults (docs/references.md §3; derivation in the module source): totals σ_w = σ_t =
+    2.68 nm — the 3.99 nm resonance σ at 500 nm of the layout-aware Monte Carlo defaults
+    σ_w 5 / σ_t 2 nm (Lu et al., Opt. Express 25, 9712, 2017), split 1:1 between width and
+    thickness as Zortman et al. (Opt. Express 18, 23598, 2010) extract them — as die-to-die
+    0.22 nm, field 0.095 nm, per-ring 0.066 nm (width and thickness each), the rest
+    wafer-level: at 500 nm width that is resonance σ 0.33 nm die-to-die, 0.17 nm local
+    (accelerator studies), ≈3.97 nm wafer (±2σ ≈ ±8 nm ≈ ±1 THz, Zortman 2010).
 
     ``corr_length_um`` ℓ (4.5 mm, Lu et al. 2017) is the length in the field kernel
     ρ(d) = exp(−d²/(2ℓ²)) — not the exp(−2d²/ℓ²) convention of some tools.

@@ -16,6 +16,10 @@ Ideal rings give c = a*w in ±1 form (XNOR). With ``neighbours=True`` every othe
 act on channel j at the mean of their two state matrices (first order in the neighbour bits).
 Non-ideal levels are written ``c = alpha + beta*a + gamma*w + delta*a*w`` with a, w in {-1, +1}.
 
+Per-state losses: ``act_extra_loss_db_per_cm`` / ``weight_extra_loss_db_per_cm`` add loss to a
+ring's round trip in each bit state (an EO modulator's free carriers, ``photonics.eo``), so a
+ring's on and off states can differ in Q, extinction and peak drop as well as in resonance.
+
 Per-ring couplings: ``act_kappa2_in``, ``act_kappa2_drop``, ``weight_kappa2_in`` and
 ``weight_kappa2_drop`` (each None = the ring design's value, or an array broadcast to (..., N)
 like the residuals) give every ring its own input/drop κ², e.g. from coupling-gap variation
@@ -37,12 +41,15 @@ __all__ = ["bank_levels", "bank_output_powers", "coefficients"]
 @dual_kernel(fastmath={"contract"})
 def _bank_kernel(channels, det, k, c, r1, r2, a, neighbours, p_a, p_b):
     """det[b, role, bit, cell]: rigid detuning of each ring (role 0 = activation, 1 = weight);
-    r1, r2 [b or 0, role, cell]: field self-coupling of each ring's input / drop coupler."""
+    r1, r2 [b or 0, role, cell]: field self-coupling of each ring's input / drop coupler;
+    a [b or 0, role, bit, cell]: single-pass field amplitude of each ring in each state."""
     n_bank, n = det.shape[0], det.shape[3]
     stride = 1 if r1.shape[0] > 1 else 0  # r1, r2 per bank or shared
+    stride_a = 1 if a.shape[0] > 1 else 0
     for b in nb.prange(n_bank):
         r1_b = r1[b * stride]
         r2_b = r2[b * stride]
+        a_b = a[b * stride_a]
         ta = np.empty((2, 2, n))
         tb = np.empty((2, 2, n))
         dr = np.empty((2, 2, n))
@@ -50,12 +57,13 @@ def _bank_kernel(channels, det, k, c, r1, r2, a, neighbours, p_a, p_b):
             lam = channels[j]
             lo, hi = (0, n) if neighbours else (j, j + 1)
             for role in range(2):
-                k_r, c_r, a_r = k[role], c[role], a[role]
+                k_r, c_r = k[role], c[role]
                 r1_r, r2_r = r1_b[role], r2_b[role]
                 for bit in range(2):
                     det_row, ta_row, tb_row, dr_row = det[b, role, bit], ta[role, bit], tb[role, bit], dr[role, bit]
+                    a_row = a_b[role, bit]
                     for cell in range(lo, hi):
-                        t1, t2, d = _airy(_sin2_half(k_r / (lam - det_row[cell]) - c_r), r1_r[cell], r2_r[cell], a_r)
+                        t1, t2, d = _airy(_sin2_half(k_r / (lam - det_row[cell]) - c_r), r1_r[cell], r2_r[cell], a_row[cell])
                         ta_row[cell] = t1
                         tb_row[cell] = t2
                         dr_row[cell] = d
@@ -125,9 +133,34 @@ def _self_coupling(ring, couplings, role, shape, n):
     return out
 
 
+def _amplitude(ring, extra, shape):
+    """Single-pass field amplitude of one role's rings, shape ``shape + (2,)`` moved to (..., bit, cell):
+    the ring's loss plus ``extra`` (dB/cm, (..., N, 2) [cell, bit]; None = 0), as ``RingDesign.a``."""
+    if extra is None:
+        return np.broadcast_to(ring.a, shape[:-1] + (2, shape[-1]))
+    total = ring.loss_db_per_cm + np.broadcast_to(extra, shape + (2,))
+    return np.moveaxis(10.0 ** (-total * ring.circumference_um * 1e-4 / 20.0), -1, -2)
+
+
+def _check_losses(values: dict, rings: dict, n: int) -> dict:
+    out = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        v = as_float_array(name, value)
+        floor = -rings[name].loss_db_per_cm
+        if np.any(v < floor):
+            raise ValueError(f"{name}={value!r} is out of range; allowed: >= {floor!r} dB/cm (the ring's own loss removed)")
+        if v.ndim == 0 or v.shape[-1] != 2:
+            raise ValueError(f"{name} must broadcast to (..., N, 2) indexed [cell, bit01] with N = {n}, got shape {v.shape}")
+        out[name] = v
+    return out
+
+
 def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, weight_residual_nm,
                        modulation_nm, park_nm, neighbours=True, act_kappa2_in=None, act_kappa2_drop=None,
-                       weight_kappa2_in=None, weight_kappa2_drop=None):
+                       weight_kappa2_in=None, weight_kappa2_drop=None, act_extra_loss_db_per_cm=None,
+                       weight_extra_loss_db_per_cm=None):
     """(P_A, P_B) of each cell's channel at the bank output per unit input, each (..., N, 2, 2) [a01, w01].
 
     Arguments as :func:`bank_levels`.
@@ -140,13 +173,18 @@ def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, w
     weight_res = as_float_array("weight_residual_nm", weight_residual_nm)
     couplings = _check_couplings(dict(zip(_COUPLINGS, (act_kappa2_in, act_kappa2_drop, weight_kappa2_in,
                                                         weight_kappa2_drop))))
+    losses = _check_losses({"act_extra_loss_db_per_cm": act_extra_loss_db_per_cm,
+                            "weight_extra_loss_db_per_cm": weight_extra_loss_db_per_cm},
+                           {"act_extra_loss_db_per_cm": act_ring, "weight_extra_loss_db_per_cm": weight_ring}, n)
     try:
-        shape = np.broadcast_shapes(act_res.shape, weight_res.shape, (n,), *(v.shape for v in couplings.values()))
+        shape = np.broadcast_shapes(act_res.shape, weight_res.shape, (n,), *(v.shape for v in couplings.values()),
+                                    *(v.shape[:-1] for v in losses.values()))
     except ValueError:
         raise ValueError(
-            f"act_residual_nm shape {act_res.shape}, weight_residual_nm shape {weight_res.shape} and the "
-            f"per-ring couplings {({k: v.shape for k, v in couplings.items()})} "
-            f"must broadcast to (..., N) with N = len(channels_nm) = {n}"
+            f"act_residual_nm shape {act_res.shape}, weight_residual_nm shape {weight_res.shape}, the "
+            f"per-ring couplings {({k: v.shape for k, v in couplings.items()})} and extra losses "
+            f"{({k: v.shape for k, v in losses.items()})} must broadcast to (..., N) ((..., N, 2) for the losses) "
+            f"with N = len(channels_nm) = {n}"
         ) from None
     modulation = _check_shift("modulation_nm", modulation_nm)
     park = _check_shift("park_nm", park_nm)
@@ -177,7 +215,12 @@ def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, w
     else:  # one set for every bank: [0, role, cell]
         r1 = np.stack((r1_a, r1_w))[None]
         r2 = np.stack((r2_a, r2_w))[None]
-    a = np.array([act_ring.a, weight_ring.a])
+    if losses:  # per bank: [b, role, bit, cell]
+        a = np.ascontiguousarray(np.stack([_amplitude(ring, losses.get(f"{prefix}_extra_loss_db_per_cm"), shape)
+                                           for ring, prefix in ((act_ring, "act"), (weight_ring, "weight"))], -3)
+                                 .reshape(-1, 2, 2, n))
+    else:  # one set for every bank: [0, role, bit, cell]
+        a = np.broadcast_to(np.array([act_ring.a, weight_ring.a])[:, None, None], (2, 2, n))[None].copy()
     p_a = np.empty((flat.shape[0], n, 2, 2))
     p_b = np.empty((flat.shape[0], n, 2, 2))
     work = flat.shape[0] * n * (n if neighbours else 1) * 4
@@ -187,7 +230,8 @@ def bank_output_powers(act_ring, weight_ring, *, channels_nm, act_residual_nm, w
 
 def bank_levels(act_ring, weight_ring, *, channels_nm, act_residual_nm, weight_residual_nm,
                 modulation_nm, park_nm, neighbours=True, act_kappa2_in=None, act_kappa2_drop=None,
-                weight_kappa2_in=None, weight_kappa2_drop=None):
+                weight_kappa2_in=None, weight_kappa2_drop=None, act_extra_loss_db_per_cm=None,
+                weight_extra_loss_db_per_cm=None):
     """Levels ``c = (P_A - P_B) / P_in`` of every cell, shape (..., N, 2, 2) indexed [a01, w01].
 
     ``channels_nm`` (N,); ``act_residual_nm`` and ``weight_residual_nm`` broadcast to (..., N)
@@ -195,12 +239,17 @@ def bank_levels(act_ring, weight_ring, *, channels_nm, act_residual_nm, weight_r
     activation / weight ring in bit 0 (sign = direction, positive = red). ``act_kappa2_in``,
     ``act_kappa2_drop``, ``weight_kappa2_in``, ``weight_kappa2_drop``: per-ring power couplings
     broadcast to (..., N), None = the ring design's (module docstring).
+    ``act_extra_loss_db_per_cm`` / ``weight_extra_loss_db_per_cm``: loss (dB/cm) added to each
+    ring's round-trip loss in each state, broadcast to (..., N, 2) indexed [cell, bit01] (e.g.
+    ``(2,)`` for one pair of state losses, ``photonics.eo.ModulatorFigures.extra_loss_db_per_cm``;
+    None = 0, the design's loss).
     """
     p_a, p_b = bank_output_powers(
         act_ring, weight_ring, channels_nm=channels_nm, act_residual_nm=act_residual_nm,
         weight_residual_nm=weight_residual_nm, modulation_nm=modulation_nm, park_nm=park_nm,
         neighbours=neighbours, act_kappa2_in=act_kappa2_in, act_kappa2_drop=act_kappa2_drop,
         weight_kappa2_in=weight_kappa2_in, weight_kappa2_drop=weight_kappa2_drop,
+        act_extra_loss_db_per_cm=act_extra_loss_db_per_cm, weight_extra_loss_db_per_cm=weight_extra_loss_db_per_cm,
     )
     return p_a - p_b
 

@@ -71,7 +71,7 @@ def test_nominal_tuning_power_is_the_mean_over_the_batched_chips():
     block = Accelerator(cfg.with_values({"architecture.units": 1, "architecture.vdus_per_unit": 4,
                                          "architecture.bit_rate_gbps": 1.0}))
     _, res = batched_reference(block, seed=cfg.tuning.variation_seed, chips=3,
-                               model=tuning.TuningModel(common_mode=cfg.tuning.common_mode))
+                               model=tuning.TuningModel(common_mode=cfg.tuning.common_mode).with_actuator(cfg.tuning.eo_actuator))
     per_ring = float(np.sum(res.total_power_w)) / (3 * block.floorplan.n_rings)
     rings = cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
     assert Accelerator(cfg).components.tuner.static_power_w == pytest.approx(per_ring * rings, rel=1e-12, abs=0.0)
@@ -127,7 +127,7 @@ def test_conditions_resolve_against_the_preset(robin_eo_config):
     assert resolved.tuning == robin_eo_config.tuning.model()  # the preset now sets more than the TuningModel defaults
     assert resolved.noise == NoiseSettings()
     assert resolved.resolve(robin_eo_config) == resolved
-    fixed = tuning.TuningModel(eo_range_nm=0.5)
+    fixed = tuning.TuningModel(eo_blue_range_nm=0.5, eo_red_range_nm=0.5)
     off = Conditions(variation=VariationSettings(fab=False), tuning=fixed, noise=False).resolve(robin_eo_config)
     assert off.variation.fab is False and off.variation.thermal == variation.ThermalModel()
     assert off.tuning is fixed and off.noise is False
@@ -196,7 +196,8 @@ def test_level_zero_of_the_new_parameters_is_the_old_pipeline(level0):
     assert chip.kappa2_in is None and chip.kappa2_drop is None
     cell = level0.components.xnor_cell
     np.testing.assert_array_equal(chip.coefficients,
-                                  cell._coefficients(chip.act_residual_nm, chip.weight_residual_nm))
+                                  cell._coefficients(chip.act_residual_nm, chip.weight_residual_nm,
+                                                     eo_shift_nm=chip.eo_shift_nm))
     # residuals are the tuner's (no post-lock terms): the pipeline with the tuner called directly
     fp, cfg = level0.floorplan, level0.config
     lam = cfg.wavelength.center_wavelength_nm

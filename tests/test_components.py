@@ -241,12 +241,17 @@ def test_xnor_cell_levels_and_calibration(robin_eo):
     cfg = robin_eo.config
     cell = robin_eo.components.xnor_cell
     assert cell.count == cfg.N * cfg.M * cfg.units and cell.rings_per_cell == 2
-    # Bit 0 shifts a ring blue by half the channel spacing.
-    assert cell.modulation_nm == cell.park_nm == -0.5 * cfg.wavelength.channel_spacing_nm
+    # Bit states from photonics.eo (accel.components.xnor_cell): the activation ring's depletion modulator at
+    # the bit rate, the weight ring parked half a channel blue by injection; each state's extra loss.
+    a, w = cell.activation_states, cell.weight_states
+    assert (a.mechanism, w.mechanism) == ("depletion", "injection") and a.shift_nm < 0 and cell.park_nm == w.shift_nm
+    assert cell.park_nm == pytest.approx(-0.5 * cfg.wavelength.channel_spacing_nm, rel=1e-6)
     lam = cfg.wavelength.center_wavelength_nm
     zero = np.zeros(cfg.N)
     levels = xnor.bank_levels(cfg.activation_ring.design(lam), cfg.weight_ring.design(lam), channels_nm=cfg.channels_nm,
-                              act_residual_nm=zero, weight_residual_nm=zero, modulation_nm=-0.8, park_nm=-0.8)
+                              act_residual_nm=zero, weight_residual_nm=zero, modulation_nm=a.shift_nm, park_nm=w.shift_nm,
+                              act_extra_loss_db_per_cm=np.array(a.extra_loss_db_per_cm),
+                              weight_extra_loss_db_per_cm=np.array(w.extra_loss_db_per_cm))
     np.testing.assert_array_equal(cell.nominal_coefficients, xnor.coefficients(levels))
     # Calibration removes the nominal cell's alpha, gamma and gain: the nominal cell becomes
     # alpha = gamma = 0, delta = 1, beta = beta0 / delta0.

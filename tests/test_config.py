@@ -164,7 +164,8 @@ OLD_ALIASES = {
 def test_every_field_has_one_dotted_name():
     from accel.config import PARAMETERS, SECTIONS
 
-    expected = [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls) if f.name != "die_xy_mm"]
+    expected = [f"{s}.{f.name}" for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)
+                if f.name not in ("die_xy_mm", "eo_actuator")]  # eo_actuator: derived, not a TOML key
     assert list(PARAMETERS) == expected
 
 
@@ -204,10 +205,12 @@ def test_unknown_name_lists_short_names_and_sections(cfg, rejected):
     ("variation.wafer_bowl_fraction", 1.5, ["variation.wafer_bowl_fraction=1.5", "<= 1.0"]),
     ("thermal.ambient_sigma_K", -1.0, ["thermal.ambient_sigma_K=-1.0", ">= 0.0 K"]),
     ("thermal.ambient_mean_K", math.nan, ["thermal.ambient_mean_K=nan", "not finite"]),
-    ("tuning.eo_range_nm", -1, ["tuning.eo_range_nm=-1.0", ">= 0.0 nm"]),
+    ("eo_pockels.range_nm", -1, ["eo_pockels.range_nm=-1.0", ">= 0.0 nm"]),
+    ("eo_injection.overlap", 1.5, ["eo_injection.overlap=1.5", "<= 1.0"]),
     ("tuning.to_lock_time_us", 0.0, ["tuning.to_lock_time_us=0.0", "> 0.0 us"]),
     ("receiver.noise_temperature_k", 2000.0, ["receiver.noise_temperature_k=2000.0", "<= 1000.0 K"]),
     ("wavelength.bit0_shift_fraction_of_spacing", 1.0, ["wavelength.bit0_shift_fraction_of_spacing=1.0", "< 1.0"]),
+    ("eo.weight_park_fraction_of_spacing", 0.0, ["eo.weight_park_fraction_of_spacing=0.0", "> 0.0"]),
 ])
 def test_new_fields_are_checked_and_named_as_section_field(cfg, rejected, key, value, words):
     with rejected(ValueError, *words):
@@ -215,23 +218,23 @@ def test_new_fields_are_checked_and_named_as_section_field(cfg, rejected, key, v
 
 
 def test_bool_actuator_fields_reject_non_bool(cfg, rejected):
-    with rejected(TypeError, "tuning.eo_bidirectional must be a bool", "'yes'"):
-        cfg.with_values({"tuning.eo_bidirectional": "yes"})
+    with rejected(TypeError, "tuning.reassign_order must be a bool", "'yes'"):
+        cfg.with_values({"tuning.reassign_order": "yes"})
 
 
 def test_conditions_take_every_value_from_the_preset(cfg):
     from accel.conditions import Conditions
 
     changed = cfg.with_values({"variation.sigma_w_die_nm": 1.0, "thermal.ambient_mean_K": 3.0,
-                               "tuning.eo_efficiency_uw_per_nm": 8.0, "tuning.to_power_per_fsr_mw": 40.0,
-                               "tuning.to_lock_time_us": 10.0, "tuning.eo_bidirectional": False})
+                               "eo_injection.carrier_lifetime_ns": 2.0, "tuning.to_power_per_fsr_mw": 40.0,
+                               "tuning.to_lock_time_us": 10.0})
     resolved = Conditions().resolve(changed)
     assert resolved.variation.fab.sigma_w_die_nm == 1.0 and resolved.variation.thermal.ambient_mean_K == 3.0
     m = resolved.tuning
-    # µW/nm -> W/nm, mW -> W, µs -> s
-    assert (m.eo_efficiency_w_per_nm, m.to_power_per_fsr_w, m.to_lock_time_s) == (8e-6, 40e-3, 10e-6)
-    assert m.eo_bidirectional is False and m.common_mode == changed.tuning.common_mode
-    assert m.eo_lock_time_s == 20e-9 and m.to_max_power_w == 30e-3
+    # mW -> W, µs -> s; the EO window is derived from [eo_injection] (a 2 ns lifetime halves the W/nm)
+    assert (m.to_power_per_fsr_w, m.to_lock_time_s) == (40e-3, 10e-6)
+    assert m.eo_blue_w_per_nm == pytest.approx(cfg.tuning.model().eo_blue_w_per_nm / 2, rel=1e-6)
+    assert m.eo_red_range_nm == 0.0 and m.common_mode == changed.tuning.common_mode and m.to_max_power_w == 30e-3
 
 
 def test_derived_short_names_scale_the_variation_levels(cfg):

@@ -365,11 +365,12 @@ def _oracle_network(folded, acc, chip, images):
     """
     cfg = acc.config
     lam = cfg.wavelength.center_wavelength_nm
-    shift = -cfg.wavelength.bit0_shift_fraction_of_spacing * cfg.wavelength.channel_spacing_nm
+    a, w = acc.components.xnor_cell.activation_states, acc.components.xnor_cell.weight_states  # photonics.eo states
     zero = np.zeros(cfg.N)
     nominal = xnor.coefficients(xnor.bank_levels(
         cfg.activation_ring.design(lam), cfg.weight_ring.design(lam), channels_nm=cfg.channels_nm,
-        act_residual_nm=zero, weight_residual_nm=zero, modulation_nm=shift, park_nm=shift))
+        act_residual_nm=zero, weight_residual_nm=zero, modulation_nm=a.shift_nm, park_nm=w.shift_nm,
+        act_extra_loss_db_per_cm=np.array(a.extra_loss_db_per_cm), weight_extra_loss_db_per_cm=np.array(w.extra_loss_db_per_cm)))
     raw = chip.coefficients
     cal = np.stack([(raw[..., 0] - nominal[:, 0]) / nominal[:, 3], raw[..., 1] / nominal[:, 3],
                     (raw[..., 2] - nominal[:, 2]) / nominal[:, 3], raw[..., 3] / nominal[:, 3]], axis=-1)

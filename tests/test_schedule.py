@@ -21,7 +21,9 @@ TINY = {
     "memory.read_energy_fj_per_bit": 100.0, "memory.write_energy_fj_per_bit": 200.0,
     "electronics.accumulator_add_energy_fj": 3.0, "electronics.op_energy_fj": 7.0,
 }
-ROBIN_EO = presets.load("robin-eo")
+ROBIN_EO = presets.load("robin-eo").with_values({  # the papers' cell: typed-in energies, no weight-ring hold power
+    "eo.activation_mechanism": "assumed", "eo.weight_mechanism": "assumed", "wavelength.bit0_shift_fraction_of_spacing": 0.5,
+    "energy.activation_modulation_fj_per_bit": 10.0, "energy.weight_program_fj_per_ring": 20.0})
 
 
 def tiny(n: int, **changes) -> Accelerator:

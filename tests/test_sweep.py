@@ -146,7 +146,7 @@ def test_variation_fields_and_derived_names_are_sweep_fields(robin_eo_config):
     name, values = sweep.parse_assignment("width_sigma_nm=1,2.5")
     assert name == "width_sigma_nm" and values == [1.0, 2.5] and all(isinstance(v, float) for v in values)
     assert sweep.parse_assignment("thermal.ambient_sigma_K=0,2") == ("thermal.ambient_sigma_K", [0.0, 2.0])
-    assert sweep.parse_assignment("tuning.eo_bidirectional=true,false")[1] == [True, False]
+    assert sweep.parse_assignment("tuning.reassign_order=true,false")[1] == [True, False]
     cfg = sweep.apply(robin_eo_config, {"variation_scale": 0.5, "thermal.ambient_mean_K": 2.0})
     assert cfg.variation.sigma_w_die_nm == 0.5 * robin_eo_config.variation.sigma_w_die_nm
     assert cfg.thermal.ambient_mean_K == 2.0

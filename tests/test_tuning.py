@@ -51,7 +51,7 @@ def test_crosstalk_matrix_from_positions():
 
 def test_single_blue_ring_heated_by_shift_over_efficiency():
     # blue-only EO cannot help a blue-shifted ring: the heater takes the whole 3 nm
-    r = one(-3.0, tu.TuningModel(thermal_crosstalk=False, eo_bidirectional=False))
+    r = one(-3.0, tu.TuningModel(thermal_crosstalk=False, eo_red_range_nm=0.0))
     assert math.isclose(r.to_power_w[0], 3.0 / ETA, rel_tol=1e-12)  # 3 nm · 27.5 mW / 18 nm
     assert r.eo_power_w[0] == 0 and r.residual_nm[0] == 0 and not r.unreachable[0]
     assert r.lock_time_s == TO_S and math.isclose(r.total_power_w, 3.0 / ETA, rel_tol=1e-12)
@@ -61,14 +61,14 @@ def test_single_blue_ring_heated_by_shift_over_efficiency():
     assert math.isclose(r.eo_power_w[0], EO_RANGE * EO_W_PER_NM, rel_tol=1e-12) and r.residual_nm[0] == 0
     assert r.lock_time_s == TO_S and math.isclose(r.total_power_w, 2.0 / ETA + EO_W_PER_NM, rel_tol=1e-12)
     # doped-Si heater, 2.06 nm/mW (Opt. Express 21, 15706): 3 nm costs 3/2.06 mW
-    r = one(-3.0, tu.TuningModel(to_efficiency_nm_per_mw=2.06, eo_bidirectional=False))
+    r = one(-3.0, tu.TuningModel(to_efficiency_nm_per_mw=2.06, eo_red_range_nm=0.0))
     assert math.isclose(r.to_power_w[0], 3.0 / 2.06 * 1e-3, rel_tol=1e-12)
 
 
 def test_eo_costlier_than_the_heater_is_left_to_blue_shifts():
     # EO at 2 mW/nm > 27.5 mW / 18 nm: a ring needing 0.5 nm of red shift is heated, one needing
     # 0.5 nm of blue shift (beyond any heater) uses EO
-    m = tu.TuningModel(eo_efficiency_w_per_nm=2e-3, thermal_crosstalk=False)
+    m = tu.TuningModel(eo_blue_w_per_nm=2e-3, eo_red_w_per_nm=2e-3, thermal_crosstalk=False)
     red_needed, blue_needed = one(-0.5, m), one(0.5, m)
     assert math.isclose(red_needed.to_power_w[0], 0.5 / ETA, rel_tol=1e-12) and red_needed.eo_power_w[0] == 0
     assert math.isclose(blue_needed.eo_power_w[0], 0.5 * 2e-3, rel_tol=1e-12) and blue_needed.to_power_w[0] == 0
@@ -82,7 +82,7 @@ def test_eo_covers_small_shifts_with_microwatts(shift):
 
 
 def test_unidirectional_eo_only_blue_shifts():
-    m = tu.TuningModel(eo_bidirectional=False)
+    m = tu.TuningModel(eo_red_range_nm=0.0)
     red = one(0.4, m)  # needs a blue shift: EO
     assert math.isclose(red.eo_power_w[0], 0.4 * EO_W_PER_NM, rel_tol=1e-12) and red.to_power_w[0] == 0
     blue = one(-0.4, m)  # needs a red shift: heater
@@ -117,9 +117,9 @@ def test_order_reassignment_reduces_power():
     assert with_r.order_shift[0] == 1 and abs(with_r.residual_nm[0]) < 1e-9
     assert without.unreachable[0] and not with_r.unreachable[0]
     # blue by 1.2 FSR: 0.2 FSR of heating instead of 1.2 FSR
-    m = tu.TuningModel(to_max_power_w=50e-3, eo_bidirectional=False)
+    m = tu.TuningModel(to_max_power_w=50e-3, eo_red_range_nm=0.0)
     a = one(-1.2 * FSR, m)
-    b = one(-1.2 * FSR, tu.TuningModel(to_max_power_w=50e-3, reassign_order=False, eo_bidirectional=False))
+    b = one(-1.2 * FSR, tu.TuningModel(to_max_power_w=50e-3, reassign_order=False, eo_red_range_nm=0.0))
     assert math.isclose(a.to_power_w[0], 0.2 * P_FSR_W, rel_tol=1e-9)
     assert math.isclose(b.to_power_w[0], 1.2 * P_FSR_W, rel_tol=1e-9)
     assert a.total_power_w < b.total_power_w
@@ -135,7 +135,7 @@ def test_heaters_hit_targets_through_the_crosstalk_matrix():
     rng = np.random.default_rng(0)
     b, pitch = 16, 5.0
     shift = rng.uniform(-6.0, -1.5, (3, b))  # blue-only EO: every ring heated by its whole shift
-    r = tu.tune(shift, fsr_nm=FSR, bank_size=b, pitch_um=pitch, model=tu.TuningModel(eo_bidirectional=False))
+    r = tu.tune(shift, fsr_nm=FSR, bank_size=b, pitch_um=pitch, model=tu.TuningModel(eo_red_range_nm=0.0))
     c = tu.crosstalk_matrix(np.arange(b) * pitch)
     q = r.to_power_w * ETA  # shift each heater applies to its own ring (nm)
     assert np.all(r.to_power_w >= 0)
@@ -266,12 +266,14 @@ S = np.zeros(8)
     (lambda: tu.tune(np.array([0.0, np.nan]), fsr_nm=FSR, bank_size=1, pitch_um=5.0), ValueError, ["shift_nm", "nan"]),
     (lambda: tu.tune(1.0, fsr_nm=FSR, bank_size=1, pitch_um=5.0), ValueError, ["shift_nm", "n_rings"]),
     (lambda: tu.tune(S, fsr_nm=FSR, bank_size=4, pitch_um=5.0, model="fast"), TypeError, ["model", "TuningModel"]),
-    (lambda: tu.TuningModel(eo_efficiency_w_per_nm=0.0), ValueError, ["eo_efficiency_w_per_nm", "0.0", "> 0"]),
-    (lambda: tu.TuningModel(eo_range_nm=-1.0), ValueError, ["eo_range_nm", "-1.0", ">= 0"]),
+    (lambda: tu.TuningModel(eo_blue_w_per_nm=-1e-6), ValueError, ["eo_blue_w_per_nm", "-1e-06", ">= 0"]),
+    (lambda: tu.TuningModel(eo_red_range_nm=-1.0), ValueError, ["eo_red_range_nm", "-1.0", ">= 0"]),
+    (lambda: tu.TuningModel(eo_hold_power_w=float("nan")), ValueError, ["eo_hold_power_w", "nan"]),
+    (lambda: tu.TuningModel().with_actuator("pockels"), TypeError, ["figures", "ActuatorFigures", "str"]),
     (lambda: tu.TuningModel(to_max_power_w=0.0), ValueError, ["to_max_power_w", "0.0"]),
     (lambda: tu.TuningModel(to_efficiency_nm_per_mw=-2.0), ValueError, ["to_efficiency_nm_per_mw", "-2.0"]),
     (lambda: tu.TuningModel(to_lock_time_s=float("inf")), ValueError, ["to_lock_time_s", "inf"]),
-    (lambda: tu.TuningModel(eo_bidirectional="yes"), TypeError, ["eo_bidirectional", "bool"]),
+    (lambda: tu.TuningModel(reassign_order="yes"), TypeError, ["reassign_order", "bool"]),
     (lambda: tu.TuningModel(to_power_per_fsr_w=[1.0, 2.0]), TypeError, ["to_power_per_fsr_w", "scalar"]),
     (lambda: tu.thermal_crosstalk_ratio(-1.0), ValueError, ["distance_um", "-1.0", ">= 0"]),
     (lambda: tu.crosstalk_matrix(np.zeros((3, 3))), ValueError, ["positions_um", "(3, 3)"]),
@@ -336,7 +338,7 @@ def brute_force_lock(s, fsr, c, model):
     b = len(s)
     eta = model.to_efficiency_nm_per_w(fsr)
     q_max = eta * model.to_max_power_w
-    r_blue, r_red = model.eo_range_nm, (model.eo_range_nm if model.eo_bidirectional else 0.0)
+    r_blue, r_red = model.eo_blue_range_nm, model.eo_red_range_nm
     reach = c @ q_max + r_red
     per_ring = []
     for i in range(b):
@@ -357,26 +359,43 @@ def brute_force_lock(s, fsr, c, model):
     ok = (np.all(q >= -1e-9, axis=1) & np.all(q <= q_max + 1e-9, axis=1)
           & np.all(e >= -r_blue - 1e-9, axis=1) & np.all(e <= r_red + 1e-9, axis=1))
     assert ok.any(), "no combination locks every ring"
-    power = (q / eta).sum(axis=1) + np.abs(e).sum(axis=1) * model.eo_efficiency_w_per_nm
+    power = (q / eta).sum(axis=1) + eo_cost_by_hand(e, model).sum(axis=1)
     best = np.argmin(np.where(ok, power, np.inf))
     assert n > 0
     return power[best], q[best], e[best]
 
 
-@pytest.mark.parametrize("b,pitch,eo_w,bidir", [
-    (2, 5.0, 4e-6, True), (3, 2.0, 4e-6, True), (4, 5.0, 4e-6, True), (4, 1.0, 4e-6, True),
-    (3, 2.0, 1e-3, True), (4, 5.0, 4e-6, False), (3, 1.0, 1e-3, False),
+def eo_cost_by_hand(e, model):
+    """EO power of corrections e (nm, red > 0): each direction at its own W/nm, plus the hold power."""
+    return np.where(e > 0, e * model.eo_red_w_per_nm, -e * model.eo_blue_w_per_nm) + model.eo_hold_power_w
+
+
+def window(blue, red, w_blue, w_red, hold=0.0, **kw):
+    return tu.TuningModel(eo_blue_range_nm=blue, eo_red_range_nm=red, eo_blue_w_per_nm=w_blue, eo_red_w_per_nm=w_red,
+                          eo_hold_power_w=hold, **kw)
+
+
+@pytest.mark.parametrize("b,pitch,win", [
+    (2, 5.0, (1.0, 1.0, 4e-6, 4e-6)), (3, 2.0, (1.0, 1.0, 4e-6, 4e-6)), (4, 5.0, (1.0, 1.0, 4e-6, 4e-6)),
+    (4, 1.0, (1.0, 1.0, 4e-6, 4e-6)), (3, 2.0, (1.0, 1.0, 1e-3, 1e-3)), (4, 5.0, (1.0, 0.0, 4e-6, 0.0)),
+    (3, 1.0, (1.0, 0.0, 1e-3, 0.0)),
     # blue-only EO (carrier injection) at any cost, even above the heater's 1.53 mW/nm
-    (3, 1.0, 3e-3, False), (4, 5.0, 1e-2, False),
-    # bidirectional EO just inside the exactness condition c_eo·η·max_i Σ_j C_ij < 1 (0.96 here)
-    (3, 0.7, 1e-3, True),
+    (3, 1.0, (1.0, 0.0, 3e-3, 0.0)), (4, 5.0, (1.0, 0.0, 1e-2, 0.0)),
+    # the injection window photonics.eo gives a 5 um ring (0.3 nm blue at 0.47 mW/nm)
+    (4, 5.0, (0.3, 0.0, 4.7e-4, 0.0)),
+    # red EO just inside the exactness condition c_red·η·max_i Σ_j C_ij < 1 (0.96 here)
+    (3, 0.7, (1.0, 1.0, 1e-3, 1e-3)),
+    # asymmetric windows: a depletion pre-bias (20 pm blue for free, 60 pm red, a held bias),
+    # red dearer than blue, blue dearer than red
+    (4, 5.0, (0.02, 0.06, 0.0, 6.7e-8, 1e-9)), (3, 2.0, (0.4, 1.5, 2e-6, 3e-4, 5e-6)),
+    (3, 1.0, (1.2, 0.3, 5e-3, 1e-5)),
 ])
-def test_solver_matches_brute_force_over_orders_and_actuators(b, pitch, eo_w, bidir):
-    if bidir:
-        cond = eo_w * 18.0 / 27.5e-3 * tu.crosstalk_matrix(np.arange(b) * pitch).sum(axis=0).max()
-        assert cond < 1.0  # the documented range of exactness
-    rng = np.random.default_rng(b * 100 + int(pitch * 10) + (eo_w > 1e-5) + 7 * bidir)
-    m = tu.TuningModel(eo_efficiency_w_per_nm=eo_w, eo_bidirectional=bidir, to_max_power_w=30e-3)
+def test_solver_matches_brute_force_over_orders_and_actuators(b, pitch, win):
+    w_red = win[3]
+    cond = w_red * 18.0 / 27.5e-3 * tu.crosstalk_matrix(np.arange(b) * pitch).sum(axis=0).max()
+    assert win[1] == 0.0 or cond < 1.0  # the documented range of exactness
+    rng = np.random.default_rng(b * 100 + int(pitch * 10) + int(1e6 * (win[2] + w_red)) + int(10 * win[1]))
+    m = window(*win, to_max_power_w=30e-3)
     c = tu.crosstalk_matrix(np.arange(b) * pitch)
     fsr = np.where(np.arange(b) % 2 == 0, 18.0, 16.5)
     checked = 0
@@ -396,9 +415,8 @@ def old_policy(s, fsr, c, model):
     EO alone if it covers the shift (or the nearest order's), else the heater takes the whole
     correction to the next order up; box-constrained heaters; EO for what is left; rings left
     too red move one order up. Returns (power W, unreachable)."""
-    r = model.eo_range_nm
-    hi = r if model.eo_bidirectional else 0.0
-    covers = (lambda x: np.abs(x) <= r) if model.eo_bidirectional else (lambda x: (x >= 0) & (x <= r))
+    r, hi = model.eo_blue_range_nm, model.eo_red_range_nm
+    covers = lambda x: (x >= -hi) & (x <= r)  # noqa: E731 - shift x is cancelled by a correction -x
     eta = model.to_efficiency_nm_per_w(fsr)
     q_max = eta * model.to_max_power_w
     eo_only = covers(s)
@@ -418,15 +436,17 @@ def old_policy(s, fsr, c, model):
         if not too_red.any():
             break
         k, off = k + too_red, off & ~too_red
-    power = (q / eta).sum() + np.abs(np.clip(-left, -r, hi)).sum() * model.eo_efficiency_w_per_nm
+    power = (q / eta).sum() + eo_cost_by_hand(np.clip(-left, -r, hi), model).sum()
     return power, np.abs(res) > model.lock_tolerance_nm
 
 
-@pytest.mark.parametrize("bidir", [True, False])
-def test_minimum_power_never_exceeds_heat_whole_shift_and_keeps_every_lock(bidir):
-    rng = np.random.default_rng(11 + bidir)
+@pytest.mark.parametrize("seed,win", [(12, (1.0, 1.0, 4e-6, 4e-6)), (11, (1.0, 0.0, 4e-6, 0.0)),
+                                      (13, (0.3, 0.0, 4.7e-4, 0.0)), (14, (0.02, 0.06, 0.0, 6.7e-8, 1e-9))])
+def test_minimum_power_never_exceeds_heat_whole_shift_and_keeps_every_lock(seed, win):
+    rng = np.random.default_rng(seed)
     b, banks, pitch = 8, 6, 5.0
-    m = tu.TuningModel(eo_bidirectional=bidir)
+    m = window(*win)
+    bidir = win[1] > 0.5
     fsr = np.where(np.arange(b * banks) % 2 == 0, 18.28, 16.9)
     c = tu.crosstalk_matrix(np.arange(b) * pitch)
     shift = rng.normal(0.0, 3.0, (5, b * banks)) + rng.normal(0.0, 4.0, (5, 1))  # chip offset + spread
@@ -447,12 +467,13 @@ def test_minimum_power_never_exceeds_heat_whole_shift_and_keeps_every_lock(bidir
 # ---------------------------------------------------------------- chip budget
 
 def uncoupled_required_power(s, fsr, model):
-    """Closed form, bidirectional EO, no crosstalk: (power to lock, power of EO alone at the nearest order)."""
-    r, eta = model.eo_range_nm, model.to_efficiency_nm_per_w(fsr)
+    """Closed form, symmetric EO window r at w W/nm, no crosstalk: (power to lock, power of EO alone at the nearest order)."""
+    r, w, eta = model.eo_blue_range_nm, model.eo_blue_w_per_nm, model.to_efficiency_nm_per_w(fsr)
+    assert (model.eo_red_range_nm, model.eo_red_w_per_nm) == (r, w)
     d = np.ceil((s - r) / fsr) * fsr - s  # least correction >= -r
-    lock = np.where(d <= r, np.abs(d) * model.eo_efficiency_w_per_nm, r * model.eo_efficiency_w_per_nm + (d - r) / eta)
+    lock = np.where(d <= r, np.abs(d) * w, r * w + (d - r) / eta)
     x = s - np.round(s / fsr) * fsr
-    return lock, np.minimum(np.abs(x), r) * model.eo_efficiency_w_per_nm
+    return lock, np.minimum(np.abs(x), r) * w
 
 
 def test_binding_budget_leaves_exactly_the_most_expensive_rings_unlocked():
@@ -535,8 +556,12 @@ def test_heater_dac_converges_to_ideal_drive():
     assert errs[-1] < 1e-6 and all(a >= b for a, b in zip(errs, errs[1:]))
 
 
-@pytest.mark.parametrize("kw", [{}, {"eo_bidirectional": False}, {"reassign_order": False},
-                                {"eo_efficiency_w_per_nm": 2e-3}, {"to_max_power_w": 5e-3}])
+@pytest.mark.parametrize("kw", [{}, {"eo_red_range_nm": 0.0}, {"reassign_order": False},
+                                {"eo_blue_w_per_nm": 2e-3, "eo_red_w_per_nm": 2e-3}, {"to_max_power_w": 5e-3},
+                                {"eo_blue_range_nm": 0.3, "eo_red_range_nm": 0.0, "eo_blue_w_per_nm": 4.7e-4},
+                                {"eo_blue_range_nm": 0.02, "eo_red_range_nm": 0.06, "eo_blue_w_per_nm": 0.0,
+                                 "eo_red_w_per_nm": 6.7e-8, "eo_hold_power_w": 1e-9},
+                                {"eo_blue_range_nm": 0.4, "eo_red_range_nm": 1.5, "eo_red_w_per_nm": 3e-3}])
 def test_grid_offset_kernel_sums_the_per_ring_policy(kw):
     # the Numba candidate scan equals the NumPy per-ring order choice summed over rings
     rng = np.random.default_rng(41)
@@ -549,11 +574,11 @@ def test_grid_offset_kernel_sums_the_per_ring_policy(kw):
     out = np.empty((3, 7))
     # per-ring gain (die TEC: each ring moves by its own dλ/dT per kelvin)
     gain = np.broadcast_to(np.where(np.arange(50) % 2 == 0, 0.072, 0.077), x.shape).copy()
-    tu._grid_costs(x, gain, fsr, eta, eta * m.to_max_power_w, e_heat, cand, m.eo_efficiency_w_per_nm,
-                   0.5 * m.eo_range_nm, m.eo_range_nm, m.reassign_order, out)
+    tu._grid_costs(x, gain, fsr, eta, eta * m.to_max_power_w, e_heat, cand, m.eo_blue_w_per_nm, m.eo_red_w_per_nm,
+                   0.5 * m.eo_blue_range_nm, tu._eo_fail_w(m), m.reassign_order, out)
     for j in range(7):
         _, cost = tu._choose_orders(x - gain * cand[:, j:j + 1], fsr, m, eta, eta * m.to_max_power_w, e_heat,
-                                    0.5 * m.eo_range_nm)
+                                    0.5 * m.eo_blue_range_nm)
         np.testing.assert_allclose(out[:, j], cost.sum(axis=1), rtol=1e-12)
 
 

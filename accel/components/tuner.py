@@ -1,5 +1,9 @@
 """Ring tuning: one actuator (EO and thermo-optic heater) per ring, locking each bank of 2N rings.
 
+The EO actuator is the preset's ``tuning.eo_mechanism`` (``photonics.eo``); its window (blue and
+red range, W/nm each way, hold power, settle time) is derived from the mechanism's table on the
+ring designs (``accel.config.TuningConfig``) and reaches the solver through the ``TuningModel``.
+
 :meth:`Tuner.tune` locks resonance shifts with ``photonics.tuning.tune`` on banks of the 2N
 rings along one VDU bus, heaters at the ring pitch. The static power (category ``tuning``,
 drawn for the whole run time) is the nominal tuning power, :meth:`Tuner.nominal_power_w`:
