@@ -10,7 +10,8 @@
    when fabrication variation is on;
 3. tuning: the tuner locks each bank of 2N rings (off: each ring stays at its varied
    resonance, taken modulo its FSR);
-4. after the one-time lock, open loop (rings not re-locked): an ambient temperature change
+4. closed-loop locking leaves each tuned ring an N(0, ``tuning.lock_residual_pm``) error (0:
+   open loop). After the one-time lock, open loop (rings not re-locked): an ambient temperature change
    (``VariationSettings.drift``, else the preset's ``thermal.post_lock_drift_sigma_K``) adds
    each ring's thermal shift to its residual, and each laser line's wander
    (``thermal.laser_drift_sigma_pm``, per channel and chip) is subtracted from the residual of
@@ -45,6 +46,8 @@ __all__ = ["ChipSample", "chip_stream", "sample_chip"]
 _DRIFT_STREAM = 0x6472696674
 #: Spawn-key suffix of a chip's laser-line wander stream.
 _LASER_STREAM = 0x6C61736572
+#: Spawn-key suffix of a chip's closed-loop lock-residual stream.
+_LOCK_STREAM = 0x6C6F636B
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,6 +173,10 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
         power_w, out_of_range, lock_s = float(res.total_power_w), int(np.sum(res.unreachable)), float(res.lock_time_s)
         grid_offset = float(res.grid_offset_nm)
         eo_shift = np.reshape(res.eo_shift_nm, fp.shape)
+        sigma_pm = config.tuning.lock_residual_pm
+        if sigma_pm > 0:  # closed-loop locking: each loop holds its ring within its own error
+            rng = np.random.default_rng(chip_stream(seed, chip, _LOCK_STREAM))
+            residual = residual + rng.normal(0.0, sigma_pm * 1e-3, size=residual.shape)
     if variation is not False:
         thermal = variation.thermal or None
         drift = variation.drift

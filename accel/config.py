@@ -290,6 +290,9 @@ class TuningConfig(Parameters):
     channel grid follows each chip's common-mode resonance shift ("none", "laser", "tec", or
     "ideal" = free and unbounded, the papers' assumption; ``photonics.common_mode``); its cost
     is the ``common_mode`` static power (``accel.components.CommonModeTracker``).
+    ``lock_residual_pm``: closed-loop locking (a feedback loop per ring holds it on its channel):
+    σ of the per-ring error it leaves, drawn per chip (``accel.chip``, step 4); with closed
+    loop, set ``thermal.post_lock_drift_sigma_K`` to 0 (the loop tracks the drift).
     Without ``fixed_power_per_ring_mw`` the nominal tuning power is the mean over
     ``variation_chips`` sampled chips (``accel.components.Tuner``).
     """
@@ -323,6 +326,8 @@ class TuningConfig(Parameters):
                                         doc="largest EO + TO tuning power of one chip (None: unlimited)")
     heater_dac_bits: int | None = param("[1, 32]", unit="bit", default=None,
                                         doc="heater drive resolution over [0, to_max_power_mw] (None: ideal)")
+    lock_residual_pm: float = param("[0, 1e4]", unit="pm", default=0.0,
+                                    doc="σ of each ring's residual under closed-loop locking (0: open loop, no feedback)")
     eo_actuator: _eo.ActuatorFigures | None = dataclasses.field(default=None, repr=False)  # derived, not a TOML key
 
     def model(self) -> TuningModel:
@@ -661,6 +666,7 @@ ALIASES: dict[str, Alias] = {
     "post_lock_drift_k": Alias(("thermal.post_lock_drift_sigma_K",),
                                "σ of the ambient change after the one-time lock, rings not re-locked (K)"),
     "laser_drift_pm": Alias(("thermal.laser_drift_sigma_pm",), "σ of each laser line's wander after the lock (pm)"),
+    "lock_residual_pm": Alias(("tuning.lock_residual_pm",), "σ of each ring's closed-loop lock residual (pm)"),
 }
 """The one table of short names, used by ``with_values``, ``--set``, sweep files and ``--vary``."""
 

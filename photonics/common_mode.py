@@ -28,14 +28,25 @@ The same COP is used for heating and cooling (assumption: heating mode has COP +
 balance, so this over-states the heating cost; conservative). Heat leaking into the cold side
 through the package (∝ ΔT) is not modelled: the load is the stated heat only. At ΔT = 0 the
 module pumps nothing against a gradient and costs 0 (COP → ∞).
+
+Layout blue bias (:func:`design_blue_bias_nm`): heaters only red-shift, so a chip whose rings
+come out red of the grid beyond the tracking range would need nearly a whole FSR of heat per
+ring. Rings are therefore laid out b blue of their channels. With the chip's common-mode shift
+c ~ N(0, σ) (wafer, die and ambient terms), tracking range ±R and at most H nm of heat per ring
+(the heater limit or the ring's share of the chip budget), a chip reaches its grid when
+b − R − H <= c <= b + R; its yield Φ((b + R)/σ) − Φ((b − R − H)/σ) is largest at b = H/2,
+and the mean heat E[(b − R − c)+] grows with b, so the design takes the smallest b >= 0 that
+meets a yield target (the largest-yield b when none does).
 """
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
+from scipy.stats import norm
 
 from photonics.validation import as_float_array, check_range, check_scalar
 
-__all__ = ["MODES", "tec_cop", "tec_max_delta_t_k", "tec_input_power_w"]
+__all__ = ["MODES", "tec_cop", "tec_max_delta_t_k", "tec_input_power_w", "grid_yield", "design_blue_bias_nm"]
 
 #: ``tuning.common_mode`` options.
 MODES = ("none", "laser", "tec", "ideal")
@@ -67,3 +78,27 @@ def tec_input_power_w(load_w, delta_t_k, *, hot_side_k: float = 300.0, zt: float
     dt = np.abs(as_float_array("delta_t_k", delta_t_k))
     out = load / tec_cop(dt, hot_side_k=hot_side_k, zt=zt)
     return float(out) if np.ndim(out) == 0 else out
+
+
+def grid_yield(*, blue_bias_nm, common_sigma_nm, tracking_range_nm, heat_reach_nm) -> float:
+    """Share of chips whose common-mode shift c ~ N(0, ``common_sigma_nm``) the grid reaches with
+    the rings laid out ``blue_bias_nm`` blue: P(b − R − H <= c <= b + R) (module docstring)."""
+    b = check_scalar("blue_bias_nm", blue_bias_nm, "[0, inf)", unit="nm")
+    sigma = check_scalar("common_sigma_nm", common_sigma_nm, "(0, inf)", unit="nm")
+    r = check_scalar("tracking_range_nm", tracking_range_nm, "[0, inf)", unit="nm")
+    h = check_scalar("heat_reach_nm", heat_reach_nm, "[0, inf)", unit="nm")
+    return float(norm.cdf((b + r) / sigma) - norm.cdf((b - r - h) / sigma))
+
+
+def design_blue_bias_nm(*, common_sigma_nm, tracking_range_nm, heat_reach_nm, yield_target) -> tuple[float, float]:
+    """(b, yield): the smallest layout blue bias b >= 0 (nm) whose :func:`grid_yield` reaches
+    ``yield_target`` (in (0, 1)), or the largest-yield b = H/2 when no b does (module docstring)."""
+    target = check_scalar("yield_target", yield_target, "(0, 1)")
+    kw = dict(common_sigma_nm=common_sigma_nm, tracking_range_nm=tracking_range_nm, heat_reach_nm=heat_reach_nm)
+    best = 0.5 * check_scalar("heat_reach_nm", heat_reach_nm, "[0, inf)", unit="nm")
+    if grid_yield(blue_bias_nm=0.0, **kw) >= target:
+        return 0.0, grid_yield(blue_bias_nm=0.0, **kw)
+    if grid_yield(blue_bias_nm=best, **kw) <= target:
+        return best, grid_yield(blue_bias_nm=best, **kw)
+    b = brentq(lambda x: grid_yield(blue_bias_nm=x, **kw) - target, 0.0, best, xtol=1e-9)
+    return float(b), grid_yield(blue_bias_nm=b, **kw)

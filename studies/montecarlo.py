@@ -15,7 +15,12 @@ dotted name (``variation.sigma_w_die_nm``, ``thermal.ambient_sigma_K``) or a sho
   factor, so the wafer/die/field/ring split is kept);
 * ``variation_scale``: every fabrication σ times this factor (1 = the preset's);
 * ``temperature_offset_k``: mean ambient temperature offset of the chip (K);
-* ``temperature_sigma_k``: chip-to-chip σ of the ambient temperature (K).
+* ``temperature_sigma_k``: chip-to-chip σ of the ambient temperature (K);
+* what tuning leaves behind: ``gap_sigma_nm`` (coupling-gap σ), ``post_lock_drift_k`` (open-loop
+  ambient drift after the lock), ``laser_drift_pm`` (laser line wander), and the two tuning
+  fields ``heater_dac_bits`` (heater drive resolution) and ``lock_residual_pm`` (closed-loop
+  lock residual). A tuning field is varied by rebuilding the accelerator with the level (and
+  setting it in an explicit ``tuning`` model, for ``heater_dac_bits``).
 """
 from __future__ import annotations
 
@@ -27,11 +32,13 @@ import sys
 import numpy as np
 import pandas as pd
 
+from accel.accelerator import Accelerator
 from accel.conditions import Conditions
 from accel.config import ALIASES, ConfigKeyError, name_spec, resolve_name, resolve_request
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.functional import VariationSettings, simulate_chip
 from mapping.performance.schedule import map_model
+from photonics.tuning import TuningModel
 from photonics.validation import check_int, check_seed, check_value
 from photonics.variation import FabricationModel, ThermalModel
 from studies.dispatch import Task, run_tasks
@@ -55,12 +62,20 @@ DEFAULT_LEVELS = {
     "post_lock_drift_k": [0.0, 0.5, 1.0, 2.0, 3.0, 5.0],
     # A TEC-held DFB wanders ~1 pm; a free-running one ~0.1 nm/K x 1 K.
     "laser_drift_pm": [0.0, 10.0, 30.0, 100.0],
+    # Heater DACs of ring-locking loops: 8-16 bits; 8.5-9 bits of ring weight precision with dithering
+    # (arXiv 2104.01164, docs/references.md §7); 6 bits as a coarse end.
+    "heater_dac_bits": [6, 8, 10, 12, 16],
+    # Closed-loop hold error: 4 pm (Grillanda et al. 2017, docs/references.md §7) up to a fifth of a linewidth.
+    "lock_residual_pm": [0.0, 4.0, 10.0, 20.0, 50.0],
 }
 
 #: Named variation parameters: description (from ``accel.config.ALIASES``) and default levels.
 PARAMETERS = {name: (ALIASES[name].doc, levels) for name, levels in DEFAULT_LEVELS.items()}
 
 _VARIATION_SECTIONS = ("variation", "thermal")
+#: Tuning fields ``--vary`` accepts (what tuning leaves behind); varied through the configuration.
+_TUNING_KEYS = ("tuning.heater_dac_bits", "tuning.lock_residual_pm")
+_VARIED: dict = {}
 
 
 def check_parameter(parameter: str) -> str:
@@ -69,10 +84,24 @@ def check_parameter(parameter: str) -> str:
         keys = resolve_name(parameter)
     except ConfigKeyError:
         keys = ()
-    if not keys or any(key.partition(".")[0] not in _VARIATION_SECTIONS for key in keys):
+    if not keys or any(key.partition(".")[0] not in _VARIATION_SECTIONS and key not in _TUNING_KEYS for key in keys):
         raise ValueError(f"variation parameter {parameter!r} is unknown; allowed: {', '.join(PARAMETERS)} or any "
-                         "'variation.<field>' or 'thermal.<field>' of the configuration")
+                         f"'variation.<field>' or 'thermal.<field>' of the configuration, or {', '.join(_TUNING_KEYS)}")
     return parameter
+
+
+def _is_tuning(parameter: str) -> bool:
+    return resolve_name(parameter)[0] in _TUNING_KEYS
+
+
+def _varied(acc, parameter: str, level):
+    """``acc`` with the tuning field ``parameter`` at ``level`` (memoised per process)."""
+    key = (acc.config, parameter, level)
+    if key not in _VARIED:
+        if len(_VARIED) > 64:
+            _VARIED.clear()
+        _VARIED[key] = Accelerator(acc.config.with_values({parameter: level}))
+    return _VARIED[key]
 
 
 def describe(parameter: str) -> str:
@@ -91,10 +120,14 @@ def default_levels(parameter: str) -> list[float]:
 
 
 def check_level(parameter: str, level) -> float:
-    """``level`` as a float if allowed for ``parameter`` (its bounds in ``accel.config``: σ and scale
-    >= 0, offset -100..200 K, a field's own bounds)."""
+    """``level`` as the parameter's kind (float; int for ``heater_dac_bits``, whole floats accepted)
+    if allowed for ``parameter`` (its bounds in ``accel.config``: σ and scale >= 0, offset -100..200 K,
+    a field's own bounds)."""
     check_parameter(parameter)
-    return check_value(f"{parameter} level", level, name_spec(parameter))
+    spec = name_spec(parameter)
+    if spec.kind is int and isinstance(level, float) and level.is_integer():
+        level = int(level)  # '--levels 6,8' parses as floats
+    return check_value(f"{parameter} level", level, spec)
 
 
 def variation_at(parameter: str, level: float, base=None, config=None):
@@ -105,6 +138,9 @@ def variation_at(parameter: str, level: float, base=None, config=None):
     ``photonics.variation`` defaults), and is the one ``parameter`` changes.
     """
     check_parameter(parameter)
+    if _is_tuning(parameter):
+        raise ValueError(f"parameter {parameter!r} is a tuning field, not a variation setting; allowed here: "
+                         "variation or thermal parameters (run(parameter=...) varies tuning fields)")
     level = check_level(parameter, level)
     base = VariationSettings() if base is None else base
     if base is False:
@@ -132,10 +168,16 @@ def variation_at(parameter: str, level: float, base=None, config=None):
 
 def _chip_row(folded, dataset, accelerators, *, preset, parameter, level, chip, seed, conditions):
     """One task: chip ``chip`` of ``preset`` at variation ``level`` (a pure function)."""
-    if parameter is not None:
-        variation = variation_at(parameter, level, conditions.variation, accelerators[preset].config)
+    acc = accelerators[preset]
+    if parameter is not None and _is_tuning(parameter):
+        acc = _varied(acc, parameter, level)
+        name = resolve_name(parameter)[0].partition(".")[2]
+        if isinstance(conditions.tuning, TuningModel) and name in {f.name for f in dataclasses.fields(TuningModel)}:
+            conditions = dataclasses.replace(conditions, tuning=dataclasses.replace(conditions.tuning, **{name: level}))
+    elif parameter is not None:
+        variation = variation_at(parameter, level, conditions.variation, acc.config)
         conditions = dataclasses.replace(conditions, variation=variation)
-    row = simulate_chip(folded, accelerators[preset], dataset, chip=chip, seed=seed, conditions=conditions)
+    row = simulate_chip(folded, acc, dataset, chip=chip, seed=seed, conditions=conditions)
     head = {"preset": preset} if parameter is None else {"preset": preset, "parameter": parameter, "level": level}
     return {**head, **row}
 
@@ -194,8 +236,12 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
         raise ValueError("levels given without parameter; allowed: parameter=one of " + ", ".join(PARAMETERS))
     accs = load_accelerators(accelerators)
     if parameter is not None:
-        for acc in accs.values():
-            variation_at(parameter, levels[-1], conditions.variation, acc.config)  # fail early on an unusable base model
+        for acc in accs.values():  # fail early on an unusable base model or level
+            if _is_tuning(parameter):
+                for lv in levels:
+                    acc.config.with_values({parameter: lv})
+            else:
+                variation_at(parameter, levels[-1], conditions.variation, acc.config)
     torch_model = model.source if isinstance(model, FoldedBNN) else load_model(model)
     folded = model if isinstance(model, FoldedBNN) else export_binary(torch_model)
     dataset = load_dataset(dataset, images)

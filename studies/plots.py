@@ -58,6 +58,8 @@ _PARAMETER_LABELS = {
     "gap_sigma_nm": "coupling-gap variation σ (nm)",
     "post_lock_drift_k": "ambient drift after the lock, σ (K)",
     "laser_drift_pm": "laser line wander σ (pm)",
+    "heater_dac_bits": "heater DAC resolution (bits)",
+    "lock_residual_pm": "closed-loop lock residual σ (pm)",
 }
 
 _SIM_COLOR = "#1f77b4"

@@ -31,6 +31,7 @@ def batched_reference(acc, seed, chips, model):
     shift = variation.resonance_shift_nm(np.where(is_act, act.width_nm, wt.width_nm),
                                          np.where(is_act, act.thickness_nm, wt.thickness_nm),
                                          cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel])
+    shift = shift - cfg.wavelength.ring_blue_bias_nm  # the layout's blue bias (applied with fabrication variation)
     fsr = np.where(is_act, act.design(lam).fsr_nm, wt.design(lam).fsr_nm)
     res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * cfg.N, pitch_um=cfg.floorplan.ring_pitch_um, model=model)
     return shift, res
@@ -263,3 +264,25 @@ def test_laser_wander_is_one_offset_per_channel_for_every_ring_on_it(level0):
     np.testing.assert_allclose(offsets[1], 2.0 * offsets[0], rtol=1e-12, atol=1e-18)
     assert len(set(np.round(offsets[0], 12))) == offsets[0].size  # independent channels
     assert np.all(np.abs(offsets[0]) < 5 * 3e-3)
+
+
+def test_closed_loop_lock_residual_is_a_fresh_gaussian_per_ring(level0):
+    """tuning.lock_residual_pm adds an N(0, σ) error to every tuned ring (its own stream; the tuning
+    itself unchanged); the sample σ of those errors is σ within its chi-square error."""
+    still = level0.sample_chip(2, 0, coefficients=False)
+    held = _with(gap_sigma_nm=0.0, post_lock_drift_k=0.0, laser_drift_pm=0.0,
+                 lock_residual_pm=20.0).sample_chip(2, 0, coefficients=False)
+    err = np.concatenate([(held.act_residual_nm - still.act_residual_nm).ravel(),
+                          (held.weight_residual_nm - still.weight_residual_nm).ravel()])
+    n = err.size
+    assert abs(np.std(err) - 0.020) <= 4 * 0.020 / np.sqrt(2 * n)
+    assert abs(np.mean(err)) <= 4 * 0.020 / np.sqrt(n)
+    assert held.tuning_power_w == still.tuning_power_w and np.array_equal(held.shift_nm, still.shift_nm)
+    again = _with(gap_sigma_nm=0.0, post_lock_drift_k=0.0, laser_drift_pm=0.0,
+                  lock_residual_pm=20.0).sample_chip(2, 0, coefficients=False)
+    assert np.array_equal(again.act_residual_nm, held.act_residual_nm)
+    # no tuning, no lock: the residual is the varied resonance alone
+    off = Conditions(tuning=False)
+    assert np.array_equal(level0.sample_chip(2, 0, off, coefficients=False).act_residual_nm,
+                          _with(gap_sigma_nm=0.0, post_lock_drift_k=0.0, laser_drift_pm=0.0, lock_residual_pm=20.0)
+                          .sample_chip(2, 0, off, coefficients=False).act_residual_nm)

@@ -171,3 +171,31 @@ def test_run_on_dask_local_cluster_equals_in_process(tiny):
     import pandas.testing
 
     pandas.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("parameter, level", [("heater_dac_bits", 6), ("lock_residual_pm", 30.0)])
+def test_tuning_fields_vary_through_the_configuration(tiny, parameter, level):
+    """A tuning field's level gives the rows of the preset rebuilt with that value."""
+    from accel import Accelerator
+    from mapping.functional import simulate_chip
+    from studies import montecarlo
+
+    folded, accs, data = tiny
+    df = montecarlo.run(folded, accs, data, chips=1, seed=4, parameter=parameter, levels=[float(level)])
+    assert df.level.tolist() == [level]
+    varied = Accelerator(accs["robin-eo"].config.with_values({parameter: level}))
+    direct = simulate_chip(folded, varied, data, chip=0, seed=4)
+    for key, value in direct.items():
+        assert df.iloc[0][key] == value, key
+    with pytest.raises(ValueError, match="tuning field"):
+        montecarlo.variation_at(parameter, level)
+
+
+def test_tuning_field_levels_are_checked_before_any_chip(tiny):
+    from studies import montecarlo
+
+    folded, accs, data = tiny
+    with pytest.raises(TypeError, match="heater_dac_bits level must be an int"):
+        montecarlo.run(folded, accs, data, chips=1, parameter="heater_dac_bits", levels=[8.5])
+    with pytest.raises(ValueError, match="heater_dac_bits"):
+        montecarlo.run(folded, accs, data, chips=1, parameter="heater_dac_bits", levels=[40])
