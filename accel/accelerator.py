@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from functools import cached_property
+from os import PathLike
 
 import numpy as np
 
@@ -52,13 +53,23 @@ class Accelerator:
     """An accelerator instance: ``Accelerator(presets.load("robin-eo"))``.
 
     Derived quantities (components, floorplan, nominal tuning power) are computed on first
-    use and cached; the object is immutable.
+    use and cached; the object is immutable. ``source``: the preset name or file the
+    configuration came from, recorded by studies (``accel.presets.provenance``).
     """
 
-    def __init__(self, config: AcceleratorConfig):
+    def __init__(self, config: AcceleratorConfig, *, source=None):
         if not isinstance(config, AcceleratorConfig):
             raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
+        if source is not None and not isinstance(source, (str, PathLike)):
+            raise TypeError(f"source must be None or the preset name or path config was loaded from, got "
+                            f"{type(source).__name__} {source!r}")
         self._config = config
+        self._source = source
+
+    @property
+    def source(self):
+        """The preset name or file this accelerator's configuration was loaded from (None: built in Python)."""
+        return self._source
 
     def __repr__(self) -> str:
         c = self._config

@@ -16,13 +16,15 @@ extending file's ``[sources]``.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from os import PathLike
 from pathlib import Path
 
 from accel.config import SECTIONS, TOP_LEVEL, AcceleratorConfig, ConfigKeyError, build_section
 
-__all__ = ["PRESET_DIR", "names", "load", "read", "merge", "from_dict"]
+__all__ = ["PRESET_DIR", "names", "load", "read", "merge", "from_dict", "path_of", "files", "provenance", "to_toml"]
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -32,8 +34,12 @@ def names() -> list[str]:
     return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
 
 
-def _path_of(name_or_path: str | PathLike) -> Path:
+def path_of(name_or_path: str | PathLike) -> Path:
     """The file of a shipped preset name or of a path (relative to the working directory)."""
+    return _path_of(name_or_path).resolve()
+
+
+def _path_of(name_or_path: str | PathLike) -> Path:
     if not isinstance(name_or_path, (str, PathLike)):
         raise TypeError(f"name_or_path must be a preset name or a path, got {type(name_or_path).__name__} {name_or_path!r}")
     path = Path(name_or_path)
@@ -73,17 +79,7 @@ def _read(path: Path, chain: tuple[Path, ...]) -> dict:
         raise ValueError(f"{path}: not valid TOML: {exc}") from None
     if "extends" not in data:
         return data
-    base_ref = data.pop("extends")
-    if not isinstance(base_ref, str) or not base_ref.strip():
-        raise TypeError(f"{path}: extends must be a preset name or a path relative to the file, got {base_ref!r}")
-    if "/" in base_ref or "\\" in base_ref or base_ref.endswith(".toml"):
-        base_path = path.parent / base_ref
-        if not base_path.is_file():
-            raise FileNotFoundError(f"{path}: extends={base_ref!r}: no such file {str(base_path)!r}")
-    elif base_ref in names():
-        base_path = PRESET_DIR / f"{base_ref}.toml"
-    else:
-        raise ValueError(f"{path}: extends={base_ref!r} is neither a preset nor a .toml path; allowed presets: {names()}")
+    base_path = _base_path(path, data.pop("extends"))
     return merge(_read(base_path, (*chain, resolved)), data, where=str(path))
 
 
@@ -145,3 +141,67 @@ def from_dict(data: dict) -> AcceleratorConfig:
     if not isinstance(sources, dict):
         raise TypeError(f"sources must be a table, got {type(sources).__name__} {sources!r}")
     return AcceleratorConfig(**{k: data[k] for k in TOP_LEVEL}, **sections, sources=tuple(sources.items()))
+
+
+def files(name_or_path: str | PathLike) -> list[Path]:
+    """The files a preset is read from: the file itself, then each base it ``extends``, in order."""
+    out, path = [], _path_of(name_or_path)
+    while True:
+        out.append(path.resolve())
+        with path.open("rb") as fh:
+            base_ref = tomllib.load(fh).get("extends")
+        if base_ref is None or len(out) > 64:
+            return out
+        path = _base_path(path, base_ref)
+
+
+def _base_path(path: Path, base_ref) -> Path:
+    """The file ``extends = base_ref`` in ``path`` names (module docstring)."""
+    if not isinstance(base_ref, str) or not base_ref.strip():
+        raise TypeError(f"{path}: extends must be a preset name or a path relative to the file, got {base_ref!r}")
+    if "/" in base_ref or "\\" in base_ref or base_ref.endswith(".toml"):
+        base_path = path.parent / base_ref
+        if not base_path.is_file():
+            raise FileNotFoundError(f"{path}: extends={base_ref!r}: no such file {str(base_path)!r}")
+        return base_path
+    if base_ref in names():
+        return PRESET_DIR / f"{base_ref}.toml"
+    raise ValueError(f"{path}: extends={base_ref!r} is neither a preset nor a .toml path; allowed presets: {names()}")
+
+
+def provenance(config: AcceleratorConfig, source: str | PathLike | None = None) -> dict:
+    """Where ``config`` came from and what it is: ``path`` (the preset file, or None for a
+    configuration built in Python), ``extends`` (the base files it reads), ``sha256`` (of the
+    resolved configuration as canonical JSON: equal hashes, equal physics) and ``configuration``
+    (``config.to_dict()``)."""
+    resolved = config.to_dict()
+    digest = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
+    chain = files(source) if source is not None else []
+    return {"name": config.name, "path": str(chain[0]) if chain else None, "extends": [str(p) for p in chain[1:]],
+            "sha256": digest, "configuration": resolved}
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def to_toml(config: AcceleratorConfig) -> str:
+    """``config`` as a flat TOML preset (no ``extends``): loading the text gives ``config`` back.
+    Fields left at None are omitted (None is their default); the sources follow in ``[sources]``."""
+    data = config.to_dict()
+    sources = data.pop("sources", {})
+    lines = [f"{key} = {_toml_value(data.pop(key))}" for key in TOP_LEVEL if key in data]
+    for section, fields in data.items():
+        lines += ["", f"[{section}]"]
+        for key, value in fields.items():
+            if value is None:
+                continue
+            lines.append(f"{key} = {_toml_value(value)}")
+    lines += ["", "[sources]"] + [f"{json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}" for k, v in sources.items()]
+    return "\n".join(lines) + "\n"

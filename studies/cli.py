@@ -139,8 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", metavar="RESULTS", help="output directory of a run, mc or sweep (or a file in it)")
     p.add_argument("--out", default=None, metavar="DIR", help="where to write the figures (default: RESULTS)")
 
-    p = sub.add_parser("presets", help="list the shipped accelerator presets",
-                       description="List the shipped accelerator presets with their main parameters.")
+    p = sub.add_parser("presets", help="list the shipped accelerator presets, or show one resolved",
+                       description="List the shipped accelerator presets with their main parameters; with --show, "
+                                   "print one preset's resolved configuration (TOML), its file and content hash.")
+    p.add_argument("--show", default=None, metavar="NAME|PATH",
+                   help="a preset name or TOML file: print its resolved configuration, the file(s) it is read from "
+                        "and the sha256 of the configuration")
     return parser
 
 
@@ -174,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args) -> int:
     if args.command == "presets":
-        from studies.report import presets_table
+        from studies.report import presets_table, show_preset
 
-        print(presets_table())
+        print(show_preset(args.show) if args.show else presets_table(), end="\n" if not args.show else "")
         return 0
     if args.command == "plot":
         from studies.figures import redraw

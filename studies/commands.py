@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from studies import figures as figure_files
 from studies import montecarlo, report, sweep
-from studies.inputs import load_accelerators, load_dataset, load_model
+from studies.inputs import load_accelerators, load_dataset, load_model, provenance
 from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
 
 __all__ = ["main_run", "main_mc", "main_sweep"]
@@ -58,7 +58,8 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
                         checkpoint=out / "checkpoint", resume=resume, progress=progress)
     meta = {"kind": "run", "model": str(model), "presets": list(accs), "chips": chips, "seed": seed,
             "images": len(dataset[0]), "software_accuracy": software,
-            "results": {name: report.chip_statistics(df[df["preset"] == name], energy[name]) for name in accs}}
+            "results": {name: report.chip_statistics(df[df["preset"] == name], energy[name]) for name in accs},
+            "configurations": provenance(accs)}
     if levels:
         sweep_images = min(defaults["images"], len(dataset[0]))
         sweep_chips = min(chips, defaults["chips"])
@@ -99,7 +100,7 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
             "parameter_description": montecarlo.describe(parameter), "levels": levels, "chips": chips,
             "seed": seed, "images": len(dataset[0]), "software_accuracy": software,
             "common_mode": {name: report.common_mode_label(acc.config) for name, acc in accs.items()},
-            "summary": summary.to_dict("records")}
+            "summary": summary.to_dict("records"), "configurations": provenance(accs)}
     paths = _write_report(out, meta, report.mc_markdown, figures)
     if echo:
         print(report.format_mc_summary(summary, parameter, software))
@@ -125,7 +126,8 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
     feasible = df[df["feasible"]]
     meta = {"kind": "sweep", "preset": str(preset), "model": str(model), "fields": fields,
             "grid": {k: list(v) for k, v in grid.items()}, "points": len(df), "feasible_points": int(len(feasible)),
-            "chips": chips, "seed": seed, "images": images}
+            "chips": chips, "seed": seed, "images": images,
+            "configurations": provenance(load_accelerators(preset))}
     paths = _write_report(out, meta, lambda m: sweep.markdown(m, df), figures)
     if echo:
         print(sweep.summary_text(df, fields))

@@ -15,7 +15,7 @@ from mapping import bnn
 from mapping.networks.data import load_mnist
 from photonics.validation import check_int
 
-__all__ = ["load_model", "load_dataset", "load_accelerators", "accelerator_name"]
+__all__ = ["load_model", "load_dataset", "load_accelerators", "accelerator_name", "provenance"]
 
 MNIST_INPUT_SHAPE = (1, 1, 28, 28)
 
@@ -62,7 +62,7 @@ def load_accelerators(accelerators) -> dict:
         if isinstance(item, AcceleratorConfig):
             return Accelerator(item)
         if isinstance(item, (str, PathLike)):
-            return Accelerator(presets.load(item))
+            return Accelerator(presets.load(item), source=item)
         raise TypeError(f"accelerator must be a preset name, a TOML path, an AcceleratorConfig or an Accelerator, "
                         f"got {type(item).__name__}")
 
@@ -79,3 +79,9 @@ def load_accelerators(accelerators) -> dict:
             raise ValueError(f"preset {name!r} given twice; allowed: each preset once")
         out[name] = acc
     return out
+
+
+def provenance(accs: dict) -> dict:
+    """``{name: accel.presets.provenance(...)}`` of ``{name: Accelerator}``: path, base files, content hash
+    and resolved configuration, for a study's report.json."""
+    return {name: presets.provenance(acc.config, acc.source) for name, acc in accs.items()}

@@ -30,6 +30,16 @@ VARIATION_SWEEP = {"parameter": "post_lock_drift_k", "levels": [0.0, 0.5, 1.0, 2
                    "images": 500}
 
 
+def show_preset(name_or_path) -> str:
+    """``robinsim presets --show``: the file (and the files it extends), the content hash and the
+    resolved configuration of a preset, as TOML that loads back to the same configuration."""
+    config = presets.load(name_or_path)
+    info = presets.provenance(config, name_or_path)
+    head = [f"# file: {info['path']}"] + [f"# extends: {p}" for p in info["extends"]]
+    head.append(f"# sha256 of the resolved configuration: {info['sha256']}")
+    return "\n".join(head) + "\n" + presets.to_toml(config)
+
+
 def presets_table() -> str:
     """``robinsim presets``: one line per shipped preset with its main parameters."""
     lines = [f"{'name':<12} {'N':>4} {'M':>4} {'units':>6} {'Gb/s':>6}  {'cell':<9} description"]
@@ -255,7 +265,20 @@ def run_markdown(meta: dict) -> str:
     }
     for stem, text in captions.items():
         parts += [f"![{text}]({stem}.png)", "", f"*{text}* (`{stem}.png`, `{stem}.pdf`)", ""]
-    return "\n".join(parts)
+    return "\n".join(parts + provenance_markdown(meta))
+
+
+def provenance_markdown(meta: dict) -> list[str]:
+    """report.md lines naming each configuration's file and content hash (``meta["configurations"]``)."""
+    configs = meta.get("configurations") or {}
+    if not configs:
+        return []
+    rows = [[f"`{name}`", f"`{c['path']}`" if c["path"] else "built in Python",
+             ", ".join(f"`{p}`" for p in c["extends"]) or "–", f"`{c['sha256'][:16]}`"] for name, c in configs.items()]
+    return ["## Configurations", "",
+            "The resolved configuration of each preset is in report.json (`configurations`); "
+            "`robinsim presets --show NAME|PATH` prints it.", "",
+            _md_table(["preset", "file", "extends", "sha256 (resolved configuration)"], rows), ""]
 
 
 def _opt(x, scale=1.0) -> str:
@@ -283,4 +306,5 @@ def mc_markdown(meta: dict) -> str:
         "",
         "Per-chip rows: `results.csv`. Finished chips are checkpointed in `checkpoint/` (`robinsim mc --resume`).",
         "",
+        *provenance_markdown(meta),
     ])

@@ -27,6 +27,7 @@ from photonics.validation import check_int, check_seed, check_value, parse_text
 from studies.dispatch import Task, run_tasks
 from studies.inputs import load_accelerators, load_dataset, load_model
 from studies.pareto import pareto_front
+from studies.report import provenance_markdown
 
 __all__ = ["ALIASES", "resolve_field", "parse_assignment", "load_sweep_file", "expand", "apply", "run",
            "fields_table", "summary_text", "markdown"]
@@ -255,4 +256,4 @@ def markdown(meta: dict, df: pd.DataFrame) -> str:
     if "accuracy_mean" in ok:
         lines += ["![accuracy vs EPB](pareto_accuracy_epb.png)", ""]
     lines += ["All points: `results.csv`.", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + provenance_markdown(meta))

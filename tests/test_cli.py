@@ -39,6 +39,20 @@ def test_help_everywhere(command):
     assert result.stdout.startswith("usage: robinsim")
 
 
+def test_presets_show_prints_a_configuration_that_loads_back(tmp_path):
+    import tomllib
+
+    from accel import presets
+
+    result = robinsim("presets", "--show", "robin-po")
+    assert result.returncode == 0, result.stderr
+    head = [line for line in result.stdout.splitlines() if line.startswith("# ")]
+    assert head[0] == f"# file: {presets.PRESET_DIR.resolve() / 'robin-po.toml'}"
+    assert head[1] == f"# extends: {presets.PRESET_DIR.resolve() / 'robin-eo.toml'}"
+    assert presets.from_dict(tomllib.loads(result.stdout)) == presets.load("robin-po")
+    assert_one_line_error(robinsim("presets", "--show", str(tmp_path / "none.toml")), "none.toml")
+
+
 def test_presets_lists_published_configurations():
     result = robinsim("presets")
     assert result.returncode == 0
@@ -108,6 +122,14 @@ def test_run_writes_every_file_and_results_are_byte_identical(tmp_path):
     energy = meta["results"]["robin-eo"]["energy"]
     assert sum(energy["breakdown_j_per_bit"].values()) == pytest.approx(energy["energy_per_bit_j"], rel=1e-9)
     assert meta["results"]["robin-eo"]["accuracy"]["min"] == df["accuracy"].min()
+    # provenance: the preset file, a content hash and the resolved configuration that loads back
+    from accel import presets
+
+    conf = meta["configurations"]["robin-eo"]
+    assert Path(conf["path"]) == presets.PRESET_DIR.resolve() / "robin-eo.toml" and conf["extends"] == []
+    assert presets.from_dict(conf["configuration"]) == presets.load("robin-eo")
+    assert conf["sha256"] == presets.provenance(presets.load("robin-eo"))["sha256"]
+    assert conf["sha256"][:16] in (first / "report.md").read_text()
     # `plot` draws every figure from the saved files alone
     r3 = robinsim("plot", str(first / "report.json"))
     assert r3.returncode == 0, r3.stderr

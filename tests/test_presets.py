@@ -266,3 +266,27 @@ def test_every_new_field_has_a_source_or_says_assumption_or_design_choice(name):
         assert cfg.source(key) or "assumption" in comment or "design choice" in comment, key
         if cfg.source(key):
             assert "docs/references.md §" in cfg.source(key), key
+
+
+@pytest.mark.parametrize("name", presets.names())
+def test_to_toml_loads_back_to_the_same_configuration(name):
+    import tomllib
+
+    cfg = presets.load(name)
+    assert presets.from_dict(tomllib.loads(presets.to_toml(cfg))) == cfg
+
+
+def test_files_and_provenance_follow_the_extends_chain(tmp_path):
+    (tmp_path / "fast.toml").write_text('extends = "robin-po"\nname = "fast"\n[architecture]\nbit_rate_gbps = 10.0\n')
+    chain = presets.files(tmp_path / "fast.toml")
+    assert chain == [(tmp_path / "fast.toml").resolve(), presets.PRESET_DIR.resolve() / "robin-po.toml",
+                     presets.PRESET_DIR.resolve() / "robin-eo.toml"]
+    cfg = presets.load(tmp_path / "fast.toml")
+    info = presets.provenance(cfg, tmp_path / "fast.toml")
+    assert info["path"] == str(chain[0]) and info["extends"] == [str(p) for p in chain[1:]]
+    # the hash is of the resolved configuration: the same physics built in Python has the same hash, another value not
+    same = presets.load("robin-po").with_values({"name": "fast", "architecture.bit_rate_gbps": 10.0})
+    built = presets.provenance(same)
+    assert built["path"] is None and built["extends"] == []
+    assert (built["sha256"] == info["sha256"]) == (same == cfg)
+    assert presets.provenance(cfg.with_values({"architecture.units": 36}))["sha256"] != info["sha256"]
