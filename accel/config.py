@@ -172,16 +172,21 @@ class LossConfig(Parameters):
 
 @dataclass(frozen=True)
 class ReceiverConfig(Parameters):
-    """Balanced photodetector and TIA of every VDU (noise: ``photonics.receiver``); popcount
-    error-rate target. The comparator is a 1-bit ADC (``accel.components.Adc.comparator``)."""
+    """Balanced photodetector (two photodiodes) and TIA of every VDU (noise: ``photonics.receiver``);
+    popcount error-rate target. The comparator is a 1-bit ADC (``accel.components.Adc.comparator``).
+
+    Receiver noise: shot noise of the photodiodes and the TIA's input-referred noise current
+    density ``tia_noise_pa_per_rthz`` (which includes its feedback resistor). Power
+    (``accel.components.Receiver``, static: biased whenever the laser is on): the TIA's
+    ``tia_power_mw`` and each photodiode's own dissipation, ``pd_bias_v`` x its current.
+    """
 
     key_prefix: ClassVar[str] = "receiver"
     responsivity_a_per_w: float = param("(0, 1.3]", unit="A/W", doc="photodiode responsivity")
     dark_current_na: float = param("[0, 1e6]", unit="nA", doc="photodiode dark current")
-    tia_resistance_ohm: float = param("(0, 1e9]", unit="ohm", doc="TIA feedback (thermal-noise) resistance")
-    pd_power_mw: float = param("[0, 1000]", unit="mW", doc="photodiode power per VDU")
-    tia_power_mw: float = param("[0, 1000]", unit="mW", doc="TIA power per VDU")
-    noise_temperature_k: float = param("[0, 1000]", unit="K", doc="temperature of the TIA resistance's thermal noise")
+    pd_bias_v: float = param("[0, 10]", unit="V", doc="photodiode reverse bias")
+    tia_noise_pa_per_rthz: float = param("(0, 1e3]", unit="pA/sqrt(Hz)", doc="TIA input-referred noise current density")
+    tia_power_mw: float = param("[0, 1000]", unit="mW", doc="TIA power per VDU (static)")
     target_popcount_error_rate: float = param("(0, 0.5)", doc="error rate the laser budget resolves the popcount levels at")
 
 

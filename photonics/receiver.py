@@ -10,7 +10,9 @@ makes the shot-noise formula equal Poisson counting over one bit period):
 
 * shot: ``2 q (I_A + I_B + 2 I_dark) B`` with ``I_A + I_B = R P N`` (all light reaches one of
   the two diodes, whatever the popcount);
-* thermal (TIA feedback/load resistance): ``4 k T B / R_f``.
+* amplifier: the TIA's input-referred noise current density i_n (A/√Hz, which includes its
+  feedback resistor), ``i_n^2 B``; or, without it, the feedback/load resistance alone,
+  ``4 k T B / R_f`` (an ideal noiseless amplifier, an optimistic floor).
 
 Shot-noise limited, this needs ``Q^2 N`` photoelectrons per channel per bit; a single-ended
 popcount (one diode, levels ``R P`` apart, worst case at the top level) needs ``4 Q^2 N``, the
@@ -33,6 +35,7 @@ __all__ = [
     "photon_energy_j",
     "shot_noise_a",
     "thermal_noise_a",
+    "amplifier_noise_a",
     "ber_from_q",
     "q_from_ber",
     "photoelectrons_per_one",
@@ -79,6 +82,13 @@ def thermal_noise_a(bandwidth_hz, resistance_ohm, temperature_k=300.0):
     return _scalar_or_array(np.sqrt(4.0 * K_B * np.multiply(t, b) / r))
 
 
+def amplifier_noise_a(bandwidth_hz, noise_density_a_per_rthz):
+    """RMS input-referred amplifier noise current i_n · sqrt(B)."""
+    b = check_positive("bandwidth_hz", bandwidth_hz, "Hz")
+    i_n = check_range("noise_density_a_per_rthz", noise_density_a_per_rthz, 0.0, None, unit="A/sqrt(Hz)")
+    return _scalar_or_array(np.multiply(i_n, np.sqrt(b)))
+
+
 def ber_from_q(q):
     """On-off keying bit-error rate 1/2 erfc(Q / sqrt 2)."""
     qv = check_range("q", q, 0.0, None)
@@ -104,28 +114,34 @@ def photoelectrons_per_one(n_dot, q, *, balanced=False):
 
 
 def _check_receiver(n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm,
-                    dark_current_a, resistance_ohm, temperature_k):
+                    dark_current_a, resistance_ohm, temperature_k, input_noise_a_per_rthz=None):
     n = check_int("n_dot", n_dot, lo=1)
     bandwidth_hz = 0.5 * check_positive("bit_rate_gbps", bit_rate_gbps, "Gb/s") * 1e9
     ideal = Q_E / photon_energy_j(wavelength_nm)
     resp = check_range("responsivity_a_per_w", responsivity_a_per_w, 0.0, ideal,
                        lo_inclusive=False, unit=f"A/W (quantum efficiency 1 at {wavelength_nm} nm)")
     dark = check_range("dark_current_a", dark_current_a, 0.0, None, unit="A")
-    sigma_th = thermal_noise_a(bandwidth_hz, resistance_ohm, temperature_k)
+    if input_noise_a_per_rthz is None:
+        sigma_th = thermal_noise_a(bandwidth_hz, resistance_ohm, temperature_k)
+    else:
+        sigma_th = amplifier_noise_a(bandwidth_hz, input_noise_a_per_rthz)
     return n, bandwidth_hz, resp, dark, sigma_th
 
 
 def required_power_per_wavelength_w(n_dot, bit_rate_gbps, q, responsivity_a_per_w, wavelength_nm=1550.0,
                                     *, dark_current_a=DEFAULT_DARK_CURRENT_A,
-                                    resistance_ohm=DEFAULT_RESISTANCE_OHM, temperature_k=300.0):
+                                    resistance_ohm=DEFAULT_RESISTANCE_OHM, temperature_k=300.0,
+                                    input_noise_a_per_rthz=None):
     """Received optical power per wavelength (W, at the detector) resolving N+1 popcount levels.
 
-    Solves ``R P = Q sigma(P)`` with ``sigma^2 = 2 q (R P N + 2 I_dark) B + 4 k T B / R_f`` and
+    Solves ``R P = Q sigma(P)`` with ``sigma^2 = 2 q (R P N + 2 I_dark) B + sigma_amp^2`` (``sigma_amp^2``
+    = ``i_n^2 B`` with ``input_noise_a_per_rthz``, else ``4 k T B / R_f``) and
     ``B = bit_rate / 2`` (module docstring): with x = R P,
     ``x = q B Q^2 N + sqrt((q B Q^2 N)^2 + Q^2 (4 q B I_dark + sigma_th^2))``.
     """
     n, bw, resp, dark, sigma_th = _check_receiver(
-        n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm, dark_current_a, resistance_ohm, temperature_k
+        n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm, dark_current_a, resistance_ohm, temperature_k,
+        input_noise_a_per_rthz,
     )
     qv = check_positive("q", q)
     half = Q_E * bw * np.square(qv) * n
@@ -135,14 +151,15 @@ def required_power_per_wavelength_w(n_dot, bit_rate_gbps, q, responsivity_a_per_
 
 def popcount_noise_sigma(p_channel_w, n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm=1550.0,
                          *, dark_current_a=DEFAULT_DARK_CURRENT_A,
-                         resistance_ohm=DEFAULT_RESISTANCE_OHM, temperature_k=300.0):
+                         resistance_ohm=DEFAULT_RESISTANCE_OHM, temperature_k=300.0, input_noise_a_per_rthz=None):
     """Std of the balanced-PD output in units of one cell's ±1 level (``R P``).
 
     ``p_channel_w``: received power per wavelength (W). Same noise model as
     :func:`required_power_per_wavelength_w`, so at that power the result is 1/Q.
     """
     n, bw, resp, dark, sigma_th = _check_receiver(
-        n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm, dark_current_a, resistance_ohm, temperature_k
+        n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm, dark_current_a, resistance_ohm, temperature_k,
+        input_noise_a_per_rthz,
     )
     p = check_positive("p_channel_w", p_channel_w, "W")
     signal = resp * np.asarray(p)

@@ -208,7 +208,8 @@ def test_unknown_name_lists_short_names_and_sections(cfg, rejected):
     ("eo_pockels.range_nm", -1, ["eo_pockels.range_nm=-1.0", ">= 0.0 nm"]),
     ("eo_injection.overlap", 1.5, ["eo_injection.overlap=1.5", "<= 1.0"]),
     ("tuning.to_lock_time_us", 0.0, ["tuning.to_lock_time_us=0.0", "> 0.0 us"]),
-    ("receiver.noise_temperature_k", 2000.0, ["receiver.noise_temperature_k=2000.0", "<= 1000.0 K"]),
+    ("receiver.tia_noise_pa_per_rthz", 0.0, ["receiver.tia_noise_pa_per_rthz=0.0", "> 0.0 pA/sqrt(Hz)"]),
+    ("receiver.pd_bias_v", -1.0, ["receiver.pd_bias_v=-1.0", ">= 0.0 V"]),
     ("wavelength.bit0_shift_fraction_of_spacing", 1.0, ["wavelength.bit0_shift_fraction_of_spacing=1.0", "< 1.0"]),
     ("eo.weight_park_fraction_of_spacing", 0.0, ["eo.weight_park_fraction_of_spacing=0.0", "> 0.0"]),
 ])

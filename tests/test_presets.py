@@ -222,7 +222,6 @@ def _default(func, name):
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_new_preset_fields_reproduce_the_former_module_defaults(name):
     from accel.conditions import Conditions
-    from photonics import receiver
     from photonics.tuning import TuningModel
     from photonics.variation import FabricationModel, ThermalModel
 
@@ -235,14 +234,14 @@ def test_new_preset_fields_reproduce_the_former_module_defaults(name):
     resolved = Conditions().resolve(cfg)
     assert resolved.variation.fab == FabricationModel() and resolved.variation.thermal == ThermalModel()
     assert resolved.tuning == cfg.tuning.model()
-    for func in (receiver.required_power_per_wavelength_w, receiver.popcount_noise_sigma):
-        assert cfg.receiver.noise_temperature_k == _default(func, "temperature_k") == 300.0
+    # the receiver noise is the TIA's input-referred density now, not the module's resistor default
+    assert "noise_temperature_k" not in cfg.to_dict()["receiver"] and cfg.receiver.tia_noise_pa_per_rthz > 4.0
     assert cfg.wavelength.bit0_shift_fraction_of_spacing is None  # only the papers' "assumed" modulator has one
     assert "comparator_energy_fj" not in cfg.to_dict()["receiver"]
 
 
 NEW_TABLES = ("variation", "thermal", "eo", "eo_injection", "eo_depletion", "eo_pockels")
-NEW_KEYS = ("receiver.noise_temperature_k", "tuning.eo_mechanism", "tuning.to_power_per_fsr_mw",
+NEW_KEYS = ("receiver.tia_noise_pa_per_rthz", "receiver.pd_bias_v", "tuning.eo_mechanism", "tuning.to_power_per_fsr_mw",
             "tuning.to_max_power_mw", "tuning.to_lock_time_us", "tuning.reassign_order", "tuning.thermal_crosstalk",
             "tuning.lock_tolerance_nm")
 

@@ -64,6 +64,21 @@ def test_required_power_thermal_limited():
     assert math.isclose(p, 7.0 * sigma_th, rel_tol=1e-3)
 
 
+def test_amplifier_noise_density_replaces_the_resistor():
+    # R P = Q sigma with sigma^2 = 2 q R P N B + i_n^2 B, B = bit rate / 2, solved by hand for R = 1, N = 1:
+    # x = h + sqrt(h^2 + Q^2 i_n^2 B), h = q B Q^2 N; i_n = sqrt(4kT/R) is the resistor model
+    i_n, q_e, b = 10e-12, 1.602176634e-19, 5e9
+    h = q_e * b * 49.0
+    p = rx.required_power_per_wavelength_w(1, 10.0, 7.0, 1.0, dark_current_a=0.0, input_noise_a_per_rthz=i_n)
+    assert math.isclose(p, h + math.sqrt(h * h + 49.0 * i_n**2 * b), rel_tol=1e-12)
+    assert math.isclose(rx.amplifier_noise_a(5e9, i_n), i_n * math.sqrt(5e9), rel_tol=1e-12)
+    r_f = 1e3
+    as_resistor = math.sqrt(4 * K * 300 / r_f)
+    kw = dict(dark_current_a=1e-8)
+    assert math.isclose(rx.required_power_per_wavelength_w(10, 5.0, 7.0, 0.9, input_noise_a_per_rthz=as_resistor, **kw),
+                        rx.required_power_per_wavelength_w(10, 5.0, 7.0, 0.9, resistance_ohm=r_f, **kw), rel_tol=1e-12)
+
+
 @pytest.mark.parametrize("n_dot, bit_rate_gbps, dark, r_f", [(10, 5.0, 1e-8, 1e3), (64, 50.0, 1e-7, 5e2), (1, 1.0, 0.0, 1e4)])
 def test_noise_sigma_at_required_power_is_one_over_q(n_dot, bit_rate_gbps, dark, r_f):
     q = rx.q_from_ber(1e-12)

@@ -16,7 +16,7 @@ TINY = {
     "laser.fixed_optical_power_per_wavelength_mw": 1.0, "laser.wall_plug_efficiency": 0.5,
     "tuning.fixed_power_per_ring_mw": 0.1, "tuning.eo_settle_ns": 20.0,
     "energy.activation_modulation_fj_per_bit": 10.0, "energy.weight_program_fj_per_ring": 20.0,
-    "receiver.pd_power_mw": 1.0, "receiver.tia_power_mw": 2.0,
+    "receiver.tia_power_mw": 2.0,
     "converters.adc_fom_fj_per_step": 10.0, "converters.dac_energy_pj_per_conversion": 1.0,
     "memory.read_energy_fj_per_bit": 100.0, "memory.write_energy_fj_per_bit": 200.0,
     "electronics.accumulator_add_energy_fj": 3.0, "electronics.op_energy_fj": 7.0,
@@ -28,6 +28,14 @@ ROBIN_EO = presets.load("robin-eo").with_values({  # the papers' cell: typed-in 
 
 def tiny(n: int, **changes) -> Accelerator:
     return Accelerator(ROBIN_EO.with_values({**TINY, "architecture.wavelengths_per_vdu": n, **changes}))
+
+
+def receiver_bias_w(acc) -> float:
+    """Static receiver power, written out: per VDU the TIA's 2 mW and two photodiodes at 1 V x
+    (0.9 A/W x the budget's received power x N/2 + 10 nA)."""
+    cfg = acc.config
+    received = acc.components.laser.budget.received_power_per_wavelength_w
+    return cfg.M * cfg.units * (2e-3 + 2 * 1.0 * (0.9 * received * cfg.N / 2 + 10e-9))
 
 
 def test_linear_layer_k_above_n_by_hand():
@@ -43,7 +51,7 @@ def test_linear_layer_k_above_n_by_hand():
         "tuning": 48 * 0.1e-3 * 63e-9,  # 4*2*3*2 = 48 rings at 0.1 mW
         "modulation": 50 * 10e-15,  # 5 dot products x 10 activation bits
         "weight_programming": 50 * 20e-15,  # 5 weight vectors x 10 rings, loaded once
-        "receiver": 15 * (2 * 1e-3 + 2e-3) / 1e9,  # 5 dots x 3 chunks VDU cycles, no comparator use
+        "receiver": receiver_bias_w(acc) * 63e-9,  # bias for the whole run, no comparator use
         "adc_dac": 15 * 10e-15 * 2**3,  # 15 conversions of 3 bits (N + 1 = 5 levels)
         "accumulation": 10 * 3e-15 + 5 * 7e-15,  # 2 partial-sum adds and 1 digital threshold per output
         "memory": (30 + 50) * 100e-15 + 5 * 200e-15,  # reads: 10 bits x 3 groups + 50 weights; 5 outputs
@@ -68,7 +76,7 @@ def test_conv_layer_k_at_most_n_uses_comparator_and_replicas():
     assert row.adc_conversions == 0 and row.comparator_decisions == 32
     assert rep.breakdown["adc_dac"] == pytest.approx(6 * 1e-12, rel=1e-12)  # threshold DAC per loaded VDU
     # The comparator is a 1-bit ADC at the 10 fJ/step figure of merit: 2 * 10 fJ per decision.
-    assert rep.breakdown["receiver"] == pytest.approx(32 * 4e-12 + 32 * 2 * 10e-15, rel=1e-12, abs=0.0)
+    assert rep.breakdown["receiver"] == pytest.approx(receiver_bias_w(acc) * 26e-9 + 32 * 2 * 10e-15, rel=1e-12, abs=0.0)
     assert rep.breakdown["weight_programming"] == pytest.approx(2 * 9 * 3 * 20e-15, rel=1e-12)
     assert rep.breakdown["memory"] == pytest.approx((16 * 9 + 54) * 100e-15 + 32 * 200e-15, rel=1e-12)
     assert rep.breakdown["laser"] == pytest.approx(48 * 2e-3 * 26e-9, rel=1e-12)

@@ -1,9 +1,14 @@
 """The receiver of every VDU: a balanced photodetector (two photodiodes) and a TIA.
 
-Energy per active VDU cycle ``(2 * pd_power + tia_power) / bit_rate``. The one place where the
-``[receiver]`` configuration becomes ``photonics.receiver`` arguments (responsivity, dark
-current, TIA resistance, noise temperature, bit rate, wavelength): the readout noise
-(:meth:`Receiver.noise_sigma`) and the power the laser budget must deliver
+Static power (category ``receiver``, drawn for the whole run time: the TIA is biased, and the
+photodiodes reverse-biased, whenever the laser is on): per VDU the TIA's ``tia_power_mw`` plus
+each of the two photodiodes' own dissipation, ``pd_bias_v`` x (its photocurrent + dark
+current), at the received power the link budget is sized for (half of the N channels' light
+reaches each diode on average). No actions: nothing is spent per readout beyond the bias.
+
+The one place where the ``[receiver]`` configuration becomes ``photonics.receiver`` arguments
+(responsivity, dark current, TIA input-referred noise density, bit rate, wavelength): the
+readout noise (:meth:`Receiver.noise_sigma`) and the power the laser budget must deliver
 (:meth:`Receiver.required_power_per_wavelength_w`).
 """
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from functools import cached_property
 from types import MappingProxyType
 
-from accel.components.component import Action, Component
+from accel.components.component import Component
 from accel.config import AcceleratorConfig
 from photonics import receiver
 
@@ -19,23 +24,20 @@ __all__ = ["Receiver"]
 
 
 class Receiver(Component):
-    """One balanced photodetector + TIA per VDU (``count`` = M * units).
+    """One balanced photodetector + TIA per VDU (``count`` = M * units; ``photodiodes`` = 2 * count).
 
-    Area: two photodiodes per VDU at ``area.pd_mm2`` (the TIA is taken as part of it). Action
-    ``detect``: one VDU cycle of the photodiodes and the TIA.
+    Area: two photodiodes per VDU at ``area.pd_mm2`` (the TIA is taken as part of it).
     """
 
     name = "receiver"
+    static_category = "receiver"
 
     def __init__(self, config: AcceleratorConfig):
         self._config = config
-        rx = config.receiver
         self.count = config.M * config.units
-        self.area_mm2 = self.count * 2 * config.area.pd_mm2
-        cycle_s = 1.0 / (config.bit_rate_gbps * 1e9)
-        self.actions = MappingProxyType({
-            "detect": Action((2.0 * rx.pd_power_mw + rx.tia_power_mw) * 1e-3 * cycle_s, cycle_s, "receiver"),
-        })
+        self.photodiodes = 2 * self.count
+        self.area_mm2 = self.photodiodes * config.area.pd_mm2
+        self.actions = MappingProxyType({})
 
     @cached_property
     def _noise_args(self) -> dict:
@@ -44,7 +46,20 @@ class Receiver(Component):
         rx = cfg.receiver
         return dict(bit_rate_gbps=cfg.bit_rate_gbps, responsivity_a_per_w=rx.responsivity_a_per_w,
                     wavelength_nm=cfg.wavelength.center_wavelength_nm, dark_current_a=rx.dark_current_na * 1e-9,
-                    resistance_ohm=rx.tia_resistance_ohm, temperature_k=rx.noise_temperature_k)
+                    input_noise_a_per_rthz=rx.tia_noise_pa_per_rthz * 1e-12)
+
+    @cached_property
+    def photodiode_power_w(self) -> float:
+        """One photodiode's mean dissipation (W): bias x (R x half the N channels' received power + dark current)."""
+        cfg, rx = self._config, self._config.receiver
+        q = float(receiver.q_from_ber(rx.target_popcount_error_rate))
+        received = self.required_power_per_wavelength_w(cfg.N, q)
+        current = rx.responsivity_a_per_w * received * cfg.N / 2 + rx.dark_current_na * 1e-9
+        return rx.pd_bias_v * current
+
+    @property
+    def static_power_w(self) -> float:
+        return self.count * self._config.receiver.tia_power_mw * 1e-3 + self.photodiodes * self.photodiode_power_w
 
     def noise_sigma(self, power_w: float, n_dot: int) -> float:
         """Std of one readout of ``n_dot`` cells in units of one cell's ±1 level, at received

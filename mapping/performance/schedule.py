@@ -28,7 +28,7 @@ The scheduler counts, per layer, the actions of ``accelerator.components`` (keys
 ``"component.action"``); energy per breakdown category is static power x latency plus
 count x action energy (``accel.components.Components.energy_j``). Counts of an optical layer
 (D = C*P dot products): ``xnor_cell.modulate`` D*K activation bits; ``xnor_cell.program_weight``
-C*K*R per load (D*K for streamed weights); ``receiver.detect`` D*n_chunks VDU cycles;
+C*K*R per load (D*K for streamed weights);
 ``comparator.convert`` D decisions (K <= N) or ``adc.convert`` D*n_chunks conversions (K > N);
 ``dac.convert`` one threshold per loaded VDU (K <= N); ``electronics.accumulate``
 D*(n_chunks - 1) partial-sum adds and ``electronics.compare`` D digital threshold compares
@@ -36,7 +36,7 @@ D*(n_chunks - 1) partial-sum adds and ``electronics.compare`` D digital threshol
 ``buffer.write`` of one output bit per dot product. Electronic conv/linear layers count
 ``electronics.mac`` plus buffer reads of inputs and weights and writes of outputs at
 ``value_bits``; other electronic operations count ``electronics.op`` on data in flight.
-Static power (laser, tuning, common-mode tracking) is drawn for the whole latency.
+Static power (laser, tuning, common-mode tracking, receiver bias) is drawn for the whole latency.
 """
 from __future__ import annotations
 
@@ -188,7 +188,6 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
     actions = {
         "xnor_cell.modulate": np.where(opt, macs, 0),
         "xnor_cell.program_weight": counts["weight_ring_writes"],
-        "receiver.detect": counts["vdu_cycles"],
         "comparator.convert": counts["comparator_decisions"],
         "adc.convert": counts["adc_conversions"],
         "dac.convert": counts["dac_conversions"],
