@@ -68,11 +68,18 @@ def common_mode_label(config) -> str:
     }[t.common_mode]
 
 
+#: The throughput batch of the reports (weights loaded once per round serve every image of it).
+THROUGHPUT_BATCH = 64
+
+
 def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
-    """Schedule-level figures of ``model`` on ``accelerator`` with the nominal tuning power;
-    ``common_mode``: its tracking option (:func:`common_mode_label`)."""
-    rep = map_model(model, accelerator, input_shape)
+    """Schedule-level figures of ``model`` on ``accelerator`` with the nominal tuning power, at
+    batch 1 and at ``THROUGHPUT_BATCH`` (``batch_<B>``: its FPS and EPB); ``common_mode``: its
+    tracking option (:func:`common_mode_label`)."""
+    rep = map_model(model, accelerator, input_shape, batch=1)
+    big = map_model(model, accelerator, input_shape, batch=THROUGHPUT_BATCH)
     return {
+        f"batch_{THROUGHPUT_BATCH}": {"fps": big.fps, "energy_per_bit_j": big.energy_per_bit_j, "latency_s": big.latency_s},
         "common_mode": common_mode_label(accelerator.config),
         "energy_per_bit_j": rep.energy_per_bit_j,
         "energy_j": rep.energy_j,
@@ -160,14 +167,16 @@ def _pct(x) -> str:
 
 def format_run_summary(meta: dict) -> str:
     """The short table ``robinsim run`` prints."""
-    head = (f"{'preset':<12} {'EPB pJ/bit':>11} {'FPS':>10} {'FPS/W':>10} {'acc mean %':>10} {'acc min %':>9} "
-            f"{'tuning W (median)':>17}")
+    b = f"batch_{THROUGHPUT_BATCH}"
+    head = (f"{'preset':<12} {'EPB pJ/bit':>11} {'FPS':>10} {'FPS/W':>10} {'EPB@' + str(THROUGHPUT_BATCH):>8} "
+            f"{'FPS@' + str(THROUGHPUT_BATCH):>10} {'acc mean %':>10} {'acc min %':>9} {'tuning W (median)':>17}")
     lines = [f"software BNN accuracy: {_pct(meta['software_accuracy'])} % on {meta['images']} MNIST test images; "
              f"{meta['chips']} chips per preset", head]
     for name in meta["presets"]:
         r = meta["results"][name]
         e = r["energy"]
         lines.append(f"{name:<12} {_pj(e['energy_per_bit_j']):>11} {e['fps']:>10.4g} {e['fps_per_w']:>10.4g} "
+                     f"{_pj(e[b]['energy_per_bit_j']) if b in e else '-':>8} {e[b]['fps'] if b in e else float('nan'):>10.4g} "
                      f"{_pct(r['accuracy']['mean']):>10} {_pct(r['accuracy']['min']):>9} "
                      f"{r['tuning_power_w']['median']:>17.4g}")
     lines += [f"common-mode tracking, {name}: {meta['results'][name]['energy'].get('common_mode', 'unknown')}"
@@ -204,10 +213,15 @@ def run_markdown(meta: dict) -> str:
         "",
         "## Performance (nominal tuning power)",
         "",
-        _md_table(["preset", "EPB (pJ/bit)", "latency (µs)", "FPS", "power (W)", "FPS/W", "area (mm²)", "utilisation"],
+        _md_table(["preset", "EPB (pJ/bit)", "latency (µs)", "FPS", "power (W)", "FPS/W", "area (mm²)", "utilisation",
+                   f"EPB at batch {THROUGHPUT_BATCH}", f"FPS at batch {THROUGHPUT_BATCH}"],
                   [[p, _pj(e["energy_per_bit_j"]), f"{e['latency_s'] * 1e6:.4g}", f"{e['fps']:.4g}", f"{e['power_w']:.4g}",
-                    f"{e['fps_per_w']:.4g}", f"{e['area_mm2']:.4g}", f"{e['utilisation']:.3f}"]
+                    f"{e['fps_per_w']:.4g}", f"{e['area_mm2']:.4g}", f"{e['utilisation']:.3f}",
+                    _pj(e.get(f"batch_{THROUGHPUT_BATCH}", {}).get("energy_per_bit_j", float("nan"))),
+                    f"{e.get(f'batch_{THROUGHPUT_BATCH}', {}).get('fps', float('nan')):.4g}"]
                    for p, e in ((p, res[p]["energy"]) for p in presets)]),
+        "",
+        f"Batch 1 unless stated; at batch {THROUGHPUT_BATCH} each round's weights serve {THROUGHPUT_BATCH} images.",
         "",
         "Common-mode tracking (`tuning.common_mode`; its power is the `common_mode` term below, outside the tuning "
         "budget): " + "; ".join(f"`{p}` {res[p]['energy'].get('common_mode', 'unknown')}, "

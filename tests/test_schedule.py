@@ -240,3 +240,22 @@ def test_tiling_broadcasts_over_configurations():
     t = tiling(k=[10, 9], out_channels=[5, 2], positions=[1, 16], n=[[4], [16]], m=2, units=3)
     assert t["cycles"].shape == (2, 2)
     assert t["cycles"][0, 0] == 3 and t["cycles"][1, 1] == 6
+
+
+def test_batch_replaces_the_batch_dimension_and_reuses_the_weights():
+    """batch=B equals tracing on a (B, ...) input; weights load once per round for the whole batch,
+    so B images take less than B times one image's latency (the reloads are shared) and EPB falls."""
+    acc = tiny(4)
+    layer = nn.Linear(10, 5, bias=False)
+    one = map_model(layer, acc, (1, 10))
+    eight = map_model(layer, acc, (1, 10), batch=8)
+    traced = map_model(layer, acc, (8, 10))
+    assert eight.batch == 8 and eight.latency_s == traced.latency_s and eight.energy_j == traced.energy_j
+    # 3 rounds, each one 20 ns reload then 8 positions of 1 ns: 3 * (20 + 8) ns, against 8 * 63 ns one by one
+    assert eight.latency_s == pytest.approx(3 * (20e-9 + 8e-9), rel=1e-12)
+    assert eight.fps > one.fps and eight.energy_per_bit_j < one.energy_per_bit_j
+    assert map_model(layer, acc, (8, 10), batch=8).latency_s == eight.latency_s
+    with pytest.raises(ValueError, match="batch=8 and input_shape"):
+        map_model(layer, acc, (4, 10), batch=8)
+    with pytest.raises(ValueError, match="batch"):
+        map_model(layer, acc, (1, 10), batch=0)
