@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from accel import Accelerator, presets
 from accel.tuning_estimate import estimate
+from studies.outputs import atomic_write_text
 
 PRESETS = ("robin-eo", "robin-po", "lightbulb", "robin-eo-paper", "robin-po-paper", "lightbulb-paper")
 
@@ -90,20 +89,9 @@ def main(argv=None) -> int:
                      f"{e.common_mode_w * 1e3:.3f} | {e.total_w * 1e3:.3f} | {sim * 1e3:.3f} ± {se * 1e3:.3f} | "
                      f"{nominal * 1e3:.3f} | {sim / e.total_w:.2f} |")
     text = "\n".join(lines) + "\n" + NOTES
-    out = Path(args.out)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.chmod(tmp, 0o666 & ~_umask())
-    os.replace(tmp, out)
+    out = atomic_write_text(Path(args.out), text)
     print(f"wrote {out}", file=sys.stderr)
     return 0
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 if __name__ == "__main__":

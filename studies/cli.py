@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 __all__ = ["main", "build_parser", "DEFAULT_OUT"]
@@ -43,21 +44,41 @@ def _int_at_least(lo: int, name: str):
 
 
 def _float_list(text: str) -> list[float]:
-    """'0,2,4' or 'start:stop:count' (inclusive, evenly spaced)."""
+    """'0,2,4' or 'start:stop:count' (inclusive, evenly spaced; count >= 1)."""
+    bad = argparse.ArgumentTypeError(f"--levels {text!r} is not a comma-separated list of numbers or start:stop:count")
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise bad
+        try:
+            start, stop, n = float(parts[0]), float(parts[1]), int(parts[2])
+        except ValueError:
+            raise bad from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"--levels {text!r}: count {n} is out of range; allowed: start:stop:count "
+                                             "with count >= 1")
+        if n == 1:
+            return [start]
+        step = (stop - start) / (n - 1)
+        return [start + i * step for i in range(n)]
+    items = text.split(",")
+    if any(not v.strip() for v in items):
+        raise argparse.ArgumentTypeError(f"--levels {text!r} has an empty item; allowed: numbers separated by commas")
     try:
-        if ":" in text:
-            start, stop, count = text.split(":")
-            n = int(count)
-            if n < 1:
-                raise ValueError
-            if n == 1:
-                return [float(start)]
-            step = (float(stop) - float(start)) / (n - 1)
-            return [float(start) + i * step for i in range(n)]
-        return [float(v) for v in text.split(",") if v.strip()]
+        return [float(v) for v in items]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--levels {text!r} is not a comma-separated list of numbers or start:stop:count") from None
+        raise bad from None
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--levels -2,0,2`` as ``--levels=-2,0,2``: argparse would read a leading '-' as an option."""
+    out = []
+    for tok in argv:
+        if out and out[-1] == "--levels" and re.match(r"^-[0-9.]", tok):
+            out[-1] = f"--levels={tok}"
+        else:
+            out.append(tok)
+    return out
 
 
 def _common(p, *, out_default: str, chips: int, images: int | None, multi_preset: bool, presets, min_chips=1):
@@ -157,7 +178,7 @@ def _one_line(exc: BaseException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``robinsim`` console script; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = _join_negative_values(sys.argv[1:] if argv is None else list(argv))
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
@@ -172,7 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, TypeError, OSError, KeyError) as exc:
         if os.environ.get("ROBINSIM_TRACEBACK"):
             raise
-        print(f"robinsim {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        text = _one_line(exc)
+        out = getattr(args, "out", None)
+        if isinstance(exc, OSError) and out and exc.filename and str(exc.filename).startswith(str(out)):
+            text = f"--out {str(out)!r}: {exc.strerror or text} ({exc.filename})"
+        print(f"robinsim {args.command}: error: {text}", file=sys.stderr)
         return 2
 
 

@@ -31,10 +31,11 @@ def _load_inputs(out, presets, model, images):
 
 
 def _write_report(out: Path, meta: dict, markdown, figures: bool) -> list[Path]:
-    """Write report.json, the figures (drawn from the saved files) and report.md (``markdown(meta)``)."""
+    """Write report.json, the figures (drawn from the saved files) and report.md (``markdown(meta)``;
+    without figures its image links are replaced by a note, ``report.figure_links``)."""
     write_json(out / "report.json", meta)
     paths = figure_files.draw(out) if figures else []
-    atomic_write_text(out / "report.md", markdown(meta))
+    atomic_write_text(out / "report.md", report.figure_links(markdown(meta), figures, out))
     return paths
 
 

@@ -36,8 +36,9 @@ def connect(scheduler):
     if isinstance(scheduler, str):
         try:
             return Client(scheduler, timeout="10s"), True
-        except (OSError, TimeoutError) as exc:
-            raise ValueError(f"scheduler={scheduler!r}: cannot connect to a Dask scheduler ({exc})") from None
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise ValueError(f"--scheduler / scheduler={scheduler!r}: cannot connect to a Dask scheduler ({exc}); "
+                             "allowed: an address such as tcp://host:8786") from None
     if hasattr(scheduler, "scheduler_address"):
         return Client(scheduler), True
     raise TypeError(

@@ -17,6 +17,7 @@ import pandas as pd
 
 __all__ = [
     "FLOAT_FORMAT",
+    "current_umask",
     "atomic_write_bytes",
     "atomic_write_text",
     "write_json",
@@ -33,11 +34,27 @@ __all__ = [
 FLOAT_FORMAT = "%.9g"
 
 
+def current_umask() -> int:
+    """The process umask (read from /proc where it can be, without changing it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename), with the permissions
+    an ordinary file gets under the process umask (``0o666 & ~umask``, not mkstemp's 0600)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -101,7 +118,9 @@ def read_json(path):
 
 
 def check_out_dir(path) -> Path:
-    """Refuse an output directory ``path`` that is a file or sits under one (creates nothing)."""
+    """Refuse an output directory ``path`` that is empty, a file or sits under one (creates nothing)."""
+    if not str(path).strip():
+        raise ValueError(f"--out {str(path)!r} is empty; allowed: a directory path")
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"--out {str(path)!r} is an existing file; allowed: a directory (existing or new)")
@@ -116,7 +135,10 @@ def check_out_dir(path) -> Path:
 def prepare_out_dir(path) -> Path:
     """Create the output directory ``path`` (and parents) after :func:`check_out_dir`."""
     path = check_out_dir(path)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"--out {str(path)!r} cannot be created: {exc.strerror or exc}") from None
     if not os.access(path, os.W_OK):
         raise ValueError(f"--out {str(path)!r} is not writable")
     return path

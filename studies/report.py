@@ -94,6 +94,7 @@ def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
         "breakdown_j": dict(rep.breakdown),
         "breakdown_j_per_bit": {k: v / rep.binary_macs for k, v in rep.breakdown.items()},
         "flagged_layers": list(rep.flagged_layers),
+        "approximations": [{"layer": name, "reason": why} for name, why in rep.notes],
     }
 
 
@@ -264,6 +265,10 @@ def run_markdown(meta: dict) -> str:
         v = meta["variation_sweep"]
         parts += [f"Accuracy versus variation: {v['parameter']} at {', '.join(f'{x:g}' for x in v['levels'])}, "
                   f"{v['chips']} chips per level on {v['images']} images (`variation.csv`).", ""]
+    approx = [(p, a["layer"], a["reason"]) for p in presets for a in res[p]["energy"].get("approximations", [])]
+    if approx:
+        parts += ["## Layers scheduled with an approximation", "",
+                  _md_table(["preset", "layer", "reason"], [[p, f"`{layer}`", why] for p, layer, why in approx]), ""]
     parts += ["## Published baselines", "",
               _md_table(["name", "kind", "EPB (pJ/bit)", "FPS", "FPS/W", "workload"],
                         [[b["name"], b["kind"], _opt(b["energy_per_bit_j"], 1e12), _opt(b["fps"]), _opt(b["fps_per_w"]),
@@ -280,6 +285,16 @@ def run_markdown(meta: dict) -> str:
     for stem, text in captions.items():
         parts += [f"![{text}]({stem}.png)", "", f"*{text}* (`{stem}.png`, `{stem}.pdf`)", ""]
     return "\n".join(parts + provenance_markdown(meta))
+
+
+def figure_links(markdown: str, figures: bool, out) -> str:
+    """``markdown`` as is with figures; without them (``--no-figures``) every image line becomes a
+    note that ``robinsim plot`` draws it, so report.md has no broken links."""
+    if figures:
+        return markdown
+    lines = [f"*(figure `{line[line.index('](') + 2:-1]}` not drawn: `robinsim plot {out}` draws it)*"
+             if line.startswith("![") and line.endswith(")") else line for line in markdown.split("\n")]
+    return "\n".join(lines)
 
 
 def provenance_markdown(meta: dict) -> list[str]:

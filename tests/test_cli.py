@@ -181,3 +181,65 @@ def test_mc_killed_then_resumed_equals_uninterrupted_run(tmp_path, capsys):
     assert main([*[a if a != "3" else "4" for a in args], "--out", str(killed), "--resume"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "chips: 3 -> 4" in err[0], err
+
+
+# ------------------------------------------------------------------------------ robustness of the command line
+def test_levels_parse_negative_values_and_reject_empty_items_and_zero_counts():
+    import argparse
+
+    from studies.cli import _float_list, _join_negative_values, build_parser
+
+    args = build_parser().parse_args(_join_negative_values(["mc", "--vary", "temperature_offset_k", "--levels", "-2,0,2"]))
+    assert args.levels == [-2.0, 0.0, 2.0]
+    assert _float_list("-4:4:3") == [-4.0, 0.0, 4.0]
+    for text, words in (("1,,2", "empty item"), ("0:8:0", "count 0"), ("1:2", "start:stop:count"), ("a,b", "not a")):
+        with pytest.raises(argparse.ArgumentTypeError, match=words):
+            _float_list(text)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--out", ""], "--out '' is empty"),
+    (["--out", "/proc/robinsim-x/y"], "--out '/proc/robinsim-x/y' cannot be created"),
+    (["--scheduler", "notanaddress"], "--scheduler"),
+])
+def test_output_and_scheduler_errors_name_their_option(tmp_path, capsys, args, needle):
+    from studies.cli import main
+
+    base = ["mc", "--preset", "robin-eo", "--model", "mnist-mlp", "--chips", "1", "--images", "8", "--levels", "0",
+            "--quiet", "--no-figures"]
+    if "--out" not in args:
+        args = [*args, "--out", str(tmp_path / "o")]
+    assert main([*base, *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0], err
+
+
+def test_written_files_respect_the_umask(tmp_path):
+    from studies.outputs import atomic_write_text, write_json
+
+    old = os.umask(0o027)
+    try:
+        a = atomic_write_text(tmp_path / "a.txt", "x")
+        b = write_json(tmp_path / "b.json", {"x": 1})
+    finally:
+        os.umask(old)
+    assert a.stat().st_mode & 0o777 == 0o640 and b.stat().st_mode & 0o777 == 0o640
+    old = os.umask(0o002)
+    try:
+        assert atomic_write_text(tmp_path / "c.txt", "x").stat().st_mode & 0o777 == 0o664
+    finally:
+        os.umask(old)
+
+
+def test_no_figures_leaves_no_broken_image_links(tmp_path):
+    import re
+
+    from studies.cli import main
+
+    out = tmp_path / "m"
+    assert main(["mc", "--preset", "robin-eo", "--model", "mnist-mlp", "--chips", "1", "--images", "8", "--levels", "0",
+                 "--quiet", "--no-figures", "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (out / target).exists(), target
+    assert "robinsim plot" in text

@@ -458,6 +458,20 @@ def test_bad_inputs_name_the_argument(mlp, robin_eo, mnist_test):
         functional.predict("mnist-mlp", robin_eo, images)
 
 
+def test_non_finite_and_integer_images_are_refused(mlp, robin_eo, mnist_test, rejected):
+    """NaN images used to give accuracy 0.0 without a word; uint8 images a message without their dtype."""
+    images, labels = mnist_test[0][:8].clone(), mnist_test[1][:8]
+    images[3, 0, 5, 5] = float("nan")
+    with rejected(ValueError, "non-finite", "image 3"):
+        functional.simulate_accuracy(mlp, robin_eo, (images, labels), chips=1, progress=False)
+    images[3, 0, 5, 5] = float("inf")
+    with rejected(ValueError, "non-finite"):
+        functional.predict(mlp, robin_eo, images)
+    as_bytes = (mnist_test[0][:8] * 40 + 128).clamp(0, 255).to(torch.uint8)
+    with rejected(TypeError, "dtype torch.uint8", "/ 255"):
+        functional.simulate_accuracy(mlp, robin_eo, (as_bytes, labels), chips=1, progress=False)
+
+
 def test_unsupported_layer_is_named(robin_eo, mnist_test):
     layers = OrderedDict([
         ("flatten", nn.Flatten()), ("fc1", bnn.electronic(nn.Linear(784, 16))), ("sign1", bnn.Sign()),

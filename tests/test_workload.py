@@ -145,3 +145,57 @@ def test_bad_input_shapes(shape, exc, match):
 def test_rejects_non_module():
     with pytest.raises(TypeError, match="torch.nn.Module"):
         extract_workload(torch.zeros(3), (1, 3))
+
+
+# ------------------------------------------------------------------------------ unsupported and approximated layers
+class _Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(28, 16, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y[:, -1])
+
+
+class _Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.att = nn.MultiheadAttention(16, 2, batch_first=True)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y, _ = self.att(x, x, x)
+        return self.head(y[:, -1])
+
+
+@pytest.mark.parametrize("model, shape, words", [
+    (_Recurrent(), (1, 28, 28), ["'rnn'", "(LSTM)", "not supported"]),
+    (_Attention(), (1, 5, 16), ["'att'", "(MultiheadAttention)", "not supported"]),
+    (nn.Sequential(nn.ConvTranspose2d(1, 2, 3)), (1, 1, 8, 8), ["'0'", "(ConvTranspose2d)", "transposed"]),
+    (nn.Sequential(nn.Conv2d(1, 2, 3), nn.Upsample(scale_factor=2)), (1, 1, 8, 8), ["'1'", "(Upsample)", "pooling"]),
+    (nn.Sequential(nn.Linear(4, 4), nn.Bilinear(4, 4, 2)), (1, 4), []),  # two inputs: fails to trace, still an error
+])
+def test_unsupported_layers_are_refused_by_name(model, shape, words, rejected):
+    with rejected(ValueError, *words):
+        extract_workload(model, shape)
+
+
+def test_approximated_layers_carry_their_reason():
+    from accel import Accelerator, presets
+    from mapping import map_model
+
+    acc = Accelerator(presets.load("robin-eo"))
+    conv1d = nn.Sequential(nn.Conv1d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 26, 10))
+    rep = map_model(conv1d, acc, (1, 1, 28))
+    notes = dict(rep.notes)
+    assert "Conv1d" in notes["0"] and "treated as binarized" in notes["0"]
+    assert list(rep.layers.note) == [notes["0"], notes["2"]]
+    dilated = nn.Sequential(nn.Conv2d(1, 4, 3, dilation=2), nn.ReLU())
+    rep = map_model(dilated, acc, (1, 1, 28, 28))
+    assert "dilation (2, 2)" in dict(rep.notes)["0"]
+    # a binary network has no notes
+    from mapping import bnn
+
+    assert map_model(bnn.load_pretrained("mnist-mlp"), acc, (1, 1, 28, 28)).notes == ()

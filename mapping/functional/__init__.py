@@ -78,10 +78,19 @@ def _check_model(model) -> FoldedBNN:
 
 def _check_images(images, folded: FoldedBNN) -> torch.Tensor:
     shape = ", ".join(map(str, folded.input_shape))
-    if not isinstance(images, torch.Tensor) or not images.is_floating_point():
+    if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a floating-point torch.Tensor of shape (B, {shape}), got {type(images).__name__}")
+    if not images.is_floating_point():
+        raise TypeError(f"images must be a floating-point torch.Tensor of shape (B, {shape}), got dtype {images.dtype}"
+                        + ("; allowed: float images scaled and normalised as in training (e.g. uint8 / 255, then the "
+                           "training normalisation)" if images.dtype == torch.uint8 else ""))
     if images.dim() != len(folded.input_shape) + 1 or tuple(images.shape[1:]) != folded.input_shape or len(images) == 0:
         raise ValueError(f"images must have shape (B, {shape}) with B >= 1, got {tuple(images.shape)}")
+    finite = torch.isfinite(images)
+    if not bool(finite.all()):
+        first = int((~finite).reshape(len(images), -1).any(dim=1).nonzero()[0, 0])
+        raise ValueError(f"images hold {int((~finite).sum())} non-finite values (NaN or inf), the first in image {first}; "
+                         "allowed: finite values only")
     return images.float()
 
 

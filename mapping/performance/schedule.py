@@ -213,8 +213,9 @@ class MappingReport:
     """Result of :func:`map_model`. Totals are per inference (the traced batch divided by
     ``batch``) except ``latency_s`` (of the whole batch); ``layers`` rows cover the whole batch.
 
-    ``breakdown`` sums to ``energy_j``; ``laser``, ``tuning`` and ``common_mode`` are the static part
-    (``static_power_w`` x latency), the rest dynamic.
+    ``breakdown`` sums to ``energy_j``; ``laser``, ``tuning``, ``common_mode`` and ``receiver`` bias
+    are the static part (``static_power_w`` x latency), the rest dynamic. ``notes``: ``(layer,
+    reason)`` of every layer scheduled with an approximation (also the ``note`` column of ``layers``).
     """
 
     accelerator: str
@@ -233,6 +234,7 @@ class MappingReport:
     utilisation: float
     flagged_layers: tuple[str, ...]
     layer_columns: dict = field(repr=False)
+    notes: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def layers(self) -> pd.DataFrame:
@@ -292,6 +294,7 @@ def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: f
         "runs_on": a["runs_on"],
         "binary": [layer.binary for layer in workload.layers],
         "flagged": [layer.flagged for layer in workload.layers],
+        "note": [layer.note for layer in workload.layers],
         "k": a["k"], "out_channels": a["out_channels"], "positions": a["positions"], "dot_products": a["dot_products"],
         "binary_macs": s["binary_macs"], "electronic_ops": a["ops"], "electronic_macs": a["macs"],
         "n_chunks": s["n_chunks"], "rounds": s["rounds"], "replicas": s["replicas"], "cycles": s["cycles"],
@@ -320,4 +323,5 @@ def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: f
         utilisation=workload.binary_macs / (cfg.N * cfg.M * cfg.units * peak_cycles) if peak_cycles else float("nan"),
         flagged_layers=workload.flagged,
         layer_columns=columns,
+        notes=workload.notes,
     )

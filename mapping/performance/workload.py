@@ -17,7 +17,15 @@ additions, functional pooling). Each record is a :class:`LayerWork`:
   (``out_numel`` ops): electronic. A BatchNorm or activation whose latest conv/linear ran
   optically is ``folded`` into that layer's comparator/digital threshold (no energy of its own).
 
-Shape-only modules (Flatten, Dropout, Identity, ...) are not recorded. Results are cached per
+Shape-only modules (Flatten, Dropout, Identity, ...) are not recorded. Anything else is refused
+with a ``ValueError`` naming the layer and its type, never dropped: a leaf module whose output
+is not a tensor (``nn.LSTM``, ``nn.MultiheadAttention``), a transposed convolution, a module
+with parameters of its own that is none of the above (``nn.Embedding``, recurrent cells), or a
+parameter-free module that changes the number of elements without being pooling. LayerNorm and
+GroupNorm run electronically (``norm``). Cases that are scheduled but approximated carry a
+``note`` with the reason (and appear in ``Workload.notes``): a plain conv/linear treated as
+binarized (``flagged``), Conv1d/Conv3d (the functional simulator runs Conv2d only) and dilated
+convolutions (counts exact; the functional simulator runs dilation 1 only). Results are cached per
 (model, input_shape) and recomputed when a module is replaced, added, removed or re-flagged
 (``binary``/``electronic`` set on the instance) or a weight changes shape; changing a layer's
 hyper-parameters in place (e.g. ``conv.stride``) needs a fresh model.
@@ -73,6 +81,7 @@ class LayerWork:
     in_numel: int = 0
     out_numel: int = 0
     weight_numel: int = 0
+    note: str = ""
 
     @property
     def binary_macs(self) -> int:
@@ -100,6 +109,11 @@ class Workload:
     def flagged(self) -> tuple[str, ...]:
         """Names of plain torch layers treated as binarized."""
         return tuple(layer.name for layer in self.layers if layer.flagged)
+
+    @cached_property
+    def notes(self) -> tuple[tuple[str, str], ...]:
+        """``(layer name, reason)`` of every record scheduled with an approximation (module docstring)."""
+        return tuple((layer.name, layer.note) for layer in self.layers if layer.note)
 
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
@@ -147,11 +161,36 @@ class _Tracer(TorchFunctionMode):
         return out
 
 
+_SUPPORTED = ("Conv1d/Conv2d/Conv3d, Linear (binary or electronic), pooling, BatchNorm/LayerNorm/GroupNorm, "
+              "parameter-free element-wise activations and shape-only modules")
+
+
+class _Unsupported(Exception):
+    """A layer the workload cannot schedule (raised as ValueError by :func:`extract_workload`)."""
+
+    def __init__(self, name: str, module: nn.Module, why: str):
+        super().__init__(f"layer {name!r} ({type(module).__name__}) is not supported: {why}; allowed: {_SUPPORTED}")
+
+
 def _leaf_modules(model: nn.Module):
     return [(name or type(model).__name__, m) for name, m in model.named_modules() if not any(True for _ in m.children())]
 
 
+_OWN_PARAMS_OK = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm,
+                  nn.PReLU)
+
+
+def _check_supported(model: nn.Module) -> None:
+    """Refuse, before tracing, any module with parameters of its own whose computation the leaf
+    hooks would not see (``nn.MultiheadAttention`` computes with its own weights, ``nn.LSTM``...)."""
+    for name, m in model.named_modules():
+        if any(True for _ in m.parameters(recurse=False)) and not isinstance(m, _OWN_PARAMS_OK):
+            raise ValueError(str(_Unsupported(name or type(model).__name__, m, "it computes with parameters of its own "
+                                              "and is not a convolution, linear or norm layer")))
+
+
 def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> Workload:
+    _check_supported(model)
     state = {"depth": 0, "events": []}
 
     def pre_hook(module, args):
@@ -161,8 +200,10 @@ def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> Workload:
         def hook(module, args, output):
             state["depth"] -= 1
             x = args[0] if args and isinstance(args[0], torch.Tensor) else None
-            if isinstance(output, torch.Tensor):
-                state["events"].append((name, "module", module, (output, x)))
+            if not isinstance(output, torch.Tensor):
+                raise _Unsupported(name, module, f"its output is a {type(output).__name__}, not a tensor "
+                                                 "(recurrent and attention layers are not supported)")
+            state["events"].append((name, "module", module, (output, x)))
 
         return hook
 
@@ -178,13 +219,18 @@ def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> Workload:
     try:
         with torch.no_grad(), _Tracer(state):
             model(x)
+    except _Unsupported as exc:
+        raise ValueError(str(exc)) from None
     except (RuntimeError, ValueError, TypeError) as exc:
         raise ValueError(f"input_shape={input_shape} does not fit the model: {exc}") from exc
     finally:
         for h in handles:
             h.remove()
         model.train(was_training)
-    return Workload(layers=tuple(_records(state["events"])), input_shape=input_shape)
+    try:
+        return Workload(layers=tuple(_records(state["events"])), input_shape=input_shape)
+    except _Unsupported as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _records(events) -> list[LayerWork]:
@@ -211,20 +257,30 @@ def _records(events) -> list[LayerWork]:
 def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | None, last_compute) -> LayerWork | None:
     out_numel = y.numel()
     in_numel = x.numel() if x is not None else 0
+    if isinstance(m, nn.modules.conv._ConvTransposeNd):
+        raise _Unsupported(name, m, "transposed convolutions are not scheduled")
     if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+        notes = []
         if isinstance(m, nn.Linear):
             kind, k, c_out = "linear", m.in_features, m.out_features
         else:
             kind, k, c_out = "conv", m.in_channels // m.groups * _numel(m.kernel_size), m.out_channels
+            if not isinstance(m, nn.Conv2d):
+                notes.append(f"{type(m).__name__} scheduled by its dot products; the functional simulator runs Conv2d only")
+            if any(d != 1 for d in np.atleast_1d(m.dilation)):
+                notes.append(f"dilation {m.dilation} scheduled exactly; the functional simulator (export_binary) runs dilation 1 only")
         binary, electronic = bool(getattr(m, "binary", False)), bool(getattr(m, "electronic", False))
         runs_on = "electronic" if electronic and not binary else "optical"
+        flagged = runs_on == "optical" and not binary
+        if flagged:
+            notes.insert(0, "plain torch layer (not binary) treated as binarized and run optically")
         positions = out_numel // c_out
         dots = c_out * positions
         return LayerWork(
             name=name, kind=kind, runs_on=runs_on, k=k, out_channels=c_out, positions=positions, dot_products=dots,
-            weight_shape=tuple(m.weight.shape), binary=binary, flagged=runs_on == "optical" and not binary,
+            weight_shape=tuple(m.weight.shape), binary=binary, flagged=flagged,
             macs=dots * k if runs_on == "electronic" else 0, in_numel=in_numel, out_numel=out_numel,
-            weight_numel=m.weight.numel(),
+            weight_numel=m.weight.numel(), note="; ".join(notes),
         )
     if isinstance(m, _SHAPE_ONLY):
         return None
@@ -233,12 +289,20 @@ def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | N
     if isinstance(m, _POOLS):
         window = _numel(np.broadcast_to(m.kernel_size, (y.dim() - 2,)))
         return LayerWork(name=name, kind="pool", runs_on="electronic", ops=out_numel * window, in_numel=in_numel, out_numel=out_numel)
+    has_params = any(True for _ in m.parameters(recurse=False))
     if isinstance(m, nn.modules.batchnorm._NormBase):
         kind = "threshold"
-    elif not any(True for _ in m.parameters(recurse=False)) or isinstance(m, nn.PReLU):
+    elif isinstance(m, (nn.LayerNorm, nn.GroupNorm)):
+        return LayerWork(name=name, kind="norm", runs_on="electronic", ops=out_numel, in_numel=in_numel,
+                         out_numel=out_numel)
+    elif isinstance(m, nn.PReLU) or not has_params:
+        if x is not None and out_numel != in_numel:
+            raise _Unsupported(name, m, f"it maps {in_numel} elements to {out_numel} and is not a pooling layer")
+        if x is not None and tuple(y.shape) != tuple(x.shape):
+            return None  # a parameter-free reshape
         kind = "activation"
     else:
-        kind = "other"
+        raise _Unsupported(name, m, "it has parameters of its own and is not a convolution, linear or norm layer")
     folded = kind in ("threshold", "activation") and last_compute == "optical"
     return LayerWork(name=name, kind=kind, runs_on="folded" if folded else "electronic", ops=0 if folded else out_numel,
                      in_numel=in_numel, out_numel=out_numel)
