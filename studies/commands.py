@@ -114,6 +114,9 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
     grid, file_preset = ({}, None) if file is None else sweep.load_sweep_file(file)
     for text in assignments:
         name, values = sweep.parse_assignment(text)
+        if name in grid:
+            raise ValueError(f"--set {name} is given twice ({name}={grid[name]} and {text!r}); allowed: each field once, "
+                             f"with all its values in one --set ({name}=V1,V2,...)")
         grid[name] = values
     if not grid:
         raise ValueError("nothing to sweep: give --set FIELD=V1,V2 (repeatable) or --file SWEEP.toml")

@@ -118,15 +118,17 @@ def load_sweep_file(path) -> tuple[dict, str | None]:
 
 
 def expand(grid) -> list[dict]:
-    """Design points of ``grid``: the cartesian product of ``{field: values}`` in the given order,
-    or a list of point dicts as given."""
+    """Design points of ``grid``: the cartesian product of ``{field: values}`` in the given order
+    (a scalar value is a one-value list, as in a sweep file), or a list of point dicts as given."""
     if isinstance(grid, dict):
         if not grid:
             raise ValueError("grid is empty; give at least one field with values")
+        grid = {name: [values] if isinstance(values, (int, float, str, bool)) else values
+                for name, values in grid.items()}
         for name, values in grid.items():
             resolve_field(name)
             if not isinstance(values, (list, tuple)) or not values:
-                raise ValueError(f"grid field {name}: values must be a non-empty list, got {values!r}")
+                raise ValueError(f"grid field {name}: values must be a non-empty list or one value, got {values!r}")
         names = list(grid)
         check_request(names)
         return [dict(zip(names, combo)) for combo in itertools.product(*(grid[n] for n in names))]

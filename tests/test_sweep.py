@@ -172,3 +172,15 @@ def test_vary_takes_any_variation_or_thermal_field(rejected, robin_eo_config):
     hot = robin_eo_config.with_values({"thermal.ambient_sigma_K": 4.0})
     t = montecarlo.variation_at("temperature_offset_k", 5.0, config=hot)
     assert (t.thermal.ambient_mean_K, t.thermal.ambient_sigma_K) == (5.0, 4.0) and t.fab is None
+
+
+def test_the_same_set_twice_is_an_error_and_a_scalar_is_one_value_everywhere(tmp_path, capsys):
+    from studies.cli import main
+
+    assert main(["sweep", "--set", "N=8", "--set", "N=10", "--chips", "0", "--quiet", "--no-figures",
+                 "--out", str(tmp_path / "o")]) == 2
+    assert "--set N is given twice" in capsys.readouterr().err
+    f = tmp_path / "s.toml"
+    f.write_text("[grid]\nN = 8\n")
+    grid, _ = sweep.load_sweep_file(f)
+    assert sweep.expand(grid) == sweep.expand({"N": 8}) == sweep.expand({"N": [8]})
