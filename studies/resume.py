@@ -6,10 +6,13 @@ Layout of a checkpoint directory::
     done/<key>.json      one result row per finished task
 
 A task's file appears only once its row is complete (temporary file, fsync, rename), so a run
-killed at any moment loses at most the tasks that were still running.
+killed at any moment loses at most the tasks that were still running. Each file carries the
+SHA-256 of its key and row; a file that does not parse or whose content no longer matches its
+digest (hand-edited, truncated) is refused by name, never trusted.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -24,6 +27,18 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.=+-]")
 
 def _file_name(key: str) -> str:
     return _SAFE.sub("_", key) + ".json"
+
+
+def _digest(key: str, row) -> str:
+    return hashlib.sha256(json.dumps({"key": key, "row": row}, sort_keys=True).encode()).hexdigest()
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"checkpoint file {path} is not valid JSON ({exc}); it was truncated or edited: delete it "
+                         "(that task is recomputed) or rerun without --resume") from None
 
 
 class Checkpoint:
@@ -43,7 +58,7 @@ class Checkpoint:
         if self.discarded:
             shutil.rmtree(self.directory)
         elif manifest_path.exists():
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+            old = _read_json(manifest_path)
             diff = sorted(k for k in set(old) | set(self.manifest) if old.get(k) != self.manifest.get(k))
             if diff:
                 shown = "; ".join(f"{k}: {old.get(k)!r} -> {self.manifest.get(k)!r}" for k in diff)
@@ -60,11 +75,16 @@ class Checkpoint:
         """Rows of the finished tasks, keyed by task key."""
         rows = {}
         for path in sorted(self._done_dir.glob("*.json")):
-            entry = json.loads(path.read_text(encoding="utf-8"))
+            entry = _read_json(path)
+            ok = isinstance(entry, dict) and {"key", "row", "sha256"} <= set(entry)
+            if not ok or entry["sha256"] != _digest(entry["key"], entry["row"]):
+                raise ValueError(f"checkpoint file {path} does not match its digest (edited, or from an older robinsim): "
+                                 "delete it (that task is recomputed) or rerun without --resume")
             rows[entry["key"]] = entry["row"]
         return rows
 
     def add(self, key: str, row: dict) -> None:
         """Record the finished task ``key`` with its result ``row`` (atomic)."""
-        text = json.dumps({"key": key, "row": to_jsonable(row)})
+        row = json.loads(json.dumps(to_jsonable(row)))
+        text = json.dumps({"key": key, "row": row, "sha256": _digest(key, row)})
         atomic_write_text(self._done_dir / _file_name(key), text + "\n")

@@ -199,3 +199,20 @@ def test_tuning_field_levels_are_checked_before_any_chip(tiny):
         montecarlo.run(folded, accs, data, chips=1, parameter="heater_dac_bits", levels=[8.5])
     with pytest.raises(ValueError, match="heater_dac_bits"):
         montecarlo.run(folded, accs, data, chips=1, parameter="heater_dac_bits", levels=[40])
+
+
+def test_checkpoint_files_are_verified_against_their_digest(tmp_path, rejected):
+    from studies.resume import Checkpoint
+
+    ck = Checkpoint(tmp_path / "c", {"run": 1})
+    ck.add("a", {"accuracy": 0.5, "chip": 0})
+    ck.add("b", {"accuracy": 0.25, "chip": 1})
+    again = Checkpoint(tmp_path / "c", {"run": 1}, resume=True)
+    assert again.done() == {"a": {"accuracy": 0.5, "chip": 0}, "b": {"accuracy": 0.25, "chip": 1}}
+    path = tmp_path / "c" / "done" / "a.json"
+    path.write_text(path.read_text().replace("0.5", "0.9"))  # hand-edited
+    with rejected(ValueError, "a.json", "digest"):
+        again.done()
+    path.write_text('{"key": "a", "row": {"accur')  # truncated
+    with rejected(ValueError, "a.json", "not valid JSON"):
+        again.done()
