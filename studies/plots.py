@@ -216,6 +216,8 @@ def accuracy_per_chip(df: pd.DataFrame, software_accuracy: float | None = None) 
         fig.legend(loc="outside lower center", frameon=False)
     ax.set_xticks(range(len(presets)), presets)
     ax.set_xlim(-0.6, len(presets) - 0.4)
+    lo, hi = ax.get_ylim()
+    ax.set_ylim(max(lo, 0.0), min(hi, 100.0 + 0.02 * (hi - lo)))  # no axis beyond 100 %
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Accuracy per sampled chip under fabrication and thermal variation", fontsize=10)
     ax.grid(axis="y", alpha=0.3)
@@ -239,8 +241,13 @@ def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: f
     colors = _preset_colors(presets)
     p_scale, p_unit = _power_scale(df["tuning_power_w"])
     fig, axes = _figure(11.0, 4.2, ncols=2)
-    for p in presets:
+    levels = np.unique(df["level"].to_numpy(dtype=float))
+    span = float(np.ptp(levels)) if levels.size > 1 else 1.0
+    markers = "osD^vP*X"
+    for i, p in enumerate(presets):
         sub = df[df["preset"] == p]
+        # each preset a marker and a small sideways offset, so coinciding curves stay visible
+        shift = (i - (len(presets) - 1) / 2) * 0.012 * span
         for ax, col, scale in ((axes[0], "accuracy", 100.0), (axes[1], "tuning_power_w", p_scale)):
             g = sub.groupby("level")[col]
             lv = np.asarray(list(g.groups), dtype=float)
@@ -248,7 +255,8 @@ def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: f
             ax.fill_between(lv, q[:, 0], q[:, 4], color=colors[p], alpha=0.12, lw=0)
             ax.fill_between(lv, q[:, 1], q[:, 3], color=colors[p], alpha=0.3, lw=0)
             n = int(g.size().min())
-            ax.plot(lv, q[:, 2], "o-", color=colors[p], ms=4, label=f"{p} (median of {n} chips)")
+            ax.plot(lv + shift, q[:, 2], "-", marker=markers[i % len(markers)], color=colors[p], ms=5,
+                    label=f"{p} (median of {n} chips)")
     if software_accuracy is not None:
         axes[0].axhline(software_accuracy * 100, color="black", ls="--", lw=1, label="software BNN (ideal)")
     lo, hi = axes[0].get_ylim()

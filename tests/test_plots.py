@@ -99,6 +99,8 @@ def test_accuracy_vs_variation_median_line_and_units():
     line = [ln for ln in acc_ax.get_lines() if ln.get_label().startswith("robin-eo")][0]
     expected = df[df.preset == "robin-eo"].groupby("level")["accuracy"].median().to_numpy() * 100
     np.testing.assert_allclose(line.get_ydata(), expected, rtol=1e-12)
+    levels = np.sort(df.level.unique())
+    np.testing.assert_allclose(line.get_xdata(), levels, atol=0.03 * np.ptp(levels))  # offset at most 3 % of the range
     assert _legends_outside_axes(fig)
 
 
@@ -127,6 +129,20 @@ def test_ring_spectra_and_accuracy_per_chip():
     assert _legends_outside_axes(fig)
     fig2 = plots.accuracy_per_chip(_mc_table(np.random.default_rng(3)).query("level == 0"), 0.99)
     assert "%" in fig2.axes[0].get_ylabel()
+    lo, hi = fig2.axes[0].get_ylim()
+    assert 99.0 < hi < 101.0 and lo >= 0.0  # the axis stops just above 100 % (a 2 % margin)
+
+
+def test_coinciding_accuracy_curves_stay_visible():
+    """Two presets with identical accuracy: different markers and a sideways offset, same medians."""
+    df = _mc_table(np.random.default_rng(4))
+    a, b = PRESETS[:2]
+    df.loc[df.preset == b, "accuracy"] = df.loc[df.preset == a, "accuracy"].to_numpy()
+    fig = plots.accuracy_vs_variation(df, "width_sigma_nm")
+    lines = {ln.get_label().split()[0]: ln for ln in fig.axes[0].get_lines() if ln.get_label().split()[0] in (a, b)}
+    np.testing.assert_array_equal(lines[a].get_ydata(), lines[b].get_ydata())
+    assert lines[a].get_marker() != lines[b].get_marker()
+    assert not np.array_equal(lines[a].get_xdata(), lines[b].get_xdata())
 
 
 def test_save_figure_writes_png_and_pdf(tmp_path):
