@@ -102,7 +102,8 @@ def _common(p, *, out_default: str, chips: int, images: int | None, multi_preset
                    help="root seed; chip k draws from SeedSequence(S).spawn(k+1)[k] (default: 0)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask scheduler address (e.g. tcp://host:8786); default: run in this process")
-    p.add_argument("--quiet", action="store_true", help="no progress bars or summary table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars (they are off anyway when stderr is not a terminal); the summary is still printed")
     p.add_argument("--no-figures", dest="figures", action="store_false",
                    help="write the tables only; draw the figures later with 'robinsim plot DIR'")
 
@@ -169,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _progress(args) -> bool:
+    """Progress bars unless ``--quiet``, and only on a terminal (piped logs get no ``\\r`` lines)."""
+    return not args.quiet and sys.stderr.isatty()
+
+
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     if isinstance(exc, KeyError):
@@ -217,15 +223,15 @@ def _dispatch(args) -> int:
         from studies.commands import main_run
 
         main_run(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
-                 images=args.images, scheduler=args.scheduler, resume=args.resume, progress=not args.quiet,
-                 echo=not args.quiet, vary=args.vary, levels=args.levels, figures=args.figures)
+                 images=args.images, scheduler=args.scheduler, resume=args.resume, progress=_progress(args),
+                 echo=True, vary=args.vary, levels=args.levels, figures=args.figures)
         return 0
     if args.command == "mc":
         from studies.commands import main_mc
 
         main_mc(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                 images=args.images, parameter=args.vary, levels=args.levels, scheduler=args.scheduler,
-                resume=args.resume, progress=not args.quiet, echo=not args.quiet, figures=args.figures)
+                resume=args.resume, progress=_progress(args), echo=True, figures=args.figures)
         return 0
     if args.command == "sweep":
         if args.fields:
@@ -237,7 +243,7 @@ def _dispatch(args) -> int:
 
         main_sweep(out=args.out, preset=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                          images=args.images, assignments=args.assignments, file=args.file,
-                         scheduler=args.scheduler, progress=not args.quiet, echo=not args.quiet,
+                         scheduler=args.scheduler, progress=_progress(args), echo=True,
                          figures=args.figures)
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse restricts the commands

@@ -205,7 +205,7 @@ def _manifest(folded, dataset, accs, chips, seed, parameter, levels, conditions)
 
 def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, parameter: str | None = None,
         levels=None, variation=None, tuning=None, noise=None, images: int | None = None, scheduler=None,
-        checkpoint=None, resume: bool = False, progress: bool = False, desc: str = "chips",
+        checkpoint=None, resume: bool = False, progress: bool | None = None, desc: str = "chips",
         conditions=None) -> pd.DataFrame:
     """Accuracy, tuning power and energy per bit of sampled chips; one row per (preset, level, chip).
 
@@ -217,7 +217,7 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     ``accel.conditions.Conditions`` holding all three) as in :mod:`mapping.functional`.
     ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
     ``checkpoint``: directory recording finished chips; ``resume=True`` continues it.
-    ``progress``: show a progress bar labelled ``desc``.
+    ``progress``: show a progress bar labelled ``desc`` (None: when stderr is a terminal).
 
     Columns: ``preset``, [``parameter``, ``level``], ``chip``, ``accuracy``, ``tuning_power_w``,
     ``energy_per_bit_j`` (with this chip's tuning power), ``rings_out_of_range``,
@@ -225,6 +225,7 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     """
     chips = check_int("chips", chips, lo=1)
     seed = check_seed("seed", seed)
+    progress = sys.stderr.isatty() if progress is None else bool(progress)
     conditions = Conditions.of(conditions, variation=variation, tuning=tuning, noise=noise)
     if parameter is not None:
         check_parameter(parameter)
@@ -274,8 +275,11 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     return df
 
 
-def summarize(df: pd.DataFrame, by=("preset",)) -> pd.DataFrame:
-    """Per group: chips, accuracy mean/std/min/p5/median/p95/max, tuning power and EPB statistics."""
+def summarize(df: pd.DataFrame, by=None) -> pd.DataFrame:
+    """Per group: chips, accuracy mean/std/min/p5/median/p95/max, tuning power and EPB statistics.
+    ``by`` (None): ``("preset", "level")`` when the table has levels, else ``("preset",)``."""
+    if by is None:
+        by = ("preset", "level") if "level" in df.columns else ("preset",)
     g = df.groupby(list(by), sort=False)
     out = pd.DataFrame({
         "chips": g["chip"].count(),

@@ -122,6 +122,9 @@ def test_summarize_matches_numpy():
                        "accuracy": rng.random(12), "tuning_power_w": rng.random(12),
                        "energy_per_bit_j": rng.random(12), "rings_out_of_range": rng.integers(0, 3, 12)})
     s = summarize(df).set_index("preset")
+    # with levels, the default groups by level too instead of pooling them
+    leveled = df.assign(level=[0.0, 1.0] * 6)
+    assert list(summarize(leveled).columns[:2]) == ["preset", "level"] and len(summarize(leveled)) == 4
     for p in ("a", "b"):
         acc = df.loc[df.preset == p, "accuracy"].to_numpy()
         assert s.loc[p, "chips"] == len(acc)

@@ -94,7 +94,7 @@ def test_run_rows_feasibility_and_physical_invariants(folded):
     from mapping.performance.schedule import map_model
 
     grid = {"N": [8, 10, 64], "bit_rate_gbps": [5.0, 10.0]}
-    df = sweep.run("robin-eo", grid, model=folded)
+    df = sweep.run("robin-eo", grid, model=folded, chips=0)
     assert list(df["point"]) == list(range(6))
     infeasible = df[~df["feasible"]]
     assert list(infeasible["N"]) == [64, 64]  # 64 channels at 1.6 nm do not fit in an ~18 nm FSR
