@@ -103,10 +103,7 @@ def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> Tunin
     mode = tun.common_mode
     reach = {"none": 0.0, "ideal": math.inf, "laser": tun.laser_nm_per_k * tun.laser_tec_max_dt_k,
              "tec": min(x[2] for x in a) * tun.die_tec_max_dt_k}[mode]
-    blue = getattr(model, "eo_blue_range_nm", None)  # SHIM-REMOVE-AT-INTEGRATION
-    red = getattr(model, "eo_red_range_nm", None)
-    if blue is None:
-        blue, red = model.eo_range_nm, model.eo_range_nm if model.eo_bidirectional else 0.0
+    blue, red = model.eo_blue_range_nm, model.eo_red_range_nm
     bias = config.wavelength.ring_blue_bias_nm
 
     def chip_cost(d_diff):

@@ -184,7 +184,7 @@ def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_s
     return row
 
 
-def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = 1000, chips: int = 2, seed: int = 0,
+def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = None, chips: int = 2, seed: int = 0,
         variation=None, tuning=None, noise=None, scheduler=None, progress: bool | None = None,
         conditions=None) -> pd.DataFrame:
     """Evaluate every design point of ``grid`` around the configuration ``base``; one row per point.
@@ -195,7 +195,8 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = 100
     ``0..chips-1`` of ``seed`` on ``dataset`` (default: the MNIST test set, first ``images``) under
     ``variation``/``tuning``/``noise`` or ``conditions`` (as in :mod:`mapping.functional`).
     ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
-    Defaults as ``robinsim sweep``: 2 chips on 1000 images; ``chips=0`` skips accuracy. ``progress``:
+    Defaults as ``robinsim sweep``: 2 chips on 1000 images (``images`` None: 1000 of the MNIST test set,
+    or all of a given ``dataset``); ``chips=0`` skips accuracy. ``progress``:
     a progress bar (None: when stderr is a terminal).
 
     Columns: ``point``, the swept fields, ``feasible``, ``error`` (why a point cannot be built),
@@ -213,6 +214,8 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = 100
         base_config = next(iter(load_accelerators(base).values())).config
     points = expand(grid)
     folded = model if isinstance(model, FoldedBNN) else export_binary(load_model(model))
+    if images is None and dataset is None:
+        images = 1000
     data = load_dataset(dataset, images) if chips else None
     input_shape = (1, *folded.input_shape)
     rows, tasks = {}, []
