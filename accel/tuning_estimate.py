@@ -38,7 +38,7 @@ from accel.floorplan import build_floorplan
 from photonics import tuning_estimate as te
 from photonics import waveguide
 
-__all__ = ["TuningEstimate", "estimate"]
+__all__ = ["ShiftSigmas", "TuningEstimate", "shift_sigmas", "estimate"]
 
 
 @dataclass(frozen=True)
@@ -66,18 +66,28 @@ def _field_decorrelation(fp, corr_length_um: float, pairs: int = 4000) -> float:
     return float(1.0 - np.mean(np.exp(-0.5 * (d / corr_length_um) ** 2)))
 
 
-def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> TuningEstimate:
-    """The analytic tuning power per ring of ``config`` (module docstring)."""
+@dataclass(frozen=True)
+class ShiftSigmas:
+    """The decomposition of a preset's ring shifts (module docstring), nm; per ring design
+    (activation, weight): ``within_nm``, ``fsr_nm``, ``share`` (of the rings), ``dlambda_dT_nm_per_K``."""
+
+    common_nm: float
+    differential_nm: float
+    within_nm: tuple[float, float]
+    fsr_nm: tuple[float, float]
+    share: tuple[float, float]
+    dlambda_dT_nm_per_K: tuple[float, float]
+
+
+def shift_sigmas(config: AcceleratorConfig) -> ShiftSigmas:
+    """The σ of the chip's common mode, of the design-to-design difference and of the within-die
+    spread per design, from the preset's ``[variation]`` and ``[thermal]`` (module docstring)."""
     lam = config.wavelength.center_wavelength_nm
-    fab, th, tun = config.variation, config.thermal, config.tuning
-    model = tun.model()
+    fab, th = config.variation, config.thermal
     fp = build_floorplan(config)
     rings = (config.activation_ring, config.weight_ring)
     sens = [waveguide.sensitivities(r.width_nm, r.thickness_nm, lam) for r in rings]
-    fsr = [r.design(lam).fsr_nm for r in rings]
     share = [float(np.mean(fp.role == k)) for k in (0, 1)]
-    w_per_nm = [1.0 / float(model.to_efficiency_nm_per_w(f)) for f in fsr]
-
     sw_chip = math.hypot(fab.sigma_w_wafer_nm, fab.sigma_w_die_nm)
     st_chip = math.hypot(fab.sigma_t_wafer_nm, fab.sigma_t_die_nm)
     a = [(s.dlambda_dw_nm_per_nm, s.dlambda_dt_nm_per_nm, s.dlambda_dT_nm_per_K) for s in sens]
@@ -85,7 +95,6 @@ def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> Tunin
     common = math.sqrt((mean_a[0] * sw_chip) ** 2 + (mean_a[1] * st_chip) ** 2 + (mean_a[2] * th.ambient_sigma_K) ** 2)
     diff = math.sqrt(((a[0][0] - a[1][0]) * sw_chip) ** 2 + ((a[0][1] - a[1][1]) * st_chip) ** 2
                      + ((a[0][2] - a[1][2]) * th.ambient_sigma_K) ** 2)
-
     xy = fp.xy_um / 1e3  # mm
     pos_var_mm2 = float(np.var(xy[:, 0]) + np.var(xy[:, 1]))
     radius_mm = fab.wafer_diameter_mm / 2
@@ -99,10 +108,21 @@ def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> Tunin
         var += slope_var * ((aw * fab.sigma_w_wafer_nm) ** 2 + (at * fab.sigma_t_wafer_nm) ** 2)
         var += (aT * th.gradient_sigma_K_per_mm) ** 2 * pos_var_mm2
         within.append(math.sqrt(var))
+    return ShiftSigmas(common, diff, tuple(within), tuple(r.design(lam).fsr_nm for r in rings), tuple(share),
+                       tuple(x[2] for x in a))
+
+
+def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> TuningEstimate:
+    """The analytic tuning power per ring of ``config`` (module docstring)."""
+    tun = config.tuning
+    model = tun.model()
+    sig = shift_sigmas(config)
+    common, diff, within, fsr, share = sig.common_nm, sig.differential_nm, sig.within_nm, sig.fsr_nm, sig.share
+    w_per_nm = [1.0 / float(model.to_efficiency_nm_per_w(f)) for f in fsr]
 
     mode = tun.common_mode
     reach = {"none": 0.0, "ideal": math.inf, "laser": tun.laser_nm_per_k * tun.laser_tec_max_dt_k,
-             "tec": min(x[2] for x in a) * tun.die_tec_max_dt_k}[mode]
+             "tec": min(sig.dlambda_dT_nm_per_K) * tun.die_tec_max_dt_k}[mode]
     blue, red = model.eo_blue_range_nm, model.eo_red_range_nm
     bias = config.wavelength.ring_blue_bias_nm
 

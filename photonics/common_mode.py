@@ -32,11 +32,13 @@ module pumps nothing against a gradient and costs 0 (COP → ∞).
 Layout blue bias (:func:`design_blue_bias_nm`): heaters only red-shift, so a chip whose rings
 come out red of the grid beyond the tracking range would need nearly a whole FSR of heat per
 ring. Rings are therefore laid out b blue of their channels. With the chip's common-mode shift
-c ~ N(0, σ) (wafer, die and ambient terms), tracking range ±R and at most H nm of heat per ring
-(the heater limit or the ring's share of the chip budget), a chip reaches its grid when
-b − R − H <= c <= b + R; its yield Φ((b + R)/σ) − Φ((b − R − H)/σ) is largest at b = H/2,
-and the mean heat E[(b − R − c)+] grows with b, so the design takes the smallest b >= 0 that
-meets a yield target (the largest-yield b when none does).
+c ~ N(0, σ) (wafer, die and ambient terms), tracking range ±R, at most H nm of heat per ring
+(the heater limit or the ring's share of the chip budget) and the chip's reddest ring m nm red
+of its mean (no ring may come out red of its channel beyond the EO window: with coupled heaters
+one ring on the next order pushes its neighbours there too), a chip reaches its grid when
+b − R − H <= c <= b + R − m; its yield Φ((b + R − m)/σ) − Φ((b − R − H)/σ) is largest at
+b = (H + m)/2, and the mean heat E[(b − R − c)+] grows with b, so the design takes the smallest
+b >= 0 that meets a yield target (the largest-yield b when none does).
 """
 from __future__ import annotations
 
@@ -80,22 +82,27 @@ def tec_input_power_w(load_w, delta_t_k, *, hot_side_k: float = 300.0, zt: float
     return float(out) if np.ndim(out) == 0 else out
 
 
-def grid_yield(*, blue_bias_nm, common_sigma_nm, tracking_range_nm, heat_reach_nm) -> float:
+def grid_yield(*, blue_bias_nm, common_sigma_nm, tracking_range_nm, heat_reach_nm, red_margin_nm=0.0) -> float:
     """Share of chips whose common-mode shift c ~ N(0, ``common_sigma_nm``) the grid reaches with
-    the rings laid out ``blue_bias_nm`` blue: P(b − R − H <= c <= b + R) (module docstring)."""
+    the rings laid out ``blue_bias_nm`` blue and the reddest ring ``red_margin_nm`` red of the
+    chip's mean: P(b − R − H <= c <= b + R − m) (module docstring)."""
     b = check_scalar("blue_bias_nm", blue_bias_nm, "[0, inf)", unit="nm")
     sigma = check_scalar("common_sigma_nm", common_sigma_nm, "(0, inf)", unit="nm")
     r = check_scalar("tracking_range_nm", tracking_range_nm, "[0, inf)", unit="nm")
     h = check_scalar("heat_reach_nm", heat_reach_nm, "[0, inf)", unit="nm")
-    return float(norm.cdf((b + r) / sigma) - norm.cdf((b - r - h) / sigma))
+    m = check_scalar("red_margin_nm", red_margin_nm, "[0, inf)", unit="nm")
+    return float(max(0.0, norm.cdf((b + r - m) / sigma) - norm.cdf((b - r - h) / sigma)))
 
 
-def design_blue_bias_nm(*, common_sigma_nm, tracking_range_nm, heat_reach_nm, yield_target) -> tuple[float, float]:
+def design_blue_bias_nm(*, common_sigma_nm, tracking_range_nm, heat_reach_nm, yield_target,
+                        red_margin_nm=0.0) -> tuple[float, float]:
     """(b, yield): the smallest layout blue bias b >= 0 (nm) whose :func:`grid_yield` reaches
-    ``yield_target`` (in (0, 1)), or the largest-yield b = H/2 when no b does (module docstring)."""
+    ``yield_target`` (in (0, 1)), or the largest-yield b = (H + m)/2 when no b does (module docstring)."""
     target = check_scalar("yield_target", yield_target, "(0, 1)")
-    kw = dict(common_sigma_nm=common_sigma_nm, tracking_range_nm=tracking_range_nm, heat_reach_nm=heat_reach_nm)
-    best = 0.5 * check_scalar("heat_reach_nm", heat_reach_nm, "[0, inf)", unit="nm")
+    kw = dict(common_sigma_nm=common_sigma_nm, tracking_range_nm=tracking_range_nm, heat_reach_nm=heat_reach_nm,
+              red_margin_nm=red_margin_nm)
+    best = 0.5 * (check_scalar("heat_reach_nm", heat_reach_nm, "[0, inf)", unit="nm")
+                  + check_scalar("red_margin_nm", red_margin_nm, "[0, inf)", unit="nm"))
     if grid_yield(blue_bias_nm=0.0, **kw) >= target:
         return 0.0, grid_yield(blue_bias_nm=0.0, **kw)
     if grid_yield(blue_bias_nm=best, **kw) <= target:

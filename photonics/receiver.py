@@ -131,8 +131,13 @@ def _check_receiver(n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm,
 def required_power_per_wavelength_w(n_dot, bit_rate_gbps, q, responsivity_a_per_w, wavelength_nm=1550.0,
                                     *, dark_current_a=DEFAULT_DARK_CURRENT_A,
                                     resistance_ohm=DEFAULT_RESISTANCE_OHM, temperature_k=300.0,
-                                    input_noise_a_per_rthz=None):
+                                    input_noise_a_per_rthz=None, cell_gain=1.0):
     """Received optical power per wavelength (W, at the detector) resolving N+1 popcount levels.
+
+    ``cell_gain`` g in (0, 1]: a cell's ±1 step is g·R·P while all of the channel's light still
+    reaches the two diodes (an XNOR cell whose rings do not fully switch), so
+    ``g R P = Q sigma(P)``: ``x = R P = [Q^2 q B N + sqrt((Q^2 q B N)^2 + g^2 Q^2 (4 q B I_dark +
+    sigma_amp^2))] / g^2`` (g = 1 below).
 
     Solves ``R P = Q sigma(P)`` with ``sigma^2 = 2 q (R P N + 2 I_dark) B + sigma_amp^2`` (``sigma_amp^2``
     = ``i_n^2 B`` with ``input_noise_a_per_rthz``, else ``4 k T B / R_f``) and
@@ -144,15 +149,17 @@ def required_power_per_wavelength_w(n_dot, bit_rate_gbps, q, responsivity_a_per_
         input_noise_a_per_rthz,
     )
     qv = check_positive("q", q)
+    g = check_range("cell_gain", cell_gain, 0.0, 1.0, lo_inclusive=False)
     half = Q_E * bw * np.square(qv) * n
-    x = half + np.sqrt(half**2 + np.square(qv) * (4.0 * Q_E * bw * dark + np.square(sigma_th)))
+    x = (half + np.sqrt(half**2 + np.square(g * qv) * (4.0 * Q_E * bw * dark + np.square(sigma_th)))) / np.square(g)
     return _scalar_or_array(np.asarray(x / resp))
 
 
 def popcount_noise_sigma(p_channel_w, n_dot, bit_rate_gbps, responsivity_a_per_w, wavelength_nm=1550.0,
                          *, dark_current_a=DEFAULT_DARK_CURRENT_A,
-                         resistance_ohm=DEFAULT_RESISTANCE_OHM, temperature_k=300.0, input_noise_a_per_rthz=None):
-    """Std of the balanced-PD output in units of one cell's ±1 level (``R P``).
+                         resistance_ohm=DEFAULT_RESISTANCE_OHM, temperature_k=300.0, input_noise_a_per_rthz=None,
+                         cell_gain=1.0):
+    """Std of the balanced-PD output in units of one cell's ±1 level (``cell_gain`` · R P).
 
     ``p_channel_w``: received power per wavelength (W). Same noise model as
     :func:`required_power_per_wavelength_w`, so at that power the result is 1/Q.
@@ -162,9 +169,10 @@ def popcount_noise_sigma(p_channel_w, n_dot, bit_rate_gbps, responsivity_a_per_w
         input_noise_a_per_rthz,
     )
     p = check_positive("p_channel_w", p_channel_w, "W")
+    g = check_range("cell_gain", cell_gain, 0.0, 1.0, lo_inclusive=False)
     signal = resp * np.asarray(p)
     sigma = np.sqrt(2.0 * Q_E * (signal * n + 2.0 * dark) * bw + np.square(sigma_th))
-    return _scalar_or_array(sigma / signal)
+    return _scalar_or_array(sigma / (g * signal))
 
 
 def laser_power_per_wavelength_w(received_w, path_loss_db, wall_plug_efficiency):

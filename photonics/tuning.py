@@ -542,8 +542,11 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out, unlocked=None, eo_on=
 
 
 @numba.njit(cache=True)
-def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blue, eo_fail_w, reassign, out):
-    """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − g[c, i]·cand[c, j]); :func:`_choose_orders` per ring."""
+def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blue, eo_fail_w, reassign, wrap_rings,
+                out):
+    """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − g[c, i]·cand[c, j]); :func:`_choose_orders` per ring.
+    A ring locked on the next order (more than half an FSR of heat) is charged ``wrap_rings`` times its heat: with
+    thermal crosstalk its heater pushes its neighbours past their EO window onto the next order in turn."""
     n_chips, n = x.shape
     for c in range(n_chips):
         for j in range(cand.shape[1]):
@@ -563,6 +566,8 @@ def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blu
                     if d >= -eo_blue - 1e-12 and tau <= qm * (1.0 + 1e-12):
                         e = d - tau
                         p = (e * eo_w_red if e > 0.0 else -e * eo_w_blue) + tau / et
+                        if d > 0.5 * f:
+                            p *= wrap_rings
                         if best < 0.0 or p < best:
                             best = p
                     d += f
@@ -572,7 +577,8 @@ def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blu
             out[c, j] = total
 
 
-def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candidates: int = 128, max_rings: int = 4096):
+def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candidates: int = 128, max_rings: int = 4096,
+                      bank_size: int = 0):
     """Per chip (leading axes of ``s``), the control x (ring i's shift reduced by gain_i·x; gain
     1 when None) minimising the uncoupled tuning power of the per-ring policy (:func:`_choose_orders`),
     over candidates spanning the chip's shifts; with ``reach``, a chip whose best x lies beyond
@@ -589,6 +595,9 @@ def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candi
     eta = np.ascontiguousarray(np.broadcast_to(model.to_efficiency_nm_per_w(f), f.shape), dtype=float)
     e_heat = np.ascontiguousarray(_eo_heat_share(model, eta), dtype=float)
 
+    # a wrap cascades over its bank when heaters couple (see _grid_costs); bank_size rings is the bound
+    wrap_rings = float(bank_size if (model.thermal_crosstalk and bank_size) else 1)
+
     def scan(rows, cands):
         # Heater crosstalk only adds red shift, so count only half the EO blue range: a ring
         # placed at the blue-correction edge of its EO window would be pushed past it by its
@@ -596,7 +605,7 @@ def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candi
         cost_w = np.empty((rows.size, cands.shape[-1]))
         _grid_costs(x[rows], g[rows], f[rows], eta[rows], eta[rows] * model.to_max_power_w, e_heat[rows],
                     np.ascontiguousarray(cands), model.eo_blue_w_per_nm, model.eo_red_w_per_nm,
-                    0.5 * model.eo_blue_range_nm, _eo_fail_w(model), model.reassign_order, cost_w)
+                    0.5 * model.eo_blue_range_nm, _eo_fail_w(model), model.reassign_order, wrap_rings, cost_w)
         return np.take_along_axis(cands, np.argmin(cost_w, axis=-1)[:, None], axis=-1)[:, 0]
 
     flat = cand.reshape(-1, n_candidates)
@@ -725,13 +734,13 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
         except ValueError as exc:
             raise ValueError(f"dlambda_dT_nm_per_K of shape {np.shape(dlambda_dT_nm_per_K)} must broadcast to shift_nm "
                              f"of shape {s.shape}") from exc
-        dt_k = _best_grid_offset(s, fsr, model, gain, reach=model.die_tec_max_dt_k)
+        dt_k = _best_grid_offset(s, fsr, model, gain, reach=model.die_tec_max_dt_k, bank_size=bank_size)
         moved = gain * dt_k
         s = s - moved
         offset = moved.mean(axis=-1, keepdims=True)
     else:
         reach = model.laser_nm_per_k * model.laser_tec_max_dt_k if mode == "laser" else None
-        offset = _best_grid_offset(s, fsr, model, reach=reach)
+        offset = _best_grid_offset(s, fsr, model, reach=reach, bank_size=bank_size)
         if mode == "laser":
             dt_k = offset / model.laser_nm_per_k
         s = s - offset

@@ -59,25 +59,32 @@ def test_design_bias_rejects_bad_input(kw, match):
 
 @pytest.mark.parametrize("name", ["robin-eo", "robin-po", "lightbulb"])
 def test_presets_lay_their_rings_out_by_the_rule(name):
+    """The preset's bias is the rule's, with its inputs written out: the shift decomposition
+    (accel.tuning_estimate.shift_sigmas, checked against sampled chips in test_tuning_estimate),
+    the laser's +-4 nm, the reddest ring 4 within-die sigma red, the ring's share of the budget."""
+    from accel.tuning_estimate import shift_sigmas
+
     cfg = presets.load(name)
     assert cfg.tuning.common_mode == "laser"
-    # the rule's inputs written out from the preset: wafer + die + ambient sigma of each ring design
-    lam = cfg.wavelength.center_wavelength_nm
-    fab, t = cfg.variation, cfg.tuning
-    sigmas, fsrs = [], []
-    for ring in (cfg.activation_ring, cfg.weight_ring):
-        s = waveguide.sensitivities(ring.width_nm, ring.thickness_nm, lam)
-        sigmas.append(math.sqrt(s.dlambda_dw_nm_per_nm ** 2 * (fab.sigma_w_wafer_nm ** 2 + fab.sigma_w_die_nm ** 2)
-                                + s.dlambda_dt_nm_per_nm ** 2 * (fab.sigma_t_wafer_nm ** 2 + fab.sigma_t_die_nm ** 2)
-                                + (s.dlambda_dT_nm_per_K * cfg.thermal.ambient_sigma_K) ** 2))
-        fsrs.append(ring.design(lam).fsr_nm)
+    t, sig = cfg.tuning, shift_sigmas(cfg)
     rings = cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
     heat_w = min(t.to_max_power_mw / 1e3, t.chip_budget_w / rings)
-    b, y = cm.design_blue_bias_nm(common_sigma_nm=max(sigmas), tracking_range_nm=t.laser_nm_per_k * t.laser_tec_max_dt_k,
-                                  heat_reach_nm=heat_w * min(fsrs) / (t.to_power_per_fsr_mw / 1e3), yield_target=0.95)
+    b, y = cm.design_blue_bias_nm(common_sigma_nm=math.hypot(sig.common_nm, sig.differential_nm / 2),
+                                  tracking_range_nm=t.laser_nm_per_k * t.laser_tec_max_dt_k,
+                                  heat_reach_nm=heat_w * min(sig.fsr_nm) / (t.to_power_per_fsr_mw / 1e3),
+                                  yield_target=0.95, red_margin_nm=4.0 * max(sig.within_nm))
     assert preset_bias(cfg, yield_target=0.95) == pytest.approx((b, y), rel=1e-12)
     assert cfg.wavelength.ring_blue_bias_nm == pytest.approx(b, abs=0.006)  # two decimals in the preset
-    assert y >= 0.94
+    assert y >= 0.92
+
+
+def test_red_margin_narrows_the_window_from_the_red_side():
+    kw = dict(common_sigma_nm=4.0, tracking_range_nm=4.0, heat_reach_nm=7.0)
+    assert cm.grid_yield(blue_bias_nm=2.0, red_margin_nm=1.0, **kw) == pytest.approx(
+        mc_yield(2.0 - 1.0, 4.0, 4.0, 7.0 - 1.0), abs=4 * math.sqrt(0.25 / 400_000))  # same window, shifted by m
+    b0, _ = cm.design_blue_bias_nm(yield_target=0.9, **kw)
+    b1, _ = cm.design_blue_bias_nm(yield_target=0.9, red_margin_nm=1.0, **kw)
+    assert b1 > b0
 
 
 def test_pipeline_reaches_the_grid_on_the_designed_share_of_chips():

@@ -58,7 +58,9 @@ def test_preset_eo_window_is_the_mechanisms_actuator_on_its_ring_designs(name):
     assert m.eo_lock_time_s == max(f.settle_time_s for f in figs)
     # injection (the silicon presets' tuner): blue only, loss-limited to ~0.1-0.6 nm, 0.1-1 mW/nm
     assert cfg.tuning.eo_mechanism == "injection" and m.eo_red_range_nm == 0.0 and m.eo_red_w_per_nm == 0.0
-    assert 0.1 <= m.eo_blue_range_nm <= 0.65 and 0.1e-3 <= m.eo_blue_w_per_nm <= 1e-3
+    # (~0.1-0.3 nm quoted for low-loss rings, docs/references.md §7; LightBulb's doped 74 dB/cm disks lose
+    # relatively less drop to the same carrier loss before the 1 dB limit: ~0.74 nm)
+    assert 0.1 <= m.eo_blue_range_nm <= (0.8 if name == "lightbulb" else 0.65) and 0.1e-3 <= m.eo_blue_w_per_nm <= 1e-3
 
 
 def test_injection_never_red_tunes_in_the_solver():

@@ -574,12 +574,20 @@ def test_grid_offset_kernel_sums_the_per_ring_policy(kw):
     out = np.empty((3, 7))
     # per-ring gain (die TEC: each ring moves by its own dλ/dT per kelvin)
     gain = np.broadcast_to(np.where(np.arange(50) % 2 == 0, 0.072, 0.077), x.shape).copy()
-    tu._grid_costs(x, gain, fsr, eta, eta * m.to_max_power_w, e_heat, cand, m.eo_blue_w_per_nm, m.eo_red_w_per_nm,
-                   0.5 * m.eo_blue_range_nm, tu._eo_fail_w(m), m.reassign_order, out)
+    args = (x, gain, fsr, eta, eta * m.to_max_power_w, e_heat, cand, m.eo_blue_w_per_nm, m.eo_red_w_per_nm,
+            0.5 * m.eo_blue_range_nm, tu._eo_fail_w(m), m.reassign_order)
+    tu._grid_costs(*args, 1.0, out)
+    wrapped = np.zeros((3, 7), dtype=bool)
     for j in range(7):
-        _, cost = tu._choose_orders(x - gain * cand[:, j:j + 1], fsr, m, eta, eta * m.to_max_power_w, e_heat,
-                                    0.5 * m.eo_blue_range_nm)
+        s_j = x - gain * cand[:, j:j + 1]
+        k, cost = tu._choose_orders(s_j, fsr, m, eta, eta * m.to_max_power_w, e_heat, 0.5 * m.eo_blue_range_nm)
         np.testing.assert_allclose(out[:, j], cost.sum(axis=1), rtol=1e-12)
+        wrapped[:, j] = np.any(k * fsr - s_j > 0.5 * fsr, axis=1)  # some ring heated onto the next order
+    # charging a wrap for its bank (wrap_rings > 1) raises exactly the candidates where some ring wraps
+    heavy = np.empty((3, 7))
+    tu._grid_costs(*args, 100.0, heavy)
+    assert np.all(heavy >= out * (1 - 1e-12))
+    np.testing.assert_allclose(heavy[~wrapped], out[~wrapped], rtol=1e-12)
 
 
 # ---------------------------------------------------------------- common-mode tracking options

@@ -10,10 +10,11 @@ nominal EO + TO tuning power) / COP(|ΔT|) for ``"tec"``; 0 for ``"none"`` and `
 ``tuning.fixed_power_per_ring_mw`` (no chips are sampled). Per-chip values:
 ``ChipSample.common_mode_power_w``.
 
-:func:`design_blue_bias_nm` applies the layout rule of ``photonics.common_mode`` to a preset:
-σ of the chip's common-mode shift from its ``[variation]`` wafer and die terms and its ambient
-σ (the larger of the two ring designs, first-order sensitivities), the tracking range of its
-``tuning.common_mode`` option, and the heat reach of one ring (its heater limit or its share
+:func:`design_blue_bias_nm` applies the layout rule of ``photonics.common_mode`` to a preset,
+from the shift decomposition of ``accel.tuning_estimate.shift_sigmas``: σ of the chip's
+common-mode shift with half the design-to-design difference added (the redder design sets the
+red edge), the reddest ring's margin ``RED_MARGIN_SIGMAS`` within-die σ, the tracking range of
+its ``tuning.common_mode`` option, and the heat reach of one ring (its heater limit or its share
 of ``tuning.chip_budget_w``, at the smaller FSR of the two designs).
 """
 from __future__ import annotations
@@ -28,10 +29,14 @@ import numpy as np
 from accel.components.component import Component
 from accel.components.tuner import Tuner
 from accel.config import AcceleratorConfig
+from accel.tuning_estimate import shift_sigmas
 from photonics import common_mode as _cm
-from photonics import waveguide
 
-__all__ = ["CommonModeTracker", "design_blue_bias_nm"]
+__all__ = ["CommonModeTracker", "design_blue_bias_nm", "RED_MARGIN_SIGMAS"]
+
+#: The reddest ring of a chip, in within-die σ above the chip's mean: about the largest of the
+#: 1e4-1e5 rings of a preset (a Gaussian sample's maximum, sqrt(2 ln n) ≈ 4.3-4.8; 4 is taken).
+RED_MARGIN_SIGMAS = 4.0
 
 
 class CommonModeTracker(Component):
@@ -67,24 +72,18 @@ class CommonModeTracker(Component):
 
 def design_blue_bias_nm(config: AcceleratorConfig, *, yield_target: float) -> tuple[float, float]:
     """(b, yield) of ``photonics.common_mode.design_blue_bias_nm`` for ``config`` (module docstring)."""
-    lam = config.wavelength.center_wavelength_nm
-    fab, thermal, tuning = config.variation, config.thermal, config.tuning
-    sigmas, fsrs, slopes = [], [], []
-    for ring in (config.activation_ring, config.weight_ring):
-        s = waveguide.sensitivities(ring.width_nm, ring.thickness_nm, lam)
-        w = s.dlambda_dw_nm_per_nm * math.hypot(fab.sigma_w_wafer_nm, fab.sigma_w_die_nm)
-        t = s.dlambda_dt_nm_per_nm * math.hypot(fab.sigma_t_wafer_nm, fab.sigma_t_die_nm)
-        sigmas.append(math.sqrt(w**2 + t**2 + (s.dlambda_dT_nm_per_K * thermal.ambient_sigma_K) ** 2))
-        fsrs.append(ring.design(lam).fsr_nm)
-        slopes.append(s.dlambda_dT_nm_per_K)
+    sig = shift_sigmas(config)
+    tuning = config.tuning
     reach = {"none": 0.0, "laser": tuning.laser_nm_per_k * tuning.laser_tec_max_dt_k,
-             "tec": min(slopes) * tuning.die_tec_max_dt_k, "ideal": math.inf}[tuning.common_mode]
+             "tec": min(sig.dlambda_dT_nm_per_K) * tuning.die_tec_max_dt_k, "ideal": math.inf}[tuning.common_mode]
     if math.isinf(reach):
         return 0.0, 1.0
     n_rings = config.N * config.M * config.units * config.architecture.rings_per_cell
     heater_w = tuning.to_max_power_mw / 1e3
     if tuning.chip_budget_w is not None:
         heater_w = min(heater_w, tuning.chip_budget_w / n_rings)
-    nm_per_w = float(np.min(tuning.model().to_efficiency_nm_per_w(np.array(fsrs))))
-    return _cm.design_blue_bias_nm(common_sigma_nm=max(sigmas), tracking_range_nm=reach,
-                                   heat_reach_nm=heater_w * nm_per_w, yield_target=yield_target)
+    nm_per_w = float(np.min(tuning.model().to_efficiency_nm_per_w(np.array(sig.fsr_nm))))
+    sigma = math.hypot(sig.common_nm, sig.differential_nm / 2)  # the redder design's mean moves by Δ_d/2 more
+    margin = RED_MARGIN_SIGMAS * max(sig.within_nm)
+    return _cm.design_blue_bias_nm(common_sigma_nm=sigma, tracking_range_nm=reach, heat_reach_nm=heater_w * nm_per_w,
+                                   yield_target=yield_target, red_margin_nm=margin)

@@ -7,7 +7,8 @@ current), at the received power the link budget is sized for (half of the N chan
 reaches each diode on average). No actions: nothing is spent per readout beyond the bias.
 
 The one place where the ``[receiver]`` configuration becomes ``photonics.receiver`` arguments
-(responsivity, dark current, TIA input-referred noise density, bit rate, wavelength): the
+(responsivity, dark current, TIA input-referred noise density, bit rate, wavelength, and the
+nominal XNOR cell's gain δ0, :attr:`Receiver.cell_gain`): the
 readout noise (:meth:`Receiver.noise_sigma`) and the power the laser budget must deliver
 (:meth:`Receiver.required_power_per_wavelength_w`).
 """
@@ -16,7 +17,10 @@ from __future__ import annotations
 from functools import cached_property
 from types import MappingProxyType
 
+import numpy as np
+
 from accel.components.component import Component
+from accel.components.xnor_cell import XnorCell
 from accel.config import AcceleratorConfig
 from photonics import receiver
 
@@ -46,7 +50,15 @@ class Receiver(Component):
         rx = cfg.receiver
         return dict(bit_rate_gbps=cfg.bit_rate_gbps, responsivity_a_per_w=rx.responsivity_a_per_w,
                     wavelength_nm=cfg.wavelength.center_wavelength_nm, dark_current_a=rx.dark_current_na * 1e-9,
-                    input_noise_a_per_rthz=rx.tia_noise_pa_per_rthz * 1e-12)
+                    input_noise_a_per_rthz=rx.tia_noise_pa_per_rthz * 1e-12, cell_gain=self.cell_gain)
+
+    @cached_property
+    def cell_gain(self) -> float:
+        """The nominal XNOR cell's gain δ0 (its ±1 step per unit of channel power,
+        ``XnorCell.nominal_coefficients``), the weakest channel's: a modulator swing short of a
+        full switch leaves δ0 < 1, and every line is trimmed up to unit gain (calibration), so the
+        receiver needs 1/δ0 more power per line (more still where shot noise dominates)."""
+        return float(min(1.0, np.min(XnorCell(self._config).nominal_coefficients[:, 3])))
 
     @cached_property
     def photodiode_power_w(self) -> float:
