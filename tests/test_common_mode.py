@@ -10,7 +10,6 @@ import pytest
 from accel import Accelerator, presets
 from accel.components.common_mode import design_blue_bias_nm as preset_bias
 from photonics import common_mode as cm
-from photonics import waveguide
 
 KW = dict(common_sigma_nm=4.0, tracking_range_nm=4.0, heat_reach_nm=7.0)
 

@@ -276,14 +276,14 @@ def test_xnor_cell_levels_and_calibration(robin_eo):
                               act_extra_loss_db_per_cm=np.array(a.extra_loss_db_per_cm),
                               weight_extra_loss_db_per_cm=np.array(w.extra_loss_db_per_cm))
     np.testing.assert_array_equal(cell.nominal_coefficients, xnor.coefficients(levels))
-    # Calibration removes the nominal cell's alpha, gamma and gain: the nominal cell becomes
-    # alpha = gamma = 0, delta = 1, beta = beta0 / delta0.
+    # Calibration removes the nominal cell's alpha, beta, gamma (digitally, from the known bits) and
+    # its gain: the nominal cell becomes alpha = beta = gamma = 0, delta = 1.
     nominal = cell.nominal_coefficients
     cal = cell.calibrated(np.broadcast_to(nominal, (2, 3, cfg.N, 4)))
     np.testing.assert_allclose(cal[..., 0], 0.0, atol=1e-15)
     np.testing.assert_allclose(cal[..., 2], 0.0, atol=1e-15)
     np.testing.assert_allclose(cal[..., 3], 1.0, rtol=1e-15)
-    np.testing.assert_allclose(cal[..., 1], np.broadcast_to(nominal[:, 1] / nominal[:, 3], (2, 3, cfg.N)), rtol=1e-15)
+    np.testing.assert_allclose(cal[..., 1], 0.0, atol=1e-15)
     # Area: the photonic units of the floorplan, (2*margin + N*2*pitch) x (2*margin + M*vdu pitch) each.
     f = cfg.floorplan
     unit_um2 = (2 * f.unit_margin_um + cfg.N * 2 * f.ring_pitch_um) * (2 * f.unit_margin_um + cfg.M * f.vdu_pitch_um)

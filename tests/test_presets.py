@@ -289,3 +289,23 @@ def test_files_and_provenance_follow_the_extends_chain(tmp_path):
     assert built["path"] is None and built["extends"] == []
     assert (built["sha256"] == info["sha256"]) == (same == cfg)
     assert presets.provenance(cfg.with_values({"architecture.units": 36}))["sha256"] != info["sha256"]
+
+
+@pytest.mark.parametrize("base", ["robin-eo", "robin-po", "lightbulb"])
+def test_paper_variants_are_the_base_plus_the_papers_assumptions(base):
+    """``<base>-paper``: extends its base and changes only the papers' assumptions (issue 10, item 8)."""
+    text = (presets.PRESET_DIR / f"{base}-paper.toml").read_text()
+    assert f'extends = "{base}"' in text
+    paper, phys = presets.load(f"{base}-paper").to_dict(), presets.load(base).to_dict()
+    changed = {f"{sec}.{k}" for sec, fields in paper.items() if isinstance(fields, dict) and sec != "sources"
+               for k, v in fields.items() if phys[sec].get(k) != v}
+    assert changed == {"tuning.eo_mechanism", "tuning.common_mode", "eo.platform", "eo.activation_mechanism",
+                       "eo.weight_mechanism", "wavelength.bit0_shift_fraction_of_spacing",
+                       "wavelength.ring_blue_bias_nm", "energy.activation_modulation_fj_per_bit",
+                       "energy.weight_program_fj_per_ring"}
+    cfg = presets.load(f"{base}-paper")
+    m = cfg.tuning.model()
+    # CrossLight's Pockels tuner: 4 uW/nm both ways over +-1 nm (docs/references.md §4)
+    assert (m.eo_blue_range_nm, m.eo_red_range_nm) == (1.0, 1.0)
+    assert m.eo_blue_w_per_nm == m.eo_red_w_per_nm == pytest.approx(4e-6, rel=1e-12)
+    assert cfg.tuning.common_mode == "ideal" and f"{base}-paper" not in ("robin-eo", "robin-po", "lightbulb")

@@ -21,10 +21,13 @@ blue shift of ``wavelength.bit0_shift_fraction_of_spacing`` channel spacings in 
 extra loss, the typed-in ``[energy]`` figures. A closed eye (no swing at that rate) is an error.
 
 Receiver calibration (chip-independent, done once at design/bring-up): each channel's laser
-line is trimmed so the nominal cell (zero residual) has unit gain δ0 = 1, and the known
-weight-dependent offset ``Σ (α0 + γ0·w)`` of every readout is subtracted digitally
-(:meth:`XnorCell.calibrated`). What remains on a sampled chip is its deviation from nominal
-plus the nominal β0 (an offset that depends on the streamed activations, which nothing cancels).
+line is trimmed so the nominal cell (zero residual) has unit gain δ0 = 1 (the laser budget pays
+for it: ``Receiver.cell_gain``), and the known offset ``Σ (α0 + β0·a + γ0·w)`` of every readout
+is subtracted digitally (:meth:`XnorCell.calibrated`): the back end holds the weights and the
+activation bits it streamed, so the activation term is one weighted popcount per input chunk,
+shared by every VDU and output it feeds (its energy is not counted). What remains on a sampled
+chip is its deviation from nominal. With a weak modulator swing β0 is comparable to δ0 (LightBulb:
+a third of it), which is why it cannot be left in the readout.
 """
 from __future__ import annotations
 
@@ -228,5 +231,6 @@ class XnorCell(Component):
         nominal = self.nominal_coefficients
         out = np.array(coefficients, dtype=np.float64, copy=True)
         out[..., 0] -= nominal[:, 0]
+        out[..., 1] -= nominal[:, 1]
         out[..., 2] -= nominal[:, 2]
         return out / nominal[:, 3:4]
