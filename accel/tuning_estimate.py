@@ -16,7 +16,9 @@ sigmas into
 
 Per chip the grid offset o is the one that minimises the mean red-only heater cost of the
 two designs (``photonics.tuning_estimate.red_only_cost_nm``, the EO windows of the preset's
-tuning model); the common mode beyond the tracking range is heated on every ring
+tuning model with half the blue window, as the tuner places its grid: the other half is the
+margin for the red shift the neighbours' heaters lend); the common mode beyond the tracking
+range is heated on every ring
 (``common_mode_excess_nm``, with the layout's blue bias); Δ_d is integrated by Gauss–Hermite
 quadrature. Left out: thermal crosstalk (neighbours' heat lends ~10 % at 5 µm pitch, so this
 over-estimates), the chip budget and the heater limit (chips beyond them are yield loss, not
@@ -131,7 +133,7 @@ def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> Tunin
 
         def cost(o):
             return sum(share[k] * w_per_nm[k] * te.red_only_cost_nm(mean_nm=means[k] - o, sigma_nm=within[k],
-                                                                      fsr_nm=fsr[k], eo_blue_nm=blue, eo_red_nm=red)
+                                                                      fsr_nm=fsr[k], eo_blue_nm=0.5 * blue, eo_red_nm=red)
                        for k in (0, 1) if share[k] > 0)
         span = abs(d_diff) + 6 * max(within)
         best = minimize_scalar(cost, bounds=(-span, span), method="bounded", options={"xatol": 1e-6})

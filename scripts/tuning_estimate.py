@@ -35,7 +35,8 @@ Columns (mW per ring unless stated):
   σ_Δ² = (σ_d/2)² + σ_in² and w the EO window: heaters that tune both ways and a grid that follows
   every chip for free.
 - **red-only**: the within-chip part with heaters that only red-shift (a ring red of the grid beyond
-  the blue EO window is locked on the next order, FSR − x of heat) and the best grid offset per chip;
+  the blue EO window is locked on the next order, FSR − x of heat) and the best grid offset per chip,
+  keeping half the blue EO window as margin for the heat neighbours lend (as the tuner does);
   **+ common**: the common mode beyond the tracking range, heated on every ring (with the layout's
   blue bias); **estimate** = red-only + common.
 - **simulated**: mean over the chips ± its standard error; **nominal**: the preset's own figure
@@ -53,9 +54,15 @@ Reading the table:
 - With `common_mode = "laser"` the laser's ±4 nm covers about one σ_c of the chip's common mode; the
   rest is heated on every ring, and that term dominates the shipped presets' tuning power. The
   `-paper` presets keep the papers' free, unbounded grid (`common_mode = "ideal"`), which removes it.
-- The estimate leaves out thermal crosstalk (neighbours' heat lends ~10 % at 5 µm pitch), the chip
-  budget and heater limit, EO power, and chips red of the tracking range (yield loss); the sampled
+- Halving the blue EO window in the estimate is what brings it to the simulation: with the full
+  window the estimate was 2x low for the `-paper` presets (1 nm of bidirectional EO) and 10x for
+  lightbulb-paper, because the tuner keeps that margin for the red shift neighbours' heaters lend.
+- The estimate leaves out thermal crosstalk's saving (neighbours' heat lends ~10 % at 5 µm pitch), the
+  chip budget and heater limit, EO power, and chips red of the tracking range (yield loss); the sampled
   common mode is heavy in its tails, so the simulated mean converges slowly (see its standard error).
+- **nominal** is the figure the energy model uses: 64 chips on one block (one unit of up to 4 VDUs),
+  which misses part of the within-die spread and converges slowly; a whole-die, converged nominal
+  figure is issue #11's.
 """
 
 
