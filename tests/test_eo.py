@@ -221,6 +221,22 @@ def test_depletion_modulator_against_published_ring_modulators():
     assert fig.energy_per_bit_j < 200e-15 / 10
 
 
+def test_vertical_junction_microdisk_of_timurdogan_2014_is_error_free_at_25_gbps():
+    """Timurdogan et al., Nat. Commun. 5, 4008 (2014): a vertical-junction microdisk at 250 pm/V runs error-free at
+    25 Gb/s with 0.5 Vpp (docs/references.md §7). With its efficiency and drive on LightBulb's 1.6 µm disk, the
+    model's swing is 250 pm/V x 0.5 V = 125 pm in steady state and the 25 Gb/s eye stays open (RC and photon
+    lifetime well below the 40 ps bit); at 0.5 Vpp a 10-20 fF junction gives 0.6-1.3 fJ/bit, around their 0.9."""
+    from photonics.mrr import RingDesign
+
+    disk = RingDesign(1.6, 500, kappa2_in=0.03, kappa2_drop=0.03, loss_db_per_cm=74.0)
+    for c_ff in (10.0, 20.0):
+        fig = eo.DepletionTuner(efficiency_pm_per_v=250.0, drive_vpp_v=0.5, capacitance_ff=c_ff).modulator(
+            disk, bit_rate_gbps=25.0)
+        assert abs(fig.full_swing_nm) == pytest.approx(0.125, rel=1e-9)
+        assert abs(fig.swing_nm) >= 0.9 * abs(fig.full_swing_nm)
+        assert 0.5e-15 <= fig.energy_per_bit_j <= 1.4e-15
+
+
 # ---------------------------------------------------------------- Pockels and platform
 def test_pockels_is_crosslights_bto_device_and_silicon_cannot_borrow_it():
     ring = _activation_ring()
