@@ -57,6 +57,14 @@ the solve; EO then cancels what is within its window and the rest is residual, a
 an LSB of heater shift times Σ_j C_ij. ``unreachable`` is decided with the ideal drive, so
 quantisation adds residual without flagging rings.
 
+Grid placement ("laser", "ideal", "tec"): the offset is the candidate of least uncoupled power
+(:func:`_best_grid_offset`), where a ring that would need the next order is charged for its whole
+bank (its heater's crosstalk pushes the neighbours past their EO window onto the next order too)
+and only half the blue EO window counts (the other half is left for the red shift neighbours lend).
+A chip that still ends with rings on the next order or unlocked retries the grid redder by
+``_RETRY_STEPS`` blue EO windows (within the range) and keeps the cheapest solution (fewest
+unlocked rings, then least power): never worse than the scanned offset alone ("laser", "ideal").
+
 Common mode (``common_mode``, :mod:`photonics.common_mode`): fabrication and ambient
 temperature move all rings of a chip together by a wafer- and die-level offset (σ ≈ 4 nm,
 docs/references.md §3) that dwarfs the within-die spread (≈0.2 nm). ``"none"``: the channel
@@ -618,6 +626,68 @@ def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candi
     return best.reshape(cand.shape[:-1] + (1,))
 
 
+def _solve_rows(s, fsr, model, c, c_inv, bank_size):
+    """Lock every bank of shifts ``s`` (..., n) (already relative to the grid): per-ring outputs as
+    (n_chips, n) arrays and the number of banks that needed the constrained re-solve."""
+    n = s.shape[-1]
+    s_b = np.ascontiguousarray(s.reshape(-1, bank_size))
+    fsr_b = np.ascontiguousarray(np.broadcast_to(fsr, s.shape).reshape(-1, bank_size))
+    out = {name: np.empty(s_b.shape) for name in ("residual_nm", "thermal_shift_nm", "eo_shift", "to_power_w")}
+    out["order_shift"] = np.empty(s_b.shape, dtype=np.int32)
+    out["locked"] = np.empty(s_b.shape, dtype=bool)
+    n_hard = _run_chunks(s_b, fsr_b, model, c, c_inv, out)
+    rows = {k: v.reshape(-1, n) for k, v in out.items()}
+    if model.chip_budget_w is not None:
+        n_hard += _apply_budget(s.reshape(-1, n), np.broadcast_to(fsr, s.shape).reshape(-1, n), model, c, c_inv,
+                                rows, bank_size)
+    return {k: v.reshape(s.shape) for k, v in rows.items()}, n_hard
+
+
+def _row_cost(out, model):
+    """Per chip (leading axes): unlocked rings first, then EO + TO power (lexicographic, as one float)."""
+    power = model.eo_power_w(out["eo_shift"]).sum(axis=-1) + out["to_power_w"].sum(axis=-1)
+    return (~out["locked"]).sum(axis=-1) * 1e12 + power
+
+
+#: Red steps of the grid tried, in units of the blue EO window, for a chip on which rings ended on the next order.
+_RETRY_STEPS = (0.5, 1.0, 2.0, 4.0)
+
+
+def _retry_wrapped(s, fsr, model, c, c_inv, bank_size, out, offset, reach) -> int:
+    """Chips on which some ring was locked on the next resonance order (with coupled heaters such a
+    ring pushes its neighbours there too) or left unlocked retry the grid a little redder (``_RETRY_STEPS`` blue EO
+    windows, within ``reach``); each keeps the cheapest solution (fewest unlocked rings, then least
+    power). ``out`` and ``offset`` are updated in place; returns the extra constrained re-solves."""
+    lead = s.shape[:-1]
+    bad = (out["order_shift"] != 0) | ~out["locked"]  # rings on the next order, or left unlocked by the budget
+    wrapped = np.flatnonzero(bad.reshape(-1, s.shape[-1]).any(axis=-1))
+    if wrapped.size == 0:
+        return 0
+    n = s.shape[-1]
+    s2, f2 = s.reshape(-1, n), np.broadcast_to(fsr, s.shape).reshape(-1, n)
+    off2 = offset.reshape(-1, 1)
+    flat_out = {k: v.reshape(-1, n) for k, v in out.items()}
+    best_cost = _row_cost({k: v[wrapped] for k, v in flat_out.items()}, model)
+    window = max(model.eo_blue_range_nm, 0.05)
+    n_hard = 0
+    for step in _RETRY_STEPS:
+        cand = off2[wrapped] + step * window
+        if reach is not None:
+            cand = np.clip(cand, -reach, reach)
+        trial, extra = _solve_rows(s2[wrapped] - cand, f2[wrapped], model, c, c_inv, bank_size)
+        n_hard += extra
+        cost = _row_cost(trial, model)
+        better = cost < best_cost
+        if better.any():
+            rows = wrapped[better]
+            for k in flat_out:
+                flat_out[k][rows] = trial[k][better]
+            off2[rows] = cand[better]
+            best_cost = np.where(better, cost, best_cost)
+    offset[...] = off2.reshape(lead + (1,))
+    return n_hard
+
+
 def _run_chunks(s_b, fsr_b, model, c, c_inv, out, unlocked=None, eo_on=None) -> int:
     """:func:`_tune_banks` over cache-sized chunks of banks (arrays of shape (n_banks, B))."""
     step = max(1, _CHUNK_RINGS // s_b.shape[1])
@@ -722,8 +792,10 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
     c, c_inv = _bank_matrices(bank_size, pitch_um, model.thermal_crosstalk)
     mode = model.common_mode
     dt_k = np.zeros(s.shape[:-1] + (1,))
+    s_fixed = None  # the shifts after the grid moved, for modes whose offset is final ("none", "tec")
     if mode == "none":
         offset = np.zeros(s.shape[:-1] + (1,))
+        s_fixed = s
     elif mode == "tec":
         if dlambda_dT_nm_per_K is None:
             raise ValueError("common_mode='tec' needs dlambda_dT_nm_per_K (each ring's dλ/dT, nm/K); allowed: an array "
@@ -738,23 +810,16 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
         moved = gain * dt_k
         s = s - moved
         offset = moved.mean(axis=-1, keepdims=True)
+        s_fixed = s
     else:
         reach = model.laser_nm_per_k * model.laser_tec_max_dt_k if mode == "laser" else None
         offset = _best_grid_offset(s, fsr, model, reach=reach, bank_size=bank_size)
+
+    out, n_hard = _solve_rows(s - offset if s_fixed is None else s_fixed, fsr, model, c, c_inv, bank_size)
+    if mode in ("laser", "ideal"):
+        n_hard += _retry_wrapped(s, fsr, model, c, c_inv, bank_size, out, offset, reach)
         if mode == "laser":
             dt_k = offset / model.laser_nm_per_k
-        s = s - offset
-
-    s_b = s.reshape(-1, bank_size)
-    fsr_b = fsr.reshape(-1, bank_size)
-    out = {name: np.empty(s_b.shape) for name in ("residual_nm", "thermal_shift_nm", "eo_shift", "to_power_w")}
-    out["order_shift"] = np.empty(s_b.shape, dtype=np.int32)
-    out["locked"] = np.empty(s_b.shape, dtype=bool)
-    n_hard = _run_chunks(s_b, fsr_b, model, c, c_inv, out)
-    if model.chip_budget_w is not None:
-        n = s.shape[-1]
-        n_hard += _apply_budget(s.reshape(-1, n), fsr.reshape(-1, n), model, c, c_inv,
-                                {k: v.reshape(-1, n) for k, v in out.items()}, bank_size)
     residual = out["residual_nm"].reshape(s.shape)
     eo_shift = out["eo_shift"].reshape(s.shape)
     eo_power = model.eo_power_w(eo_shift)

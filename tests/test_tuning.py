@@ -704,3 +704,26 @@ def test_die_tec_moves_each_ring_by_its_own_sensitivity():
     assert np.abs(far.common_mode_dt_k).max() == 40.0 and not far.unreachable.any()
     with pytest.raises(ValueError, match=r"common_mode='tec' needs dlambda_dT_nm_per_K"):
         tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=model)
+
+
+def test_a_redder_grid_is_retried_when_rings_end_on_the_next_order():
+    """With coupled heaters a ring locked on the next order (an FSR of heat) pushes its neighbours past
+    their blue-only EO window onto the next order too; tune() retries such chips with the grid a little
+    redder and keeps the cheaper solution: never worse than the scanned offset alone, and here far cheaper."""
+    m = tu.TuningModel(eo_blue_range_nm=0.14, eo_red_range_nm=0.0, eo_blue_w_per_nm=2.5e-4, eo_red_w_per_nm=0.0,
+                       common_mode="ideal")
+    rng = np.random.default_rng(12)
+    n_bank, banks = 100, 4
+    shift = rng.normal(-0.4, 0.2, (6, banks * n_bank))
+    shift[:, ::37] += 0.45  # a few rings at the red edge, where the offset scan's margin is thin
+    fsr = np.where(np.arange(banks * n_bank) % 2 == 0, 30.47, 32.73)
+    res = tu.tune(shift, fsr_nm=fsr, bank_size=n_bank, pitch_um=5.0, model=m)
+    c, c_inv = tu._bank_matrices(n_bank, 5.0, True)
+    offset = tu._best_grid_offset(shift, np.broadcast_to(fsr, shift.shape), m, bank_size=n_bank)
+    plain, _ = tu._solve_rows(shift - offset, fsr, m, c, c_inv, n_bank)
+    plain_w = plain["to_power_w"].sum(axis=-1) + m.eo_power_w(plain["eo_shift"]).sum(axis=-1)
+    assert np.all(res.total_power_w <= plain_w * (1 + 1e-12))
+    assert np.all((res.order_shift != 0).sum(axis=-1) <= (plain["order_shift"] != 0).sum(axis=-1))
+    retried = (plain["order_shift"] != 0).any(axis=-1)
+    assert retried.any() and np.all(res.total_power_w[retried] < 0.5 * plain_w[retried])
+    assert np.all(res.grid_offset_nm[retried] > offset[retried, 0])  # redder
