@@ -136,9 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
             presets=("robin-eo",))
     p.add_argument("--vary", default="width_sigma_nm", metavar="PARAM",
                    help="variation parameter: width_sigma_nm, thickness_sigma_nm, variation_scale, "
-                        "temperature_offset_k, temperature_sigma_k, or any variation.<field> / thermal.<field> "
-                        "(list them with 'robinsim sweep --fields'; a dotted field needs --levels; "
-                        "default: width_sigma_nm)")
+                        "temperature_offset_k, temperature_sigma_k; what tuning leaves behind: gap_sigma_nm, "
+                        "post_lock_drift_k, laser_drift_pm, lock_residual_pm, heater_dac_bits; or any "
+                        "variation.<field> / thermal.<field> (list them with 'robinsim sweep --fields'; a dotted "
+                        "field needs --levels; default: width_sigma_nm)")
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
                    help="levels as '0,2,4' or 'start:stop:count' (default: a range suited to --vary)")
     p.add_argument("--resume", action="store_true",

@@ -42,10 +42,12 @@ def show_preset(name_or_path) -> str:
 
 def presets_table() -> str:
     """``robinsim presets``: one line per shipped preset with its main parameters."""
-    lines = [f"{'name':<12} {'N':>4} {'M':>4} {'units':>6} {'Gb/s':>6}  {'cell':<9} description"]
-    for name in presets.names():
+    names = presets.names()
+    w = max(12, *(len(n) for n in names))
+    lines = [f"{'name':<{w}} {'N':>4} {'M':>4} {'units':>6} {'Gb/s':>6}  {'cell':<9} description"]
+    for name in names:
         c = presets.load(name)
-        lines.append(f"{name:<12} {c.N:>4} {c.M:>4} {c.units:>6} {c.bit_rate_gbps:>6g}  {c.cell_model:<9} {c.description}")
+        lines.append(f"{name:<{w}} {c.N:>4} {c.M:>4} {c.units:>6} {c.bit_rate_gbps:>6g}  {c.cell_model:<9} {c.description}")
     return "\n".join(lines)
 
 
