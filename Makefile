@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 run: $(STAMP)
-	$(VENV)/bin/robinsim run
+	$(VENV)/bin/robinsim run --overwrite
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="its levels as '0,2,4' or 'start:stop:count' (default: 0,0.5,1,2,3); min(--chips, 3) chips "
                         "per level on the first 500 images")
     p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run in --out (finished chips are not recomputed)")
+                   help="continue an interrupted run in --out (finished chips are not recomputed; a larger --chips "
+                        "adds only the missing chips)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard the checkpoint of an earlier run in --out (without it or --resume, such a "
+                        "directory is refused)")
 
     p = sub.add_parser("mc", help="Monte Carlo of accuracy and tuning power versus a variation level",
                        description="Sweep one variation level and sample chips at each level; finished chips are "
@@ -143,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
                    help="levels as '0,2,4' or 'start:stop:count' (default: a range suited to --vary)")
     p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run in --out (finished chips are not recomputed)")
+                   help="continue an interrupted run in --out (finished chips are not recomputed; a larger --chips "
+                        "adds only the missing chips)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard the checkpoint of an earlier run in --out (without it or --resume, such a "
+                        "directory is refused)")
 
     p = sub.add_parser("sweep", help="design-space exploration over configuration fields",
                        description="Evaluate every combination of the given configuration values: energy per bit, "
@@ -225,14 +233,15 @@ def _dispatch(args) -> int:
 
         main_run(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                  images=args.images, scheduler=args.scheduler, resume=args.resume, progress=_progress(args),
-                 echo=True, vary=args.vary, levels=args.levels, figures=args.figures)
+                 echo=True, vary=args.vary, levels=args.levels, figures=args.figures, overwrite=args.overwrite)
         return 0
     if args.command == "mc":
         from studies.commands import main_mc
 
         main_mc(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                 images=args.images, parameter=args.vary, levels=args.levels, scheduler=args.scheduler,
-                resume=args.resume, progress=_progress(args), echo=True, figures=args.figures)
+                resume=args.resume, progress=_progress(args), echo=True, figures=args.figures,
+                overwrite=args.overwrite)
         return 0
     if args.command == "sweep":
         if args.fields:

@@ -40,7 +40,8 @@ def _write_report(out: Path, meta: dict, markdown, figures: bool) -> list[Path]:
 
 
 def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, progress, echo,
-             vary: str = report.VARIATION_SWEEP["parameter"], levels=None, figures: bool = True) -> dict:
+             vary: str = report.VARIATION_SWEEP["parameter"], levels=None, figures: bool = True,
+             overwrite: bool = False) -> dict:
     """``robinsim run``: compute everything, write the files (and figures) to ``out``; returns report.json's dict.
 
     ``vary``/``levels``: the compact accuracy-versus-variation sweep (:data:`studies.report.VARIATION_SWEEP`).
@@ -56,7 +57,7 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
               for name, acc in tqdm(accs.items(), desc="schedule", unit="preset", disable=not progress, file=sys.stderr)}
     software = report.software_accuracy(torch_model, dataset)
     df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, scheduler=scheduler,
-                        checkpoint=out / "checkpoint", resume=resume, progress=progress)
+                        checkpoint=out / "checkpoint", resume=resume, overwrite=overwrite, progress=progress)
     meta = {"kind": "run", "model": str(model), "presets": list(accs), "chips": chips, "seed": seed,
             "images": len(dataset[0]), "software_accuracy": software,
             "results": {name: report.chip_statistics(df[df["preset"] == name], energy[name]) for name in accs},
@@ -67,7 +68,7 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
         sweep_data = (dataset[0][:sweep_images], dataset[1][:sweep_images])
         var = montecarlo.run(torch_model, accs, sweep_data, chips=sweep_chips, seed=seed, parameter=vary, levels=levels,
                              scheduler=scheduler, checkpoint=out / "checkpoint-variation", resume=resume,
-                             progress=progress, desc=f"variation ({vary})")
+                             overwrite=overwrite, progress=progress, desc=f"variation ({vary})")
         write_csv(out / "variation.csv", var, sort_by=["preset", "level", "chip"])
         meta["variation_sweep"] = {"parameter": vary, "levels": levels, "chips": sweep_chips, "images": sweep_images,
                                    "software_accuracy": report.software_accuracy(torch_model, sweep_data),
@@ -85,7 +86,7 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
 
 
 def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, scheduler, resume, progress, echo,
-            figures=True):
+            figures=True, overwrite: bool = False):
     """``robinsim mc``: run, then write results.csv, report.json, report.md and figures to ``out``."""
     montecarlo.check_parameter(parameter)
     levels = list(montecarlo.default_levels(parameter) if levels is None else levels)
@@ -93,7 +94,8 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
         montecarlo.check_level(parameter, lv)
     out, accs, torch_model, dataset = _load_inputs(out, presets, model, images)
     df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, parameter=parameter, levels=levels,
-                        scheduler=scheduler, checkpoint=out / "checkpoint", resume=resume, progress=progress)
+                        scheduler=scheduler, checkpoint=out / "checkpoint", resume=resume, overwrite=overwrite,
+                        progress=progress)
     software = report.software_accuracy(torch_model, dataset)
     summary = montecarlo.summarize(df, by=("preset", "level"))
     write_csv(out / "results.csv", df, sort_by=["preset", "level", "chip"])

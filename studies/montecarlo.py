@@ -198,14 +198,15 @@ def _manifest(folded, dataset, accs, chips, seed, parameter, levels, conditions)
         "dataset": _digest(*dataset),
         "presets": {n: _digest(np.frombuffer(json.dumps(a.config.to_dict(), sort_keys=True, default=str).encode(),
                                              dtype=np.uint8)) for n, a in accs.items()},
-        "chips": chips, "seed": seed, "parameter": parameter, "levels": levels,
+        "seed": seed, "parameter": parameter, "levels": levels,  # not chips: a resume may add or drop chips
         "variation": repr(conditions.variation), "tuning": repr(conditions.tuning), "noise": repr(conditions.noise),
     }
 
 
 def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, parameter: str | None = None,
         levels=None, variation=None, tuning=None, noise=None, images: int | None = None, scheduler=None,
-        checkpoint=None, resume: bool = False, progress: bool | None = None, desc: str = "chips",
+        checkpoint=None, resume: bool = False, overwrite: bool = False, progress: bool | None = None,
+        desc: str = "chips",
         conditions=None) -> pd.DataFrame:
     """Accuracy, tuning power and energy per bit of sampled chips; one row per (preset, level, chip).
 
@@ -216,7 +217,8 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     ``variation``. ``variation``/``tuning``/``noise`` (or ``conditions``, an
     ``accel.conditions.Conditions`` holding all three) as in :mod:`mapping.functional`.
     ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
-    ``checkpoint``: directory recording finished chips; ``resume=True`` continues it.
+    ``checkpoint``: directory recording finished chips; ``resume=True`` continues it (with more
+    chips: only the missing ones run), ``overwrite=True`` discards an earlier one (else refused).
     ``progress``: show a progress bar labelled ``desc`` (None: when stderr is a terminal).
 
     Columns: ``preset``, [``parameter``, ``level``], ``chip``, ``accuracy``, ``tuning_power_w``,
@@ -254,10 +256,10 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     ckpt = None
     if checkpoint is not None:
         ckpt = Checkpoint(checkpoint, _manifest(folded, dataset, accs, chips, seed, parameter, levels, conditions),
-                          resume=resume)
+                          resume=resume, overwrite=overwrite)
     if ckpt is not None and progress:
         if ckpt.discarded:
-            print(f"note: discarded the checkpoint of an earlier run in {checkpoint} (pass --resume to continue one)",
+            print(f"note: discarded the checkpoint of an earlier run in {checkpoint} (--overwrite)",
                   file=sys.stderr)
         elif resume:
             done = len(set(ckpt.done()) & {t.key for t in tasks})

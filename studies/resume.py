@@ -45,15 +45,20 @@ class Checkpoint:
     """Journal of finished tasks in ``directory`` for a run described by ``manifest``.
 
     ``resume=True`` continues an existing checkpoint after checking that its manifest matches
-    (else ``ValueError`` naming the differing arguments); ``resume=False`` discards any earlier
-    checkpoint in ``directory`` (``self.discarded`` tells whether there was one).
+    (else ``ValueError`` naming the differing arguments); without it an earlier checkpoint in
+    ``directory`` is refused (``ValueError``: resume it or overwrite it) unless ``overwrite=True``,
+    which discards it (``self.discarded`` tells whether there was one). The manifest holds what
+    fixes each task's row; a run with more or fewer tasks (chips) of the same kind resumes.
     """
 
-    def __init__(self, directory, manifest: dict, *, resume: bool = False):
+    def __init__(self, directory, manifest: dict, *, resume: bool = False, overwrite: bool = False):
         self.directory = Path(directory)
         self.manifest = json.loads(json.dumps(to_jsonable(manifest)))
         self._done_dir = self.directory / "done"
         manifest_path = self.directory / "manifest.json"
+        if manifest_path.exists() and not resume and not overwrite:
+            raise ValueError(f"{self.directory} holds the checkpoint of an earlier run; allowed: --resume to continue "
+                             "it (resume=True), or --overwrite to discard it (overwrite=True)")
         self.discarded = manifest_path.exists() and not resume
         if self.discarded:
             shutil.rmtree(self.directory)

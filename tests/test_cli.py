@@ -176,11 +176,16 @@ def test_mc_killed_then_resumed_equals_uninterrupted_run(tmp_path, capsys):
     df = pd.read_csv(straight / "results.csv")
     assert len(df) == total and sorted(df["level"].unique()) == [0, 8]
 
-    # resuming with other arguments is refused, naming the argument that differs
+    # resuming with other arguments is refused, naming the argument that differs (more chips is allowed)
     capsys.readouterr()
-    assert main([*[a if a != "3" else "4" for a in args], "--out", str(killed), "--resume"]) != 0
+    assert main([*args, "--seed", "1", "--out", str(killed), "--resume"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "chips: 3 -> 4" in err[0], err
+    assert len(err) == 1 and "seed: 0 -> 1" in err[0], err
+    # rerunning into it without --resume is refused instead of wiping it; --overwrite starts over
+    assert main([*args, "--out", str(killed)]) != 0
+    assert "--overwrite" in capsys.readouterr().err
+    assert main([*args, "--out", str(killed), "--overwrite"]) == 0
+    assert (killed / "results.csv").read_bytes() == (straight / "results.csv").read_bytes()
 
 
 # ------------------------------------------------------------------------------ robustness of the command line

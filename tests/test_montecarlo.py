@@ -3,6 +3,8 @@ import json
 
 import distributed
 import numpy as np
+import pandas
+import pandas.testing
 import pytest
 
 from studies.resume import Checkpoint
@@ -55,12 +57,30 @@ def test_resume_after_crash_recomputes_only_missing(tmp_path):
     assert calls == [] and json.dumps(again) == json.dumps(rows)
 
 
-def test_resume_with_other_arguments_is_refused_and_plain_rerun_starts_over(tmp_path):
+def test_resume_with_other_arguments_is_refused_and_a_plain_rerun_needs_overwrite(tmp_path):
     run_tasks(_draw, _tasks(2), shared=(0.0,), checkpoint=Checkpoint(tmp_path, {"seed": 7}))
     with pytest.raises(ValueError, match=r"seed: 7 -> 8"):
         Checkpoint(tmp_path, {"seed": 8}, resume=True)
-    fresh = Checkpoint(tmp_path, {"seed": 8})
+    with pytest.raises(ValueError, match="--resume.*--overwrite"):  # a plain rerun no longer wipes the earlier run
+        Checkpoint(tmp_path, {"seed": 8})
+    assert len(Checkpoint(tmp_path, {"seed": 7}, resume=True).done()) == 2
+    fresh = Checkpoint(tmp_path, {"seed": 8}, overwrite=True)
     assert fresh.discarded and fresh.done() == {}
+
+
+def test_resume_with_more_chips_computes_only_the_new_ones(tiny, tmp_path):
+    from studies import montecarlo
+
+    folded, accs, data = tiny
+    kwargs = dict(seed=2, parameter="variation_scale", levels=[1.0], checkpoint=tmp_path / "c")
+    first = montecarlo.run(folded, accs, data, chips=2, **kwargs)
+    done = sorted(p.name for p in (tmp_path / "c" / "done").iterdir())
+    more = montecarlo.run(folded, accs, data, chips=3, resume=True, **kwargs)
+    added = sorted(set(p.name for p in (tmp_path / "c" / "done").iterdir()) - set(done))
+    assert len(done) == 2 and len(added) == 1 and "chip00002" in added[0]
+    pandas.testing.assert_frame_equal(more.iloc[:2].reset_index(drop=True), first, check_exact=True)
+    fresh = montecarlo.run(folded, accs, data, chips=3, seed=2, parameter="variation_scale", levels=[1.0])
+    pandas.testing.assert_frame_equal(more, fresh, check_exact=True)
 
 
 def test_dask_local_cluster_gives_identical_rows():
