@@ -364,6 +364,16 @@ class FloorplanConfig(Parameters):
 
 
 @dataclass(frozen=True)
+class PackageConfig(Parameters):
+    """The package's power limit: the total electrical power (laser, tuning, common-mode TEC,
+    receivers, converters, memory, electronics) it can remove. A design above it is flagged in
+    sweeps (``over_package_limit``) and reports; the tuning budget ``tuning.chip_budget_w`` is part of it."""
+
+    key_prefix: ClassVar[str] = "package"
+    max_power_w: float = param("(0, 1e6]", unit="W", doc="largest total electrical power the package removes")
+
+
+@dataclass(frozen=True)
 class AreaConfig(Parameters):
     """Areas of the electronic components (the photonic area comes from the floorplan)."""
 
@@ -393,6 +403,7 @@ SECTIONS: dict[str, type] = {
     "thermal": ThermalModel,
     "floorplan": FloorplanConfig,
     "area": AreaConfig,
+    "package": PackageConfig,
     "eo": EoConfig,
     "eo_injection": _eo.InjectionTuner,
     "eo_depletion": _eo.DepletionTuner,
@@ -434,6 +445,7 @@ class AcceleratorConfig:
     thermal: ThermalModel
     floorplan: FloorplanConfig
     area: AreaConfig
+    package: PackageConfig
     eo: EoConfig
     eo_injection: _eo.InjectionTuner
     eo_depletion: _eo.DepletionTuner

@@ -137,6 +137,10 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
     paths = _write_report(out, meta, lambda m: sweep.markdown(m, df), figures)
     if echo:
         print(sweep.summary_text(df, fields))
+        over = int(df.get("over_package_limit", df["feasible"] & False).fillna(False).astype(bool).sum())
+        if over:
+            print(f"warning: {over} design points draw more than the package removes (package.max_power_w; "
+                  "column over_package_limit)")
         if len(feasible) < len(df):
             print(f"{len(df) - len(feasible)} of {len(df)} design points cannot be built (see the error column)")
         print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")

@@ -92,6 +92,7 @@ def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
         "binary_macs": rep.binary_macs,
         "utilisation": rep.utilisation,
         "area_mm2": accelerator.area_mm2,
+        "package_max_power_w": accelerator.config.package.max_power_w,
         "static_power_w": dict(rep.static_power_w),
         "breakdown_j": dict(rep.breakdown),
         "breakdown_j_per_bit": {k: v / rep.binary_macs for k, v in rep.breakdown.items()},
@@ -184,6 +185,11 @@ def format_run_summary(meta: dict) -> str:
                      f"{r['tuning_power_w']['median']:>17.4g}")
     lines += [f"common-mode tracking, {name}: {meta['results'][name]['energy'].get('common_mode', 'unknown')}"
               for name in meta["presets"]]
+    for name in meta["presets"]:
+        e = meta["results"][name]["energy"]
+        if "package_max_power_w" in e and e["power_w"] > e["package_max_power_w"]:
+            lines.append(f"warning: {name} draws {e['power_w']:.4g} W, more than its package removes "
+                         f"({e['package_max_power_w']:.4g} W, package.max_power_w)")
     return "\n".join(lines)
 
 
@@ -225,6 +231,11 @@ def run_markdown(meta: dict) -> str:
                    for p, e in ((p, res[p]["energy"]) for p in presets)]),
         "",
         f"Batch 1 unless stated; at batch {THROUGHPUT_BATCH} each round's weights serve {THROUGHPUT_BATCH} images.",
+        "",
+        "Package limit (`package.max_power_w`): " + "; ".join(
+            f"`{p}` {res[p]['energy']['power_w']:.4g} W of {res[p]['energy'].get('package_max_power_w', float('nan')):.4g} W"
+            + (" **(over)**" if res[p]['energy']['power_w'] > res[p]['energy'].get('package_max_power_w', float('inf')) else "")
+            for p in presets) + ".",
         "",
         "Common-mode tracking (`tuning.common_mode`; its power is the `common_mode` term below, outside the tuning "
         "budget): " + "; ".join(f"`{p}` {res[p]['energy'].get('common_mode', 'unknown')}, "

@@ -172,6 +172,8 @@ def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_s
     row = {"point": index, **point, "feasible": True, "error": ""}
     row.update({k: getattr(rep, k) for k in _ENERGY_FIELDS})
     row["area_mm2"] = acc.area_mm2
+    row["package_max_power_w"] = acc.config.package.max_power_w
+    row["over_package_limit"] = bool(rep.power_w > acc.config.package.max_power_w)
     row["tuning_power_w_nominal"] = rep.static_power_w["tuning"]
     row.update({f"epb_{k}_j": v / rep.binary_macs for k, v in rep.breakdown.items()})
     if chips:
@@ -201,7 +203,8 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
 
     Columns: ``point``, the swept fields, ``feasible``, ``error`` (why a point cannot be built),
     ``energy_per_bit_j``, ``energy_j``, ``latency_s``, ``fps``, ``power_w``, ``fps_per_w``,
-    ``binary_macs``, ``utilisation``, ``area_mm2``, ``tuning_power_w_nominal``, ``epb_<component>_j``
+    ``binary_macs``, ``utilisation``, ``area_mm2``, ``package_max_power_w``, ``over_package_limit`` (a warning:
+    ``power_w`` above ``package.max_power_w``), ``tuning_power_w_nominal``, ``epb_<component>_j``
     and, with chips, ``accuracy_mean``, ``accuracy_min``, ``tuning_power_w_mean``, ``rings_out_of_range_mean``.
     """
     chips = check_int("chips", chips, lo=0)
@@ -266,5 +269,9 @@ def markdown(meta: dict, df: pd.DataFrame) -> str:
     lines += ["", "![EPB vs FPS](pareto_epb_fps.png)", ""]
     if "accuracy_mean" in ok:
         lines += ["![accuracy vs EPB](pareto_accuracy_epb.png)", ""]
+    over = ok[ok["over_package_limit"]] if "over_package_limit" in ok else ok.iloc[:0]
+    if len(over):
+        lines += [f"**{len(over)} of {len(ok)} feasible points draw more than the package removes** "
+                  f"(`package.max_power_w`; column `over_package_limit`).", ""]
     lines += ["All points: `results.csv`.", ""]
     return "\n".join(lines + provenance_markdown(meta))

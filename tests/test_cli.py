@@ -130,6 +130,9 @@ def test_run_writes_every_file_and_results_are_byte_identical(tmp_path):
     assert presets.from_dict(conf["configuration"]) == presets.load("robin-eo")
     assert conf["sha256"] == presets.provenance(presets.load("robin-eo"))["sha256"]
     assert conf["sha256"][:16] in (first / "report.md").read_text()
+    energy = meta["results"]["robin-eo"]["energy"]
+    assert energy["package_max_power_w"] == presets.load("robin-eo").package.max_power_w
+    assert f"`robin-eo` {energy['power_w']:.4g} W of {energy['package_max_power_w']:.4g} W" in (first / "report.md").read_text()
     # `plot` draws every figure from the saved files alone
     r3 = robinsim("plot", str(first / "report.json"))
     assert r3.returncode == 0, r3.stderr

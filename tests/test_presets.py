@@ -78,10 +78,10 @@ def _sub(old: str, new: str):
 
 
 def _drop_area(text: str, top_level: str = "") -> str:
-    """Remove the [area] table (it sits just before the [eo] tables); optionally add a top-level line."""
+    """Remove the [area] table (it sits just before [package]); optionally add a top-level line."""
     head, rest = text.split("[area]", 1)
     head = head.replace('cell_model = "robin"', 'cell_model = "robin"\n' + top_level, 1)
-    return head + "[eo]" + rest.split("[eo]", 1)[1]
+    return head + "[package]" + rest.split("[package]", 1)[1]
 
 
 BASE = (presets.PRESET_DIR / "robin-eo.toml").read_text()

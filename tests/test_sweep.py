@@ -184,3 +184,17 @@ def test_the_same_set_twice_is_an_error_and_a_scalar_is_one_value_everywhere(tmp
     f.write_text("[grid]\nN = 8\n")
     grid, _ = sweep.load_sweep_file(f)
     assert sweep.expand(grid) == sweep.expand({"N": 8}) == sweep.expand({"N": [8]})
+
+
+def test_designs_above_the_package_limit_are_flagged(folded, tmp_path, capsys):
+    """N=512-class power: a point that draws more than package.max_power_w is kept but flagged."""
+    df = sweep.run("robin-eo", {"units": [10, 183], "package.max_power_w": [100.0]}, model=folded, chips=0)
+    assert list(df["over_package_limit"]) == list(df["power_w"] > 100.0)
+    assert df["over_package_limit"].any() and not df["over_package_limit"].all()
+    from studies.cli import main
+
+    assert main(["sweep", "--set", "units=10,183", "--set", "package.max_power_w=100", "--chips", "0", "--quiet",
+                 "--no-figures", "--model", "mnist-mlp", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "warning: 1 design points draw more than the package removes" in out
+    assert "more than the package removes" in (tmp_path / "o" / "report.md").read_text()
