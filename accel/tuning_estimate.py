@@ -40,7 +40,7 @@ from accel.floorplan import build_floorplan
 from photonics import tuning_estimate as te
 from photonics import waveguide
 
-__all__ = ["ShiftSigmas", "TuningEstimate", "shift_sigmas", "estimate"]
+__all__ = ["ShiftSigmas", "TuningEstimate", "shift_sigmas", "tracking_range_nm", "estimate"]
 
 
 @dataclass(frozen=True)
@@ -114,6 +114,15 @@ def shift_sigmas(config: AcceleratorConfig) -> ShiftSigmas:
                        tuple(x[2] for x in a))
 
 
+def tracking_range_nm(config: AcceleratorConfig, sigmas: ShiftSigmas) -> float:
+    """How far (±nm) the preset's ``tuning.common_mode`` option moves the grid relative to the rings:
+    0 for "none", the laser's nm/K x its TEC range, the die TEC's range x the rings' smaller dλ/dT,
+    inf for "ideal"."""
+    t = config.tuning
+    return {"none": 0.0, "ideal": math.inf, "laser": t.laser_nm_per_k * t.laser_tec_max_dt_k,
+            "tec": min(sigmas.dlambda_dT_nm_per_K) * t.die_tec_max_dt_k}[t.common_mode]
+
+
 def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> TuningEstimate:
     """The analytic tuning power per ring of ``config`` (module docstring)."""
     tun = config.tuning
@@ -122,9 +131,7 @@ def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> Tunin
     common, diff, within, fsr, share = sig.common_nm, sig.differential_nm, sig.within_nm, sig.fsr_nm, sig.share
     w_per_nm = [1.0 / float(model.to_efficiency_nm_per_w(f)) for f in fsr]
 
-    mode = tun.common_mode
-    reach = {"none": 0.0, "ideal": math.inf, "laser": tun.laser_nm_per_k * tun.laser_tec_max_dt_k,
-             "tec": min(sig.dlambda_dT_nm_per_K) * tun.die_tec_max_dt_k}[mode]
+    reach = tracking_range_nm(config, sig)
     blue, red = model.eo_blue_range_nm, model.eo_red_range_nm
     bias = config.wavelength.ring_blue_bias_nm
 

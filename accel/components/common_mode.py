@@ -29,7 +29,7 @@ import numpy as np
 from accel.components.component import Component
 from accel.components.tuner import Tuner
 from accel.config import AcceleratorConfig
-from accel.tuning_estimate import shift_sigmas
+from accel.tuning_estimate import shift_sigmas, tracking_range_nm
 from photonics import common_mode as _cm
 
 __all__ = ["CommonModeTracker", "design_blue_bias_nm", "RED_MARGIN_SIGMAS"]
@@ -74,8 +74,7 @@ def design_blue_bias_nm(config: AcceleratorConfig, *, yield_target: float) -> tu
     """(b, yield) of ``photonics.common_mode.design_blue_bias_nm`` for ``config`` (module docstring)."""
     sig = shift_sigmas(config)
     tuning = config.tuning
-    reach = {"none": 0.0, "laser": tuning.laser_nm_per_k * tuning.laser_tec_max_dt_k,
-             "tec": min(sig.dlambda_dT_nm_per_K) * tuning.die_tec_max_dt_k, "ideal": math.inf}[tuning.common_mode]
+    reach = tracking_range_nm(config, sig)
     if math.isinf(reach):
         return 0.0, 1.0
     n_rings = config.N * config.M * config.units * config.architecture.rings_per_cell

@@ -90,9 +90,10 @@ def laser_budget(config: AcceleratorConfig) -> LaserBudget:
     """
     terms = worst_path_loss_terms_db(config)
     loss_db = float(sum(terms.values()))
-    rx, las = config.receiver, config.laser
-    q = float(receiver.q_from_ber(rx.target_popcount_error_rate))
-    received = Receiver(config).required_power_per_wavelength_w(config.N, q)
+    las = config.laser
+    rx = Receiver(config)
+    q = rx.q
+    received = rx.required_power_per_wavelength_w(config.N, q)
     if las.fixed_optical_power_per_wavelength_mw is None:
         optical, electrical = (float(v) for v in receiver.laser_power_per_wavelength_w(received, loss_db, las.wall_plug_efficiency))
     else:

@@ -61,11 +61,15 @@ class Receiver(Component):
         return float(min(1.0, np.min(XnorCell(self._config).nominal_coefficients[:, 3])))
 
     @cached_property
+    def q(self) -> float:
+        """Quality factor of the popcount decision at ``receiver.target_popcount_error_rate``."""
+        return float(receiver.q_from_ber(self._config.receiver.target_popcount_error_rate))
+
+    @cached_property
     def photodiode_power_w(self) -> float:
         """One photodiode's mean dissipation (W): bias x (R x half the N channels' received power + dark current)."""
         cfg, rx = self._config, self._config.receiver
-        q = float(receiver.q_from_ber(rx.target_popcount_error_rate))
-        received = self.required_power_per_wavelength_w(cfg.N, q)
+        received = self.required_power_per_wavelength_w(cfg.N, self.q)
         current = rx.responsivity_a_per_w * received * cfg.N / 2 + rx.dark_current_na * 1e-9
         return rx.pd_bias_v * current
 
