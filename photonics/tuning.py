@@ -668,7 +668,7 @@ def _retry_wrapped(s, fsr, model, c, c_inv, bank_size, out, offset, reach) -> in
     off2 = offset.reshape(-1, 1)
     flat_out = {k: v.reshape(-1, n) for k, v in out.items()}
     best_cost = _row_cost({k: v[wrapped] for k, v in flat_out.items()}, model)
-    window = max(model.eo_blue_range_nm, 0.05)
+    window = max(model.eo_blue_range_nm, 0.05)  # step unit; 50 pm (a fifth of a linewidth) when EO has no blue range
     n_hard = 0
     for step in _RETRY_STEPS:
         cand = off2[wrapped] + step * window

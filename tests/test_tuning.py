@@ -629,7 +629,7 @@ def test_ideal_tracking_is_the_free_unbounded_offset():
     # "ideal" = the grid offset chosen by the per-ring cost scan, applied with no limit and no cost
     shift, fsr = _chips(np.array([[7.0], [-6.0], [2.0]])), 18.0
     ideal = tu.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="ideal"))
-    offset = tu._best_grid_offset(shift, np.broadcast_to(fsr, shift.shape), tu.TuningModel())
+    offset = tu._best_grid_offset(shift, np.broadcast_to(fsr, shift.shape), tu.TuningModel(), bank_size=20)
     by_hand = tu.tune(shift - offset, fsr_nm=fsr, bank_size=20, pitch_um=10.0, model=tu.TuningModel(common_mode="none"))
     np.testing.assert_array_equal(ideal.residual_nm, by_hand.residual_nm)
     np.testing.assert_array_equal(ideal.total_power_w, by_hand.total_power_w)

@@ -289,20 +289,18 @@ def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | N
     if isinstance(m, _POOLS):
         window = _numel(np.broadcast_to(m.kernel_size, (y.dim() - 2,)))
         return LayerWork(name=name, kind="pool", runs_on="electronic", ops=out_numel * window, in_numel=in_numel, out_numel=out_numel)
-    has_params = any(True for _ in m.parameters(recurse=False))
+    # any other module with parameters of its own was refused before tracing (_check_supported)
     if isinstance(m, nn.modules.batchnorm._NormBase):
         kind = "threshold"
     elif isinstance(m, (nn.LayerNorm, nn.GroupNorm)):
         return LayerWork(name=name, kind="norm", runs_on="electronic", ops=out_numel, in_numel=in_numel,
                          out_numel=out_numel)
-    elif isinstance(m, nn.PReLU) or not has_params:
+    else:  # PReLU or parameter-free
         if x is not None and out_numel != in_numel:
             raise _Unsupported(name, m, f"it maps {in_numel} elements to {out_numel} and is not a pooling layer")
         if x is not None and tuple(y.shape) != tuple(x.shape):
             return None  # a parameter-free reshape
         kind = "activation"
-    else:
-        raise _Unsupported(name, m, "it has parameters of its own and is not a convolution, linear or norm layer")
     folded = kind in ("threshold", "activation") and last_compute == "optical"
     return LayerWork(name=name, kind=kind, runs_on="folded" if folded else "electronic", ops=0 if folded else out_numel,
                      in_numel=in_numel, out_numel=out_numel)
