@@ -59,6 +59,7 @@ correction.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -373,6 +374,9 @@ def injection_density_for_shift(tuner: InjectionTuner, ring: RingDesign, *, shif
     return _out(hi)
 
 
+# memoised: a pure function of two frozen parameter objects, and its loss-limit bisection builds ~40 rings; every
+# configuration (each sweep point) derives its EO window from it
+@functools.lru_cache(maxsize=256)
 def _injection_actuator(tuner: InjectionTuner, ring: RingDesign) -> ActuatorFigures:
     n_max, limited_by = injection_max_density_cm3(tuner, ring)
     blue = -float(injection_shift_nm(tuner, ring, density_cm3=n_max))
