@@ -174,6 +174,8 @@ def provenance(config: AcceleratorConfig, source: str | PathLike | None = None) 
     configuration built in Python), ``extends`` (the base files it reads), ``sha256`` (of the
     resolved configuration as canonical JSON: equal hashes, equal physics) and ``configuration``
     (``config.to_dict()``)."""
+    if not isinstance(config, AcceleratorConfig):
+        raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
     resolved = config.to_dict()
     digest = hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()
     chain = files(source) if source is not None else []
@@ -194,6 +196,8 @@ def _toml_value(value) -> str:
 def to_toml(config: AcceleratorConfig) -> str:
     """``config`` as a flat TOML preset (no ``extends``): loading the text gives ``config`` back.
     Fields left at None are omitted (None is their default); the sources follow in ``[sources]``."""
+    if not isinstance(config, AcceleratorConfig):
+        raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
     data = config.to_dict()
     sources = data.pop("sources", {})
     lines = [f"{key} = {_toml_value(data.pop(key))}" for key in TOP_LEVEL if key in data]

@@ -84,6 +84,8 @@ class ShiftSigmas:
 def shift_sigmas(config: AcceleratorConfig) -> ShiftSigmas:
     """The σ of the chip's common mode, of the design-to-design difference and of the within-die
     spread per design, from the preset's ``[variation]`` and ``[thermal]`` (module docstring)."""
+    if not isinstance(config, AcceleratorConfig):
+        raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
     lam = config.wavelength.center_wavelength_nm
     fab, th = config.variation, config.thermal
     fp = build_floorplan(config)
@@ -125,6 +127,8 @@ def tracking_range_nm(config: AcceleratorConfig, sigmas: ShiftSigmas) -> float:
 
 def estimate(config: AcceleratorConfig, *, quadrature_points: int = 24) -> TuningEstimate:
     """The analytic tuning power per ring of ``config`` (module docstring)."""
+    if not isinstance(config, AcceleratorConfig):
+        raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
     tun = config.tuning
     model = tun.model()
     sig = shift_sigmas(config)

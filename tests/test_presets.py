@@ -309,3 +309,16 @@ def test_paper_variants_are_the_base_plus_the_papers_assumptions(base):
     assert (m.eo_blue_range_nm, m.eo_red_range_nm) == (1.0, 1.0)
     assert m.eo_blue_w_per_nm == m.eo_red_w_per_nm == pytest.approx(4e-6, rel=1e-12)
     assert cfg.tuning.common_mode == "ideal" and f"{base}-paper" not in ("robin-eo", "robin-po", "lightbulb")
+
+
+@pytest.mark.parametrize("func", ["presets.provenance", "presets.to_toml", "tuning_estimate.estimate",
+                                  "tuning_estimate.shift_sigmas", "common_mode.design_blue_bias_nm"])
+def test_config_functions_name_a_wrong_argument(func, rejected):
+    from accel import tuning_estimate
+    from accel.components import common_mode
+
+    fn = {"presets": presets, "tuning_estimate": tuning_estimate, "common_mode": common_mode}[func.split(".")[0]]
+    fn = getattr(fn, func.split(".")[1])
+    kwargs = {"yield_target": 0.95} if func.endswith("design_blue_bias_nm") else {}
+    with rejected(TypeError, "config must be an accel.config.AcceleratorConfig", "str"):
+        fn("robin-eo", **kwargs)

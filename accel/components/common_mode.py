@@ -72,6 +72,8 @@ class CommonModeTracker(Component):
 
 def design_blue_bias_nm(config: AcceleratorConfig, *, yield_target: float) -> tuple[float, float]:
     """(b, yield) of ``photonics.common_mode.design_blue_bias_nm`` for ``config`` (module docstring)."""
+    if not isinstance(config, AcceleratorConfig):
+        raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
     sig = shift_sigmas(config)
     tuning = config.tuning
     reach = tracking_range_nm(config, sig)
