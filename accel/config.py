@@ -186,7 +186,9 @@ class ReceiverConfig(Parameters):
     dark_current_na: float = param("[0, 1e6]", unit="nA", doc="photodiode dark current")
     pd_bias_v: float = param("[0, 10]", unit="V", doc="photodiode reverse bias")
     tia_noise_pa_per_rthz: float = param("(0, 1e3]", unit="pA/sqrt(Hz)", doc="TIA input-referred noise current density")
-    tia_power_mw: float = param("[0, 1000]", unit="mW", doc="TIA power per VDU (static)")
+    tia_power_mw: float = param("[0, 1000]", unit="mW", doc="TIA power per VDU (static) at tia_reference_rate_gbps")
+    tia_reference_rate_gbps: float = param("(0, 1000]", unit="Gb/s", doc="bit rate at which tia_power_mw is quoted")
+    tia_rate_exponent: float = param("[0, 3]", doc="TIA power ~ (bit rate / tia_reference_rate_gbps)^exponent")
     target_popcount_error_rate: float = param("(0, 0.5)", doc="error rate the laser budget resolves the popcount levels at")
 
 
@@ -199,7 +201,9 @@ class ConverterConfig(Parameters):
     """
 
     key_prefix: ClassVar[str] = "converters"
-    adc_fom_fj_per_step: float = param("[0, 1e6]", unit="fJ/step", doc="Walden figure of merit")
+    adc_fom_fj_per_step: float = param("[0, 1e6]", unit="fJ/step", doc="Walden figure of merit below the corner rate")
+    adc_fom_corner_gsps: float = param("(0, 1e4]", unit="GS/s", doc="sample rate above which the Walden FOM rises")
+    adc_fom_slope: float = param("[0, 3]", doc="FOM ~ (rate / corner)^slope above the corner")
     dac_energy_pj_per_conversion: float = param("[0, 1e4]", unit="pJ", doc="energy per DAC conversion")
     adc_bits: int | None = param("[1, 16]", unit="bit", default=None, doc="partial-sum ADC resolution (None: ceil(log2(N + 1)))")
 
@@ -262,6 +266,9 @@ class ElectronicsConfig(Parameters):
     ops_per_ns: float = param("(0, 1e9]", unit="ops/ns", doc="electronic op throughput")
     macs_per_ns: float = param("(0, 1e9]", unit="MACs/ns", doc="electronic MAC throughput")
     value_bits: int = param("[1, 64]", unit="bit", doc="width of electronic values (buffer traffic)")
+    accumulators_per_vdu: int = param("[1, 1024]", doc="partial-sum accumulators (adder + register) per VDU")
+    accumulator_adds_per_ns: float = param("(0, 1e3]", unit="adds/ns", doc="adds per ns of one accumulator")
+    accumulator_bits: int = param("[1, 64]", unit="bit", doc="accumulator register width")
 
 
 @dataclass(frozen=True)
@@ -321,7 +328,10 @@ class TuningConfig(Parameters):
     tec_hot_side_k: float = param("[200, 400]", unit="K", doc="TEC hot-side (heat-sink) temperature")
     tec_zt: float = param("(0, 5]", doc="TEC module figure of merit ZT")
     eo_settle_ns: float = param("[0, 1e6]", unit="ns", doc="weight-ring settle time after a reload")
-    variation_chips: int = param("[1, 1000]", doc="sampled chips averaged for the nominal tuning power")
+    variation_chips: int = param("[1, 10000]", doc="most chips sampled for the nominal tuning power (cap)")
+    variation_chip_block: int = param("[1, 10000]", doc="chips added per step until the standard error target is met")
+    variation_target_rel_se: float = param("(0, 1]", doc="relative standard error (over per-chip means) to stop at")
+    variation_banks: int = param("[1, 100000]", doc="banks sampled per chip, stratified over the die floorplan")
     variation_seed: int = param("[0, 9223372036854775807]", doc="seed of those chips")
     to_efficiency_nm_per_mw: float | None = param("(0, 1e3]", unit="nm/mW", default=None,
                                                   doc="heater efficiency (None: from to_power_per_fsr_mw)")
@@ -384,6 +394,7 @@ class AreaConfig(Parameters):
     buffer_mm2: float = param("[0, 1000]", unit="mm2", doc="one buffer")
     splitter_mm2: float = param("[0, 100]", unit="mm2", doc="one splitter")
     electronics_mm2: float = param("[0, 1e4]", unit="mm2", doc="electronic back end of the chip")
+    accumulator_mm2: float = param("[0, 100]", unit="mm2", doc="one partial-sum accumulator")
 
 
 SECTIONS: dict[str, type] = {
