@@ -3,8 +3,9 @@
 Organisation: ``units`` identical units; a unit has M VDUs; a VDU has N XNOR cells along a
 pair of buses, cell j on wavelength channel j. Each unit has its own N laser lines, combined
 onto one waveguide and split M ways to its VDUs. Each VDU ends in a balanced photodetector,
-a TIA, a comparator (dot products with K <= N) and an ADC (partial sums when K > N); one DAC
-per VDU sets the comparator threshold. Each unit has an activation and a weight buffer.
+a TIA, a comparator (dot products with K <= N), and an ADC and ``electronics.accumulators_per_vdu``
+accumulators (partial sums when K > N); one DAC per VDU sets the comparator threshold. Each
+unit has an activation and a weight buffer.
 Every component is an ``accel.components`` object (``Accelerator.components``); the ring
 layout is ``accel.floorplan``.
 """
@@ -40,6 +41,7 @@ class Inventory:
     dacs: int
     splitters: int
     buffers: int
+    accumulators: int
 
     @property
     def total_rings(self) -> int:
@@ -131,6 +133,7 @@ class Accelerator:
             dacs=c.dac.count,
             splitters=c.laser.splitters,
             buffers=c.buffer.count,
+            accumulators=c.accumulator.count,
         )
 
     @cached_property

@@ -101,11 +101,17 @@ class WavelengthConfig(Parameters):
     rings come out red of the grid beyond what common-mode tracking reaches would need nearly a
     whole FSR of heat per ring (``accel.chip``, step 2; applied with fabrication variation on;
     with it off every ring sits on its channel, the design point).
+
+    ``min_spacing_linewidths`` k: the channel spacing s must be at least k loaded linewidths
+    (FWHM) of both ring designs (:class:`AcceleratorConfig`); a Lorentzian drop passes
+    ``1/(1 + (2 s/FWHM)^2)`` of a neighbouring channel (k = 3: -15.7 dB per neighbour).
     """
 
     key_prefix: ClassVar[str] = "wavelength"
     center_wavelength_nm: float = param("[1450, 1650]", unit="nm", doc="centre of the channel grid")
     channel_spacing_nm: float = param("(0, 100]", unit="nm", doc="spacing of adjacent channels")
+    min_spacing_linewidths: float = param("(0, 1000]", doc="smallest channel spacing allowed, in loaded linewidths "
+                                                         "(FWHM) of either ring design")
     bit0_shift_fraction_of_spacing: float | None = param("(0, 1)", default=None,
                                                          doc="with an 'assumed' modulator: blue shift of a ring in bit 0, "
                                                              "as a fraction of channel_spacing_nm")
@@ -365,12 +371,41 @@ class TuningConfig(Parameters):
 
 @dataclass(frozen=True)
 class FloorplanConfig(Parameters):
-    """Ring pitch along a bus, VDU pitch across buses, margin around each unit."""
+    """Ring spacing along a bus and across buses (VDUs), margin around each unit.
+
+    Gaps are edge to edge, between the outer edges of neighbouring rings (the distance
+    convention of the thermal-crosstalk data, ``photonics.tuning.thermal_crosstalk_ratio``).
+    The pitches (centre to centre) follow from the rings: ``ring_pitch = D + ring_gap_um`` along
+    a bus and ``vdu_pitch = D + vdu_gap_um`` across VDUs, D the ring outer diameter (the larger
+    ``2*radius + width`` of the activation and weight ring designs); resolved by
+    :class:`AcceleratorConfig` (``AcceleratorConfig.ring_pitch_um``, ``vdu_pitch_um``).
+    ``ring_pitch_um`` / ``vdu_pitch_um`` given explicitly replace the derived pitch; any pitch
+    must leave at least ``min_ring_gap_um`` between ring edges (the smallest gap of the
+    crosstalk data, which has no points below it).
+    """
 
     key_prefix: ClassVar[str] = "floorplan"
-    ring_pitch_um: float = param("(0, 1e4]", unit="um", doc="ring pitch along a bus")
-    vdu_pitch_um: float = param("(0, 1e5]", unit="um", doc="VDU pitch across buses")
+    ring_gap_um: float = param("[0, 1e4]", unit="um", doc="edge-to-edge gap between neighbouring rings along a bus")
+    vdu_gap_um: float = param("[0, 1e5]", unit="um",
+                              doc="edge-to-edge gap between rings of adjacent VDUs (bus and routing clearance)")
+    min_ring_gap_um: float = param("[0, 1e3]", unit="um", doc="smallest edge-to-edge gap allowed in either direction")
     unit_margin_um: float = param("[0, 1e5]", unit="um", doc="margin around each unit")
+    ring_pitch_um: float | None = param("(0, 1e4]", unit="um", default=None,
+                                        doc="ring pitch (centre to centre) along a bus (None: outer diameter + ring_gap_um)")
+    vdu_pitch_um: float | None = param("(0, 1e5]", unit="um", default=None,
+                                       doc="VDU pitch (centre to centre) across buses (None: outer diameter + vdu_gap_um)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        prefix = self.key_prefix
+        for name in ("ring_gap_um", "vdu_gap_um"):
+            gap = getattr(self, name)
+            if gap < self.min_ring_gap_um - _GAP_TOL_UM:
+                raise ValueError(f"{prefix}.{name}={gap} is below {prefix}.min_ring_gap_um={self.min_ring_gap_um}; "
+                                 f"allowed: {name} >= {self.min_ring_gap_um} um")
+
+
+_GAP_TOL_UM = 1e-9  # rounding slack of the gap checks (pitch - diameter computed in floating point)
 
 
 @dataclass(frozen=True)
@@ -434,7 +469,12 @@ class AcceleratorConfig:
 
     Cross-field checks: ``rings_per_cell`` is 2 for the ``robin`` cell; the N channels fit in
     the free spectral range of both ring designs (``N * channel_spacing_nm <= fsr_nm``); the
-    ``variation`` model leaves ``die_xy_mm`` None.
+    channel spacing is at least ``wavelength.min_spacing_linewidths`` loaded linewidths (FWHM) of
+    both ring designs; explicitly given pitches leave ``floorplan.min_ring_gap_um`` between ring
+    edges; the ``variation`` model leaves ``die_xy_mm`` None.
+
+    Derived floorplan (:class:`FloorplanConfig`): :attr:`ring_outer_diameter_um`,
+    :attr:`ring_pitch_um`, :attr:`vdu_pitch_um`.
     """
 
     name: str
@@ -483,6 +523,8 @@ class AcceleratorConfig:
                              "accel.conditions.VariationSettings(fab=...))")
         object.__setattr__(self, "sources", _check_sources(self.sources))
         self._check_fsr()
+        self._check_spacing()
+        self._check_floorplan()
         self._check_eo()
 
     def _check_fsr(self):
@@ -495,6 +537,56 @@ class AcceleratorConfig:
                     f"{self.wavelength.channel_spacing_nm} span {span_nm:.4g} nm, more than the {name} FSR "
                     f"{fsr_nm:.4g} nm; allowed: wavelengths_per_vdu * channel_spacing_nm <= {fsr_nm:.4g} nm"
                 )
+
+    def _check_spacing(self):
+        """Channel spacing >= ``min_spacing_linewidths`` loaded FWHM of both ring designs."""
+        w = self.wavelength
+        k, s = w.min_spacing_linewidths, w.channel_spacing_nm
+        widest = max(("activation_ring", "weight_ring"),
+                     key=lambda r: getattr(self, r).design(w.center_wavelength_nm).fwhm_nm)
+        fwhm = getattr(self, widest).design(w.center_wavelength_nm).fwhm_nm
+        if s < k * fwhm:
+            leak_db = 10.0 * math.log10(1.0 / (1.0 + (2.0 * s / fwhm) ** 2))
+            floor_db = 10.0 * math.log10(1.0 / (1.0 + (2.0 * k) ** 2))
+            raise ValueError(
+                f"wavelength.channel_spacing_nm={s} is {s / fwhm:.3g} loaded linewidths of the {widest} "
+                f"(FWHM {fwhm:.4g} nm): a Lorentzian drop 1/(1+(2 s/FWHM)^2) passes {leak_db:.3g} dB of each neighbouring "
+                f"channel; allowed: channel_spacing_nm >= wavelength.min_spacing_linewidths={k} x FWHM = {k * fwhm:.4g} nm "
+                f"({floor_db:.1f} dB per neighbour)"
+            )
+
+    def _check_floorplan(self):
+        """Explicit pitches leave at least ``floorplan.min_ring_gap_um`` between ring edges."""
+        fp, outer = self.floorplan, self.ring_outer_diameter_um
+        for name in ("ring_pitch_um", "vdu_pitch_um"):
+            pitch = getattr(fp, name)
+            if pitch is not None and pitch - outer < fp.min_ring_gap_um - _GAP_TOL_UM:
+                raise ValueError(
+                    f"floorplan.{name}={pitch} leaves a {pitch - outer:.4g} um gap between rings of outer diameter "
+                    f"{outer:.4g} um (max of 2*radius_um + width_nm/1000 of activation_ring, weight_ring); allowed: "
+                    f"{name} >= outer diameter + floorplan.min_ring_gap_um = {outer:.4g} + {fp.min_ring_gap_um} = "
+                    f"{outer + fp.min_ring_gap_um:.4g} um (or None: derived from the gap)"
+                )
+
+    @property
+    def ring_outer_diameter_um(self) -> float:
+        """Outer diameter of the largest ring design (µm): max of ``2*radius_um + width_nm/1000``
+        over ``activation_ring`` and ``weight_ring``."""
+        return max(2.0 * r.radius_um + r.width_nm / 1e3 for r in (self.activation_ring, self.weight_ring))
+
+    @property
+    def ring_pitch_um(self) -> float:
+        """Ring pitch along a bus (µm, centre to centre): ``floorplan.ring_pitch_um`` if given, else
+        :attr:`ring_outer_diameter_um` + ``floorplan.ring_gap_um``."""
+        fp = self.floorplan
+        return fp.ring_pitch_um if fp.ring_pitch_um is not None else self.ring_outer_diameter_um + fp.ring_gap_um
+
+    @property
+    def vdu_pitch_um(self) -> float:
+        """VDU pitch across buses (µm, centre to centre): ``floorplan.vdu_pitch_um`` if given, else
+        :attr:`ring_outer_diameter_um` + ``floorplan.vdu_gap_um``."""
+        fp = self.floorplan
+        return fp.vdu_pitch_um if fp.vdu_pitch_um is not None else self.ring_outer_diameter_um + fp.vdu_gap_um
 
     def _check_eo(self):
         """EO mechanisms on the preset's platform, the "assumed" modulator's typed-in figures set
@@ -680,7 +772,8 @@ ALIASES: dict[str, Alias] = {
     "activation_ring_width_nm": Alias(("activation_ring.width_nm",), "activation-ring width"),
     "weight_ring_width_nm": Alias(("weight_ring.width_nm",), "weight-ring width"),
     "ring_radius_um": Alias(("activation_ring.radius_um", "weight_ring.radius_um"), "radius of both rings"),
-    "ring_pitch_um": Alias(("floorplan.ring_pitch_um",), "ring pitch along a bus"),
+    "ring_pitch_um": Alias(("floorplan.ring_pitch_um",), "ring pitch along a bus, centre to centre (None: derived)"),
+    "ring_gap_um": Alias(("floorplan.ring_gap_um",), "edge-to-edge gap between rings along a bus"),
     "channel_spacing_nm": Alias(("wavelength.channel_spacing_nm",), "channel spacing"),
     "adc_bits": Alias(("converters.adc_bits",), "partial-sum ADC resolution"),
     "width_sigma_nm": Alias(_SIGMA_W, "total σ of ring width (nm)", rule="total", allowed="[0, inf)", unit="nm"),

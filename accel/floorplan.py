@@ -1,8 +1,15 @@
 """Floorplan: the (x, y) position of every activation and weight ring on the die.
 
+Pitches (centre to centre, µm) are the configuration's resolved ones
+(``AcceleratorConfig.ring_pitch_um`` / ``vdu_pitch_um``): the ring outer diameter D (the larger
+``2*radius + width`` of the two ring designs) plus the edge-to-edge gap ``floorplan.ring_gap_um``
+along a bus / ``floorplan.vdu_gap_um`` between VDUs, unless a pitch is given explicitly (at
+least D + ``floorplan.min_ring_gap_um``), so rings never overlap and area grows with ring size.
+
 Units (micrometres) sit on a near-square grid, each ``2*margin + N*rings_per_cell*ring_pitch``
 wide and ``2*margin + M*vdu_pitch`` high; VDU m is the bus pair at
-``y = margin + (m + 1/2) vdu_pitch``; along it the rings sit at the ring pitch in the order
+``y = margin + (m + 1/2) vdu_pitch``; along it the ring centres sit at the ring pitch, the first
+half a pitch from the margin, in the order
 act 0, weight 0, [other rings of cell 0], act 1, weight 1, ... Ring index order of the
 floorplan arrays: ``((unit*M + vdu)*N + channel)*2 + role`` (role 0 activation, 1 weight), so
 the arrays reshape to (units, M, N, 2). Other rings (a third ring per cell in the LightBulb
@@ -49,10 +56,10 @@ class Floorplan:
 
 def unit_size_um(config: AcceleratorConfig) -> tuple[float, float]:
     """(width, height) of one photonic unit (µm): ``2*margin + N*rings_per_cell*ring_pitch`` by
-    ``2*margin + M*vdu_pitch``."""
+    ``2*margin + M*vdu_pitch`` (the resolved pitches, module docstring)."""
     fp = config.floorplan
-    width = 2.0 * fp.unit_margin_um + config.N * config.architecture.rings_per_cell * fp.ring_pitch_um
-    height = 2.0 * fp.unit_margin_um + config.M * fp.vdu_pitch_um
+    width = 2.0 * fp.unit_margin_um + config.N * config.architecture.rings_per_cell * config.ring_pitch_um
+    height = 2.0 * fp.unit_margin_um + config.M * config.vdu_pitch_um
     return width, height
 
 
@@ -64,8 +71,8 @@ def build_floorplan(config: AcceleratorConfig) -> Floorplan:
     cols = min(units, max(1, math.ceil(math.sqrt(units * height / width))))
     rows = math.ceil(units / cols)
     u, v, c, r = (a.ravel() for a in np.meshgrid(np.arange(units), np.arange(m), np.arange(n), np.arange(2), indexing="ij"))
-    x = (u % cols) * width + fp.unit_margin_um + ((c * per_cell + r) + 0.5) * fp.ring_pitch_um
-    y = (u // cols) * height + fp.unit_margin_um + (v + 0.5) * fp.vdu_pitch_um
+    x = (u % cols) * width + fp.unit_margin_um + ((c * per_cell + r) + 0.5) * config.ring_pitch_um
+    y = (u // cols) * height + fp.unit_margin_um + (v + 0.5) * config.vdu_pitch_um
     channels = config.channels_nm
     for arr in (x, y, u, v, c, r, channels):
         arr.setflags(write=False)

@@ -1,7 +1,7 @@
 """Device Monte Carlo end to end: variation -> resonance shift -> tuning -> residuals.
 
-Synthetic floorplan of 40,000 rings in 2,000 banks (10 XNOR cells = 20 rings at 5 µm pitch,
-activation rings 500 nm wide, weight rings 800 nm). Prints ring-samples per second (target
+Synthetic floorplan of 40,000 rings in 2,000 banks (10 XNOR cells = 20 rings of 5 µm radius,
+activation rings 500 nm wide, weight rings 800 nm, 5 µm apart edge to edge: 15.8 µm pitch). Prints ring-samples per second (target
 >= 1e6/s), the stage split, peak memory and the 1000-chip memory estimate, and in-run
 baselines: a dense-covariance Cholesky field sampler and a per-bank SciPy heater solve; then
 one chunk again with a binding chip budget, an 8-bit heater DAC and common-mode tracking.
@@ -19,7 +19,9 @@ from photonics import tuning, variation, waveguide
 
 N_CHANNELS = 10
 BANK = 2 * N_CHANNELS
-PITCH_UM = 5.0
+RING_OUTER_DIAMETER_UM = 2 * 5.0 + 0.8  # the wider (800 nm) ring
+PITCH_UM = RING_OUTER_DIAMETER_UM + 5.0  # 5 µm edge-to-edge gap (robin-eo's floorplan)
+GEOMETRY = dict(pitch_um=PITCH_UM, ring_outer_diameter_um=RING_OUTER_DIAMETER_UM)
 N_RINGS = 40_000
 CHIPS = 100
 CHUNK = 25
@@ -31,7 +33,7 @@ def floorplan():
     banks = N_RINGS // BANK
     ring = np.arange(N_RINGS)
     bank, pos = divmod(ring, BANK)
-    xy = np.stack([(bank % 40) * 150.0 + pos * PITCH_UM, (bank // 40) * 50.0], axis=1)
+    xy = np.stack([(bank % 40) * (BANK * PITCH_UM + 50.0) + pos * PITCH_UM, (bank // 40) * 50.0], axis=1)
     role = pos % 2
     width = np.where(role == 0, 500.0, 800.0)
     channels = 1550.0 + 1.6 * np.arange(N_CHANNELS)
@@ -53,7 +55,7 @@ def run_chunk(xy, sens, fsr, chips):
     t1 = time.perf_counter()
     shift = variation.resonance_shift_nm(0.0, 0.0, cv.dw_nm, cv.dt_nm, cv.dT_K, sensitivities=sens)
     t2 = time.perf_counter()
-    res = tuning.tune(shift, fsr_nm=fsr, bank_size=BANK, pitch_um=PITCH_UM)
+    res = tuning.tune(shift, fsr_nm=fsr, bank_size=BANK, **GEOMETRY)
     t3 = time.perf_counter()
     return res, shift, (t1 - t0, t2 - t1, t3 - t2)
 
@@ -86,7 +88,7 @@ def naive_field_baseline(xy, ours_per_chip_s):
 
 def naive_tuning_baseline(shift, fsr, ours_per_chip_s):
     """Per-bank SciPy bounded least squares for the heater powers (same targets), scaled to a chip."""
-    c = tuning.crosstalk_matrix(np.arange(BANK) * PITCH_UM)
+    c = tuning.crosstalk_matrix(np.arange(BANK) * PITCH_UM, outer_diameter_um=RING_OUTER_DIAMETER_UM)
     m = tuning.TuningModel()
     q_max = m.to_max_power_w * fsr[:BANK] / m.to_power_per_fsr_w
     banks = 100
@@ -108,7 +110,7 @@ def policy_options(xy, sens, fsr, mean_chip_w):
                          ("8-bit heater DAC", tuning.TuningModel(heater_dac_bits=8)),
                          ("common-mode tracking (laser, 4 nm)", tuning.TuningModel(common_mode="laser"))):
         t0 = time.perf_counter()
-        res = tuning.tune(shift, fsr_nm=fsr, bank_size=BANK, pitch_um=PITCH_UM, model=model)
+        res = tuning.tune(shift, fsr_nm=fsr, bank_size=BANK, **GEOMETRY, model=model)
         dt = (time.perf_counter() - t0) / CHUNK
         print(f"  {label}: tune {dt * 1e3:.1f} ms/chip, {np.mean(res.total_power_w) / N_RINGS * 1e3:.2f} mW/ring, "
               f"unreachable {res.unreachable.mean():.2%}, residual RMS {np.sqrt(np.mean(res.residual_nm**2)):.3g} nm")

@@ -24,7 +24,8 @@ its direction's cost per nm; the heater gives red shift only, at 1/η W per nm
    (k = 0 without re-assignment; a ring needing more red than one heater gives is heated at its
    maximum and left with its residual).
 3. Heaters of a bank couple thermally: ring i sees Σ_j C_ij·q_j (nm), q_j = η_j·p_j the shift
-   heater j applies to its own ring, C from :func:`thermal_crosstalk_ratio`. TED-style:
+   heater j applies to its own ring, C from :func:`thermal_crosstalk_ratio` of the edge-to-edge
+   gap between rings i and j (centre distance − ring outer diameter, :func:`crosstalk_matrix`). TED-style:
    C = V Λ Vᵀ is decomposed once per bank geometry and q = C⁻¹τ applied to all banks at once.
    Banks where that needs a negative or above-maximum heater are re-solved as the
    box-constrained complementarity problem (0 <= q <= q_max; heaters strictly inside the box hit
@@ -39,10 +40,14 @@ its direction's cost per nm; the heater gives red shift only, at 1/η W per nm
    brute-force search over every order and actuator state (tests/test_tuning.py) whenever EO
    is blue-only (any cost) or its red side costs less than a heater even counting the
    crosstalk its heat lends the neighbours: c_red·η·max_i Σ_j C_ij < 1 (0.003 for the 4 µW/nm
-   Pockels window at 5 µm pitch). Red EO costing about as much as a heater or more is
-   outside that range: there a heated ring can push an EO ring past its range onto the next
-   order where the optimum would use EO on the heated ring instead (seen up to several times
-   the optimal power on 3-ring banks).
+   Pockels window at a 5 µm edge-to-edge gap), at gaps of a few µm and more. Red EO costing about
+   as much as a heater or more is outside that range: there a heated ring can push an EO ring
+   past its range onto the next order where the optimum would use EO on the heated ring instead
+   (seen up to several times the optimal power on 3-ring banks). So are banks at gaps of ~1 µm
+   or less with bidirectional EO, even inside that condition: a strong nearest-neighbour
+   coupling (0.2) with a weak next-nearest one (0.004) lets the re-assignment move a ring onto
+   the next order that the optimum keeps (1.6-3.5x the optimal power on 2-4 of 60 random draws
+   of 3- and 4-ring banks at 0.7 and 1 µm; none of 60 at 2 and 5 µm).
 
 Limits. ``to_max_power_w`` bounds each heater. ``chip_budget_w`` (None = unlimited) bounds the
 EO + TO power of each chip (each index of the leading axes of ``shift_nm``; common-mode
@@ -87,8 +92,14 @@ ring placed at the edge of its EO window could not absorb). The tracking cost, p
 (``photonics.common_mode.tec_input_power_w``) for |ΔT| with load ``laser_heat_load_w``
 (laser) or ``die_heat_load_w`` + the chip's EO + TO power (tec); 0 for none and ideal.
 
-Banks are thermally independent: crosstalk between banks (separate VDUs, tens of µm or more
-apart, ratio < 1e-4 beyond 40 µm) is neglected.
+Banks are thermally independent: crosstalk between banks (adjacent VDUs, 11-14 µm apart edge
+to edge in the presets: ratio 0.003-0.006, against 0.043 between neighbours along a bus at the
+presets' 5 µm gap) is neglected.
+
+Distance convention of the crosstalk: the edge-to-edge gap between two rings (centre distance
+minus the ring outer diameter, 2·radius + waveguide width), the convention of the source data
+(:func:`thermal_crosstalk_ratio`); a bank's rings sit ``pitch_um`` apart centre to centre and
+:func:`tune` takes their outer diameter (``ring_outer_diameter_um``) to turn pitches into gaps.
 """
 from __future__ import annotations
 
@@ -106,11 +117,14 @@ from photonics.validation import Parameters, as_float_array, check_int, check_po
 
 __all__ = ["TuningModel", "TuningResult", "thermal_crosstalk_ratio", "crosstalk_matrix", "tune"]
 
-# Induced/applied phase ratio vs ring separation: Lumerical HEAT data published with the TED
-# reference code (febinpsunny/ThermaleigenDecomposition), docs/references.md §4; 1 at d = 0 (self).
-_XT_DISTANCE_UM = np.array([0.0, 0.7, 5.1, 11.4, 13.9, 22.0, 34.0])
+# Induced/applied phase ratio vs the edge-to-edge gap between two rings: Lumerical HEAT data
+# published with the TED reference code (febinpsunny/ThermaleigenDecomposition), docs/references.md
+# §4, whose distances are inter-ring gaps in its source configuration (radius 5 µm rings, smallest
+# gap 0.7 µm). The 1 at gap 0 is an interpolation anchor (no ring is heated more by a neighbour
+# than by its own heater), not data: there are no points below 0.7 µm.
+_XT_GAP_UM = np.array([0.0, 0.7, 5.1, 11.4, 13.9, 22.0, 34.0])
 _XT_LOG_RATIO = np.log([1.0, 0.23, 0.043, 0.006, 0.003, 5.5e-4, 1.3e-4])
-_XT_TAIL_SLOPE = (_XT_LOG_RATIO[-1] - _XT_LOG_RATIO[-2]) / (_XT_DISTANCE_UM[-1] - _XT_DISTANCE_UM[-2])
+_XT_TAIL_SLOPE = (_XT_LOG_RATIO[-1] - _XT_LOG_RATIO[-2]) / (_XT_GAP_UM[-1] - _XT_GAP_UM[-2])
 
 _PGS_MAX_SWEEPS = 20000
 _SOLVE_TOL_NM = 1e-10
@@ -238,45 +252,58 @@ class TuningResult:
     eo_shift_nm: np.ndarray | float = 0.0
 
 
-def thermal_crosstalk_ratio(distance_um):
-    """Induced/applied thermal phase ratio at ring separation ``distance_um`` (>= 0).
+def thermal_crosstalk_ratio(gap_um):
+    """Induced/applied thermal phase ratio of a ring whose edge is ``gap_um`` (>= 0) from the heated
+    ring's edge (edge-to-edge gap, not centre distance).
 
-    Log-linear interpolation of the TED/Lumerical HEAT points of docs/references.md §4 (0.23 at
-    0.7 µm ... 1.3e-4 at 34 µm), anchored at 1 for d = 0; beyond 34 µm the last segment's
-    exponential decay continues. Monotone decreasing.
+    Convention and source: the TED/Lumerical HEAT points of docs/references.md §4
+    (febinpsunny/ThermaleigenDecomposition: 0.23 at 0.7 µm ... 1.3e-4 at 34 µm) are edge-to-edge
+    gaps between radius-5 µm rings in its source configuration (inter-ring gap 0.7 µm, the
+    smallest gap of the data). Log-linear interpolation between the points, anchored at 1 for
+    gap 0 (no data below 0.7 µm: ``floorplan.min_ring_gap_um``); beyond 34 µm the last
+    segment's exponential decay continues. Monotone decreasing. The data are for that one ring
+    size; other sizes use the same curve of the gap (an assumption).
     """
-    d = check_range("distance_um", distance_um, 0.0, unit="um")
+    d = check_range("gap_um", gap_um, 0.0, unit="um")
     d = np.asarray(d)
-    log_r = np.interp(d, _XT_DISTANCE_UM, _XT_LOG_RATIO)
-    tail = d > _XT_DISTANCE_UM[-1]
-    log_r = np.where(tail, _XT_LOG_RATIO[-1] + _XT_TAIL_SLOPE * (d - _XT_DISTANCE_UM[-1]), log_r)
+    log_r = np.interp(d, _XT_GAP_UM, _XT_LOG_RATIO)
+    tail = d > _XT_GAP_UM[-1]
+    log_r = np.where(tail, _XT_LOG_RATIO[-1] + _XT_TAIL_SLOPE * (d - _XT_GAP_UM[-1]), log_r)
     out = np.exp(log_r)
     return float(out) if out.ndim == 0 else out
 
 
-def crosstalk_matrix(positions_um):
-    """C_ij = thermal_crosstalk_ratio(|r_i − r_j|) for heater positions (n,) or (n, 2) µm; C_ii = 1."""
+def crosstalk_matrix(positions_um, *, outer_diameter_um: float):
+    """C_ij = thermal_crosstalk_ratio(gap_ij) for ring centres ``positions_um`` (n,) or (n, 2) µm,
+    gap_ij = |r_i − r_j| − ``outer_diameter_um`` (the rings' outer diameter, 2·radius + width),
+    clipped at 0; C_ii = 1."""
     pos = as_float_array("positions_um", positions_um)
     if pos.ndim == 1:
         pos = pos[:, None]
     if pos.ndim != 2 or pos.shape[1] not in (1, 2) or pos.shape[0] == 0:
         raise ValueError(f"positions_um must have shape (n,) or (n, 2) in micrometres with n >= 1, got shape {np.shape(positions_um)}")
+    outer = check_scalar("outer_diameter_um", outer_diameter_um, "[0, inf)", unit="um")
     dist = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
-    return thermal_crosstalk_ratio(dist)
+    c = thermal_crosstalk_ratio(np.maximum(dist - outer, 0.0))
+    np.fill_diagonal(c, 1.0)
+    return c
 
 
 @functools.lru_cache(maxsize=32)
-def _bank_matrices(bank_size: int, pitch_um: float, crosstalk: bool):
-    """(C, C⁻¹) of a bank of ``bank_size`` heaters at ``pitch_um`` along a line (TED eigenbasis)."""
+def _bank_matrices(bank_size: int, pitch_um: float, crosstalk: bool, outer_diameter_um: float):
+    """(C, C⁻¹) of a bank of ``bank_size`` rings of outer diameter ``outer_diameter_um`` whose
+    centres sit ``pitch_um`` apart along a line (TED eigenbasis; gaps = multiples of the pitch
+    minus the outer diameter)."""
     if not crosstalk:
         eye = np.eye(bank_size)
         return eye, eye
-    c = crosstalk_matrix(np.arange(bank_size) * pitch_um)
+    c = crosstalk_matrix(np.arange(bank_size) * pitch_um, outer_diameter_um=outer_diameter_um)
     lam, vec = np.linalg.eigh(c)
     if lam[0] <= 1e-6 * lam[-1]:
         raise ValueError(
-            f"pitch_um={pitch_um} with bank_size={bank_size} gives a thermal crosstalk matrix that is not positive "
-            f"definite (smallest eigenvalue {lam[0]:.3g}); allowed: a larger pitch_um (heaters cannot be set independently)"
+            f"pitch_um={pitch_um} (ring_outer_diameter_um={outer_diameter_um}, gap {pitch_um - outer_diameter_um:.4g} um) "
+            f"with bank_size={bank_size} gives a thermal crosstalk matrix that is not positive definite (smallest "
+            f"eigenvalue {lam[0]:.3g}); allowed: a larger pitch_um (heaters cannot be set independently)"
         )
     return c, (vec / lam) @ vec.T
 
@@ -762,16 +789,18 @@ def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
     return n_hard
 
 
-def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningModel | None = None,
-         dlambda_dT_nm_per_K=None) -> TuningResult:
+def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, ring_outer_diameter_um: float,
+         model: TuningModel | None = None, dlambda_dT_nm_per_K=None) -> TuningResult:
     """Lock every ring to its channel; see the module docstring for the policy.
 
     ``dlambda_dT_nm_per_K``: each ring's thermal sensitivity (broadcastable to ``shift_nm``,
     > 0), needed with ``model.common_mode == "tec"`` only.
 
     ``shift_nm``: resonance − assigned channel (nm, positive = red), shape (..., n_rings),
-    consecutive groups of ``bank_size`` rings forming a bank of heaters ``pitch_um`` apart
-    along a line. ``fsr_nm``: scalar or broadcastable to ``shift_nm`` (per-ring FSR).
+    consecutive groups of ``bank_size`` rings forming a bank whose centres sit ``pitch_um`` apart
+    along a line; ``ring_outer_diameter_um`` (2·radius + width, in (0, pitch_um); with two ring
+    designs in a bank the larger, so gaps err small and crosstalk high) turns centre distances into
+    the edge-to-edge gaps of the crosstalk data (:func:`crosstalk_matrix`). ``fsr_nm``: scalar or broadcastable to ``shift_nm`` (per-ring FSR).
     Work proceeds in cache-sized chunks of banks.
     """
     model = TuningModel() if model is None else model
@@ -784,12 +813,16 @@ def tune(shift_nm, *, fsr_nm, bank_size: int, pitch_um: float, model: TuningMode
     if s.shape[-1] % bank_size:
         raise ValueError(f"bank_size={bank_size} must divide n_rings={s.shape[-1]}; allowed: a divisor of the last axis of shift_nm")
     pitch_um = check_scalar("pitch_um", pitch_um, "(0, inf)", unit="um")
+    ring_outer_diameter_um = check_scalar("ring_outer_diameter_um", ring_outer_diameter_um, "(0, inf)", unit="um")
+    if ring_outer_diameter_um >= pitch_um:
+        raise ValueError(f"ring_outer_diameter_um={ring_outer_diameter_um} with pitch_um={pitch_um}: neighbouring rings "
+                         f"overlap or touch; allowed: ring_outer_diameter_um < pitch_um")
     fsr = check_positive("fsr_nm", fsr_nm, unit="nm")
     try:
         fsr = np.broadcast_to(fsr, s.shape)
     except ValueError as exc:
         raise ValueError(f"fsr_nm of shape {np.shape(fsr_nm)} must broadcast to shift_nm of shape {s.shape}") from exc
-    c, c_inv = _bank_matrices(bank_size, pitch_um, model.thermal_crosstalk)
+    c, c_inv = _bank_matrices(bank_size, pitch_um, model.thermal_crosstalk, ring_outer_diameter_um)
     mode = model.common_mode
     dt_k = np.zeros(s.shape[:-1] + (1,))
     s_fixed = None  # the shifts after the grid moved, for modes whose offset is final ("none", "tec")

@@ -14,10 +14,11 @@ def small(name="robin-eo", **changes) -> Accelerator:
 def test_inventory_hand_counts():
     inv = small().inventory
     # N=4, M=3, units=5: 60 cells; one laser line per channel per unit; one PD/TIA/comparator/ADC/DAC
-    # per VDU (15); a 1:3 splitter tree is 2 splitters per unit; activation + weight buffer per unit.
+    # per VDU (15); a 1:3 splitter tree is 2 splitters per unit; activation + weight buffer per unit;
+    # one partial-sum accumulator per VDU (the preset's accumulators_per_vdu = 1).
     assert inv.as_dict() == {
         "activation_rings": 60, "weight_rings": 60, "other_rings": 0, "laser_wavelengths": 20, "balanced_pds": 15,
-        "tias": 15, "comparators": 15, "adcs": 15, "dacs": 15, "splitters": 10, "buffers": 10,
+        "tias": 15, "comparators": 15, "adcs": 15, "dacs": 15, "splitters": 10, "buffers": 10, "accumulators": 15,
     }
     assert inv.total_rings == 120
 
@@ -45,14 +46,15 @@ def test_floorplan_index_order_is_the_contract():
 
 def test_floorplan_pitches():
     acc = small()
-    cfg = acc.config.floorplan
     fp = acc.floorplan
     x = fp.x_um.reshape(fp.shape)
     y = fp.y_um.reshape(fp.shape)
+    # robin-eo: outer diameter of the 800 nm wide, 5 um radius weight ring 2*5 + 0.8 = 10.8 um; ring gap 5 um,
+    # VDU gap 14.2 um (edge to edge) -> pitches 15.8 um and 25 um
     along_bus = x.reshape(5, 3, 8)  # act 0, weight 0, act 1, ... along each VDU
-    np.testing.assert_allclose(np.diff(along_bus, axis=-1), cfg.ring_pitch_um)
+    np.testing.assert_allclose(np.diff(along_bus, axis=-1), 15.8)
     np.testing.assert_allclose(np.ptp(y, axis=(2, 3)), 0.0)  # one VDU = one bus pair
-    np.testing.assert_allclose(np.diff(y[:, :, 0, 0], axis=1), cfg.vdu_pitch_um)
+    np.testing.assert_allclose(np.diff(y[:, :, 0, 0], axis=1), 25.0)
 
 
 def test_units_do_not_overlap_and_lie_on_the_die():
@@ -73,13 +75,15 @@ def test_units_do_not_overlap_and_lie_on_the_die():
 def test_area_by_hand():
     acc = small()
     c = acc.config
-    # unit: (2*margin + N*2*ring_pitch) x (2*margin + M*vdu_pitch) um
-    width = 2 * 100.0 + 4 * 2 * 5.0
-    height = 2 * 100.0 + 3 * 25.0
-    assert (c.floorplan.unit_margin_um, c.floorplan.ring_pitch_um, c.floorplan.vdu_pitch_um) == (100.0, 5.0, 25.0)
+    # unit: (2*margin + N*2*ring_pitch) x (2*margin + M*vdu_pitch) um; pitch = outer diameter 10.8 um
+    # (2*5 um + 800 nm weight ring) + edge-to-edge gap (5 um along a bus, 14.2 um between VDUs)
+    width = 2 * 100.0 + 4 * 2 * (10.8 + 5.0)
+    height = 2 * 100.0 + 3 * (10.8 + 14.2)
+    f = c.floorplan
+    assert (f.unit_margin_um, f.ring_gap_um, f.vdu_gap_um, f.ring_pitch_um, f.vdu_pitch_um) == (100.0, 5.0, 14.2, None, None)
     a = c.area
     expected = (5 * width * height * 1e-6 + 15 * 2 * a.pd_mm2 + 15 * a.adc_mm2 + 15 * a.dac_mm2 + 10 * a.splitter_mm2
-                + 10 * a.buffer_mm2 + a.electronics_mm2)
+                + 10 * a.buffer_mm2 + a.electronics_mm2 + 15 * a.accumulator_mm2)  # one accumulator per VDU
     assert acc.area_mm2 == pytest.approx(expected, rel=1e-12)
     assert sum(acc.area_breakdown_mm2.values()) == pytest.approx(acc.area_mm2, rel=1e-12)
 

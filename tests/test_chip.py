@@ -33,7 +33,8 @@ def batched_reference(acc, seed, chips, model):
                                          cv.dw_nm, cv.dt_nm, cv.dT_K, fp.channels_nm[fp.channel])
     shift = shift - cfg.wavelength.ring_blue_bias_nm  # the layout's blue bias (applied with fabrication variation)
     fsr = np.where(is_act, act.design(lam).fsr_nm, wt.design(lam).fsr_nm)
-    res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * cfg.N, pitch_um=cfg.floorplan.ring_pitch_um, model=model)
+    res = tuning.tune(shift, fsr_nm=fsr, bank_size=2 * cfg.N, pitch_um=cfg.ring_pitch_um,
+                      ring_outer_diameter_um=cfg.ring_outer_diameter_um, model=model)
     return shift, res
 
 

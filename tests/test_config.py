@@ -176,7 +176,12 @@ def test_old_short_names_still_set_their_fields(cfg, alias):
     assert resolve_name(alias) == OLD_ALIASES[alias]
     key = OLD_ALIASES[alias][0]
     ints = {"N": 8, "M": 4, "units": 100, "adc_bits": 3}
-    value = ints[alias] if alias in ints else 0.9 * cfg.value(key)
+    if alias in ints:
+        value = ints[alias]
+    elif cfg.value(key) is None:  # a derived value (floorplan.ring_pitch_um): a buildable one, 10 % above it
+        value = 1.1 * cfg.ring_pitch_um
+    else:
+        value = 0.9 * cfg.value(key)
     new = cfg.with_values({alias: value})
     assert all(new.value(k) == value for k in OLD_ALIASES[alias])
     assert new == cfg.with_values({k: value for k in OLD_ALIASES[alias]})

@@ -72,7 +72,7 @@ def test_injection_never_red_tunes_in_the_solver():
     for model in (m, tuning.TuningModel(**{**{k: getattr(m, k) for k in ("eo_blue_range_nm", "eo_red_range_nm",
                                                                        "eo_blue_w_per_nm", "eo_red_w_per_nm")},
                                           "chip_budget_w": 0.05})):
-        r = tuning.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=5.0, model=model)
+        r = tuning.tune(shift, fsr_nm=fsr, bank_size=20, pitch_um=15.8, ring_outer_diameter_um=10.8, model=model)  # robin-eo
         assert np.all(r.eo_shift_nm <= 0.0) and np.any(r.eo_shift_nm < 0.0)
         assert np.all(r.eo_shift_nm >= -m.eo_blue_range_nm - 1e-12)
         # EO power is the blue correction at the injection chord's W/nm (no hold power)
@@ -82,7 +82,7 @@ def test_injection_never_red_tunes_in_the_solver():
 def test_hold_power_is_drawn_by_every_ring_and_costs_no_lock_time():
     m = tuning.TuningModel(eo_blue_range_nm=0.02, eo_red_range_nm=0.06, eo_blue_w_per_nm=0.0, eo_red_w_per_nm=6.7e-8,
                            eo_hold_power_w=1e-9)
-    r = tuning.tune(np.zeros(8), fsr_nm=18.0, bank_size=4, pitch_um=5.0, model=m)
+    r = tuning.tune(np.zeros(8), fsr_nm=18.0, bank_size=4, pitch_um=15.5, ring_outer_diameter_um=10.5, model=m)
     np.testing.assert_array_equal(r.eo_power_w, 1e-9)
     assert r.total_power_w == pytest.approx(8e-9, rel=1e-12) and r.lock_time_s == 0.0
 

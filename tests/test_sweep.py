@@ -56,8 +56,9 @@ def test_apply_sets_every_aliased_field():
     from accel import presets
 
     base = presets.load("robin-eo")
-    cfg = sweep.apply(base, {"N": 8, "ring_width_nm": 650, "ring_pitch_um": 7.5, "bit_rate_gbps": 10})
-    assert cfg.N == 8 and cfg.bit_rate_gbps == 10.0 and cfg.floorplan.ring_pitch_um == 7.5
+    # ring pitch 12.5 um: above the outer diameter 2*5 um + 0.65 um plus the 0.7 um smallest gap
+    cfg = sweep.apply(base, {"N": 8, "ring_width_nm": 650, "ring_pitch_um": 12.5, "bit_rate_gbps": 10})
+    assert cfg.N == 8 and cfg.bit_rate_gbps == 10.0 and cfg.floorplan.ring_pitch_um == 12.5 and cfg.ring_pitch_um == 12.5
     assert cfg.activation_ring.width_nm == 650.0 and cfg.weight_ring.width_nm == 650.0
     assert cfg.M == base.M and cfg.units == base.units
 

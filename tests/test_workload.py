@@ -36,6 +36,28 @@ def test_conv_counts_by_hand(conv, shape, k, positions):
     assert layer.binary_macs == conv.out_channels * positions * k
 
 
+@pytest.mark.parametrize("layer,shape,groups", [
+    (nn.Conv2d(4, 4, 3, groups=4), (1, 4, 5, 5), 4),  # depthwise
+    (nn.Conv2d(4, 8, 3, groups=2), (1, 4, 5, 5), 2),
+    (nn.Conv2d(4, 8, 3), (1, 4, 5, 5), 1),
+    (nn.Linear(6, 3), (1, 6), 1),
+])
+def test_groups_are_recorded(layer, shape, groups):
+    w = extract_workload(layer, shape)
+    assert w.layers[0].groups == groups and w.arrays["groups"][0] == groups
+    assert w.to_frame().groups.tolist() == [groups]
+
+
+def test_mobilenet_v2_depthwise_convs_carry_their_groups():
+    w = extract_workload(shape_zoo.build("mobilenet-v2"), shape_zoo.input_shape("mobilenet-v2"))
+    convs = [x for x in w.layers if x.kind == "conv"]
+    depthwise = [x for x in convs if x.groups > 1]
+    # 17 inverted-residual blocks, one 3x3 depthwise conv each: groups = channels, K = 9.
+    assert len(depthwise) == 17
+    assert all(x.groups == x.out_channels and x.k == 9 for x in depthwise)
+    assert all(x.groups == 1 for x in convs if x not in depthwise)
+
+
 def test_binary_layers_are_not_flagged():
     model = nn.Sequential(BinaryConv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), Sign(), nn.Flatten(), BinaryLinear(4 * 36, 10))
     w = extract_workload(model, (1, 1, 6, 6))

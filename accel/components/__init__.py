@@ -8,8 +8,8 @@ categories in report order. A new component is one module plus one entry here.
 
 Modules: ``laser`` (:class:`Laser`, link budget), ``tuner`` (:class:`Tuner`), ``xnor_cell``
 (:class:`XnorCell`), ``common_mode`` (:class:`CommonModeTracker`, laser or die TEC), ``receiver`` (:class:`Receiver`), ``converters`` (:class:`Adc`, the
-comparator as a 1-bit ADC, :class:`Dac`), ``buffer`` (:class:`Buffer`), ``electronics``
-(:class:`Electronics`).
+comparator as a 1-bit ADC, :class:`Dac`), ``buffer`` (:class:`Buffer`), ``accumulator``
+(:class:`Accumulator`, the partial-sum adders), ``electronics`` (:class:`Electronics`).
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 
+from accel.components.accumulator import Accumulator
 from accel.components.buffer import Buffer
 from accel.components.common_mode import CommonModeTracker
 from accel.components.component import Action, Component
@@ -32,13 +33,13 @@ from photonics.validation import check_range
 __all__ = [
     "COMPONENTS", "CATEGORIES", "Components", "Action", "Component", "Laser", "LaserBudget", "laser_budget",
     "worst_path_loss_terms_db", "worst_path_loss_db", "Tuner", "CommonModeTracker", "XnorCell", "Receiver",
-    "Adc", "Dac", "adc_bits", "Buffer", "Electronics",
+    "Adc", "Dac", "adc_bits", "Buffer", "Accumulator", "Electronics",
 ]
 
 #: Every component, as its builder ``config -> Component``, in order. Within a breakdown
 #: category, energies add up in this order. Names: laser, tuner, common_mode, xnor_cell, receiver,
-#: comparator, adc, dac, buffer, electronics.
-COMPONENTS = (Laser, Tuner, CommonModeTracker, XnorCell, Receiver, Adc.comparator, Adc, Dac, Buffer, Electronics)
+#: comparator, adc, dac, buffer, accumulator, electronics.
+COMPONENTS = (Laser, Tuner, CommonModeTracker, XnorCell, Receiver, Adc.comparator, Adc, Dac, Buffer, Accumulator, Electronics)
 
 #: Energy-breakdown categories, in report order; ``laser``, ``tuning`` and ``common_mode``
 #: (common-mode tracking, outside the tuning budget) hold static power x run time, the rest

@@ -1,5 +1,6 @@
-"""The digital back end: partial-sum adders and the electronic engine (pooling, residual adds,
-electronic layers)."""
+"""The digital back end: the digital threshold compare of long dot products and the electronic
+engine (pooling, residual adds, electronic layers). The partial-sum adders are
+:class:`accel.components.accumulator.Accumulator`."""
 from __future__ import annotations
 
 from types import MappingProxyType
@@ -13,11 +14,11 @@ __all__ = ["Electronics"]
 class Electronics(Component):
     """The electronic back end of the chip (``count`` 1, area ``area.electronics_mm2``).
 
-    Actions: ``accumulate`` (one partial-sum add) and ``compare`` (one digital threshold
-    compare, at the op energy), both under ``accumulation`` and pipelined with the next round's
-    optical cycles (latency 0); ``op`` and ``mac`` of the electronic engine under
-    ``electronic``, at ``ops_per_s`` and ``macs_per_s``. Electronic values are
-    ``value_bits`` wide.
+    Actions: ``compare`` (one digital threshold compare of a completed partial sum, at the op
+    energy) under ``accumulation``, pipelined with the optical cycles (latency 0; its throughput
+    is not modelled); ``op`` and ``mac`` of the electronic engine under ``electronic``, at
+    ``ops_per_s`` and ``macs_per_s``. Electronic values are ``value_bits`` wide. The partial-sum
+    adds are the ``accumulator`` component's.
     """
 
     name = "electronics"
@@ -30,7 +31,6 @@ class Electronics(Component):
         self.macs_per_s = el.macs_per_ns * 1e9
         self.value_bits = el.value_bits
         self.actions = MappingProxyType({
-            "accumulate": Action(el.accumulator_add_energy_fj * 1e-15, 0.0, "accumulation"),
             "compare": Action(el.op_energy_fj * 1e-15, 0.0, "accumulation"),
             "op": Action(el.op_energy_fj * 1e-15, 1.0 / self.ops_per_s, "electronic"),
             "mac": Action(el.mac_energy_fj * 1e-15, 1.0 / self.macs_per_s, "electronic"),

@@ -35,7 +35,7 @@ def worst_path_loss_terms_db(config: AcceleratorConfig) -> dict[str, float]:
     loss, fp, per_cell = config.losses, config.floorplan, config.architecture.rings_per_cell
     lam = config.wavelength.center_wavelength_nm
     stages = math.ceil(math.log2(m)) if m > 1 else 0
-    path_um = 2.0 * fp.unit_margin_um + (m - 1) * fp.vdu_pitch_um + n * per_cell * fp.ring_pitch_um
+    path_um = 2.0 * fp.unit_margin_um + (m - 1) * config.vdu_pitch_um + n * per_cell * config.ring_pitch_um
     drop_db = sum(-10.0 * math.log10(getattr(config, r).design(lam).peak_drop) for r in ("activation_ring", "weight_ring"))
     return {
         "coupler": loss.coupler_db,

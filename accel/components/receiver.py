@@ -1,10 +1,19 @@
 """The receiver of every VDU: a balanced photodetector (two photodiodes) and a TIA.
 
 Static power (category ``receiver``, drawn for the whole run time: the TIA is biased, and the
-photodiodes reverse-biased, whenever the laser is on): per VDU the TIA's ``tia_power_mw`` plus
-each of the two photodiodes' own dissipation, ``pd_bias_v`` x (its photocurrent + dark
-current), at the received power the link budget is sized for (half of the N channels' light
-reaches each diode on average). No actions: nothing is spent per readout beyond the bias.
+photodiodes reverse-biased, whenever the laser is on): per VDU the TIA's power at the bit rate
+(:func:`tia_power_w`, :attr:`Receiver.tia_power_per_vdu_w`) plus each of the two photodiodes'
+own dissipation, ``pd_bias_v`` x (its photocurrent + dark current), at the received power the
+link budget is sized for (half of the N channels' light reaches each diode on average). No
+actions: nothing is spent per readout beyond the bias.
+
+TIA power scales with the bit rate: ``tia_power_mw`` is quoted at ``tia_reference_rate_gbps``
+and scaled by ``(bit_rate / tia_reference_rate_gbps)^tia_rate_exponent``. The presets' exponent
+1 keeps the energy per bit constant (power ~ bandwidth at a fixed photodiode capacitance, an
+assumption), 7.2 mW at 5 Gb/s = 1.44 pJ/bit, within 1.5x of published TIAs from ~2 to 25 Gb/s
+(Atef & Zimmermann, IEEE TCAS-I 60(7), 1929, 2013, 4.1 mW at 1.5 GHz bandwidth read as
+~2.1 Gb/s; CrossLight, Sunny et al., DAC 2021, 7.2 mW read at 5 Gb/s; Xie et al., IEEE iWEM 2021,
+38 mW at 25 Gb/s, post-layout simulation; tests/test_converters.py).
 
 The one place where the ``[receiver]`` configuration becomes ``photonics.receiver`` arguments
 (responsivity, dark current, TIA input-referred noise density, bit rate, wavelength, and the
@@ -23,14 +32,28 @@ from accel.components.component import Component
 from accel.components.xnor_cell import XnorCell
 from accel.config import AcceleratorConfig
 from photonics import receiver
+from photonics.validation import check_range
 
-__all__ = ["Receiver"]
+__all__ = ["tia_power_w", "Receiver"]
+
+
+def tia_power_w(bit_rate_gbps, *, power_mw: float, reference_rate_gbps: float, rate_exponent: float):
+    """One TIA's power (W) at ``bit_rate_gbps``: ``power_mw`` (mW, quoted at
+    ``reference_rate_gbps``) x ``(bit_rate_gbps / reference_rate_gbps)^rate_exponent``.
+    Scalar or array bit rate."""
+    rate = check_range("bit_rate_gbps", bit_rate_gbps, 0.0, None, lo_inclusive=False, unit="Gb/s")
+    p0 = check_range("power_mw", power_mw, 0.0, 1000.0, unit="mW")
+    ref = check_range("reference_rate_gbps", reference_rate_gbps, 0.0, 1000.0, lo_inclusive=False, unit="Gb/s")
+    exponent = check_range("rate_exponent", rate_exponent, 0.0, 3.0)
+    out = p0 * 1e-3 * (np.asarray(rate) / ref) ** exponent
+    return float(out) if np.ndim(out) == 0 else out
 
 
 class Receiver(Component):
     """One balanced photodetector + TIA per VDU (``count`` = M * units; ``photodiodes`` = 2 * count).
 
-    Area: two photodiodes per VDU at ``area.pd_mm2`` (the TIA is taken as part of it).
+    Area: two photodiodes per VDU at ``area.pd_mm2`` (the TIA is taken as part of it). Static
+    power: ``count`` x :attr:`tia_power_per_vdu_w` + ``photodiodes`` x :attr:`photodiode_power_w`.
     """
 
     name = "receiver"
@@ -73,9 +96,17 @@ class Receiver(Component):
         current = rx.responsivity_a_per_w * received * cfg.N / 2 + rx.dark_current_na * 1e-9
         return rx.pd_bias_v * current
 
+    @cached_property
+    def tia_power_per_vdu_w(self) -> float:
+        """One VDU's TIA power (W) at ``architecture.bit_rate_gbps`` (:func:`tia_power_w`)."""
+        cfg, rx = self._config, self._config.receiver
+        return tia_power_w(cfg.bit_rate_gbps, power_mw=rx.tia_power_mw, reference_rate_gbps=rx.tia_reference_rate_gbps,
+                           rate_exponent=rx.tia_rate_exponent)
+
     @property
     def static_power_w(self) -> float:
-        return self.count * self._config.receiver.tia_power_mw * 1e-3 + self.photodiodes * self.photodiode_power_w
+        """All VDUs' TIAs at the bit rate plus every photodiode's bias dissipation (W)."""
+        return self.count * self.tia_power_per_vdu_w + self.photodiodes * self.photodiode_power_w
 
     def noise_sigma(self, power_w: float, n_dot: int) -> float:
         """Std of one readout of ``n_dot`` cells in units of one cell's ±1 level, at received

@@ -7,22 +7,45 @@ units):
 * K is cut into ``n_chunks = ceil(K/N)`` chunks of N (the last one shorter); chunk i covers
   elements ``[i*N, min((i+1)*N, K))``, element j of a chunk on channel j of its VDU.
 * Output channels form ``n_groups = ceil(C/M)`` groups of M; output channel ``o`` uses VDU
-  ``o % M`` of its unit, so a unit's M VDUs share one activation chunk (one buffer read,
-  broadcast to their activation rings) and hold M weight vectors.
+  ``o % M`` of its unit, so a unit's M VDUs hold M weight vectors and, when they belong to one
+  convolution group, share one activation chunk (one buffer read, broadcast to their
+  activation rings).
 * A (group, chunk) task occupies one unit; tasks are numbered ``g = group*n_chunks + chunk``
   (all chunks of a group adjacent, so partial sums complete early). With ``G`` tasks:
   if ``G >= U`` task g runs on unit ``g % U`` in round ``g // U`` (``rounds = ceil(G/U)``,
   one replica); else it is replicated on ``R = min(U // G, P)`` units (replica r on unit
   ``r*G + g``) and position p runs on replica ``p % R``.
 * Each round: load the weights (``eo_settle_ns``; nothing for streamed-weight cells), then
-  stream the positions, one per cycle: ``cycles = rounds * ceil(P/R)`` at the bit rate.
+  stream the positions, one per cycle: ``cycles = rounds * ceil(P/R)`` at the bit rate. This is
+  the layer's optical time, ``optical_s = cycles / bit rate + weight_reloads * eo_settle_ns``.
 * K <= N: the comparator decides each dot product directly (threshold from a DAC per loaded
-  VDU). K > N: every chunk result is digitised (ADC, ``ceil(log2(N+1))`` bits) and the
-  partial sums are added digitally, then compared with the threshold. The digital back end
-  of one round is pipelined with the optical cycles of the next (no extra latency).
+  VDU); no partial sums, the layer's time is its optical time.
+* K > N: every chunk result is digitised (ADC, ``ceil(log2(N+1))`` bits) and added into its dot
+  product's partial sum by an accumulator (``accel.components.accumulator``) of the VDU that
+  produced it; the first chunk's result starts the sum, so a dot product costs
+  ``n_chunks - 1`` adds, and a VDU adds one result per position it serves in every round whose
+  task is not a chunk 0. The completed sum is compared digitally with the threshold. The
+  accumulators run concurrently with the optical cycles and the weight reloads (chunk results
+  queue between the ADC and the accumulator; queue depth, pipeline fill and drain are not
+  modelled), so the layer takes ``max(optical_s, accumulation_s)``, where ``accumulation_s`` is
+  the adds on the busiest VDU (:func:`busiest_vdu_adds`) over that VDU's add rate,
+  ``accumulators_per_vdu * accumulator_adds_per_ns``. ``rep.layers.bound`` says which term
+  won (``"optical"`` or ``"accumulator"``; ``"electronic"`` for electronic records, ``"none"``
+  for folded ones). A K > N layer whose largest partial sum, a popcount of K, does not fit
+  ``electronics.accumulator_bits`` is refused (ValueError naming the layer).
 
 Electronic operations (pooling, residual additions, electronic layers) run on the electronic
 engine, one after the other with the optical layers: latency ``ops/ops_per_s + macs/macs_per_s``.
+
+Activation reads. Output channel ``o`` of a convolution with ``groups`` groups reads only the
+inputs of its group ``o // (C/groups)``. One buffer read of a chunk feeds the VDUs of a unit
+that belong to one convolution group, so every (VDU group, convolution group) pair that shares
+an output channel reads the group's K activations once per position. The VDU groups cut
+``[0, C)`` at the multiples of M, the convolution groups at the multiples of ``C/groups``; the
+pairs are the pieces of both cuts together, ``pairs = ceil(C/M) + groups - ceil(C/lcm(M,
+C/groups))`` (cuts at common multiples counted once). ``groups = 1`` gives ``ceil(C/M)`` (one
+read per unit task), depthwise (``C/groups = 1``) gives C (one read per output channel).
+Activation reads of a layer: ``P * K * pairs`` bits (:func:`activation_read_pairs`).
 
 The scheduler counts, per layer, the actions of ``accelerator.components`` (keys
 ``"component.action"``); energy per breakdown category is static power x latency plus
@@ -30,9 +53,9 @@ count x action energy (``accel.components.Components.energy_j``). Counts of an o
 (D = C*P dot products): ``xnor_cell.modulate`` D*K activation bits; ``xnor_cell.program_weight``
 C*K*R per load (D*K for streamed weights);
 ``comparator.convert`` D decisions (K <= N) or ``adc.convert`` D*n_chunks conversions (K > N);
-``dac.convert`` one threshold per loaded VDU (K <= N); ``electronics.accumulate``
+``dac.convert`` one threshold per loaded VDU (K <= N); ``accumulator.accumulate``
 D*(n_chunks - 1) partial-sum adds and ``electronics.compare`` D digital threshold compares
-(K > N); ``buffer.read`` of P*K*n_groups activation bits and of every weight bit written,
+(K > N); ``buffer.read`` of ``P*K*pairs`` activation bits and of every weight bit written,
 ``buffer.write`` of one output bit per dot product. Electronic conv/linear layers count
 ``electronics.mac`` plus buffer reads of inputs and weights and writes of outputs at
 ``value_bits``; other electronic operations count ``electronics.op`` on data in flight.
@@ -51,7 +74,8 @@ from accel.components import CATEGORIES
 from mapping.performance.workload import Workload, extract_workload
 from photonics.validation import check_int, check_range
 
-__all__ = ["COMPONENTS", "tiling", "VduAssignment", "assign_vdus", "schedule_workload", "MappingReport", "map_model"]
+__all__ = ["COMPONENTS", "tiling", "busiest_vdu_adds", "activation_read_pairs", "VduAssignment", "assign_vdus",
+           "schedule_workload", "MappingReport", "map_model"]
 
 COMPONENTS = CATEGORIES
 """Energy breakdown keys (``accel.components.CATEGORIES``); ``laser``, ``tuning`` and
@@ -79,6 +103,42 @@ def tiling(k, out_channels, positions, n, m, units) -> dict[str, np.ndarray]:
         "n_chunks": n_chunks, "n_groups": n_groups, "tasks": tasks, "replicas": replicas, "rounds": rounds,
         "cycles_per_round": cycles_per_round, "cycles": rounds * cycles_per_round,
     }
+
+
+def busiest_vdu_adds(k, out_channels, positions, n, m, units) -> np.ndarray:
+    """Partial-sum adds falling on the busiest VDU of a layer (module docstring), NumPy-broadcast
+    over all arguments like :func:`tiling` (int64 array).
+
+    A VDU adds each result it produces for a chunk other than chunk 0. VDU 0 of a unit serves
+    every task on that unit (every group has an output channel on it), so the busiest VDU is a
+    VDU 0: on unit u, ``T(u) = #{g < G: g % U == u}`` tasks of which ``Z(u) = #{i < n_groups:
+    (i*n_chunks) % U == u}`` are chunk 0, each serving ``cycles_per_round`` positions at most
+    (replica 0 of a replicated task). Result: ``cycles_per_round * max_u (T(u) - Z(u))``, 0
+    when ``n_chunks == 1``.
+    """
+    t = tiling(k, out_channels, positions, n, m, units)
+    shape = t["tasks"].shape
+    nc, ng, tasks, cpr = (np.broadcast_to(t[key], shape) for key in ("n_chunks", "n_groups", "tasks", "cycles_per_round"))
+    u_all = np.broadcast_to(np.asarray(units, dtype=np.int64), shape)
+    out = np.zeros(shape, dtype=np.int64)
+    for idx in np.ndindex(shape):
+        if nc[idx] <= 1:
+            continue
+        u, g, c, groups = int(u_all[idx]), int(tasks[idx]), int(nc[idx]), int(ng[idx])
+        q, r = divmod(g, u)
+        per_unit = np.full(u, q, dtype=np.int64)
+        per_unit[:r] += 1
+        per_unit -= np.bincount((np.arange(groups, dtype=np.int64) * c) % u, minlength=u)
+        out[idx] = int(cpr[idx]) * int(per_unit.max())
+    return out
+
+
+def activation_read_pairs(out_channels, groups, m) -> np.ndarray:
+    """(VDU group, convolution group) pairs sharing an output channel, ``ceil(C/M) + groups -
+    ceil(C/lcm(M, C/groups))`` (module docstring); each reads its group's K activations once
+    per position. NumPy-broadcast (int64); ``groups`` must divide ``out_channels``."""
+    c, g, m = (np.asarray(v, dtype=np.int64) for v in (out_channels, groups, m))
+    return _ceil_div(c, m) + g - _ceil_div(c, np.lcm(m, c // g))
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,12 +204,16 @@ def assign_vdus(accelerator: Accelerator, *, out_channels: int, k: int, position
 
 
 def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power_w: float | None = None) -> dict:
-    """Per-layer counts, action counts (``actions``, keyed ``"component.action"``), latency (s)
-    and energy (J) by category, as column arrays (whole batch)."""
+    """Per-layer counts, action counts (``actions``, keyed ``"component.action"``), latency (s:
+    ``optical_s``, ``accumulation_s`` and their maximum ``latency_s`` for optical layers), the
+    ``bound`` of each record and energy (J) by category, as column arrays (whole batch).
+
+    Raises ValueError for a layer whose ``groups`` does not divide its ``out_channels`` or whose
+    partial sum (K > N) does not fit ``electronics.accumulator_bits``."""
     a = workload.arrays
     cfg = accelerator.config
     comps = accelerator.components
-    cell, engine = comps.xnor_cell, comps.electronics
+    cell, engine, acc = comps.xnor_cell, comps.electronics, comps.accumulator
     streamed = cell.weights_streamed
     static = comps.static_power_w(tuning_power_w)
     n, m, u = cfg.N, cfg.M, cfg.units
@@ -157,11 +221,19 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
     k = np.where(opt, a["k"], 1)
     c = np.where(opt, a["out_channels"], 1)
     p = np.where(opt, a["positions"], 1)
+    groups = np.where(opt, a["groups"], 1)
+    multi = opt & (k > n)
+    for i in np.nonzero(opt)[0]:
+        layer = workload.layers[i]
+        if groups[i] < 1 or c[i] % groups[i]:
+            raise ValueError(f"layer {layer.name!r}: groups={int(groups[i])} does not divide out_channels={int(c[i])}; "
+                             "allowed: groups >= 1 dividing out_channels")
+        if multi[i]:
+            acc.check_fits(int(k[i]), layer.name)
     t = tiling(k, c, p, n, m, u)
     zero = np.zeros(len(opt), dtype=np.int64)
     dots = np.where(opt, a["dot_products"], 0)
     macs = dots * k
-    multi = opt & (k > n)
     reps = t["replicas"]
     cycles = np.where(opt, t["cycles"], 0)
     rounds = np.where(opt, t["rounds"], 0)
@@ -172,16 +244,24 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
         "comparator_decisions": np.where(opt & ~multi, dots, 0),
         "dac_conversions": np.where(opt & ~multi, c * reps, 0),
         "partial_sum_adds": np.where(opt, dots * (t["n_chunks"] - 1), 0),
+        "partial_sum_adds_per_vdu": np.where(multi, busiest_vdu_adds(k, c, p, n, m, u), 0),
         "vdu_cycles": np.where(opt, dots * t["n_chunks"], 0),
         "weight_ring_writes": np.where(opt, macs if streamed else c * k * reps, 0),
-        "activation_read_bits": np.where(opt, p * k * t["n_groups"], 0),
+        "activation_read_bits": np.where(opt, p * k * activation_read_pairs(c, groups, m), 0),
     }
     el = a["electronic"]
-    latency = np.where(
+    optical_s = np.where(
         opt,
         cycles * cell.actions["modulate"].latency_s + counts["weight_reloads"] * cell.actions["program_weight"].latency_s,
+        0.0,
+    )
+    accumulation_s = counts["partial_sum_adds_per_vdu"] / acc.adds_per_s_per_vdu
+    latency = np.where(
+        opt, np.maximum(optical_s, accumulation_s),
         np.where(el, a["ops"] / engine.ops_per_s + a["macs"] / engine.macs_per_s, 0.0),
     )
+    bound = np.where(opt, np.where(accumulation_s > optical_s, "accumulator", "optical"),
+                     np.where(el, "electronic", "none")).astype(object)
     vb = engine.value_bits
     el_mem_bits = np.where(el & (a["macs"] > 0), (a["in_numel"] + a["weight_numel"]) * vb, 0)
     el_write_bits = np.where(el & (a["macs"] > 0), a["out_numel"] * vb, 0)
@@ -193,7 +273,7 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
         "dac.convert": counts["dac_conversions"],
         "buffer.read": counts["activation_read_bits"] + counts["weight_ring_writes"] + el_mem_bits,
         "buffer.write": dots + el_write_bits,
-        "electronics.accumulate": counts["partial_sum_adds"],
+        "accumulator.accumulate": counts["partial_sum_adds"],
         "electronics.compare": np.where(multi, dots, 0),
         "electronics.op": np.where(el, a["ops"], 0),
         "electronics.mac": np.where(el, a["macs"], 0),
@@ -203,8 +283,8 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
     util[opt] = macs[opt] / (n * m * u * cycles[opt])
     return {
         **counts, "n_chunks": np.where(opt, t["n_chunks"], 0), "rounds": rounds, "replicas": np.where(opt, reps, 0),
-        "binary_macs": macs, "latency_s": latency, "utilisation": util, "actions": actions, "energy": energy,
-        "static_power_w": static,
+        "binary_macs": macs, "optical_s": optical_s, "accumulation_s": accumulation_s, "latency_s": latency,
+        "bound": bound, "utilisation": util, "actions": actions, "energy": energy, "static_power_w": static,
     }
 
 
@@ -238,8 +318,10 @@ class MappingReport:
 
     @cached_property
     def layers(self) -> pd.DataFrame:
-        """One row per workload record: counts, cycles, latency, one ``"component.action"`` column
-        per action with its count, energy by category, utilisation."""
+        """One row per workload record: counts, cycles, latency (``optical_s``, ``accumulation_s``,
+        ``latency_s`` and the ``bound``: ``"optical"``, ``"accumulator"``, ``"electronic"`` or
+        ``"none"``), one ``"component.action"`` column per action with its count, energy by
+        category, utilisation."""
         return pd.DataFrame(self.layer_columns)
 
     @property
@@ -296,10 +378,13 @@ def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: f
         "flagged": [layer.flagged for layer in workload.layers],
         "note": [layer.note for layer in workload.layers],
         "k": a["k"], "out_channels": a["out_channels"], "positions": a["positions"], "dot_products": a["dot_products"],
-        "binary_macs": s["binary_macs"], "electronic_ops": a["ops"], "electronic_macs": a["macs"],
+        "groups": a["groups"], "binary_macs": s["binary_macs"], "electronic_ops": a["ops"], "electronic_macs": a["macs"],
         "n_chunks": s["n_chunks"], "rounds": s["rounds"], "replicas": s["replicas"], "cycles": s["cycles"],
         "weight_reloads": s["weight_reloads"], "adc_conversions": s["adc_conversions"],
-        "comparator_decisions": s["comparator_decisions"], "utilisation": s["utilisation"], "latency_s": s["latency_s"],
+        "comparator_decisions": s["comparator_decisions"], "partial_sum_adds": s["partial_sum_adds"],
+        "partial_sum_adds_per_vdu": s["partial_sum_adds_per_vdu"], "activation_read_bits": s["activation_read_bits"],
+        "utilisation": s["utilisation"], "optical_s": s["optical_s"], "accumulation_s": s["accumulation_s"],
+        "latency_s": s["latency_s"], "bound": s["bound"],
         **s["actions"],
         "energy_j": sum(s["energy"].values()),
         **{f"energy_{comp}_j": s["energy"][comp] for comp in COMPONENTS},

@@ -7,7 +7,9 @@ additions, functional pooling). Each record is a :class:`LayerWork`:
 
 * ``conv``/``linear`` (``nn.Conv*d``/``nn.Linear`` and subclasses): dot-product length
   ``k = in_channels/groups * prod(kernel)`` (``in_features``), ``out_channels``, ``positions``
-  (output elements per output channel, batch included), ``dot_products``, weight shape. A
+  (output elements per output channel, batch included), ``dot_products``, weight shape and
+  ``groups`` (a grouped convolution's output channel ``o`` reads only the input channels of its
+  group ``o // (out_channels/groups)``; depthwise: ``groups = in_channels``; 1 otherwise). A
   layer with ``binary = True`` runs optically; one with ``electronic = True`` runs in
   electronics as ``macs = dot_products * k`` full-precision MACs; a plain layer with neither
   is treated as binarized (optical) and ``flagged``.
@@ -64,7 +66,10 @@ _ACT_NAMES = {"relu", "relu_", "relu6", "hardtanh", "hardtanh_", "sign", "sigmoi
 
 @dataclass(frozen=True)
 class LayerWork:
-    """One layer or electronic operation, in execution order; counts cover the whole input batch."""
+    """One layer or electronic operation, in execution order; counts cover the whole input batch.
+
+    ``groups``: convolution groups (``out_channels`` is a multiple of it); 1 for linear layers and
+    ordinary convolutions."""
 
     name: str
     kind: str
@@ -74,6 +79,7 @@ class LayerWork:
     positions: int = 0
     dot_products: int = 0
     weight_shape: tuple = ()
+    groups: int = 1
     binary: bool = False
     flagged: bool = False
     ops: int = 0
@@ -118,7 +124,8 @@ class Workload:
     @cached_property
     def arrays(self) -> dict[str, np.ndarray]:
         """Column arrays (int64/bool/str) over all layers, for vectorised scheduling."""
-        cols = ("k", "out_channels", "positions", "dot_products", "ops", "macs", "in_numel", "out_numel", "weight_numel")
+        cols = ("k", "out_channels", "positions", "dot_products", "groups", "ops", "macs", "in_numel", "out_numel",
+                "weight_numel")
         out = {c: np.array([getattr(layer, c) for layer in self.layers], dtype=np.int64) for c in cols}
         out["runs_on"] = np.array([layer.runs_on for layer in self.layers], dtype=object)
         out["optical"] = out["runs_on"] == "optical"
@@ -262,9 +269,9 @@ def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | N
     if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
         notes = []
         if isinstance(m, nn.Linear):
-            kind, k, c_out = "linear", m.in_features, m.out_features
+            kind, k, c_out, groups = "linear", m.in_features, m.out_features, 1
         else:
-            kind, k, c_out = "conv", m.in_channels // m.groups * _numel(m.kernel_size), m.out_channels
+            kind, k, c_out, groups = "conv", m.in_channels // m.groups * _numel(m.kernel_size), m.out_channels, m.groups
             if not isinstance(m, nn.Conv2d):
                 notes.append(f"{type(m).__name__} scheduled by its dot products; the functional simulator runs Conv2d only")
             if any(d != 1 for d in np.atleast_1d(m.dilation)):
@@ -278,7 +285,7 @@ def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | N
         dots = c_out * positions
         return LayerWork(
             name=name, kind=kind, runs_on=runs_on, k=k, out_channels=c_out, positions=positions, dot_products=dots,
-            weight_shape=tuple(m.weight.shape), binary=binary, flagged=flagged,
+            weight_shape=tuple(m.weight.shape), groups=int(groups), binary=binary, flagged=flagged,
             macs=dots * k if runs_on == "electronic" else 0, in_numel=in_numel, out_numel=out_numel,
             weight_numel=m.weight.numel(), note="; ".join(notes),
         )
