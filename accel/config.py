@@ -184,7 +184,9 @@ class ReceiverConfig(Parameters):
     Receiver noise: shot noise of the photodiodes and the TIA's input-referred noise current
     density ``tia_noise_pa_per_rthz`` (which includes its feedback resistor). Power
     (``accel.components.Receiver``, static: biased whenever the laser is on): the TIA's
-    ``tia_power_mw`` and each photodiode's own dissipation, ``pd_bias_v`` x its current.
+    ``tia_power_mw`` quoted at ``tia_reference_rate_gbps``, scaled to the bit rate by
+    ``(rate / reference)^tia_rate_exponent``, and each photodiode's own dissipation,
+    ``pd_bias_v`` x its current.
     """
 
     key_prefix: ClassVar[str] = "receiver"
@@ -200,7 +202,10 @@ class ReceiverConfig(Parameters):
 
 @dataclass(frozen=True)
 class ConverterConfig(Parameters):
-    """ADC (Walden figure of merit: E = FOM * 2^bits per conversion) and DAC energies.
+    """ADC and DAC energies. ADC energy per conversion ``E = FOM(fs) * 2^bits`` at one
+    conversion per VDU cycle (fs = the bit rate, GS/s), with the Walden figure of merit flat at
+    ``adc_fom_fj_per_step`` up to ``adc_fom_corner_gsps`` and rising as
+    ``(fs / corner)^adc_fom_slope`` above it (``accel.components.converters``).
 
     ``adc_bits``: resolution of the partial-sum ADCs; None (the default) = ceil(log2(N + 1)),
     one code per popcount level. Fewer bits quantise partial sums coarsely (and cost less).
@@ -311,8 +316,16 @@ class TuningConfig(Parameters):
     ``lock_residual_pm``: closed-loop locking (a feedback loop per ring holds it on its channel):
     σ of the per-ring error it leaves, drawn per chip (``accel.chip``, step 4); with closed
     loop, set ``thermal.post_lock_drift_sigma_K`` to 0 (the loop tracks the drift).
-    Without ``fixed_power_per_ring_mw`` the nominal tuning power is the mean over
-    ``variation_chips`` sampled chips (``accel.components.Tuner``).
+    ``eo_settle_ns``: the weight-ring reload time of a weight-stationary (``robin``) cell with an
+    ``"assumed"`` weight modulator (the papers' model, a typed-in figure); required exactly then. A
+    physical weight modulator's reload time is its own settle time (``photonics.eo.actuator`` of
+    the weight mechanism on the weight ring: carrier lifetime, RC or the Pockels device's figure,
+    ``accel.components.XnorCell``).
+    Without ``fixed_power_per_ring_mw`` the nominal tuning power is sampled
+    (``accel.components.Tuner``): at most ``variation_banks`` banks per chip, stratified over the
+    whole die floorplan, on chips added ``variation_chip_block`` at a time until the standard error
+    over per-chip means is at most ``variation_target_rel_se`` of the mean or ``variation_chips``
+    (the cap) are sampled; chip k's draws depend only on (``variation_seed``, k).
     """
 
     key_prefix: ClassVar[str] = "tuning"
@@ -333,7 +346,6 @@ class TuningConfig(Parameters):
     die_heat_load_w: float = param("[0, 1e4]", unit="W", doc="die heat the die TEC pumps besides the EO + TO tuning power")
     tec_hot_side_k: float = param("[200, 400]", unit="K", doc="TEC hot-side (heat-sink) temperature")
     tec_zt: float = param("(0, 5]", doc="TEC module figure of merit ZT")
-    eo_settle_ns: float = param("[0, 1e6]", unit="ns", doc="weight-ring settle time after a reload")
     variation_chips: int = param("[1, 10000]", doc="most chips sampled for the nominal tuning power (cap)")
     variation_chip_block: int = param("[1, 10000]", doc="chips added per step until the standard error target is met")
     variation_target_rel_se: float = param("(0, 1]", doc="relative standard error (over per-chip means) to stop at")
@@ -349,6 +361,9 @@ class TuningConfig(Parameters):
                                         doc="heater drive resolution over [0, to_max_power_mw] (None: ideal)")
     lock_residual_pm: float = param("[0, 1e4]", unit="pm", default=0.0,
                                     doc="σ of each ring's residual under closed-loop locking (0: open loop, no feedback)")
+    eo_settle_ns: float | None = param("(0, 1e6]", unit="ns", default=None,
+                                       doc="with an 'assumed' weight-stationary weight modulator: its reload (settle) time "
+                                           "(None: the weight mechanism's own settle time)")
     eo_actuator: _eo.ActuatorFigures | None = dataclasses.field(default=None, repr=False)  # derived, not a TOML key
 
     def model(self) -> TuningModel:
@@ -609,6 +624,13 @@ class AcceleratorConfig:
                     f"{key}={self.value(key)!r} is not allowed with {', '.join(f'{u}={self.value(u)!r}' for u in users)}; "
                     f"allowed: a value exactly when one of them is 'assumed' (the papers' model)"
                     + ("" if key.startswith("wavelength.") else ", optional otherwise (it replaces the model's energy)"))
+        typed_reload = self.cell_model == "robin" and self.eo.weight_mechanism == "assumed"
+        if typed_reload != (self.tuning.eo_settle_ns is not None):
+            raise ValueError(
+                f"tuning.eo_settle_ns={self.tuning.eo_settle_ns!r} is not allowed with cell_model={self.cell_model!r} and "
+                f"eo.weight_mechanism={self.eo.weight_mechanism!r}; allowed: a value > 0 ns exactly for a weight-stationary "
+                "('robin') cell with an 'assumed' weight modulator (the papers' reload time), None otherwise (a physical "
+                "weight ring reloads in its mechanism's settle time; streamed weights are not reloaded)")
         lam = self.wavelength.center_wavelength_nm
         tuner = self.eo_tuner(self.tuning.eo_mechanism)
         figs = [_eo.actuator(tuner, getattr(self, r).design(lam)) for r in ("activation_ring", "weight_ring")]

@@ -20,7 +20,7 @@ tuning model with half the blue window, as the tuner places its grid: the other 
 margin for the red shift the neighbours' heaters lend); the common mode beyond the tracking
 range is heated on every ring
 (``common_mode_excess_nm``, with the layout's blue bias); Δ_d is integrated by Gauss–Hermite
-quadrature. Left out: thermal crosstalk (neighbours' heat lends ~10 % at 5 µm pitch, so this
+quadrature. Left out: thermal crosstalk (neighbours' heat lends a few % at the 5 µm edge gap, so this
 over-estimates), the chip budget and the heater limit (chips beyond them are yield loss, not
 power), EO power (µW per ring), and chips whose rings come out red of the tracking range
 (they wrap or fail to lock). :func:`estimate` also returns the textbook

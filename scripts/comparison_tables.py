@@ -155,8 +155,8 @@ def single(accs) -> str:
     """Single-assumption changes, ResNet-18, tuning power 0 (EPB in fJ)."""
     lb, eo, po = accs["lightbulb"], accs["robin-eo"], accs["robin-po"]
     rx = lb.config.receiver
-    rep = _report(_with(lb, {"receiver.tia_power_mw": rx.tia_power_mw * 10}), "resnet18", 0.0)
-    lines = [f"* LightBulb with TIA power x10 (the same energy per bit as at 5 Gb/s): {_fj(rep)} fJ "
+    rep = _report(_with(lb, {"receiver.tia_rate_exponent": 0.0}), "resnet18", 0.0)
+    lines = [f"* LightBulb with its TIA at the 5 Gb/s power ({rx.tia_power_mw:g} mW, not scaled to 50 Gb/s): {_fj(rep)} fJ "
              f"(receiver {_pct(rep, 'receiver')} %)."]
     rep = _report(_with(lb, {"memory.read_energy_fj_per_bit": 0.0}), "resnet18", 0.0)
     lines.append(f"* LightBulb with a free weight memory: {_fj(rep)} fJ.")

@@ -57,7 +57,7 @@ Reading the table:
 - Halving the blue EO window in the estimate is what brings it to the simulation: with the full
   window the estimate was 2x low for the `-paper` presets (1 nm of bidirectional EO) and 10x for
   lightbulb-paper, because the tuner keeps that margin for the red shift neighbours' heaters lend.
-- The estimate leaves out thermal crosstalk's saving (neighbours' heat lends ~10 % at 5 µm pitch), the
+- The estimate leaves out thermal crosstalk's saving (neighbours' heat lends a few % at the 5 µm edge gap), the
   chip budget and heater limit, EO power, and chips red of the tracking range (yield loss); the sampled
   common mode is heavy in its tails, so the simulated mean converges slowly (see its standard error).
 - **nominal** is the figure the energy model uses: 64 chips on one block (one unit of up to 4 VDUs),

@@ -93,6 +93,8 @@ def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
         "utilisation": rep.utilisation,
         "area_mm2": accelerator.area_mm2,
         "package_max_power_w": accelerator.config.package.max_power_w,
+        "nominal_tuning_chips": accelerator.components.tuner.nominal_chips,
+        "nominal_tuning_rel_se": accelerator.components.tuner.nominal_rel_se,
         "static_power_w": dict(rep.static_power_w),
         "breakdown_j": dict(rep.breakdown),
         "breakdown_j_per_bit": {k: v / rep.binary_macs for k, v in rep.breakdown.items()},
@@ -236,6 +238,11 @@ def run_markdown(meta: dict) -> str:
             f"`{p}` {res[p]['energy']['power_w']:.4g} W of {res[p]['energy'].get('package_max_power_w', float('nan')):.4g} W"
             + (" **(over)**" if res[p]['energy']['power_w'] > res[p]['energy'].get('package_max_power_w', float('inf')) else "")
             for p in presets) + ".",
+        "",
+        "Nominal tuning power (the `tuning` static power), sampled over whole-die banks until its standard error over "
+        "per-chip means reaches `tuning.variation_target_rel_se` or the chip cap: " + "; ".join(
+            f"`{p}` {res[p]['energy'].get('nominal_tuning_chips', 0)} chips, standard error "
+            f"{100 * res[p]['energy'].get('nominal_tuning_rel_se', float('nan')):.1f} %" for p in presets) + ".",
         "",
         "Common-mode tracking (`tuning.common_mode`; its power is the `common_mode` term below, outside the tuning "
         "budget): " + "; ".join(f"`{p}` {res[p]['energy'].get('common_mode', 'unknown')}, "

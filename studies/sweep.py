@@ -175,6 +175,8 @@ def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_s
     row["package_max_power_w"] = acc.config.package.max_power_w
     row["over_package_limit"] = bool(rep.power_w > acc.config.package.max_power_w)
     row["tuning_power_w_nominal"] = rep.static_power_w["tuning"]
+    row["tuning_nominal_chips"] = acc.components.tuner.nominal_chips
+    row["tuning_nominal_rel_se"] = acc.components.tuner.nominal_rel_se
     row.update({f"epb_{k}_j": v / rep.binary_macs for k, v in rep.breakdown.items()})
     if chips:
         chip_rows = [simulate_chip(folded, acc, dataset, chip=c, seed=seed, conditions=conditions) for c in range(chips)]
@@ -204,7 +206,8 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
     Columns: ``point``, the swept fields, ``feasible``, ``error`` (why a point cannot be built),
     ``energy_per_bit_j``, ``energy_j``, ``latency_s``, ``fps``, ``power_w``, ``fps_per_w``,
     ``binary_macs``, ``utilisation``, ``area_mm2``, ``package_max_power_w``, ``over_package_limit`` (a warning:
-    ``power_w`` above ``package.max_power_w``), ``tuning_power_w_nominal``, ``epb_<component>_j``
+    ``power_w`` above ``package.max_power_w``), ``tuning_power_w_nominal`` with ``tuning_nominal_chips`` and
+    ``tuning_nominal_rel_se`` (chips it sampled, its relative standard error), ``epb_<component>_j``
     and, with chips, ``accuracy_mean``, ``accuracy_min``, ``tuning_power_w_mean``, ``rings_out_of_range_mean``.
     """
     chips = check_int("chips", chips, lo=0)

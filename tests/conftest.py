@@ -10,10 +10,18 @@ from __future__ import annotations
 import contextlib
 
 import pytest
+from _pytest.approx import ApproxScalar
 
 from accel import Accelerator, presets
 from mapping import bnn
 from mapping.networks.data import load_mnist
+
+
+# pytest.approx(expected, rel=r) also accepts anything within an absolute 1e-12 of ``expected``
+# (max(rel·|expected|, 1e-12)): every femtojoule or picosecond comparison in joules or seconds
+# would then pass whatever its value. Relative tolerances only; a test that means an absolute one
+# says abs=.
+ApproxScalar.DEFAULT_ABSOLUTE_TOLERANCE = 0.0
 
 
 @contextlib.contextmanager

@@ -15,10 +15,10 @@ def test_inventory_hand_counts():
     inv = small().inventory
     # N=4, M=3, units=5: 60 cells; one laser line per channel per unit; one PD/TIA/comparator/ADC/DAC
     # per VDU (15); a 1:3 splitter tree is 2 splitters per unit; activation + weight buffer per unit;
-    # one partial-sum accumulator per VDU (the preset's accumulators_per_vdu = 1).
+    # five partial-sum accumulators per VDU (the preset's accumulators_per_vdu = 5: 5 Gb/s over 1 add per ns).
     assert inv.as_dict() == {
         "activation_rings": 60, "weight_rings": 60, "other_rings": 0, "laser_wavelengths": 20, "balanced_pds": 15,
-        "tias": 15, "comparators": 15, "adcs": 15, "dacs": 15, "splitters": 10, "buffers": 10, "accumulators": 15,
+        "tias": 15, "comparators": 15, "adcs": 15, "dacs": 15, "splitters": 10, "buffers": 10, "accumulators": 75,
     }
     assert inv.total_rings == 120
 
@@ -83,7 +83,7 @@ def test_area_by_hand():
     assert (f.unit_margin_um, f.ring_gap_um, f.vdu_gap_um, f.ring_pitch_um, f.vdu_pitch_um) == (100.0, 5.0, 14.2, None, None)
     a = c.area
     expected = (5 * width * height * 1e-6 + 15 * 2 * a.pd_mm2 + 15 * a.adc_mm2 + 15 * a.dac_mm2 + 10 * a.splitter_mm2
-                + 10 * a.buffer_mm2 + a.electronics_mm2 + 15 * a.accumulator_mm2)  # one accumulator per VDU
+                + 10 * a.buffer_mm2 + a.electronics_mm2 + 75 * a.accumulator_mm2)  # five accumulators per VDU
     assert acc.area_mm2 == pytest.approx(expected, rel=1e-12)
     assert sum(acc.area_breakdown_mm2.values()) == pytest.approx(acc.area_mm2, rel=1e-12)
 

@@ -65,20 +65,6 @@ def test_each_chip_equals_its_row_of_the_batched_draw(locked, mode):
         assert chip.coefficients is None
 
 
-def test_nominal_tuning_power_is_the_mean_over_the_batched_chips():
-    """The nominal tuning power (Tuner.static_power_w) samples a representative block (one unit,
-    min(M, 4) VDUs, 1 Gb/s) with the preset's conditions; equal to the batched mean per ring
-    times the accelerator's rings."""
-    cfg = presets.load("robin-eo").with_values({"tuning.variation_chips": 3})
-    block = Accelerator(cfg.with_values({"architecture.units": 1, "architecture.vdus_per_unit": 4,
-                                         "architecture.bit_rate_gbps": 1.0}))
-    _, res = batched_reference(block, seed=cfg.tuning.variation_seed, chips=3,
-                               model=tuning.TuningModel(common_mode=cfg.tuning.common_mode).with_actuator(cfg.tuning.eo_actuator))
-    per_ring = float(np.sum(res.total_power_w)) / (3 * block.floorplan.n_rings)
-    rings = cfg.N * cfg.M * cfg.units * cfg.architecture.rings_per_cell
-    assert Accelerator(cfg).components.tuner.static_power_w == pytest.approx(per_ring * rings, rel=1e-12, abs=0.0)
-
-
 def test_coefficients_come_from_the_cell(small):
     chip = small.sample_chip(1, 0)
     assert chip.coefficients.shape == small.floorplan.shape[:3] + (4,)

@@ -127,7 +127,11 @@ def test_action_energies_by_hand():
     assert c.adc.actions["convert"].energy_j == pytest.approx(13.2e-15 * 10**0.45 * 64, rel=1e-12, abs=0.0)
     assert dict(c.receiver.actions) == {}  # the receiver spends only its static bias
     assert c.xnor_cell.actions["modulate"].latency_s == pytest.approx(0.2e-9, rel=1e-12)
-    assert c.xnor_cell.actions["program_weight"].latency_s == pytest.approx(20e-9, rel=1e-12)
+    # a weight reload: the injection weight ring's settle, τ·ln(1/tol) + the photon lifetime Q_L·λ/(2πc)
+    inj, wr = cfg.eo_injection, cfg.weight_ring.design(cfg.wavelength.center_wavelength_nm)
+    reload_s = (inj.carrier_lifetime_ns * 1e-9 * math.log(1 / inj.settle_tolerance)
+                + wr.q_loaded * wr.wavelength_nm * 1e-9 / (2 * math.pi * 299792458.0))
+    assert c.xnor_cell.actions["program_weight"].latency_s == pytest.approx(reload_s, rel=1e-12)
     assert not c.xnor_cell.weights_streamed
     lb = Components(presets.load("lightbulb"))
     assert lb.xnor_cell.weights_streamed and lb.xnor_cell.actions["program_weight"].latency_s == 0.0 and lb.adc.bits == 5
@@ -182,12 +186,12 @@ def test_dac_buffer_electronics_by_hand(robin_eo_config):
     # Horowitz (ISSCC 2014): 10 pJ per 64-bit read of an 8 KB SRAM -> 156 fJ per bit.
     assert buf.actions["read"].energy_j == pytest.approx(10e-12 / 64, rel=2e-3)
     assert buf.count == 2 * cfg.units and buf.area_mm2 == pytest.approx(2 * cfg.units * cfg.area.buffer_mm2, rel=1e-12)
-    acc = Accumulator(cfg)  # one 16-bit adder + register per VDU at 1 add/ns, 50 fJ per add (preset)
+    acc = Accumulator(cfg)  # five 16-bit adders + registers per VDU (5 Gb/s over 1 add/ns), 50 fJ per add (preset)
     assert acc.actions["accumulate"].energy_j == pytest.approx(50e-15, rel=1e-12)
     assert acc.actions["accumulate"].latency_s == pytest.approx(1e-9, rel=1e-12)
     assert acc.actions["accumulate"].category == "accumulation" and "accumulate" not in el.actions
-    assert acc.count == cfg.M * cfg.units and acc.area_mm2 == pytest.approx(acc.count * 0.0005, rel=1e-12)
-    assert acc.adds_per_s_per_vdu == pytest.approx(1e9, rel=1e-12) and acc.max_popcount == 65535
+    assert acc.count == 5 * cfg.M * cfg.units and acc.area_mm2 == pytest.approx(acc.count * 0.0005, rel=1e-12)
+    assert acc.adds_per_s_per_vdu == pytest.approx(5e9, rel=1e-12) and acc.max_popcount == 65535  # 5 x 1 add/ns
     assert el.actions["compare"].energy_j == el.actions["op"].energy_j == pytest.approx(30e-15, rel=1e-12)
     assert el.actions["mac"].energy_j == pytest.approx(230e-15, rel=1e-12)
     assert el.actions["op"].latency_s == pytest.approx(1 / 1024e9, rel=1e-12)
@@ -286,7 +290,8 @@ def test_xnor_cell_levels_and_calibration(robin_eo):
     # the bit rate, the weight ring parked half a channel blue by injection; each state's extra loss.
     a, w = cell.activation_states, cell.weight_states
     assert (a.mechanism, w.mechanism) == ("depletion", "injection") and a.shift_nm < 0 and cell.park_nm == w.shift_nm
-    assert cell.park_nm == pytest.approx(-0.5 * cfg.wavelength.channel_spacing_nm, rel=1e-6)
+    # switched once per reload, the weight ring reaches its park point to within a few % (by hand: test_eo_wiring)
+    assert cell.park_nm == pytest.approx(-0.5 * cfg.wavelength.channel_spacing_nm, rel=0.05)
     lam = cfg.wavelength.center_wavelength_nm
     zero = np.zeros(cfg.N)
     levels = xnor.bank_levels(cfg.activation_ring.design(lam), cfg.weight_ring.design(lam), channels_nm=cfg.channels_nm,

@@ -25,6 +25,11 @@ PAPER = {  # the papers' model as preset overrides (what a robin-eo-paper preset
 }
 
 
+def _paper(cfg):
+    """PAPER for ``cfg``: a weight-stationary cell also takes the papers' 20 ns reload (CrossLight's EO settle)."""
+    return {**PAPER, "tuning.eo_settle_ns": 20.0} if cfg.cell_model == "robin" else PAPER
+
+
 def _rings(cfg):
     lam = cfg.wavelength.center_wavelength_nm
     return cfg.activation_ring.design(lam), cfg.weight_ring.design(lam)
@@ -112,7 +117,7 @@ def test_assumed_figures_are_required_by_an_assumed_modulator(rejected):
     with rejected(ValueError, "wavelength.bit0_shift_fraction_of_spacing=0.5 is not allowed", "'assumed'"):
         cfg.with_values({"wavelength.bit0_shift_fraction_of_spacing": 0.5})
     with rejected(ValueError, "energy.activation_modulation_fj_per_bit=None is not allowed"):
-        cfg.with_values({**PAPER, "energy.activation_modulation_fj_per_bit": None})
+        cfg.with_values({**_paper(cfg), "energy.activation_modulation_fj_per_bit": None})
     # with a physical modulator a typed-in energy replaces the model's (a study's override)
     typed = Accelerator(cfg.with_values({"energy.activation_modulation_fj_per_bit": 7.0})).components.xnor_cell
     assert typed.actions["modulate"].energy_j == 7e-15
@@ -122,7 +127,7 @@ def test_assumed_figures_are_required_by_an_assumed_modulator(rejected):
 @pytest.mark.parametrize("name", PRESETS)
 def test_paper_overrides_reproduce_the_papers_model(name):
     base = presets.load(name)
-    paper = base.with_values(PAPER)
+    paper = base.with_values(_paper(base))
     # the EO window of CrossLight's Pockels tuner: the TuningModel defaults, which are that device's
     assert paper.tuning.model() == tuning.TuningModel(common_mode=base.tuning.common_mode,
                                                       chip_budget_w=base.tuning.chip_budget_w)
@@ -130,6 +135,7 @@ def test_paper_overrides_reproduce_the_papers_model(name):
     half = -0.5 * paper.wavelength.channel_spacing_nm
     assert cell.modulation_nm == half and cell.park_nm == half
     assert cell.actions["modulate"].energy_j == 50e-15 and cell.actions["program_weight"].energy_j == 50e-15
+    assert cell.actions["program_weight"].latency_s == (20e-9 if base.cell_model == "robin" else 0.0)
     # no extra loss in either state: the levels are those of the bare ring designs
     act, weight = _rings(paper)
     zero = np.zeros(paper.N)
@@ -156,18 +162,26 @@ def test_cell_states_are_the_modulators_with_the_low_loss_state_on(name):
     assert cell.actions["program_weight"].energy_j == w.energy_j
     if cfg.cell_model == "lightbulb":  # streamed weights: modulated every cycle at the bit rate
         assert w.figures.bit_rate_gbps == cfg.bit_rate_gbps
-    else:  # weight-stationary: switched once per reload (within tuning.eo_settle_ns), parked half a channel blue
+    else:  # weight-stationary: switched once per reload (its settle time), parked half a channel blue
         park = -cfg.eo.weight_park_fraction_of_spacing * cfg.wavelength.channel_spacing_nm
-        assert w.mechanism == "injection" and w.shift_nm == pytest.approx(park, rel=1e-6)
         # Soref-Bennett by hand: the density n whose shift λ·Γ·f·Δn(n)/n_g is the park; its loss Γ·f·Δα(n)
         tuner = cfg.eo_injection
         gamma = tuner.overlap * tuner.junction_fraction
+
+        def sb_shift(n):
+            return 1550.0 * gamma * -(8.8e-22 * n + 8.5e-18 * n**0.8) / weight.n_g
+
         lo, hi = 0.0, 1e19
         for _ in range(200):
             n = 0.5 * (lo + hi)
-            shift = 1550.0 * gamma * -(8.8e-22 * n + 8.5e-18 * n**0.8) / weight.n_g
-            lo, hi = (n, hi) if shift > park else (lo, n)
-        assert w.extra_loss_db_per_cm[0] == pytest.approx(10 / math.log(10) * gamma * 14.5e-18 * n, rel=1e-6)
+            lo, hi = (n, hi) if sb_shift(n) > park else (lo, n)
+        # switched once per reload T = τ·ln(1/tol) + τ_ph, the density relaxes with τ + τ_ph towards n or 0: the
+        # worst-case states are n·(1 − d) (driven, bit 0) and n·d with d = exp(−T/(τ + τ_ph))
+        tau, tau_ph = tuner.carrier_lifetime_ns * 1e-9, weight.q_loaded * 1550e-9 / (2 * math.pi * 299792458.0)
+        d = math.exp(-(tau * math.log(1 / tuner.settle_tolerance) + tau_ph) / (tau + tau_ph))
+        assert w.mechanism == "injection" and w.shift_nm == pytest.approx(sb_shift(n * (1 - d)) - sb_shift(n * d), rel=1e-6)
+        assert park < w.shift_nm < 0.95 * park  # within a few % of the park point
+        assert w.extra_loss_db_per_cm[0] == pytest.approx(10 / math.log(10) * gamma * 14.5e-18 * n * (1 - d), rel=1e-6)
         # its hold power: half the rings (random weights) carry q·n·V_junction/τ at V_f
         volume_cm3 = weight.circumference_um * 1e-4 * tuner.junction_fraction * 500e-7 * 220e-7
         hold = 0.5 * 1.602176634e-19 * n * volume_cm3 / 1e-9 * tuner.forward_voltage_v
@@ -259,3 +273,56 @@ def test_the_tuners_operating_point_loss_reaches_the_cell():
     np.testing.assert_array_equal(tuned[1], untuned[1])
     # the 1 dB peak-drop penalty of the tuned ring costs the cell gain: δ falls by about that much
     assert np.all(tuned[0, :, 3] < untuned[0, :, 3])
+
+
+# ---------------------------------------------------------------- weight reload time from the actuator (issue 11, item 5)
+C_LIGHT = 299792458.0
+
+
+def _photon_lifetime_s(ring):
+    return ring.q_loaded * ring.wavelength_nm * 1e-9 / (2 * math.pi * C_LIGHT)
+
+
+@pytest.mark.parametrize("name", ["robin-eo", "robin-po"])
+def test_injection_weight_reload_is_the_carrier_lifetime_settle(name):
+    # a weight ring driven by injection settles as 1 - exp(-t/τ): to 1 % in τ·ln(100), then the cavity
+    # follows in its photon lifetime Q_L·λ/(2πc); every weight ring of a round switches at once
+    cfg = presets.load(name)
+    tau = cfg.eo_injection.carrier_lifetime_ns * 1e-9
+    expected = tau * math.log(1 / cfg.eo_injection.settle_tolerance) + _photon_lifetime_s(_rings(cfg)[1])
+    cell = Accelerator(cfg).components.xnor_cell
+    assert cell.actions["program_weight"].latency_s == pytest.approx(expected, rel=1e-12)
+    assert 4e-9 < expected < 5e-9  # ns, not the 20 ns CrossLight typed in for its Pockels device
+    # the weight ring's states are those of one switch per reload: a full (settled) swing
+    w = ring_states(cfg, "weight")
+    assert w.figures.bit_rate_gbps == pytest.approx(1e-9 / expected, rel=1e-12)
+
+
+def test_depletion_and_pockels_weight_rings_reload_in_their_own_settle_times():
+    cfg = presets.load("robin-eo")
+    weight = _rings(cfg)[1]
+    dep = cfg.with_values({"eo.weight_mechanism": "depletion"})
+    t = dep.eo_depletion
+    rc_s = t.series_resistance_ohm * t.capacitance_ff * 1e-15
+    expected = rc_s * math.log(1 / t.settle_tolerance) + _photon_lifetime_s(weight)
+    assert Accelerator(dep).components.xnor_cell.actions["program_weight"].latency_s == pytest.approx(expected, rel=1e-12)
+    bto = cfg.with_values({"eo.platform": "BaTiO3-on-silicon", "tuning.eo_mechanism": "pockels",
+                           "eo.activation_mechanism": "assumed", "wavelength.bit0_shift_fraction_of_spacing": 0.5,
+                           "energy.activation_modulation_fj_per_bit": 50.0, "eo.weight_mechanism": "pockels"})
+    assert (Accelerator(bto).components.xnor_cell.actions["program_weight"].latency_s
+            == pytest.approx(bto.eo_pockels.settle_time_ns * 1e-9, rel=1e-12))
+
+
+def test_streamed_weights_have_no_reload():
+    assert Accelerator(presets.load("lightbulb")).components.xnor_cell.actions["program_weight"].latency_s == 0.0
+
+
+def test_typed_reload_time_only_with_an_assumed_weight_modulator(rejected):
+    cfg = presets.load("robin-eo")
+    with rejected(ValueError, "tuning.eo_settle_ns=20.0 is not allowed", "eo.weight_mechanism='injection'"):
+        cfg.with_values({"tuning.eo_settle_ns": 20.0})
+    with rejected(ValueError, "tuning.eo_settle_ns=None is not allowed", "'assumed'"):
+        cfg.with_values(PAPER)
+    with rejected(ValueError, "tuning.eo_settle_ns=20.0 is not allowed", "cell_model='lightbulb'"):
+        presets.load("lightbulb").with_values({"tuning.eo_settle_ns": 20.0})
+    assert presets.load("robin-eo-paper").tuning.eo_settle_ns == 20.0

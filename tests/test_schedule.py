@@ -19,13 +19,16 @@ TINY = {
     "laser.fixed_optical_power_per_wavelength_mw": 1.0, "laser.wall_plug_efficiency": 0.5,
     "tuning.fixed_power_per_ring_mw": 0.1, "tuning.eo_settle_ns": 20.0,
     "energy.activation_modulation_fj_per_bit": 10.0, "energy.weight_program_fj_per_ring": 20.0,
-    "receiver.tia_power_mw": 2.0,
+    "receiver.tia_power_mw": 2.0, "receiver.tia_reference_rate_gbps": 1.0,  # the TIA quoted at TINY's 1 Gb/s
     "converters.adc_fom_fj_per_step": 10.0, "converters.dac_energy_pj_per_conversion": 1.0,
+    "converters.adc_fom_corner_gsps": 1.0,  # 1 GS/s conversions at the corner: the FOM below it, 10 fJ/step
     "memory.read_energy_fj_per_bit": 100.0, "memory.write_energy_fj_per_bit": 200.0,
     "electronics.accumulator_add_energy_fj": 3.0, "electronics.op_energy_fj": 7.0,
+    "electronics.accumulators_per_vdu": 1,  # one adder per VDU, so the accumulator bound shows at 1 add/ns
 }
 ROBIN_EO = presets.load("robin-eo").with_values({  # the papers' cell: typed-in energies, no weight-ring hold power
     "eo.activation_mechanism": "assumed", "eo.weight_mechanism": "assumed", "wavelength.bit0_shift_fraction_of_spacing": 0.5,
+    "tuning.eo_settle_ns": 20.0,
     "energy.activation_modulation_fj_per_bit": 10.0, "energy.weight_program_fj_per_ring": 20.0})
 
 
@@ -198,15 +201,18 @@ def test_adc_only_when_k_exceeds_n(k, n):
 
 
 def test_streamed_weights_have_no_reload_time():
-    acc = Accelerator(presets.load("lightbulb"))
-    rep = map_model(nn.Linear(100, 30, bias=False), acc, (1, 100), tuning_power_w=0.0)
+    one_adder = presets.load("lightbulb").with_values({"electronics.accumulators_per_vdu": 1})
+    rep = map_model(nn.Linear(100, 30, bias=False), Accelerator(one_adder), (1, 100), tuning_power_w=0.0)
     row = rep.layers.iloc[0]
     assert row.weight_reloads == 0
     assert row.optical_s == pytest.approx(row.cycles / 50e9, rel=1e-12)
     # K = 100 on N = 16: 7 chunks x 8 groups = 56 tasks on 227 units, one position: the busiest VDU
-    # adds one chunk result, 1 ns at 1 add/ns, longer than the one 20 ps cycle.
+    # adds one chunk result, 1 ns at 1 add/ns with one adder, longer than the one 20 ps cycle.
     assert (row.cycles, row.partial_sum_adds_per_vdu, row.bound) == (1, 1, "accumulator")
     assert rep.latency_s == pytest.approx(1e-9, rel=1e-12)
+    # the preset's 50 adders per VDU (50 Gb/s over 1 add/ns) take that add in 1/50 ns: one 20 ps cycle
+    rep = map_model(nn.Linear(100, 30, bias=False), Accelerator(presets.load("lightbulb")), (1, 100), tuning_power_w=0.0)
+    assert rep.latency_s == pytest.approx(20e-12, rel=1e-12)
 
 
 def test_electronic_layer_latency_and_energy():

@@ -20,8 +20,9 @@ class Action:
     """One action of one component instance.
 
     ``energy_j``: energy per action (J). ``latency_s``: how long one action takes (s); 0 where
-    the model hides it behind another action (buffer accesses and digital accumulation run
-    pipelined with the optical cycles). ``category``: the energy-breakdown category
+    the model hides it behind another action (buffer accesses and the digital threshold compare
+    run pipelined with the optical cycles; partial-sum adds bound a layer through the
+    accumulator's throughput, ``mapping.performance.schedule``). ``category``: the energy-breakdown category
     (``accel.components.CATEGORIES``).
     """
 

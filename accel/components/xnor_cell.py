@@ -10,7 +10,10 @@ Bit states (:class:`RingStates`, one per ring role) come from the ring's modulat
 ``[eo] activation_mechanism`` / ``weight_mechanism`` (``photonics.eo.modulator`` with the
 ``[eo_<mechanism>]`` parameters on the ring's design): the activation ring at the bit rate,
 a streamed weight ring (``lightbulb``) too, a weight-stationary ring (``robin``) at one switch
-per ``tuning.eo_settle_ns`` (it must settle within the reload time). Of the modulator's two
+per reload. A reload takes the weight mechanism's settle time on the weight ring
+(``photonics.eo.actuator``: injection τ·ln(1/tol) for its carrier lifetime τ, depletion R·C·ln(1/tol),
+Pockels its device's settle time, each plus the cavity photon lifetime; :attr:`RingStates.reload_time_s`),
+or, with an ``"assumed"`` modulator, the typed-in ``tuning.eo_settle_ns``. Of the modulator's two
 drive states the one with less extra loss is the cell's bit 1 ("on", swapping; the one the
 tuner locks onto the channel, its residual the ring's) and the other bit 0 ("off"), so the
 cell's modulation shift is off − on (the drive's polarity is the designer's, an inverter);
@@ -51,7 +54,9 @@ class RingStates:
     (nm, positive = red), ``extra_loss_db_per_cm`` (bit 0, bit 1) on top of the ring's own
     loss, ``energy_j`` per modulated bit (or weight write), ``hold_power_w`` the mean static
     power of a weight-stationary ring holding its bit (0 otherwise: a modulated ring's energy per
-    bit includes it), and the modulator's figures (None for ``"assumed"``)."""
+    bit includes it), the modulator's figures (None for ``"assumed"``), and ``reload_time_s``: a
+    weight-stationary ring's time to switch and settle between tiles (0 for a modulated ring:
+    it switches within the cycle)."""
 
     mechanism: str
     shift_nm: float
@@ -59,6 +64,7 @@ class RingStates:
     energy_j: float
     hold_power_w: float
     figures: eo.ModulatorFigures | None
+    reload_time_s: float = 0.0
 
 
 def _held(tuner, ring, fig: eo.ModulatorFigures, density_cm3) -> tuple[float, float]:
@@ -84,19 +90,17 @@ def ring_states(config: AcceleratorConfig, role: str) -> RingStates:
         w = config.wavelength
         fj = (config.energy.activation_modulation_fj_per_bit if role == "activation"
               else config.energy.weight_program_fj_per_ring)
+        held = role == "weight" and config.cell_model != "lightbulb"
         return RingStates(mechanism, -w.bit0_shift_fraction_of_spacing * w.channel_spacing_nm, (0.0, 0.0), fj * 1e-15,
-                          0.0, None)
+                          0.0, None, config.tuning.eo_settle_ns * 1e-9 if held else 0.0)
     ring = getattr(config, f"{role}_ring").design(config.wavelength.center_wavelength_nm)
     tuner = config.eo_tuner(mechanism)
     held = role == "weight" and config.cell_model != "lightbulb"
     if not held:
         rate_gbps, what = config.bit_rate_gbps, f"architecture.bit_rate_gbps={config.bit_rate_gbps!r}"
-    else:
-        settle_ns = config.tuning.eo_settle_ns
-        if settle_ns <= 0:
-            raise ValueError(f"tuning.eo_settle_ns={settle_ns!r} is out of range for a weight-stationary '{mechanism}' weight "
-                             "ring; allowed: > 0 ns (the ring switches once per reload, within that time)")
-        rate_gbps, what = 1.0 / settle_ns, f"one switch per tuning.eo_settle_ns={settle_ns!r}"
+    else:  # one switch per reload, settled to the mechanism's tolerance
+        reload_s = eo.actuator(tuner, ring).settle_time_s
+        rate_gbps, what = 1e-9 / reload_s, f"one switch per reload ({reload_s * 1e9:.3g} ns settle time)"
     density = None
     if mechanism == "injection":
         park = config.eo.weight_park_fraction_of_spacing if role == "weight" else None
@@ -114,7 +118,8 @@ def ring_states(config: AcceleratorConfig, role: str) -> RingStates:
     if typed is not None:  # a study's override of the model's energy per bit
         energy_j = typed * 1e-15
     return RingStates(mechanism, fig.shift_nm[off] - fig.shift_nm[on],
-                      (fig.extra_loss_db_per_cm[off], fig.extra_loss_db_per_cm[on]), energy_j, hold_w, fig)
+                      (fig.extra_loss_db_per_cm[off], fig.extra_loss_db_per_cm[on]), energy_j, hold_w, fig,
+                      reload_s if held else 0.0)
 
 
 class XnorCell(Component):
@@ -128,8 +133,8 @@ class XnorCell(Component):
     ``modulation_nm`` / ``park_nm`` their bit-0 shifts.
     Actions: ``modulate`` (one activation bit on one activation ring, one cycle) and
     ``program_weight`` (one weight-ring write; every weight ring of a round is written at
-    once, so a reload takes one write's latency, ``tuning.eo_settle_ns``; 0 for streamed
-    weights, which are modulated within the cycle).
+    once, so a reload takes one write's latency, the weight ring's ``reload_time_s``; 0 for
+    streamed weights, which are modulated within the cycle).
     """
 
     name = "xnor_cell"
@@ -159,7 +164,7 @@ class XnorCell(Component):
         self.actions = MappingProxyType({
             "modulate": Action(self.activation_states.energy_j, cycle_s, "modulation"),
             "program_weight": Action(self.weight_states.energy_j,
-                                     0.0 if self.weights_streamed else config.tuning.eo_settle_ns * 1e-9,
+                                     self.weight_states.reload_time_s,
                                      "weight_programming"),
         })
 

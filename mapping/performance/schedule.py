@@ -15,9 +15,10 @@ units):
   if ``G >= U`` task g runs on unit ``g % U`` in round ``g // U`` (``rounds = ceil(G/U)``,
   one replica); else it is replicated on ``R = min(U // G, P)`` units (replica r on unit
   ``r*G + g``) and position p runs on replica ``p % R``.
-* Each round: load the weights (``eo_settle_ns``; nothing for streamed-weight cells), then
+* Each round: load the weights (the weight ring's reload time, ``xnor_cell.program_weight``
+  latency; nothing for streamed-weight cells), then
   stream the positions, one per cycle: ``cycles = rounds * ceil(P/R)`` at the bit rate. This is
-  the layer's optical time, ``optical_s = cycles / bit rate + weight_reloads * eo_settle_ns``.
+  the layer's optical time, ``optical_s = cycles / bit rate + weight_reloads * reload time``.
 * K <= N: the comparator decides each dot product directly (threshold from a DAC per loaded
   VDU); no partial sums, the layer's time is its optical time.
 * K > N: every chunk result is digitised (ADC, ``ceil(log2(N+1))`` bits) and added into its dot
