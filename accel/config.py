@@ -2,10 +2,11 @@
 
 A configuration is a tree ``AcceleratorConfig -> section -> field``; its TOML form has one
 table per section (``[architecture]``, ``[losses]``, ...) and a ``[sources]`` table mapping
-``"section.field"`` to the publication the value came from. Sections declare their fields
-with ``photonics.validation.param`` (allowed bounds, unit, doc); every field is checked once,
-on construction (kind and allowed bounds), and converted to its declared kind; errors name
-the key as ``section.field``, the value and the allowed bounds.
+``"section.field"`` to the publication the value came from, and an optional ``[ranges]`` table
+of plausible ranges (:class:`Range`: ``"section.field" = { low, high, source }``). Sections
+declare their fields with ``photonics.validation.param`` (allowed bounds, unit, doc); every
+field is checked once, on construction (kind and allowed bounds), and converted to its declared
+kind; errors name the key as ``section.field``, the value and the allowed bounds.
 
 One namespace: every parameter has one dotted name ``section.field`` (:data:`PARAMETERS`);
 the short names (``N``, ``ring_width_nm``, ...) are declared once, in :data:`ALIASES`, and
@@ -48,6 +49,7 @@ __all__ = [
     "FloorplanConfig",
     "AreaConfig",
     "AcceleratorConfig",
+    "Range",
     "SECTIONS",
     "TOP_LEVEL",
     "PARAMETERS",
@@ -480,7 +482,10 @@ TOP_LEVEL = {"name": str, "description": str, "cell_model": str}
 
 @dataclass(frozen=True)
 class AcceleratorConfig:
-    """A whole accelerator. ``sources`` maps ``"section.field"`` to the value's publication.
+    """A whole accelerator. ``sources`` maps ``"section.field"`` to the value's publication;
+    ``ranges`` declares plausible ranges of numeric fields with their sources (:class:`Range`,
+    sorted by key; checked here for key, kind and allowed bounds, and against the preset's values
+    by :meth:`check_ranges` when a preset is loaded).
 
     Cross-field checks: ``rings_per_cell`` is 2 for the ``robin`` cell; the N channels fit in
     the free spectral range of both ring designs (``N * channel_spacing_nm <= fsr_nm``); the
@@ -517,6 +522,7 @@ class AcceleratorConfig:
     eo_depletion: _eo.DepletionTuner
     eo_pockels: _eo.PockelsTuner
     sources: tuple[tuple[str, str], ...] = ()
+    ranges: tuple["Range", ...] = ()
 
     def __post_init__(self):
         for key in TOP_LEVEL:
@@ -537,6 +543,7 @@ class AcceleratorConfig:
                              "(a chip's die position is drawn on its wafer; fix it for a study with "
                              "accel.conditions.VariationSettings(fab=...))")
         object.__setattr__(self, "sources", _check_sources(self.sources))
+        object.__setattr__(self, "ranges", _check_ranges(self.ranges))
         self._check_fsr()
         self._check_spacing()
         self._check_floorplan()
@@ -678,7 +685,24 @@ class AcceleratorConfig:
             sec = getattr(self, name)
             out[name] = {k: v for k, v in section_values(sec).items() if v is not None}
         out["sources"] = dict(self.sources)
+        if self.ranges:
+            out["ranges"] = {r.key: {"low": r.low, "high": r.high, "source": r.source} for r in self.ranges}
         return out
+
+    def range_of(self, key: str) -> "Range | None":
+        """The declared plausible range of ``"section.field"`` (None when the preset declares none)."""
+        return next((r for r in self.ranges if r.key == key), None)
+
+    def check_ranges(self) -> "AcceleratorConfig":
+        """Raise ValueError unless every declared range contains this configuration's value (checked
+        when a preset is loaded; a configuration derived with :meth:`with_values`, e.g. a sweep
+        point, may lie outside a range). Returns ``self``."""
+        for r in self.ranges:
+            value = self.value(r.key)
+            if value is None or not r.low <= value <= r.high:
+                raise ValueError(f"ranges[{r.key!r}]: low={r.low!r}, high={r.high!r} do not contain the value "
+                                 f"{r.key}={value!r}; allowed: low <= {r.key} <= high")
+        return self
 
     def with_values(self, changes: dict[str, Any]) -> "AcceleratorConfig":
         """A new, re-validated config with ``{name: value}`` changed: names are ``section.field``,
@@ -864,6 +888,74 @@ def resolve_request(request: dict[str, Any], current) -> dict[str, Any]:
 
 
 _VALID_SOURCE_KEYS = frozenset(TOP_LEVEL) | frozenset(PARAMETERS)
+
+
+@dataclass(frozen=True)
+class Range:
+    """A declared plausible range of one numeric field ``key`` (``section.field``): ``low`` to
+    ``high`` in the field's unit, and where the range comes from (``source``: a publication or
+    ``"assumption: <reason>"``). Written in a preset's ``[ranges]`` table as
+    ``"section.field" = { low = ..., high = ..., source = "..." }``; used by ``studies.sensitivity``."""
+
+    key: str
+    low: float
+    high: float
+    source: str
+
+
+_RANGE_KEYS = ("low", "high", "source")
+
+
+def _check_range(key, entry) -> Range:
+    """One ``[ranges]`` entry (a :class:`Range`, a ``{low, high, source}`` table or a
+    ``(key, low, high, source)`` tuple) checked: ``key`` a numeric field, ``low < high``, both within the
+    field's allowed bounds, ``source`` a non-empty string. Errors name ``ranges['key']``."""
+    if key not in PARAMETERS:
+        raise ConfigKeyError(f"ranges key {key!r} names no configuration field; allowed: 'section.field' of a "
+                             f"numeric field")
+    spec = PARAMETERS[key]
+    if spec.kind not in (int, float):
+        raise TypeError(f"ranges key {key!r} is a {spec.kind.__name__} field ({spec.allowed_text()}); allowed: a "
+                        f"numeric (int or float) field")
+    where = f"ranges[{key!r}]"
+    if isinstance(entry, Range):
+        entry = {"low": entry.low, "high": entry.high, "source": entry.source}
+    if not isinstance(entry, dict):
+        raise TypeError(f"{where} must be a table {{ low = ..., high = ..., source = \"...\" }}, got "
+                        f"{type(entry).__name__} {entry!r}")
+    unknown = sorted(set(entry) - set(_RANGE_KEYS))
+    missing = [k for k in _RANGE_KEYS if k not in entry]
+    if unknown or missing:
+        raise ConfigKeyError(f"{where}: {'unknown key ' + repr(unknown[0]) if unknown else 'missing key ' + repr(missing[0])}"
+                             f"; allowed keys: {list(_RANGE_KEYS)}")
+    bounds = dataclasses.replace(spec, optional=False)
+    low = check_value(f"{where}.low", entry["low"], bounds)
+    high = check_value(f"{where}.high", entry["high"], bounds)
+    if not low < high:
+        raise ValueError(f"{where}: low={low!r} is not below high={high!r}; allowed: low < high")
+    source = entry["source"]
+    if not isinstance(source, str) or not source.strip():
+        raise TypeError(f"{where}.source must be a non-empty string (a citation or 'assumption: <reason>'), "
+                        f"got {source!r}")
+    return Range(key, low, high, source)
+
+
+def _check_ranges(ranges) -> tuple[Range, ...]:
+    if isinstance(ranges, dict):
+        items = list(ranges.items())
+    else:
+        items = []
+        for r in ranges:
+            if isinstance(r, Range):
+                items.append((r.key, r))
+            elif isinstance(r, (tuple, list)) and len(r) == 4:
+                items.append((r[0], dict(zip(_RANGE_KEYS, r[1:]))))
+            else:
+                raise TypeError(f"ranges must hold Range objects or (key, low, high, source) tuples, got {r!r}")
+    keys = [k for k, _ in items]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"ranges declares {next(k for k in keys if keys.count(k) > 1)!r} twice; allowed: one range per field")
+    return tuple(sorted((_check_range(k, e) for k, e in items), key=lambda r: r.key))
 
 
 def _check_sources(sources) -> tuple[tuple[str, str], ...]:

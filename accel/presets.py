@@ -3,8 +3,11 @@
 ``load("robin-eo")`` loads a shipped preset by name, ``load("my.toml")`` (or a ``Path``) a
 user's file; ``names()`` lists the shipped presets. A file has the top-level keys ``name``,
 ``description``, ``cell_model``, one table per section of :mod:`accel.config` and a
-``[sources]`` table (``"section.field" = "publication"``). Unknown or missing keys, wrong
-types and out-of-range values raise errors naming the key, the value and the allowed range.
+``[sources]`` table (``"section.field" = "publication"``) and an optional ``[ranges]`` table of
+plausible ranges of numeric fields (``"section.field" = { low = ..., high = ..., source = "..." }``,
+:class:`accel.config.Range`; low <= the preset's value <= high, both within the field's allowed
+bounds). Unknown or missing keys, wrong types and out-of-range values raise errors naming the
+key, the value and the allowed range.
 
 A file may extend another: ``extends = "robin-eo"`` (a shipped preset's name) or
 ``extends = "base.toml"`` (a path relative to the extending file; a name with a ``/`` or a
@@ -12,7 +15,9 @@ A file may extend another: ``extends = "robin-eo"`` (a shipped preset's name) or
 is an error); the extending file then sets top-level keys and section keys one by one, and
 its ``[sources]`` entries are added. A key the extending file sets drops the base's source for
 it (that source described the base's value): give the new value's source, if any, in the
-extending file's ``[sources]``.
+extending file's ``[sources]``. ``[ranges]`` entries merge the same way: the extending file's
+entries are added (replacing the base's for the same key), and a key the extending file sets
+drops the base's range for it (declare the new value's range, if any, in the extending file).
 """
 from __future__ import annotations
 
@@ -87,22 +92,25 @@ def merge(base: dict, override: dict, *, where: str = "override") -> dict:
     """``base`` with ``override``'s top-level keys, section keys and sources applied (see the module docstring)."""
     out = {key: dict(value) if isinstance(value, dict) else value for key, value in base.items()}
     sources = dict(out.get("sources", {}))
+    ranges = dict(out.get("ranges", {}))
     for key, value in override.items():
-        if key == "sources":
+        if key in ("sources", "ranges"):
             continue
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key].update(value)
             for name in value:
                 sources.pop(f"{key}.{name}", None)
+                ranges.pop(f"{key}.{name}", None)
         else:
             out[key] = value
             sources.pop(key, None)
-    extra = override.get("sources", {})
-    if not isinstance(extra, dict):
-        raise TypeError(f"{where}: sources must be a table, got {type(extra).__name__} {extra!r}")
-    sources.update(extra)
-    if sources or "sources" in out:
-        out["sources"] = sources
+    for name, table in (("sources", sources), ("ranges", ranges)):
+        extra = override.get(name, {})
+        if not isinstance(extra, dict):
+            raise TypeError(f"{where}: {name} must be a table, got {type(extra).__name__} {extra!r}")
+        table.update(extra)
+        if table or name in out:
+            out[name] = table
     return out
 
 
@@ -120,7 +128,7 @@ def from_dict(data: dict) -> AcceleratorConfig:
         if not isinstance(base_ref, (str, PathLike)):
             raise TypeError(f"extends must be a preset name or a path, got {type(base_ref).__name__} {base_ref!r}")
         data = merge(read(base_ref), data)
-    allowed = set(TOP_LEVEL) | set(SECTIONS) | {"sources"}
+    allowed = set(TOP_LEVEL) | set(SECTIONS) | {"sources", "ranges"}
     for key in data:
         if key not in allowed:
             raise ConfigKeyError(f"unknown key {key!r}; allowed top-level keys: {sorted(allowed | {'extends'})}")
@@ -140,7 +148,12 @@ def from_dict(data: dict) -> AcceleratorConfig:
     sources = data.get("sources", {})
     if not isinstance(sources, dict):
         raise TypeError(f"sources must be a table, got {type(sources).__name__} {sources!r}")
-    return AcceleratorConfig(**{k: data[k] for k in TOP_LEVEL}, **sections, sources=tuple(sources.items()))
+    ranges = data.get("ranges", {})
+    if not isinstance(ranges, dict):
+        raise TypeError(f"ranges must be a table, got {type(ranges).__name__} {ranges!r}")
+    config = AcceleratorConfig(**{k: data[k] for k in TOP_LEVEL}, **sections, sources=tuple(sources.items()),
+                               ranges=ranges)
+    return config.check_ranges()
 
 
 def files(name_or_path: str | PathLike) -> list[Path]:
@@ -195,11 +208,13 @@ def _toml_value(value) -> str:
 
 def to_toml(config: AcceleratorConfig) -> str:
     """``config`` as a flat TOML preset (no ``extends``): loading the text gives ``config`` back.
-    Fields left at None are omitted (None is their default); the sources follow in ``[sources]``."""
+    Fields left at None are omitted (None is their default); the sources follow in ``[sources]``,
+    the declared ranges in ``[ranges]``."""
     if not isinstance(config, AcceleratorConfig):
         raise TypeError(f"config must be an accel.config.AcceleratorConfig, got {type(config).__name__}")
     data = config.to_dict()
     sources = data.pop("sources", {})
+    ranges = data.pop("ranges", {})
     lines = [f"{key} = {_toml_value(data.pop(key))}" for key in TOP_LEVEL if key in data]
     for section, fields in data.items():
         lines += ["", f"[{section}]"]
@@ -208,4 +223,8 @@ def to_toml(config: AcceleratorConfig) -> str:
                 continue
             lines.append(f"{key} = {_toml_value(value)}")
     lines += ["", "[sources]"] + [f"{json.dumps(k)} = {json.dumps(v, ensure_ascii=False)}" for k, v in sources.items()]
+    if ranges:
+        lines += ["", "[ranges]"] + [
+            f"{json.dumps(k)} = {{ low = {_toml_value(r['low'])}, high = {_toml_value(r['high'])}, "
+            f"source = {_toml_value(r['source'])} }}" for k, r in ranges.items()]
     return "\n".join(lines) + "\n"

@@ -1,7 +1,8 @@
 """The ``robinsim`` command line (also ``python -m studies``).
 
 Subcommands: ``run`` (main report), ``mc`` (Monte Carlo versus a variation level), ``sweep``
-(design-space exploration), ``plot`` (redraw figures from saved results), ``presets``.
+(design-space exploration), ``sensitivity`` (which declared parameter range decides a metric),
+``plot`` (redraw figures from saved results), ``presets``.
 Bad arguments print one line on stderr and exit with status 2, without a traceback (set the
 environment variable ``ROBINSIM_TRACEBACK=1`` to see it).
 Heavy modules (torch, the simulators) are imported only by the subcommand that needs them.
@@ -165,9 +166,56 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sweep file with a [grid] table of field = [values] (see 'robinsim sweep --fields')")
     p.add_argument("--fields", action="store_true", help="list the sweepable fields and exit")
 
+    p = sub.add_parser("sensitivity", help="which declared parameter range decides a metric (tornado, Morris, Sobol)",
+                       description="Vary the preset's declared parameter ranges ([ranges] table) one at a time (oat: "
+                                   "each at its low and high end) or globally with SALib (morris, sobol), on energy "
+                                   "per bit, FPS, power, area or (oat only) accuracy; optionally as the ratio "
+                                   "metric(OTHER)/metric(PRESET) and solved for a target. Writes sensitivity.csv, "
+                                   "sensitivity.json and a tornado figure (PNG + PDF).")
+    p.add_argument("--preset", default="robin-eo", metavar="NAME|PATH",
+                   help="accelerator preset name or TOML file whose [ranges] are varied (default: robin-eo)")
+    p.add_argument("--metric", default="epb", choices=("epb", "fps", "power", "area", "accuracy"),
+                   help="epb (J/bit), fps, power (W), area (mm2) of the workload at batch 1, or accuracy "
+                        "(mean over --chips chips on --images images, with its standard error; oat only) "
+                        "(default: epb)")
+    p.add_argument("--method", default="oat", choices=("oat", "morris", "sobol"),
+                   help="oat: each parameter at its low and high end, the others nominal; morris: SALib elementary "
+                        "effects, N*(D+1) evaluations; sobol: SALib Saltelli/Sobol' indices S1 and ST, N*(D+2) "
+                        "evaluations (default: oat)")
+    p.add_argument("--ratio-to", dest="ratio_to", default=None, metavar="OTHER",
+                   help="analyse metric(OTHER)/metric(PRESET) instead (e.g. --preset robin-eo --ratio-to lightbulb: "
+                        "LightBulb's EPB over robin-eo's); a parameter both declare is varied in both "
+                        "(column applied_to)")
+    p.add_argument("--target", type=float, default=None, metavar="X",
+                   help="for each parameter, the value that alone brings the ratio (or metric, in its SI unit) to X, "
+                        "or 'not reachable within its range' (e.g. --target 933, ROBIN's claim)")
+    p.add_argument("--n-base", dest="n_base", type=_int_at_least(2, "--n-base"), default=None, metavar="N",
+                   help="base sample size of morris (trajectories, default 8) or sobol (a power of two, default 64); "
+                        "stated in the output")
+    p.add_argument("--parameters", default=None, metavar="KEYS",
+                   help="comma-separated declared 'section.field' names to vary (default: every declared range)")
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                   help=f"workload: shipped BNN checkpoint name or checkpoint file (default: {DEFAULT_MODEL})")
+    p.add_argument("--chips", type=_int_at_least(1, "--chips"), default=2, metavar="N",
+                   help="accuracy only: sampled chips per configuration (default: 2)")
+    p.add_argument("--images", type=_int_at_least(1, "--images"), default=200, metavar="N",
+                   help="accuracy only: the first N MNIST test images (default: 200)")
+    p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, metavar="S",
+                   help="root seed: SALib sampler and bootstrap seeds from SeedSequence(S).spawn(2), chips of "
+                        "accuracy as in mc (default: 0)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (e.g. tcp://host:8786); default: run in this process (same results)")
+    p.add_argument("--out", default=os.path.join(DEFAULT_OUT, "sensitivity"), metavar="DIR",
+                   help=f"output directory, created if missing (default: {os.path.join(DEFAULT_OUT, 'sensitivity')})")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars (they are off anyway when stderr is not a terminal); the summary is still printed")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="write the tables only")
+
     p = sub.add_parser("plot", help="redraw the figures of saved results without recomputing",
-                       description="Redraw the figures of a finished run, mc or sweep from its saved tables.")
-    p.add_argument("results", metavar="RESULTS", help="output directory of a run, mc or sweep (or a file in it)")
+                       description="Redraw the figures of a finished run, mc, sweep or sensitivity from its saved "
+                                   "tables.")
+    p.add_argument("results", metavar="RESULTS",
+                   help="output directory of a run, mc, sweep or sensitivity (or a file in it)")
     p.add_argument("--out", default=None, metavar="DIR", help="where to write the figures (default: RESULTS)")
 
     p = sub.add_parser("presets", help="list the shipped accelerator presets, or show one resolved",
@@ -255,5 +303,15 @@ def _dispatch(args) -> int:
                          images=args.images, assignments=args.assignments, file=args.file,
                          scheduler=args.scheduler, progress=_progress(args), echo=True,
                          figures=args.figures)
+        return 0
+    if args.command == "sensitivity":
+        from studies.commands import main_sensitivity
+
+        main_sensitivity(out=args.out, preset=args.preset, metric=args.metric, method=args.method,
+                         ratio_to=args.ratio_to, target=args.target, n_base=args.n_base,
+                         parameters=None if args.parameters is None else
+                         [k.strip() for k in args.parameters.split(",") if k.strip()],
+                         model=args.model, chips=args.chips, images=args.images, seed=args.seed,
+                         scheduler=args.scheduler, progress=_progress(args), echo=True, figures=args.figures)
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse restricts the commands

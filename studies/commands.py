@@ -1,4 +1,5 @@
-"""The three study commands behind the CLI: ``robinsim run``, ``robinsim mc`` and ``robinsim sweep``.
+"""The study commands behind the CLI: ``robinsim run``, ``robinsim mc``, ``robinsim sweep`` and
+``robinsim sensitivity``.
 
 Each checks its arguments and the output directory before any long work, computes, then writes
 ``results.csv``, ``report.json``, ``report.md`` and (unless ``figures=False``) the figures into
@@ -13,11 +14,11 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from studies import figures as figure_files
-from studies import montecarlo, report, sweep
+from studies import montecarlo, report, sensitivity, sweep
 from studies.inputs import load_accelerators, load_dataset, load_model, provenance
 from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
 
-__all__ = ["main_run", "main_mc", "main_sweep"]
+__all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity"]
 
 
 def _load_inputs(out, presets, model, images):
@@ -144,4 +145,21 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
         if len(feasible) < len(df):
             print(f"{len(df) - len(feasible)} of {len(df)} design points cannot be built (see the error column)")
         print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")
+    return df
+
+
+def main_sensitivity(*, out, preset, metric="epb", method="oat", ratio_to=None, target=None, n_base=None,
+                     parameters=None, model="mnist-cnn", chips=2, images=200, seed=0, scheduler=None,
+                     progress=False, echo=True, figures=True):
+    """``robinsim sensitivity``: check ``out``, run :func:`studies.sensitivity.run`, write sensitivity.csv,
+    sensitivity.json and the tornado (:func:`studies.sensitivity.write`); returns the table."""
+    check_out_dir(out)
+    df = sensitivity.run(preset, metric=metric, method=method, ratio_to=ratio_to, target=target, workload=model,
+                         n_base=n_base, seed=seed, parameters=parameters, chips=chips, images=images,
+                         scheduler=scheduler, progress=progress)
+    accs = load_accelerators({"preset": preset, **({} if ratio_to is None else {"ratio_to": ratio_to})})
+    paths = sensitivity.write(df, out, figures=figures, configurations=provenance(accs))
+    if echo:
+        print(sensitivity.summary_text(df))
+        print(f"wrote {', '.join(str(p) for p in paths)}")
     return df

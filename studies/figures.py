@@ -2,6 +2,8 @@
 
 A study directory holds ``report.json`` (``kind``: run, mc or sweep, plus the aggregated
 numbers) and ``results.csv`` (one row per chip or design point); a run also ``spectra.csv``.
+A ``robinsim sensitivity`` directory holds ``sensitivity.json`` and ``sensitivity.csv`` instead
+(its figure: ``tornado``).
 Published baselines come from :mod:`accel.baselines` (static data, nothing is recomputed).
 """
 from __future__ import annotations
@@ -15,7 +17,7 @@ from accel import baselines
 from studies import plots
 from studies.outputs import prepare_out_dir, read_json, save_figure
 
-__all__ = ["draw", "redraw", "published_table", "FIGURES"]
+__all__ = ["draw", "redraw", "published_table", "tornado_labels", "FIGURES"]
 
 #: Figure stems written for each kind of study.
 FIGURES = {
@@ -59,6 +61,8 @@ def draw(results_dir, out_dir=None) -> list[Path]:
     """Draw every figure of the study in ``results_dir`` into ``out_dir`` (default: the same)."""
     results_dir = Path(results_dir)
     out_dir = results_dir if out_dir is None else Path(out_dir)
+    if not (results_dir / "report.json").is_file() and (results_dir / "sensitivity.json").is_file():
+        return _sensitivity_figures(results_dir, out_dir)
     meta, df = _load(results_dir)
     kind = meta["kind"]
     if "preset" in df.columns and meta.get("presets"):
@@ -79,6 +83,31 @@ def draw(results_dir, out_dir=None) -> list[Path]:
     for stem, fig in figs.items():
         paths += save_figure(fig, out_dir, stem)
     return paths
+
+
+_SENSITIVITY_METRICS = {"epb": "energy per bit", "fps": "throughput", "power": "total power", "area": "chip area",
+                        "accuracy": "mean accuracy over sampled chips"}
+
+
+def tornado_labels(meta) -> dict:
+    """Keyword arguments of ``studies.plots.tornado`` for a run's facts ``meta`` (``df.attrs`` or sensitivity.json)."""
+    metric = meta.get("metric", "epb")
+    scale, unit = {"epb": (1e12, "pJ/bit"), "power": (1.0, "W"), "fps": (1.0, "frames/s"), "area": (1.0, "mm²"),
+                   "accuracy": (100.0, "%")}[metric]
+    label = f"{_SENSITIVITY_METRICS[metric]} ({unit})"
+    if meta.get("ratio_to"):
+        scale, label = 1.0, f"{metric} ratio {meta['ratio_to']} / {meta['preset']}"
+    what = f"{meta['ratio_to']} / {meta.get('preset')}" if meta.get("ratio_to") else meta.get("preset")
+    title = f"{what}: {meta.get('method', 'oat').upper()} sensitivity over the declared ranges"
+    target = meta.get("target")
+    return {"scale": scale, "x_label": label, "title": title, "target": None if target is None else target * scale}
+
+
+def _sensitivity_figures(results_dir: Path, out_dir: Path) -> list[Path]:
+    """The tornado of a ``robinsim sensitivity`` directory (sensitivity.json + sensitivity.csv)."""
+    meta = read_json(results_dir / "sensitivity.json")
+    df = pd.read_csv(results_dir / meta.get("file", "sensitivity.csv"))
+    return save_figure(plots.tornado(df, **tornado_labels(meta)), out_dir, "tornado")
 
 
 def redraw(results, out=None) -> list[Path]:

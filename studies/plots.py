@@ -28,6 +28,7 @@ __all__ = [
     "tuning_power_hist",
     "ring_spectra",
     "pareto",
+    "tornado",
 ]
 
 #: Colour of each energy-breakdown category; keys exactly ``accel.components.CATEGORIES``.
@@ -411,6 +412,45 @@ def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bo
     ax.set_ylabel(y_label or y)
     ax.grid(alpha=0.3, which="both")
     ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def tornado(df: pd.DataFrame, *, scale: float = 1.0, x_label: str = "", title: str = "", target: float | None = None,
+            top: int = 30, log_x: bool | None = None) -> Figure:
+    """Tornado of a sensitivity table (``studies.sensitivity.run``): one bar per parameter from the
+    metric at its low end to the metric at its high end, largest effect (``rank`` 1) on top, the
+    nominal value as a vertical line (and ``target``, if given, in the scaled units, as a dashed
+    one). ``scale`` multiplies the values (1e12: J/bit to pJ/bit); ``top``: at most this many parameters;
+    ``log_x``: None = logarithmic when the values span more than a decade."""
+    d = df.sort_values("rank", kind="mergesort").head(top) if "rank" in df else df.head(top)
+    lo = d["metric_low"].to_numpy(dtype=float) * scale
+    hi = d["metric_high"].to_numpy(dtype=float) * scale
+    nominal = float(d["metric_nominal"].iloc[0]) * scale if len(d) else float("nan")
+    n = len(d)
+    fig, (ax,) = _figure(8.5, max(2.5, 0.32 * n + 1.4))
+    y = np.arange(n)[::-1]
+    for yi, a, b in zip(y, lo, hi):
+        for end, color in ((a, "#1f77b4"), (b, "#d62728")):
+            if np.isfinite(end):
+                ax.barh(yi, end - nominal, left=nominal, height=0.7, color=color, alpha=0.85, zorder=2)
+    ax.axvline(nominal, color="black", lw=1.0, zorder=3)
+    if target is not None:
+        ax.axvline(target, color="#555555", lw=1.0, ls="--", zorder=3)
+    labels = [f"{p}  [{_short(a)} – {_short(b)}]" for p, a, b in zip(d["parameter"], d["low"], d["high"])]
+    ax.set_yticks(y, labels, fontsize=7)
+    values = np.concatenate([lo, hi, [nominal], [] if target is None else [target]])
+    if _auto_log(values, log_x):
+        ax.set_xscale("log")
+    ax.set_xlabel(x_label or "metric")
+    ax.grid(alpha=0.3, axis="x", which="both")
+    handles = [Patch(color="#1f77b4", label="parameter at its low end"),
+               Patch(color="#d62728", label="parameter at its high end"),
+               Line2D([], [], color="black", lw=1.0, label=f"nominal ({nominal:.4g})")]
+    if target is not None:
+        handles.append(Line2D([], [], color="#555555", lw=1.0, ls="--", label=f"target ({target:g})"))
+    ax.legend(handles=handles, frameon=False, fontsize=7, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)
     return fig

@@ -271,3 +271,45 @@ def test_derived_short_names_check_their_own_bounds(cfg, rejected):
 def test_the_die_position_is_not_a_configuration_field(cfg, rejected):
     with rejected(ValueError, "variation.die_xy_mm=(1.0, 2.0)", "allowed: None"):
         dataclasses.replace(cfg, variation=dataclasses.replace(cfg.variation, die_xy_mm=(1.0, 2.0)))
+
+
+# ------------------------------------------------------------------------------ declared ranges (issue 12, item 1)
+def _with_range(key, **entry):
+    data = base_dict()
+    data["ranges"] = {key: {"low": 1.0, "high": 2.0, "source": "assumption: test", **entry}}
+    return data
+
+
+@pytest.mark.parametrize("key, entry, exc, words", [
+    ("losses.coupler_db", dict(low=-1.0), ValueError, ["ranges['losses.coupler_db'].low=-1.0", ">= 0.0 dB"]),
+    ("receiver.responsivity_a_per_w", dict(low=0.8, high=1.5), ValueError,
+     ["ranges['receiver.responsivity_a_per_w'].high=1.5", "<= 1.3 A/W"]),
+    ("losses.coupler_db", dict(low=2.0, high=4.0), ValueError,
+     ["ranges['losses.coupler_db']", "low=2.0", "high=4.0", "losses.coupler_db=1.5", "low <= losses.coupler_db <= high"]),
+    ("losses.coupler_db", dict(low=1.5, high=1.5), ValueError, ["ranges['losses.coupler_db']", "low < high"]),
+    ("tuning.common_mode", dict(), TypeError, ["'tuning.common_mode'", "str field", "numeric"]),
+    ("tuning.reassign_order", dict(), TypeError, ["'tuning.reassign_order'", "bool field"]),
+    ("losses.typo_db", dict(), ConfigKeyError, ["'losses.typo_db'", "names no configuration field"]),
+    ("losses.coupler_db", dict(source=""), TypeError, ["ranges['losses.coupler_db'].source", "non-empty"]),
+    ("losses.coupler_db", dict(lo=1.0), ConfigKeyError, ["ranges['losses.coupler_db']", "'lo'", "allowed keys"]),
+    ("losses.coupler_db", dict(low="1"), TypeError, ["ranges['losses.coupler_db'].low", "'1'"]),
+    ("tuning.chip_budget_w", dict(low=1.0, high=2.0), ValueError, ["tuning.chip_budget_w=400.0", "low=1.0"]),
+])
+def test_ranges_are_validated_like_every_field(key, entry, exc, words, rejected):
+    with rejected(exc, *words):
+        presets.from_dict(_with_range(key, **entry))
+
+
+def test_ranges_round_trip_through_to_dict_and_are_kept_by_with_values(cfg):
+    data = _with_range("losses.coupler_db", low=1.0, high=4.8)
+    loaded = presets.from_dict(data)
+    r = loaded.range_of("losses.coupler_db")
+    assert (r.key, r.low, r.high, r.source) == ("losses.coupler_db", 1.0, 4.8, "assumption: test")
+    assert loaded.to_dict()["ranges"] == {"losses.coupler_db": {"low": 1.0, "high": 4.8, "source": "assumption: test"}}
+    assert presets.from_dict(loaded.to_dict()) == loaded
+    # a derived configuration (a sweep point) keeps the ranges even outside them; loading it as a preset refuses
+    far = loaded.with_values({"losses.coupler_db": 6.0})
+    assert far.range_of("losses.coupler_db") == r
+    with pytest.raises(ValueError, match=r"losses\.coupler_db=6\.0"):
+        far.check_ranges()
+    assert loaded.range_of("losses.combiner_db") is None

@@ -297,7 +297,7 @@ def test_paper_variants_are_the_base_plus_the_papers_assumptions(base):
     text = (presets.PRESET_DIR / f"{base}-paper.toml").read_text()
     assert f'extends = "{base}"' in text
     paper, phys = presets.load(f"{base}-paper").to_dict(), presets.load(base).to_dict()
-    changed = {f"{sec}.{k}" for sec, fields in paper.items() if isinstance(fields, dict) and sec != "sources"
+    changed = {f"{sec}.{k}" for sec, fields in paper.items() if isinstance(fields, dict) and sec not in ("sources", "ranges")
                for k, v in fields.items() if phys[sec].get(k) != v}
     assert changed == {"tuning.eo_mechanism", "tuning.common_mode", "eo.platform", "eo.activation_mechanism",
                        "eo.weight_mechanism", "wavelength.bit0_shift_fraction_of_spacing",
@@ -322,3 +322,52 @@ def test_config_functions_name_a_wrong_argument(func, rejected):
     kwargs = {"yield_target": 0.95} if func.endswith("design_blue_bias_nm") else {}
     with rejected(TypeError, "config must be an accel.config.AcceleratorConfig", "str"):
         fn("robin-eo", **kwargs)
+
+
+# ------------------------------------------------------------------------------ declared ranges (issue 12, item 1)
+_GROUPS = {"devices": ("activation_ring", "weight_ring", "laser", "losses", "eo", "eo_injection", "eo_depletion",
+                       "eo_pockels"),
+           "variation": ("variation", "thermal"), "tuning": ("tuning",), "receiver": ("receiver",),
+           "converters": ("converters",), "memory": ("memory",)}
+# a citation: docs/references.md, the physics review, or an author / publication year; else an assumption
+_CITED = r"docs/references\.md|physics review|(19|20)\d\d|^assumption|: assumption|low: assumption"
+
+
+@pytest.mark.parametrize("name", presets.names())
+def test_shipped_presets_declare_at_least_20_ranges_with_sources(name):
+    import re
+
+    cfg = presets.load(name)
+    assert len(cfg.ranges) >= 20
+    sections = {r.key.partition(".")[0] for r in cfg.ranges}
+    for group, members in _GROUPS.items():
+        assert sections & set(members), f"{name}: no range in {group}"
+    for r in cfg.ranges:
+        assert r.low <= cfg.value(r.key) <= r.high and r.low < r.high
+        assert re.search(_CITED, r.source), (r.key, r.source)
+    assert "ranges" in presets.to_toml(cfg) and presets.from_dict(_toml(presets.to_toml(cfg))) == cfg
+
+
+def _toml(text):
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def test_extends_merges_ranges_and_drops_the_range_of_an_overridden_value(tmp_path: Path):
+    base = presets.load("robin-eo")
+    assert base.range_of("losses.coupler_db") and base.range_of("losses.combiner_db")
+    path = tmp_path / "mine.toml"
+    path.write_text('extends = "robin-eo"\nname = "mine"\n[losses]\ncoupler_db = 6.0\n'
+                    '[ranges]\n"tuning.to_max_power_mw" = { low = 20.0, high = 100.0, source = "assumption: test" }\n'
+                    '"losses.combiner_db" = { low = 0.8, high = 1.0, source = "assumption: narrower" }\n')
+    cfg = presets.load(path)
+    assert cfg.range_of("losses.coupler_db") is None  # the base's 1-4.8 dB described its 1.5 dB
+    assert cfg.range_of("tuning.to_max_power_mw").high == 100.0
+    assert cfg.range_of("losses.combiner_db").source == "assumption: narrower"
+    assert cfg.range_of("tuning.to_power_per_fsr_mw") == base.range_of("tuning.to_power_per_fsr_mw")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('extends = "robin-eo"\nname = "bad"\n[tuning]\nto_power_per_fsr_mw = 100.0\n'
+                   '[ranges]\n"tuning.to_power_per_fsr_mw" = { low = 2.4, high = 80.0, source = "x" }\n')
+    with pytest.raises(ValueError, match=r"bad\.toml: ranges\['tuning\.to_power_per_fsr_mw'\].*=100\.0"):
+        presets.load(bad)

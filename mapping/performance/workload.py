@@ -35,6 +35,7 @@ hyper-parameters in place (e.g. ``conv.stride``) needs a fresh model.
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
@@ -314,6 +315,7 @@ def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | N
 
 
 _CACHE: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+_TRACE_LOCK = threading.RLock()
 
 
 def _fingerprint(model: nn.Module) -> tuple:
@@ -335,10 +337,13 @@ def extract_workload(model: nn.Module, input_shape) -> Workload:
     shape = tuple(check_int("input_shape[%d]" % i, d, lo=1) for i, d in enumerate(input_shape))
     if len(shape) < 2:
         raise ValueError(f"input_shape={shape} must have a batch dimension and at least one more; allowed: length >= 2")
-    per_model = _CACHE.setdefault(model, {})
-    key = (_fingerprint(model), shape)
-    if key not in per_model:
-        if len(per_model) >= 16:
-            per_model.clear()
-        per_model[key] = _trace(model, shape)
-    return per_model[key]
+    # One trace at a time: tracing registers hooks on the (shared) model, so two threads tracing it at
+    # once (a threaded Dask worker) would record each other's layers.
+    with _TRACE_LOCK:
+        per_model = _CACHE.setdefault(model, {})
+        key = (_fingerprint(model), shape)
+        if key not in per_model:
+            if len(per_model) >= 16:
+                per_model.clear()
+            per_model[key] = _trace(model, shape)
+        return per_model[key]
