@@ -23,7 +23,7 @@ PRESETS = ("robin-eo", "robin-po", "lightbulb")
 TABLES = ("configurations", "laser", "tuning", "nominal", "no-tuning", "sensitivity", "single")
 OXBNN_TUNING_MW_PER_RING = 1.375 + 1.6e-3  # TO 1.375 mW + EO 1.6 µW per ring, docs/references.md §4
 OXBNN_LASER_MW_PER_LINE = 1.274  # optical, docs/references.md §5
-MANY_CHIPS = 256  # chips for the sampling-spread check of the nominal tuning power (the presets sample 64)
+MANY_CHIPS = 256  # chips for the sampling-spread check of the nominal tuning power (the presets cap at 256)
 
 
 def _table(header, rows) -> str:

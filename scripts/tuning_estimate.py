@@ -2,8 +2,8 @@
 (accel.tuning_estimate) beside the simulated one.
 
 Simulated: the mean over ``--chips`` whole chips (seed 0; every ring of the floorplan, tuning
-only) with its standard error, and the preset's nominal figure (``Tuner``: its
-``tuning.variation_chips`` chips on one block), which the energy model uses.
+only) with its standard error, and the preset's nominal figure (``Tuner``: stratified whole-die
+banks on chips added until its standard error target or cap), which the energy model uses.
 
     .venv/bin/python scripts/tuning_estimate.py [--chips 64] [--out docs/tuning-estimate.md]
 """
@@ -40,7 +40,8 @@ Columns (mW per ring unless stated):
   **+ common**: the common mode beyond the tracking range, heated on every ring (with the layout's
   blue bias); **estimate** = red-only + common.
 - **simulated**: mean over the chips ± its standard error; **nominal**: the preset's own figure
-  (its `tuning.variation_chips` chips on one block), which the energy model uses.
+  (`Tuner`: up to `tuning.variation_banks` banks stratified over the whole die, chips added in blocks until
+  the standard error target or the `tuning.variation_chips` cap), which the energy model uses.
 - **ratio**: simulated / estimate.
 
 """
@@ -60,9 +61,9 @@ Reading the table:
 - The estimate leaves out thermal crosstalk's saving (neighbours' heat lends a few % at the 5 µm edge gap), the
   chip budget and heater limit, EO power, and chips red of the tracking range (yield loss); the sampled
   common mode is heavy in its tails, so the simulated mean converges slowly (see its standard error).
-- **nominal** is the figure the energy model uses: 64 chips on one block (one unit of up to 4 VDUs),
-  which misses part of the within-die spread and converges slowly; a whole-die, converged nominal
-  figure is issue #11's.
+- **nominal** is the figure the energy model uses: whole-die banks on up to 256 chips; it agrees with the
+  whole-chip simulation within its standard error (the chip-to-chip spread, mostly the common mode, sets
+  how many chips it needs).
 """
 
 

@@ -2,7 +2,8 @@
 
 Subcommands: ``run`` (main report), ``mc`` (Monte Carlo versus a variation level), ``sweep``
 (design-space exploration), ``sensitivity`` (which declared parameter range decides a metric),
-``plot`` (redraw figures from saved results), ``presets``.
+``map`` (energy and speed of a layer table, CSV or YAML), ``plot`` (redraw figures from saved
+results), ``presets``.
 Bad arguments print one line on stderr and exit with status 2, without a traceback (set the
 environment variable ``ROBINSIM_TRACEBACK=1`` to see it).
 Heavy modules (torch, the simulators) are imported only by the subcommand that needs them.
@@ -39,6 +40,19 @@ def _int_at_least(lo: int, name: str):
             raise argparse.ArgumentTypeError(f"{name}={text!r} is not an integer") from None
         if value < lo:
             raise argparse.ArgumentTypeError(f"{name}={value} is out of range; allowed: >= {lo}")
+        return value
+
+    return parse
+
+
+def _percent(name: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}={text!r} is not a number; allowed: a percentage 0 to 100") from None
+        if not 0.0 <= value <= 100.0:
+            raise argparse.ArgumentTypeError(f"{name}={value:g} is out of range; allowed: 0 to 100 (percent)")
         return value
 
     return parse
@@ -165,6 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", default=None, metavar="TOML",
                    help="sweep file with a [grid] table of field = [values] (see 'robinsim sweep --fields')")
     p.add_argument("--fields", action="store_true", help="list the sweepable fields and exit")
+    p.add_argument("--min-accuracy", dest="min_accuracy", type=_percent("--min-accuracy"), default=None, metavar="PCT",
+                   help="keep designs whose mean accuracy is below PCT percent (0-100) off the Pareto fronts of the "
+                        "report and figures (drawn as grey crosses); needs --chips >= 1")
 
     p = sub.add_parser("sensitivity", help="which declared parameter range decides a metric (tornado, Morris, Sobol)",
                        description="Vary the preset's declared parameter ranges ([ranges] table) one at a time (oat: "
@@ -210,6 +227,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars (they are off anyway when stderr is not a terminal); the summary is still printed")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="write the tables only")
+
+    p = sub.add_parser("map", help="energy per bit, FPS and latency of a layer table (CSV or YAML) on a preset",
+                       description="Schedule a layer table (one row per conv/linear layer: type, in_channels, "
+                                   "out_channels, kernel, stride, padding, groups, input_size; see "
+                                   "mapping.from_table) onto an accelerator preset; print the per-layer table and "
+                                   "the totals (energy per bit, FPS, latency, energy breakdown) and write "
+                                   "layers.csv and summary.json to --out. No BNN, MNIST or Monte Carlo is needed.")
+    p.add_argument("--layers", required=True, metavar="FILE",
+                   help="layer table, .csv or .yaml/.yml: columns name, type (conv, conv2d, dwconv, depthwise, "
+                        "linear, fc), in_channels, out_channels, kernel (or kernel_h, kernel_w), stride (default 1), "
+                        "padding (default 0), groups (default 1), input_size (or input_h, input_w), electronic "
+                        "(true/false, default false); pooling, residual, BatchNorm, activation, attention and "
+                        "recurrent rows are refused")
+    p.add_argument("--preset", default="robin-eo", metavar="NAME|PATH",
+                   help="accelerator preset name or TOML file (default: robin-eo)")
+    p.add_argument("--batch", type=_int_at_least(1, "--batch"), default=1, metavar="B",
+                   help="images per pass: each round's weights serve all B images (default: 1; energy and EPB per "
+                        "image, latency of the batch)")
+    p.add_argument("--out", default=os.path.join(DEFAULT_OUT, "map"), metavar="DIR",
+                   help=f"output directory, created if missing (default: {os.path.join(DEFAULT_OUT, 'map')})")
 
     p = sub.add_parser("plot", help="redraw the figures of saved results without recomputing",
                        description="Redraw the figures of a finished run, mc, sweep or sensitivity from its saved "
@@ -302,7 +339,12 @@ def _dispatch(args) -> int:
         main_sweep(out=args.out, preset=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                          images=args.images, assignments=args.assignments, file=args.file,
                          scheduler=args.scheduler, progress=_progress(args), echo=True,
-                         figures=args.figures)
+                         figures=args.figures, min_accuracy_pct=args.min_accuracy)
+        return 0
+    if args.command == "map":
+        from studies.commands import main_map
+
+        main_map(out=args.out, layers=args.layers, preset=args.preset, batch=args.batch, echo=True)
         return 0
     if args.command == "sensitivity":
         from studies.commands import main_sensitivity

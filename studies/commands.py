@@ -1,5 +1,5 @@
-"""The study commands behind the CLI: ``robinsim run``, ``robinsim mc``, ``robinsim sweep`` and
-``robinsim sensitivity``.
+"""The study commands behind the CLI: ``robinsim run``, ``robinsim mc``, ``robinsim sweep``,
+``robinsim sensitivity`` and ``robinsim map``.
 
 Each checks its arguments and the output directory before any long work, computes, then writes
 ``results.csv``, ``report.json``, ``report.md`` and (unless ``figures=False``) the figures into
@@ -9,16 +9,21 @@ and :func:`_write_report` (report.json, figures, report.md).
 from __future__ import annotations
 
 import sys
+from os import PathLike
 from pathlib import Path
+
+import pandas as pd
 
 from tqdm.auto import tqdm
 
 from studies import figures as figure_files
 from studies import montecarlo, report, sensitivity, sweep
 from studies.inputs import load_accelerators, load_dataset, load_model, provenance
+from mapping.performance.schedule import map_model
+from mapping.performance.workload import from_table
 from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
 
-__all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity"]
+__all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity", "main_map", "map_layers_text"]
 
 
 def _load_inputs(out, presets, model, images):
@@ -112,8 +117,17 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
     return df
 
 
-def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo, figures=True):
-    """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures."""
+def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo, figures=True,
+               min_accuracy_pct: float | None = None):
+    """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures.
+
+    ``min_accuracy_pct``: designs whose mean accuracy is below this (percent) are kept off the Pareto
+    fronts of the report and the figures (stored in report.json as ``min_accuracy``, a fraction)."""
+    if min_accuracy_pct is not None:
+        if not 0.0 <= float(min_accuracy_pct) <= 100.0:
+            raise ValueError(f"--min-accuracy={min_accuracy_pct:g} is out of range; allowed: 0 to 100 (percent)")
+        if not chips:
+            raise ValueError("--min-accuracy needs accuracy: give --chips >= 1 (with --chips 0 no accuracy is computed)")
     grid, file_preset = ({}, None) if file is None else sweep.load_sweep_file(file)
     for text in assignments:
         name, values = sweep.parse_assignment(text)
@@ -134,6 +148,7 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
     meta = {"kind": "sweep", "preset": str(preset), "model": str(model), "fields": fields,
             "grid": {k: list(v) for k, v in grid.items()}, "points": len(df), "feasible_points": int(len(feasible)),
             "chips": chips, "seed": seed, "images": images,
+            "min_accuracy": None if min_accuracy_pct is None else float(min_accuracy_pct) / 100.0,
             "configurations": provenance(load_accelerators(preset))}
     paths = _write_report(out, meta, lambda m: sweep.markdown(m, df), figures)
     if echo:
@@ -163,3 +178,83 @@ def main_sensitivity(*, out, preset, metric="epb", method="oat", ratio_to=None, 
         print(sensitivity.summary_text(df))
         print(f"wrote {', '.join(str(p) for p in paths)}")
     return df
+
+
+#: Columns of the per-layer table ``robinsim map`` prints (all columns go to layers.csv).
+_MAP_PRINTED = {"layer": "layer", "name": "name", "kind": "kind", "runs_on": "runs on", "k": "K",
+                "out_channels": "C out", "groups": "groups", "positions": "positions", "binary_macs": "binary MACs",
+                "cycles": "cycles", "bound": "bound", "latency_us": "latency us", "energy_nj": "energy nJ"}
+
+
+def _si(value: float, unit: str) -> str:
+    """``value`` (in ``unit``) with an SI prefix, 4 significant digits: 4.13e-3 J -> '4.13 mJ'."""
+    for factor, prefix in ((1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f")):
+        if abs(value) >= factor:
+            return f"{value / factor:.4g} {prefix}{unit}"
+    return f"{value:.4g} {unit}"
+
+
+def map_layers_text(rep, table_name: str = "") -> str:
+    """The per-layer table and the totals ``robinsim map`` prints for a :class:`~mapping.MappingReport`
+    (layer rows cover the whole batch; totals per image except the batch latency)."""
+    t = rep.layers.assign(layer=range(len(rep.layers)), latency_us=rep.layers["latency_s"] * 1e6,
+                          energy_nj=rep.layers["energy_j"] * 1e9)
+    table = t[list(_MAP_PRINTED)].rename(columns=_MAP_PRINTED).to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    head = f"{table_name}: " if table_name else ""
+    lines = [f"{head}{len(t)} layers on {rep.accelerator}, batch {rep.batch} (layer rows: whole batch)", table, "",
+             f"energy per bit      {rep.energy_per_bit_j * 1e12:.4g} pJ/bit",
+             f"throughput          {rep.fps:.4g} frames/s",
+             f"latency (batch)     {_si(rep.latency_s, 's')}",
+             f"energy per image    {_si(rep.energy_j, 'J')}",
+             f"power               {rep.power_w:.4g} W",
+             f"binary MACs / image {rep.binary_macs}",
+             f"utilisation         {rep.utilisation * 100:.3g} %",
+             "energy breakdown per image:"]
+    total = rep.energy_j
+    for comp, value in rep.breakdown.items():
+        share = value / total * 100 if total > 0 else float("nan")
+        per_bit = value / rep.binary_macs * 1e12 if rep.binary_macs else float("nan")
+        lines.append(f"  {comp:<20} {_si(value, 'J'):>10}  {per_bit:>10.4g} pJ/bit  {share:>5.1f} %")
+    lines += [f"note: {name}: {why}" for name, why in rep.notes]
+    return "\n".join(lines)
+
+
+def main_map(*, out, layers, preset="robin-eo", batch: int = 1, echo: bool = True):
+    """``robinsim map``: schedule the layer table ``layers`` (CSV or YAML, :func:`mapping.from_table`) on
+    ``preset`` at ``batch`` images per pass; write layers.csv (one row per layer, whole batch, every
+    column of ``MappingReport.layers`` plus ``layer``, the row order) and summary.json (totals per
+    image, the breakdown, the table path and the preset's provenance) to ``out``. Returns the report."""
+    if not isinstance(layers, (str, PathLike, pd.DataFrame)):
+        raise TypeError(f"--layers must be a CSV or YAML file path, got {type(layers).__name__}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 1 << 20:
+        raise ValueError(f"--batch={batch!r} is out of range; allowed: an integer 1 to {1 << 20}")
+    check_out_dir(out)
+    if isinstance(layers, (str, PathLike)):
+        if not str(layers).strip():
+            raise ValueError(f"--layers {str(layers)!r} is empty; allowed: a .csv, .yaml or .yml layer table")
+        if not Path(layers).is_file():
+            raise FileNotFoundError(f"--layers {str(layers)!r}: no such file; allowed: a .csv, .yaml or .yml layer table")
+    try:
+        workload = from_table(layers)
+    except ValueError as exc:
+        raise ValueError(f"--layers: {exc}") from None
+    try:
+        accs = load_accelerators(preset)
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        raise ValueError(f"--preset {str(preset)!r}: {' '.join(str(exc).strip(chr(39) + chr(34)).split())}") from None
+    name, acc = next(iter(accs.items()))
+    rep = map_model(workload, acc, batch=batch)
+    out = prepare_out_dir(out)
+    frame = rep.layers.assign(layer=range(len(rep.layers)))
+    frame = frame[["layer", *[c for c in frame.columns if c != "layer"]]]
+    write_csv(out / "layers.csv", frame, sort_by=["layer"])
+    source = "DataFrame" if isinstance(layers, pd.DataFrame) else str(layers)
+    meta = {"kind": "map", "layers_table": source, "preset": name, **rep.summary(),
+            "input_shape": list(rep.input_shape), "layers": len(frame), "breakdown_j": rep.breakdown,
+            "static_power_w": rep.static_power_w, "notes": [list(n) for n in rep.notes], "file": "layers.csv",
+            "configurations": provenance(accs)}
+    write_json(out / "summary.json", meta)
+    if echo:
+        print(map_layers_text(rep, Path(source).name if source != "DataFrame" else ""))
+        print(f"wrote {out}/layers.csv and summary.json")
+    return rep

@@ -152,20 +152,33 @@ def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
 
 
 def _sweep_figures(meta: dict, df: pd.DataFrame) -> dict:
+    """EPB-vs-FPS and accuracy-vs-EPB Pareto figures: colour = first swept field, marker = second;
+    with ``meta["min_accuracy"]`` (fraction) designs below it are crosses, off both fronts."""
     ok = df[df["feasible"].astype(bool)].copy()
     fields = meta["fields"]
     ok["label"] = [", ".join(f"{f}={_fmt(r[f])}" for f in fields) for _, r in ok.iterrows()]
     color_by = fields[0] if len(fields) else None
+    marker_by = fields[1] if len(fields) > 1 else None
+    has_accuracy = "accuracy_mean" in ok.columns and ok["accuracy_mean"].notna().any()
+    min_accuracy = meta.get("min_accuracy")
+    eligible, eligible_label = None, ""
+    if min_accuracy is not None and has_accuracy:
+        eligible = (ok["accuracy_mean"] >= min_accuracy).to_numpy()
+        eligible_label = f"below {min_accuracy * 100:g} % mean accuracy (off the front)"
+    common = dict(color_by=color_by, marker_by=marker_by, eligible=eligible, eligible_label=eligible_label)
     figs = {"pareto_epb_fps": plots.pareto(
-        ok, "fps", "energy_per_bit_j", minimize_x=False, minimize_y=True, color_by=color_by,
+        ok, "fps", "energy_per_bit_j", minimize_x=False, minimize_y=True, **common,
         x_label="throughput (frames/s)", y_label="energy per bit (pJ/bit)", y_scale=1e12,
         title=f"Design space around {meta['preset']}: energy per bit vs throughput")}
-    if "accuracy_mean" in ok.columns and ok["accuracy_mean"].notna().any():
+    if has_accuracy:
         figs["pareto_accuracy_epb"] = plots.pareto(
-            ok, "energy_per_bit_j", "accuracy_mean", minimize_x=True, minimize_y=False, color_by=color_by,
-            x_label="energy per bit (pJ/bit)", y_label=f"mean accuracy over {meta['chips']} chips (%)",
+            ok, "energy_per_bit_j", "accuracy_mean", minimize_x=True, minimize_y=False, **common,
+            x_label="energy per bit (pJ/bit)",
+            y_label=f"mean accuracy over {plots.count_label(meta['chips'], 'chip')} (%)",
             x_scale=1e12, y_scale=100.0, y_max=100.5,
             title=f"Design space around {meta['preset']}: accuracy vs energy per bit")
+        if eligible is not None:
+            figs["pareto_accuracy_epb"].axes[0].axhline(min_accuracy * 100, color="#b0b0b0", ls="--", lw=1.0, zorder=1)
     return figs
 
 

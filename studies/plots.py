@@ -21,6 +21,7 @@ from studies.pareto import pareto_front
 __all__ = [
     "BREAKDOWN_COMPONENTS",
     "parameter_label",
+    "count_label",
     "energy_comparison",
     "epb_breakdown",
     "accuracy_per_chip",
@@ -70,6 +71,11 @@ _PUB_COLOR = "#9a9a9a"
 def parameter_label(name: str) -> str:
     """Axis label (with unit) of a swept variation parameter or configuration field."""
     return _PARAMETER_LABELS.get(name, name)
+
+
+def count_label(n, word: str) -> str:
+    """``"1 chip"``, ``"2 chips"``: a count with its noun in the right number (plural: ``word + "s"``)."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _figure(width_in: float, height_in: float, ncols: int = 1, nrows: int = 1, **kw):
@@ -257,7 +263,7 @@ def accuracy_vs_variation(df: pd.DataFrame, parameter: str, software_accuracy: f
             ax.fill_between(lv, q[:, 1], q[:, 3], color=colors[p], alpha=0.3, lw=0)
             n = int(g.size().min())
             ax.plot(lv + shift, q[:, 2], "-", marker=markers[i % len(markers)], color=colors[p], ms=5,
-                    label=f"{p} (median of {n} chips)")
+                    label=f"{p} (median of {count_label(n, 'chip')})")
     if software_accuracy is not None:
         axes[0].axhline(software_accuracy * 100, color="black", ls="--", lw=1, label="software BNN (ideal)")
     lo, hi = axes[0].get_ylim()
@@ -295,7 +301,7 @@ def tuning_power_hist(df: pd.DataFrame) -> Figure:
         v = df.loc[df["preset"] == p, "tuning_power_w"].to_numpy(dtype=float) * p_scale
         ax.hist(v, bins=bins, histtype="stepfilled", alpha=0.35, color=colors[p])
         ax.hist(v, bins=bins, histtype="step", lw=1.5, color=colors[p],
-                label=f"{p}: median {np.median(v):.3g} {p_unit} ({len(v)} chips)")
+                label=f"{p}: median {np.median(v):.3g} {p_unit} ({count_label(len(v), 'chip')})")
     if log:
         ax.set_xscale("log")
     ax.set_xlabel(f"tuning power per chip ({p_unit})")
@@ -357,38 +363,86 @@ def _auto_log(values, log):
     return bool(v.size) and v.min() > 0 and v.max() / v.min() > 10
 
 
+_MARKERS = "osD^vP*X"
+
+
+def _value_label(field: str, v) -> str:
+    return f"{field} = {v:g}" if isinstance(v, (int, float, np.number)) else f"{field} = {v}"
+
+
 def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bool, color_by: str | None = None,
+           marker_by: str | None = None, eligible=None, eligible_label: str = "",
            x_label: str = "", y_label: str = "", x_scale: float = 1.0, y_scale: float = 1.0,
            log_x: bool | None = None, log_y: bool | None = None, y_max: float | None = None,
            title: str = "") -> Figure:
     """Scatter of design points with the Pareto front highlighted and its points labelled.
 
-    ``color_by``: a column; up to 8 distinct values get a legend, more a colour bar. ``log_x`` /
-    ``log_y``: None = logarithmic when the values span more than a decade; ``y_max`` caps the axis.
+    ``color_by``: a column; up to 8 distinct values get a legend, more a colour bar. ``marker_by``:
+    a second column shown by the marker shape (up to 8 distinct values, each its own marker, in the
+    legend; more values repeat the markers). ``eligible``: boolean mask; points outside it are
+    drawn as grey crosses (legend: ``eligible_label``) and are neither on the front nor dominate
+    (:func:`studies.pareto.pareto_front`). ``log_x`` / ``log_y``: None = logarithmic when the
+    values span more than a decade; ``y_max`` caps the axis. Labels of front points (column
+    ``label``) sit above their point, or below it in the top fifth of the axes, so they stay inside
+    the axes and clear of the title.
     """
     xv = df[x].to_numpy(dtype=float) * x_scale
     yv = df[y].to_numpy(dtype=float) * y_scale
-    front = pareto_front(xv, yv, minimize_x=minimize_x, minimize_y=minimize_y)
+    ok = np.ones(len(df), dtype=bool) if eligible is None else np.asarray(eligible, dtype=bool)
+    front = pareto_front(xv, yv, minimize_x=minimize_x, minimize_y=minimize_y, eligible=ok)
     fig, (ax,) = _figure(8.0, 5.0)
+    handles = []
+    if marker_by is not None and marker_by in df.columns:
+        m_values = df[marker_by]
+        m_distinct = list(dict.fromkeys(m_values.sort_values().tolist()))
+        markers = {v: _MARKERS[i % len(_MARKERS)] for i, v in enumerate(m_distinct)}
+        point_marker = np.array([markers[v] for v in m_values], dtype=object)
+    else:
+        m_distinct, markers, point_marker = [], {}, np.full(len(df), "o", dtype=object)
+    colour_handles = []
     if color_by is not None and color_by in df.columns:
         values = df[color_by]
         distinct = list(dict.fromkeys(values.sort_values().tolist()))
         if len(distinct) <= 8:
             colors = _preset_colors(distinct)
-            for v in distinct:
-                m = (values == v).to_numpy()
-                ax.scatter(xv[m], yv[m], s=26, color=colors[v], alpha=0.85, zorder=2, label=f"{color_by} = {v:g}"
-                           if isinstance(v, (int, float, np.number)) else f"{color_by} = {v}")
+            point_color = [colors[v] for v in values]
+            colour_handles = [Line2D([], [], ls="", marker="o", color=colors[v], label=_value_label(color_by, v))
+                              for v in distinct]
+            mappable = None
         else:
-            sc = ax.scatter(xv, yv, c=pd.to_numeric(values, errors="coerce").to_numpy(dtype=float), cmap="viridis",
-                            s=22, alpha=0.8, zorder=2)
-            fig.colorbar(sc, ax=ax, label=parameter_label(color_by))
+            numeric = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            mappable = (numeric, np.nanmin(numeric), np.nanmax(numeric))
+            point_color = None
     else:
-        ax.scatter(xv, yv, s=22, color="#7f7f7f", alpha=0.8, zorder=2, label="design point")
+        point_color, mappable = ["#7f7f7f"] * len(df), None
+        colour_handles = [Line2D([], [], ls="", marker="o", color="#7f7f7f", label="design point")]
+    sc = None
+    for marker in dict.fromkeys(point_marker.tolist()):
+        sel = (point_marker == marker) & ok
+        if not sel.any():
+            continue
+        if mappable is None:
+            ax.scatter(xv[sel], yv[sel], s=26, marker=marker, color=[point_color[i] for i in np.flatnonzero(sel)],
+                       alpha=0.85, zorder=2)
+        else:
+            numeric, lo, hi = mappable
+            sc = ax.scatter(xv[sel], yv[sel], c=numeric[sel], vmin=lo, vmax=hi, cmap="viridis", marker=marker, s=22,
+                            alpha=0.8, zorder=2)
+    if mappable is not None and sc is not None:
+        fig.colorbar(sc, ax=ax, label=parameter_label(color_by))
+    handles += colour_handles
+    handles += [Line2D([], [], ls="", marker=markers[v], color="black", mfc="none", label=_value_label(marker_by, v))
+                for v in m_distinct]
+    if (~ok).any():
+        ax.scatter(xv[~ok], yv[~ok], s=26, marker="x", color="#b0b0b0", zorder=2)
+        handles.append(Line2D([], [], ls="", marker="x", color="#b0b0b0",
+                              label=eligible_label or "excluded from the front"))
     order = np.argsort(xv[front])
     ax.plot(xv[front][order], yv[front][order], "-", color="black", lw=1.0, zorder=3)
-    ax.scatter(xv[front], yv[front], s=90, facecolors="none", edgecolors="black", lw=1.3, zorder=4,
-               label=f"Pareto front ({int(front.sum())} point{'s' if front.sum() != 1 else ''})")
+    n_front = int(front.sum())
+    fc = ax.scatter(xv[front], yv[front], s=90, facecolors="none", edgecolors="black", lw=1.3, zorder=4,
+                    label=f"Pareto front ({count_label(n_front, 'point')})")
+    handles.append(fc)
     log_x, log_y = _auto_log(xv, log_x), _auto_log(yv, log_y)
     if log_x:
         ax.set_xscale("log")
@@ -397,21 +451,25 @@ def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bo
     for axis, log, v in ((ax.xaxis, log_x, xv), (ax.yaxis, log_y, yv)):
         if not log and np.nanmax(np.abs(v)) >= 1e4:
             axis.set_major_formatter(EngFormatter(sep=" "))
-    if "label" in df.columns:
-        finite = np.isfinite(xv)
-        mid = (np.log10(xv[finite & (xv > 0)]).mean() if log_x else xv[finite].mean()) if finite.any() else 0.0
-        for i in np.flatnonzero(front):
-            right = (np.log10(xv[i]) if log_x else xv[i]) > mid
-            ax.annotate(str(df["label"].iloc[i]), (xv[i], yv[i]), fontsize=7, xytext=(-6 if right else 6, 5),
-                        textcoords="offset points", color="#333333", ha="right" if right else "left")
     ax.margins(x=0.12, y=0.12)
     if y_max is not None:
         lo, hi = ax.get_ylim()
         ax.set_ylim(lo, min(hi, y_max))
+    ax.get_xlim(), ax.get_ylim()  # final limits, so that axes fractions below are those drawn
+    if "label" in df.columns:
+        finite = np.isfinite(xv)
+        mid = (np.log10(xv[finite & (xv > 0)]).mean() if log_x else xv[finite].mean()) if finite.any() else 0.0
+        to_axes = ax.transAxes.inverted()
+        for i in np.flatnonzero(front):
+            right = (np.log10(xv[i]) if log_x else xv[i]) > mid
+            high = to_axes.transform(ax.transData.transform((xv[i], yv[i])))[1] > 0.8
+            ax.annotate(str(df["label"].iloc[i]), (xv[i], yv[i]), fontsize=7,
+                        xytext=(-6 if right else 6, -5 if high else 5), textcoords="offset points", color="#333333",
+                        ha="right" if right else "left", va="top" if high else "bottom")
     ax.set_xlabel(x_label or x)
     ax.set_ylabel(y_label or y)
     ax.grid(alpha=0.3, which="both")
-    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.legend(handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         ax.set_title(title, fontsize=10)
     return fig

@@ -258,12 +258,20 @@ def summary_text(df: pd.DataFrame, fields: list[str]) -> str:
 
 def markdown(meta: dict, df: pd.DataFrame) -> str:
     ok = df[df["feasible"]]
-    front = pareto_front(ok["fps"], ok["energy_per_bit_j"], minimize_x=False, minimize_y=True)
+    min_accuracy = meta.get("min_accuracy")
+    eligible = None
+    threshold_text = []
+    if min_accuracy is not None and "accuracy_mean" in ok:
+        eligible = (ok["accuracy_mean"] >= min_accuracy).to_numpy()
+        threshold_text = [f"Designs below {min_accuracy * 100:g} % mean accuracy are kept off the fronts "
+                          f"(`--min-accuracy`): {int((~eligible).sum())} of {len(ok)} feasible points.", ""]
+    front = pareto_front(ok["fps"], ok["energy_per_bit_j"], minimize_x=False, minimize_y=True, eligible=eligible)
     cols = [*meta["fields"], "energy_per_bit_j", "fps", "fps_per_w", "area_mm2",
             *(["accuracy_mean"] if "accuracy_mean" in ok else [])]
     lines = ["# robinsim design-space sweep", "",
              f"Base preset `{meta['preset']}`, model `{meta['model']}`; {meta['points']} design points "
              f"({meta['feasible_points']} feasible) over {', '.join(f'`{f}`' for f in meta['fields'])}.", "",
+             *threshold_text,
              "## Pareto front: energy per bit vs FPS", "",
              "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
     for _, r in ok[front].sort_values("fps").iterrows():

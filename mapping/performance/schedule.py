@@ -341,15 +341,17 @@ class MappingReport:
         return out
 
 
-def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: float | None = None,
+def map_model(model, accelerator: Accelerator, input_shape=None, *, tuning_power_w: float | None = None,
               batch: int | None = None) -> MappingReport:
-    """Schedule ``model`` (traced on ``input_shape``, batch first) on ``accelerator``.
+    """Schedule ``model`` on ``accelerator``: a torch module (traced on ``input_shape``, batch first)
+    or a ready :class:`~mapping.performance.workload.Workload` (e.g. from a layer table,
+    ``mapping.from_table``; ``input_shape`` then None or the workload's own).
 
     ``tuning_power_w``: a chip's tuning power (e.g. from a Monte Carlo run) replacing the
     nominal value of ``accelerator.components.tuner``. ``batch``: images per inference, replacing
-    the batch dimension of ``input_shape`` (which must then be 1 or ``batch``). Each round's
-    weights are loaded once and serve every image of the batch, so FPS and EPB improve with it
-    (``MappingReport.batch``; energy and EPB are per image).
+    the batch dimension of ``input_shape`` or of the workload (which must then be 1 or ``batch``;
+    ``Workload.with_batch``). Each round's weights are loaded once and serve every image of the
+    batch, so FPS and EPB improve with it (``MappingReport.batch``; energy and EPB are per image).
     """
     if not isinstance(accelerator, Accelerator):
         raise TypeError(f"accelerator must be an accel.Accelerator, got {type(accelerator).__name__}")
@@ -357,12 +359,26 @@ def map_model(model, accelerator: Accelerator, input_shape, *, tuning_power_w: f
         tuning_power_w = check_range("tuning_power_w", tuning_power_w, 0.0, None, unit="W")
     if batch is not None:
         batch = check_int("batch", batch, lo=1, hi=1 << 20)
-        shape = tuple(input_shape)
-        if not shape or shape[0] not in (1, batch):
-            raise ValueError(f"batch={batch} and input_shape={shape} (batch {shape[0] if shape else None}) disagree; "
-                             f"allowed: input_shape with batch 1 or {batch}, or batch=None")
-        input_shape = (batch, *shape[1:])
-    workload = extract_workload(model, input_shape)
+    if isinstance(model, Workload):
+        if input_shape is not None and tuple(input_shape) != model.input_shape:
+            raise ValueError(f"input_shape={tuple(input_shape)} differs from the workload's {model.input_shape}; "
+                             "allowed: None (a workload carries its own input shape; use batch= for the batch)")
+        workload = model
+        if batch is not None:
+            if model.batch not in (1, batch):
+                raise ValueError(f"batch={batch} and the workload's batch {model.batch} disagree; allowed: a "
+                                 f"workload of batch 1 or {batch}, or batch=None")
+            workload = model.with_batch(batch)
+    else:
+        if input_shape is None:
+            raise TypeError("input_shape is required to trace a torch module (batch first, e.g. (1, 1, 28, 28))")
+        if batch is not None:
+            shape = tuple(input_shape)
+            if not shape or shape[0] not in (1, batch):
+                raise ValueError(f"batch={batch} and input_shape={shape} (batch {shape[0] if shape else None}) "
+                                 f"disagree; allowed: input_shape with batch 1 or {batch}, or batch=None")
+            input_shape = (batch, *shape[1:])
+        workload = extract_workload(model, input_shape)
     s = schedule_workload(workload, accelerator, tuning_power_w)
     batch = workload.batch
     latency = float(s["latency_s"].sum())

@@ -1,4 +1,9 @@
-"""Workload of a torch model: what each layer asks of the accelerator, from one traced forward pass.
+"""Workload of a torch model or a layer table: what each layer asks of the accelerator.
+
+Two sources give the same :class:`Workload`: a traced ``nn.Module`` (:func:`extract_workload`,
+below) and a layer table in CSV or YAML, the format architecture simulators use (:func:`from_table`:
+type, channels, kernel, stride, padding, groups, input size per row; conv, depthwise/grouped conv and
+linear rows only).
 
 ``extract_workload(model, input_shape)`` runs the model once (eval mode, no grad, zeros of
 ``input_shape``, batch first) with forward hooks on every leaf module and a torch-function
@@ -34,10 +39,11 @@ hyper-parameters in place (e.g. ``conv.stride``) needs a fresh model.
 """
 from __future__ import annotations
 
+import io
 import math
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -48,7 +54,7 @@ from torch.overrides import TorchFunctionMode
 
 from photonics.validation import check_int
 
-__all__ = ["LayerWork", "Workload", "extract_workload"]
+__all__ = ["LayerWork", "Workload", "extract_workload", "from_table", "TABLE_TYPES", "TABLE_COLUMNS"]
 
 _SHAPE_ONLY = (nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Identity, nn.Sequential)  # a leaf Sequential is empty
 _POOLS = (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)
@@ -98,7 +104,8 @@ class LayerWork:
 
 @dataclass(frozen=True, eq=False)
 class Workload:
-    """All layers of one traced forward pass; ``batch`` is ``input_shape[0]``."""
+    """All layers of one traced forward pass (:func:`extract_workload`) or of one layer table
+    (:func:`from_table`); ``batch`` is ``input_shape[0]``."""
 
     layers: tuple[LayerWork, ...]
     input_shape: tuple[int, ...]
@@ -134,6 +141,20 @@ class Workload:
         for arr in out.values():
             arr.setflags(write=False)
         return out
+
+    def with_batch(self, batch: int) -> "Workload":
+        """This workload for ``batch`` images per pass: from a batch-1 workload every per-image count
+        (positions, dot products, electronic ops and MACs, element counts) times ``batch``; weights
+        and dot-product lengths unchanged. Exact for every record kind (each is per image)."""
+        batch = check_int("batch", batch, lo=1, hi=1 << 20)
+        if batch == self.batch:
+            return self
+        if self.batch != 1:
+            raise ValueError(f"batch={batch}: this workload has batch {self.batch}; allowed: {self.batch}, or a "
+                             "workload of batch 1 (from_table(..., batch=1) or input_shape with batch 1)")
+        scaled = ("positions", "dot_products", "ops", "macs", "in_numel", "out_numel")
+        layers = tuple(replace(layer, **{c: getattr(layer, c) * batch for c in scaled}) for layer in self.layers)
+        return Workload(layers=layers, input_shape=(batch, *self.input_shape[1:]))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per record with every :class:`LayerWork` field and ``binary_macs``."""
@@ -347,3 +368,251 @@ def extract_workload(model: nn.Module, input_shape) -> Workload:
                 per_model.clear()
             per_model[key] = _trace(model, shape)
         return per_model[key]
+
+
+# ------------------------------------------------------------------------------ layer tables
+
+#: Row ``type`` values of a layer table and the kind they map to.
+TABLE_TYPES = {"conv": "conv", "conv2d": "conv", "dwconv": "conv", "depthwise": "conv", "linear": "linear",
+               "fc": "linear"}
+#: Columns of a layer table: name -> (required, default). ``input_size`` is the square shorthand
+#: of ``input_h``/``input_w``; ``kernel`` is square (``kernel_h``/``kernel_w`` for rectangles).
+TABLE_COLUMNS = ("name", "type", "in_channels", "out_channels", "kernel", "kernel_h", "kernel_w", "stride", "padding",
+                 "groups", "input_size", "input_h", "input_w", "electronic")
+_TABLE_REFUSED = ("pooling, residual additions, BatchNorm, activations, attention, recurrent, transposed or dilated "
+                  "convolutions, Conv1d/Conv3d")
+_TABLE_LIMIT = 1 << 20  # largest size accepted in a table cell (channels, pixels, kernel)
+
+
+def _is_blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(np.isnan(value))
+    except (TypeError, ValueError):
+        return False
+
+
+class _Row:
+    """One table row with its position, for error messages naming row, column, value and range."""
+
+    def __init__(self, index: int, values: dict, source: str):
+        self.index, self.values, self.source = index, values, source
+        self.where = f"{source}row {index}"
+
+    def error(self, column: str, value, allowed: str, why: str = "") -> ValueError:
+        name = self.values.get("name")
+        label = f" ({str(name).strip()!r})" if not _is_blank(name) else ""
+        why = f" {why}" if why else ""
+        shown = f"{column} (empty cell or absent column)" if _is_blank(value) else f"{column}={value!r}"
+        return ValueError(f"layer table {self.where}{label}: {shown}{why}; allowed: {allowed}")
+
+    def get_int(self, column: str, default=None, lo: int = 1, hi: int = _TABLE_LIMIT) -> int | None:
+        value = self.values.get(column)
+        if _is_blank(value):
+            return default
+        allowed = f"an integer in [{lo}, {hi}]"
+        if isinstance(value, (bool, np.bool_)):
+            raise self.error(column, value, allowed, "is not an integer")
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                number = int(text)
+            except ValueError:
+                try:
+                    number = float(text)
+                except ValueError:
+                    raise self.error(column, value, allowed, "is not an integer") from None
+        else:
+            number = value
+        if isinstance(number, (float, np.floating)):
+            if not np.isfinite(number) or not float(number).is_integer():
+                raise self.error(column, value, allowed, "is not an integer")
+            number = int(number)
+        if not isinstance(number, (int, np.integer)):
+            raise self.error(column, value, allowed, "is not an integer")
+        number = int(number)
+        if number < lo or number > hi:
+            raise self.error(column, number, allowed, "is out of range")
+        return number
+
+    def get_bool(self, column: str) -> bool:
+        value = self.values.get(column)
+        if _is_blank(value):
+            return False
+        if isinstance(value, (bool, np.bool_)):
+            return bool(value)
+        text = str(value).strip().lower()
+        if isinstance(value, (int, float, np.integer, np.floating)) and value in (0, 1):
+            return bool(value)
+        if text in ("true", "yes", "1"):
+            return True
+        if text in ("false", "no", "0"):
+            return False
+        raise self.error(column, value, "true/false, yes/no or 1/0 (empty: false)")
+
+
+def _table_rows(table) -> tuple[list[dict], str]:
+    """``(rows as dicts, source prefix for messages)`` of a path (CSV, YAML) or a DataFrame."""
+    from os import PathLike
+    from pathlib import Path
+
+    if isinstance(table, pd.DataFrame):
+        return table.to_dict("records"), ""
+    if not isinstance(table, (str, PathLike)):
+        raise TypeError(f"table must be a path to a CSV or YAML file or a pandas DataFrame, got {type(table).__name__}")
+    path = Path(table)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".yaml", ".yml"):
+        raise ValueError(f"layer table {str(path)!r}: suffix {path.suffix!r} is not a table format; allowed: .csv, "
+                         ".yaml, .yml")
+    if not path.is_file():
+        raise FileNotFoundError(f"layer table {str(path)!r}: no such file")
+    where = f"{path}: "
+    if suffix == ".csv":
+        try:
+            # whole-line comments (first non-blank character '#') are skipped; a '#' inside a cell is kept
+            text = "".join(line for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
+                           if not line.lstrip().startswith("#"))
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise ValueError(f"layer table {str(path)!r} is not a readable CSV table "
+                             f"({' '.join(str(exc).split())})") from None
+        df.columns = [str(c).strip() for c in df.columns]
+        return df.to_dict("records"), where
+    import yaml  # PyYAML, only for YAML tables
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"layer table {str(path)!r} is not valid YAML ({' '.join(str(exc).split())})") from None
+    if isinstance(data, dict) and set(data) == {"layers"}:
+        data = data["layers"]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ValueError(f"layer table {str(path)!r}: the YAML document must be a list of layer mappings (or "
+                         f"{{layers: [...]}}), got {type(data).__name__}")
+    return [{str(k): v for k, v in r.items()} for r in data], where
+
+
+def _table_record(row: _Row, batch: int) -> tuple[LayerWork, tuple[int, ...]]:
+    """The :class:`LayerWork` of one validated table row and the row's per-image input shape."""
+    ltype = row.values.get("type")
+    allowed_types = ", ".join(TABLE_TYPES)
+    if _is_blank(ltype):
+        raise row.error("type", ltype, allowed_types, "is missing")
+    ltype_key = str(ltype).strip().lower()
+    if ltype_key not in TABLE_TYPES:
+        raise row.error("type", ltype, allowed_types, f"is not a supported layer type (refused: {_TABLE_REFUSED})")
+    kind = TABLE_TYPES[ltype_key]
+    for column in ("in_channels", "out_channels"):
+        if _is_blank(row.values.get(column)):
+            raise row.error(column, row.values.get(column), f"an integer in [1, {_TABLE_LIMIT}]", "is missing")
+    c_in, c_out = row.get_int("in_channels"), row.get_int("out_channels")
+    electronic = row.get_bool("electronic")
+    name = row.values.get("name")
+    name = f"{ltype_key}{row.index}" if _is_blank(name) else str(name).strip()
+    if kind == "linear":
+        neutral = {"kernel": 1, "kernel_h": 1, "kernel_w": 1, "stride": 1, "padding": 0, "groups": 1,
+                   "input_size": 1, "input_h": 1, "input_w": 1}
+        for column, ok in neutral.items():
+            v = row.values.get(column)
+            if not _is_blank(v) and row.get_int(column, lo=0) != ok:
+                raise row.error(column, v, f"empty or {ok} for a {ltype_key} row (a linear layer's in_channels is its "
+                                           "in_features; flatten a feature map into in_channels = C*H*W)")
+        k, groups, positions, in_shape = c_in, 1, batch, (c_in,)
+        weight_shape = (c_out, c_in)
+        in_numel = batch * c_in
+    else:
+        size = row.get_int("input_size")
+        h, w = row.get_int("input_h", default=size), row.get_int("input_w", default=size)
+        for column, v in (("input_h", h), ("input_w", w)):
+            if v is None:
+                raise row.error(column, row.values.get(column), f"an integer in [1, {_TABLE_LIMIT}] (or input_size "
+                                                                "for a square input)", "is missing")
+        ks = row.get_int("kernel")
+        kh, kw = row.get_int("kernel_h", default=ks), row.get_int("kernel_w", default=ks)
+        for column, v in (("kernel_h", kh), ("kernel_w", kw)):
+            if v is None:
+                raise row.error(column, row.values.get(column), f"an integer in [1, {_TABLE_LIMIT}] (or kernel for a "
+                                                                "square kernel)", "is missing")
+        stride = row.get_int("stride", default=1)
+        padding = row.get_int("padding", default=0, lo=0)
+        depthwise = ltype_key in ("dwconv", "depthwise")
+        groups = row.get_int("groups", default=c_in if depthwise else 1)
+        if depthwise and groups != c_in:
+            raise row.error("groups", groups, f"empty or in_channels={c_in} for a {ltype_key} row")
+        if c_in % groups or c_out % groups:
+            raise row.error("groups", groups, f"a divisor of both in_channels={c_in} and out_channels={c_out}",
+                            "does not divide the channels")
+        ho, wo = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+        if h + 2 * padding < kh or w + 2 * padding < kw:
+            raise row.error("kernel", (kh, kw), f"at most the padded input ({h + 2 * padding}, {w + 2 * padding}) "
+                                                f"(input_h, input_w = {h}, {w}; padding {padding})",
+                            "does not fit the input")
+        k, positions, in_shape = c_in // groups * kh * kw, batch * ho * wo, (c_in, h, w)
+        weight_shape = (c_out, c_in // groups, kh, kw)
+        in_numel = batch * c_in * h * w
+    dots = c_out * positions
+    runs_on = "electronic" if electronic else "optical"
+    return LayerWork(
+        name=name, kind=kind, runs_on=runs_on, k=int(k), out_channels=c_out, positions=int(positions),
+        dot_products=int(dots), weight_shape=weight_shape, groups=int(groups), binary=not electronic, flagged=False,
+        macs=int(dots * k) if electronic else 0, in_numel=int(in_numel), out_numel=int(dots),
+        weight_numel=int(math.prod(weight_shape)),
+    ), in_shape
+
+
+def from_table(table, *, batch: int = 1) -> Workload:
+    """The :class:`Workload` of a layer table: a CSV or YAML file path, or a pandas DataFrame.
+
+    One row per compute layer, in execution order (the OXBNN/Timeloop style of layer table).
+    Columns (header names; unknown columns are refused, so a misspelt one is not silently ignored):
+
+    * ``type`` (required): ``conv``/``conv2d`` (2-D convolution, ``groups`` allowed), ``dwconv``/
+      ``depthwise`` (``groups = in_channels``), ``linear``/``fc``. Refused: pooling, residual
+      additions, BatchNorm, activations, attention, recurrent, transposed or dilated convolutions,
+      Conv1d/Conv3d. A table lists only the optical (or electronic) compute layers: the electronic
+      pooling and residual additions a traced module adds are not counted, and each layer's
+      BatchNorm + sign is taken as folded into its threshold (as for a traced BNN).
+    * ``in_channels``, ``out_channels`` (required; for linear rows in/out features);
+    * conv rows: ``kernel`` (square) or ``kernel_h`` + ``kernel_w``; ``input_size`` (square) or
+      ``input_h`` + ``input_w``, the layer's input feature map; ``stride`` (default 1),
+      ``padding`` (zeros on each side, default 0), ``groups`` (default 1; must divide both channel
+      counts). Output size ``(input + 2*padding - kernel) // stride + 1`` as in ``nn.Conv2d``.
+      Linear rows leave them empty (or neutral: 1, padding 0).
+    * ``name`` (default ``<type><row>``), ``electronic`` (true/false, default false: the layer runs
+      optically as a binary layer; true: full-precision MACs in electronics, e.g. the first and
+      last layer).
+
+    CSV lines whose first non-blank character is ``#`` are comments. Rows are counted from 1
+    (header and comments excluded; YAML: list items). Successive rows are not checked
+    to chain (a residual shortcut reads an earlier feature map). ``batch``: images per pass; the
+    workload's ``input_shape`` is ``(batch, *first row's input)``.
+
+    Raises ValueError naming the row, column, value and allowed range for an unknown type, a
+    missing column, a non-integer or non-positive size, groups not dividing the channels, a kernel
+    larger than the padded input, an unknown column or a repeated name; FileNotFoundError for a
+    missing file.
+    """
+    batch = check_int("batch", batch, lo=1, hi=_TABLE_LIMIT)
+    rows, where = _table_rows(table)
+    if not rows:
+        raise ValueError(f"layer table {where or 'DataFrame '}has no rows; allowed: one row per conv/linear layer")
+    columns = list(dict.fromkeys(c for r in rows for c in r))
+    unknown = [c for c in columns if c not in TABLE_COLUMNS]
+    if unknown:
+        raise ValueError(f"layer table {where}column(s) {unknown} are unknown; allowed: {list(TABLE_COLUMNS)}")
+    if "type" not in columns:
+        raise ValueError(f"layer table {where}column 'type' is missing; allowed types: {', '.join(TABLE_TYPES)}")
+    layers, shapes, seen = [], [], {}
+    for i, values in enumerate(rows, start=1):
+        row = _Row(i, values, where)
+        rec, in_shape = _table_record(row, batch)
+        if rec.name in seen:
+            raise row.error("name", rec.name, "a name not used by an earlier row", f"repeats row {seen[rec.name]}")
+        seen[rec.name] = i
+        layers.append(rec)
+        shapes.append(in_shape)
+    return Workload(layers=tuple(layers), input_shape=(batch, *shapes[0]))
