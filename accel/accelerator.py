@@ -18,6 +18,7 @@ from os import PathLike
 import numpy as np
 
 from accel import chip as _chip
+from accel import memory as _memory
 from accel.components import Components
 from accel.conditions import Conditions
 from accel.config import AcceleratorConfig
@@ -138,6 +139,9 @@ class Accelerator:
 
     @cached_property
     def floorplan(self) -> Floorplan:
+        """Ring coordinates (``accel.floorplan``); refused with ``accel.memory.MemoryLimitError`` when its
+        estimated memory exceeds what the process can get."""
+        _memory.check_fits({"floorplan": _memory.floorplan_bytes(self._config)}, f"the floorplan of {self._config.name!r}", self._config)
         return build_floorplan(self._config)
 
     @cached_property

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accel import memory as _memory
 from accel.conditions import Conditions
 from accel.config import AcceleratorConfig
 from accel.floorplan import Floorplan
@@ -153,10 +154,13 @@ def sample_chip(config: AcceleratorConfig, floorplan: Floorplan, tuner, xnor_cel
     ``tuner`` and ``xnor_cell`` components (``accel.components``), under ``conditions``
     (None: the preset's); module docstring. ``coefficients=False`` leaves
     ``ChipSample.coefficients`` None. With tuning off, ``rings_out_of_range`` counts rings
-    more than half a linewidth from their channel.
+    more than half a linewidth from their channel. A chip whose estimated memory
+    (``accel.memory.chip_bytes``) exceeds what the process can get is refused
+    (``accel.memory.MemoryLimitError``) before anything is drawn.
     """
     seed = check_seed("seed", seed)
     chip = check_int("chip", chip, lo=0)
+    _memory.check_fits({"chip pipeline": _memory.chip_bytes(config)}, f"chip {chip} of {config.name!r}", config)
     if conditions is not None and not isinstance(conditions, Conditions):
         raise TypeError(f"conditions must be an accel.conditions.Conditions or None, got {type(conditions).__name__}")
     if not isinstance(coefficients, bool):

@@ -182,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-accuracy", dest="min_accuracy", type=_percent("--min-accuracy"), default=None, metavar="PCT",
                    help="keep designs whose mean accuracy is below PCT percent (0-100) off the Pareto fronts of the "
                         "report and figures (drawn as grey crosses); needs --chips >= 1")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted sweep in --out (finished design points are not recomputed; any "
+                        "other grid or argument is refused, naming what changed)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard the checkpoint of an earlier sweep in --out (without it or --resume, such a "
+                        "directory is refused)")
 
     p = sub.add_parser("sensitivity", help="which declared parameter range decides a metric (tornado, Morris, Sobol)",
                        description="Vary the preset's declared parameter ranges ([ranges] table) one at a time (oat: "
@@ -287,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
-        hint = " (rerun with --resume to continue)" if args.command in ("run", "mc") else ""
+        hint = " (rerun with --resume to continue)" if args.command in ("run", "mc", "sweep") else ""
         print(f"robinsim {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     except (ValueError, TypeError, OSError, KeyError) as exc:
@@ -339,7 +345,8 @@ def _dispatch(args) -> int:
         main_sweep(out=args.out, preset=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                          images=args.images, assignments=args.assignments, file=args.file,
                          scheduler=args.scheduler, progress=_progress(args), echo=True,
-                         figures=args.figures, min_accuracy_pct=args.min_accuracy)
+                         figures=args.figures, min_accuracy_pct=args.min_accuracy, resume=args.resume,
+                         overwrite=args.overwrite)
         return 0
     if args.command == "map":
         from studies.commands import main_map

@@ -16,7 +16,9 @@ import pandas as pd
 
 from tqdm.auto import tqdm
 
+from mapping.bnn import export_binary
 from studies import figures as figure_files
+from studies import memory as run_memory
 from studies import montecarlo, report, sensitivity, sweep
 from studies.inputs import load_accelerators, load_dataset, load_model, provenance
 from mapping.performance.schedule import map_model
@@ -26,13 +28,16 @@ from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prep
 __all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity", "main_map", "map_layers_text"]
 
 
-def _load_inputs(out, presets, model, images):
+def _load_inputs(out, presets, model, images, *, chips: int, scheduler, what: str):
     """Check ``out``, load the accelerators, the BNN and the first ``images`` MNIST test images,
-    then create ``out``: ``(out, accelerators, torch_model, dataset)``."""
+    refuse a run of ``chips`` chips per preset that will not fit in memory (``studies.memory``,
+    labelled ``what``), then create ``out``: ``(out, accelerators, torch_model, dataset)``."""
     check_out_dir(out)
     accs = load_accelerators(presets)
     torch_model = load_model(model)
     dataset = load_dataset(None, images)
+    run_memory.check_run({repr(name): acc.config for name, acc in accs.items()}, what, folded=export_binary(torch_model),
+                         images=len(dataset[1]), chips=chips, kept_floorplans=len(accs) - 1, scheduler=scheduler)
     return prepare_out_dir(out), accs, torch_model, dataset
 
 
@@ -57,7 +62,8 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     if levels is None:
         levels = defaults["levels"] if vary == defaults["parameter"] else montecarlo.default_levels(vary)
     levels = [montecarlo.check_level(vary, lv) for lv in levels]
-    out, accs, torch_model, dataset = _load_inputs(out, presets, model, images)
+    out, accs, torch_model, dataset = _load_inputs(out, presets, model, images, chips=chips, scheduler=scheduler,
+                                                   what="robinsim run of preset")
     input_shape = (1, *dataset[0].shape[1:])
     energy = {name: report.energy_summary(torch_model, acc, input_shape)
               for name, acc in tqdm(accs.items(), desc="schedule", unit="preset", disable=not progress, file=sys.stderr)}
@@ -98,7 +104,8 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
     levels = list(montecarlo.default_levels(parameter) if levels is None else levels)
     for lv in levels:
         montecarlo.check_level(parameter, lv)
-    out, accs, torch_model, dataset = _load_inputs(out, presets, model, images)
+    out, accs, torch_model, dataset = _load_inputs(out, presets, model, images, chips=chips, scheduler=scheduler,
+                                                   what="robinsim mc of preset")
     df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, parameter=parameter, levels=levels,
                         scheduler=scheduler, checkpoint=out / "checkpoint", resume=resume, overwrite=overwrite,
                         progress=progress)
@@ -118,8 +125,9 @@ def main_mc(*, out, presets, model, chips, seed, images, parameter, levels, sche
 
 
 def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, scheduler, progress, echo, figures=True,
-               min_accuracy_pct: float | None = None):
-    """``robinsim sweep``: build the grid, run, write results.csv, report.json, report.md and figures.
+               min_accuracy_pct: float | None = None, resume: bool = False, overwrite: bool = False):
+    """``robinsim sweep``: build the grid, run (finished points checkpointed in ``out/checkpoint``;
+    ``resume`` continues it, ``overwrite`` discards it), write results.csv, report.json, report.md and figures.
 
     ``min_accuracy_pct``: designs whose mean accuracy is below this (percent) are kept off the Pareto
     fronts of the report and the figures (stored in report.json as ``min_accuracy``, a fraction)."""
@@ -140,7 +148,7 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
     preset = preset or file_preset or "robin-eo"
     check_out_dir(out)
     df = sweep.run(preset, grid, model=model, images=images, chips=chips, seed=seed, scheduler=scheduler,
-                   progress=progress)
+                   progress=progress, checkpoint=Path(out) / "checkpoint", resume=resume, overwrite=overwrite)
     out = prepare_out_dir(out)
     fields = list(grid)
     write_csv(out / "results.csv", df, sort_by=["point"])

@@ -41,6 +41,7 @@ from mapping.performance.schedule import map_model
 from photonics.tuning import TuningModel
 from photonics.validation import check_int, check_seed, check_value
 from photonics.variation import FabricationModel, ThermalModel
+from studies import memory as run_memory
 from studies.dispatch import Task, run_tasks
 from studies.inputs import load_accelerators, load_dataset, load_model
 from studies.resume import Checkpoint
@@ -248,6 +249,8 @@ def run(model, accelerators, dataset=None, *, chips: int = 20, seed: int = 0, pa
     torch_model = model.source if isinstance(model, FoldedBNN) else load_model(model)
     folded = model if isinstance(model, FoldedBNN) else export_binary(torch_model)
     dataset = load_dataset(dataset, images)
+    run_memory.check_run({f"{name!r}": acc.config for name, acc in accs.items()}, "Monte Carlo of preset", folded=folded,
+                         images=len(dataset[1]), chips=chips, kept_floorplans=len(accs) - 1, scheduler=scheduler)
 
     level_list = levels if parameter is not None else [None]
     tasks = [Task(f"{name}__{'' if lv is None else f'{parameter}={lv!r}__'}chip{chip:05d}",

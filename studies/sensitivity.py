@@ -52,6 +52,7 @@ from mapping.bnn import FoldedBNN, export_binary
 from mapping.functional import simulate_chip
 from mapping.performance.schedule import map_model
 from photonics.validation import check_int, check_seed
+from studies import memory as run_memory
 from studies.dispatch import Task, run_tasks
 from studies.figures import tornado_labels
 from studies.inputs import load_dataset, load_model
@@ -228,6 +229,26 @@ def _evaluate_task(evaluate, configs, *, which, changes, metric):
     return {"value": float(out), "se": math.nan, "error": ""}
 
 
+def _check_memory(evaluate, configs, todo, scheduler):
+    """Refuse evaluations whose estimated memory does not fit (``studies.memory.check_run``) before any
+    runs; an end that cannot be built is left to its task (an ``error`` row). A custom ``evaluate`` is
+    not estimated (the chip-level checks of ``accel.memory`` still apply)."""
+    if isinstance(evaluate, AccuracyMetric):
+        extra = dict(folded=evaluate.folded, images=len(evaluate.dataset[1]), chips=evaluate.chips)
+    elif isinstance(evaluate, ScheduleMetric):
+        extra = {}
+    else:
+        return
+    built = {}
+    for which, changes in todo:
+        try:
+            built[f"{configs[which].name!r} {dict(changes) or '(nominal)'}"] = (configs[which].with_values(dict(changes)) if changes
+                                                               else configs[which])
+        except (ValueError, TypeError, KeyError):
+            continue
+    run_memory.check_run(built, "sensitivity evaluation", scheduler=scheduler, **extra)
+
+
 class _Evaluations:
     """Distinct (configuration, changes) evaluations, run once each through ``run_tasks``."""
 
@@ -250,6 +271,7 @@ class _Evaluations:
         self.order = []
         if not todo:
             return
+        _check_memory(evaluate, configs, todo, scheduler)
         tasks = [Task(f"eval{len(self.done) + i:06d}", dict(which=k[0], changes=dict(k[1]), metric=metric))
                  for i, k in enumerate(todo)]
         rows = run_tasks(_evaluate_task, tasks, shared=(evaluate, configs), scheduler=scheduler,

@@ -7,10 +7,14 @@ Fields are the short names of ``accel.config.ALIASES`` (``N``, ``M``, ``units``,
 latency, FPS, power and area from ``mapping.map_model`` and, with ``chips > 0``, the accuracy
 over that many sampled chips. Points that no configuration can realise (for example N channels
 that do not fit in the ring FSR) are kept as rows with ``feasible = False`` and the reason.
+A sweep whose estimated memory does not fit (``studies.memory``) is refused before any point runs.
+With a ``checkpoint`` directory each finished point is recorded (``studies.resume``), so a killed
+sweep resumes with only the missing points computed and gives the same table.
 """
 from __future__ import annotations
 
 import itertools
+import json
 import sys
 import tomllib
 from pathlib import Path
@@ -22,13 +26,16 @@ from accel import Accelerator
 from accel.conditions import Conditions
 from accel.config import ALIASES, PARAMETERS, ConfigKeyError, check_request, name_spec, resolve_name
 from mapping.bnn import FoldedBNN, export_binary
-from mapping.functional import simulate_chip
+from mapping.functional import _PREPARED_MAX, simulate_chip
 from mapping.performance.schedule import map_model
 from photonics.validation import check_int, check_seed, check_value, parse_text
+from studies import memory as run_memory
 from studies.dispatch import Task, run_tasks
 from studies.inputs import load_accelerators, load_dataset, load_model
+from studies.montecarlo import _digest
 from studies.pareto import pareto_front
 from studies.report import provenance_markdown
+from studies.resume import Checkpoint
 
 __all__ = ["ALIASES", "resolve_field", "parse_assignment", "load_sweep_file", "expand", "apply", "run",
            "fields_table", "summary_text", "markdown"]
@@ -188,9 +195,23 @@ def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_s
     return row
 
 
+def _manifest(folded, data, base_config, points, chips, seed, conditions) -> dict:
+    """What fixes each design point's row (a resumed sweep must match it; module docstring of studies.resume)."""
+    model_arrays = [t for spec in folded.layers for t in (spec.weight_pm1, spec.threshold, spec.flip)]
+    config_text = json.dumps(base_config.to_dict(), sort_keys=True, default=str).encode()
+    return {
+        "kind": "sweep",
+        "model": _digest(*model_arrays, *[p for p in folded.source.state_dict().values()]),
+        "dataset": None if data is None else _digest(*data),
+        "base_configuration": _digest(np.frombuffer(config_text, dtype=np.uint8)),
+        "points": points, "chips": chips, "seed": seed,
+        "variation": repr(conditions.variation), "tuning": repr(conditions.tuning), "noise": repr(conditions.noise),
+    }
+
+
 def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = None, chips: int = 2, seed: int = 0,
         variation=None, tuning=None, noise=None, scheduler=None, progress: bool | None = None,
-        conditions=None) -> pd.DataFrame:
+        conditions=None, checkpoint=None, resume: bool = False, overwrite: bool = False) -> pd.DataFrame:
     """Evaluate every design point of ``grid`` around the configuration ``base``; one row per point.
 
     ``base``: preset name, TOML path, ``AcceleratorConfig`` or ``Accelerator``. ``grid``: ``{field:
@@ -199,6 +220,11 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
     ``0..chips-1`` of ``seed`` on ``dataset`` (default: the MNIST test set, first ``images``) under
     ``variation``/``tuning``/``noise`` or ``conditions`` (as in :mod:`mapping.functional`).
     ``scheduler``: None (this process), a Dask scheduler address or a ``distributed.Client``.
+    ``checkpoint``: directory recording each finished design point (``studies.resume``); ``resume=True``
+    continues it, computing only the missing points (the same table as an uninterrupted run; other
+    arguments, grid, model, data, base configuration or conditions are refused, naming what changed),
+    ``overwrite=True`` discards an earlier one (without either, a directory holding one is refused).
+    A run whose estimated memory does not fit is refused first (``studies.memory``).
     Defaults as ``robinsim sweep``: 2 chips on 1000 images (``images`` None: 1000 of the MNIST test set,
     or all of a given ``dataset``); ``chips=0`` skips accuracy. ``progress``:
     a progress bar (None: when stderr is a terminal).
@@ -212,6 +238,9 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
     """
     chips = check_int("chips", chips, lo=0)
     seed = check_seed("seed", seed)
+    if checkpoint is None and (resume or overwrite):
+        raise ValueError(f"resume={resume!r} / overwrite={overwrite!r} without a checkpoint; allowed: checkpoint=DIRECTORY "
+                         "with them")
     progress = sys.stderr.isatty() if progress is None else bool(progress)
     conditions = Conditions.of(conditions, variation=variation, tuning=tuning, noise=noise)
     if isinstance(base, Accelerator):
@@ -224,20 +253,33 @@ def run(base, grid, *, model="mnist-cnn", dataset=None, images: int | None = Non
         images = 1000
     data = load_dataset(dataset, images) if chips else None
     input_shape = (1, *folded.input_shape)
-    rows, tasks = {}, []
+    rows, tasks, configs = {}, [], {}
     for i, point in enumerate(points):
         try:
-            Accelerator(apply(base_config, point))
+            config = apply(base_config, point)
+            Accelerator(config)
         except (ValueError, TypeError, KeyError) as exc:
             rows[i] = {"point": i, **point, "feasible": False, "error": " ".join(str(exc).strip("'\"").split())}
             continue
+        configs[f"design point {i} of {base_config.name!r} ({', '.join(f'{k}={v}' for k, v in point.items())})"] = config
         tasks.append(Task(f"point{i:06d}", dict(index=i, point=point, chips=chips, seed=seed, input_shape=input_shape,
                                                 conditions=conditions)))
     if not tasks:
         first = rows[0]["error"]
         raise ValueError(f"no design point of the sweep can be built; e.g. point 0: {first}")
+    run_memory.check_run(configs, "", folded=folded, images=len(data[1]) if chips else 0, chips=chips,
+                         kept_floorplans=min(len(configs) - 1, _PREPARED_MAX - 1) if chips else 0, scheduler=scheduler)
+    ckpt = None
+    if checkpoint is not None:
+        ckpt = Checkpoint(checkpoint, _manifest(folded, data, base_config, points, chips, seed, conditions),
+                          resume=resume, overwrite=overwrite)
+        if progress and ckpt.discarded:
+            print(f"note: discarded the checkpoint of an earlier sweep in {checkpoint} (--overwrite)", file=sys.stderr)
+        elif progress and resume:
+            finished = len(set(ckpt.done()) & {t.key for t in tasks})
+            print(f"resuming {checkpoint}: {finished} of {len(tasks)} design points already done", file=sys.stderr)
     done = run_tasks(_evaluate_point, tasks, shared=(folded, data, base_config), scheduler=scheduler,
-                     progress=progress, desc="design points")
+                     checkpoint=ckpt, progress=progress, desc="design points")
     for task, row in zip(tasks, done):
         rows[task.kwargs["index"]] = row
     df = pd.DataFrame([rows[i] for i in range(len(points))])

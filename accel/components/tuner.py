@@ -37,6 +37,8 @@ of sampled chips (:meth:`Tuner.nominal`, a :class:`NominalTuning`) times all rin
   floorplan, N, M, units, rings per cell, tuning, and the resolved variation and tuning
   conditions), not the bit rate, energies, converters or other fields, which steps 1-3 of the
   chip pipeline never read: configurations differing only there share one :class:`NominalTuning`.
+* Memory: a configuration whose sampling would not fit (``accel.memory.nominal_tuning_bytes``
+  against ``accel.memory.available_bytes``) is refused with ``accel.memory.MemoryLimitError``.
 """
 from __future__ import annotations
 
@@ -48,6 +50,7 @@ from types import MappingProxyType
 
 import numpy as np
 
+from accel import memory as _memory
 from accel.chip import sample_banks, stratified_banks
 from accel.components.component import Component
 from accel.conditions import Conditions
@@ -172,6 +175,7 @@ def _mean_se(values: list[float], identical: bool = False) -> tuple[float, float
 
 def _sample_nominal(cfg: AcceleratorConfig, resolved: Conditions, count: int) -> NominalTuning:
     """Chips in blocks until the relative standard error target or the cap (module docstring)."""
+    _memory.check_fits({"nominal tuning": _memory.nominal_tuning_bytes(cfg)}, f"the nominal tuning power of {cfg.name!r}", cfg)
     fp = build_floorplan(cfg)
     tuner = Tuner(cfg)
     t = cfg.tuning

@@ -1,0 +1,95 @@
+"""Memory estimate of a whole study run, checked before it starts (``accel.memory`` for the chip arrays).
+
+One accelerator evaluated with ``chips > 0`` on ``images`` images peaks at about
+
+    floorplan + max(nominal tuning, chip pipeline + functional simulator)
+
+(``accel.memory``: the floorplan stays cached on the accelerator, the nominal tuning's and one
+chip's arrays are transient). The functional simulator (``mapping.functional``) adds, per binary
+layer of the model (K inputs per dot product, O outputs at L positions, n_chunks = ceil(K/N)):
+
+* :data:`CELL_BYTES` = 128 per used cell, cells = min(units*M*N, replicas*O*n_chunks*N) with the
+  scheduler's replicas (``mapping.performance.schedule.tiling``): the gathered coefficients
+  (4 float64), their four masked copies, the float64 deviation weights and bias and the float32
+  ones kept (a count of the dtypes in ``LayerCells.from_coefficients``, not measured);
+* :data:`STORED_BYTES_PER_ELEMENT` = 4 per image and activation element (the layers' inputs and
+  outputs, Σ(in + out)), for the ideal chip's stored int8 inputs and int16/int32 sums of every image;
+* :data:`BATCH_BYTES_PER_COLUMN` = 6 per image of a batch (at most
+  ``mapping.functional.network.BATCH_IMAGES`` images) and column element Σ K·L, the unfolded inputs
+  and float32 partial sums of a batch.
+
+Calibration of the last two (peak RSS, ``mnist-cnn`` on ``robin-eo`` at units 400, after a
+warm-up chip; its layers have Σ(in + out) = 22,208 and Σ K·L = 59,584 elements per image): 100, 2000
+and 8000 images peak at 68, 694 and 1073 MB, i.e. 63 kB per stored image (2.8 B per element) and
+284 kB per batched image (4.8 B per column element); the constants round those up.
+
+A study adds the floorplans its accelerators keep (``mc``: every preset's; ``sweep`` with chips:
+up to ``mapping.functional._PREPARED_MAX`` - 1 earlier points' accelerators cached by the functional
+simulator). With a Dask ``scheduler`` the tasks run on the workers, whose memory is not this
+machine's: the run-level check is skipped there and each worker's chip-level checks
+(``accel.memory``) still refuse what does not fit.
+"""
+from __future__ import annotations
+
+import math
+
+from accel import memory as _memory
+from mapping.functional.network import BATCH_IMAGES
+from mapping.performance.schedule import tiling
+
+__all__ = ["CELL_BYTES", "STORED_BYTES_PER_ELEMENT", "BATCH_BYTES_PER_COLUMN", "functional_bytes", "accelerator_bytes",
+           "check_run"]
+
+#: Bytes per used cell of a layer in the functional simulator (module docstring).
+CELL_BYTES = 128
+#: Bytes per image and activation element (inputs + outputs of the binary layers) stored for the whole dataset.
+STORED_BYTES_PER_ELEMENT = 4
+#: Bytes per image of a batch and column element (K x positions, summed over the binary layers).
+BATCH_BYTES_PER_COLUMN = 6
+
+
+def functional_bytes(config, folded, images: int) -> dict:
+    """``{"layer cells": ..., "images": ...}``: estimated peak bytes the functional simulator adds for
+    ``folded`` (a ``mapping.bnn.FoldedBNN``) on ``images`` images of accelerator ``config``."""
+    n, m, u = int(config.N), int(config.M), int(config.units)
+    cells = stored = columns = 0
+    for spec in folded.layers:
+        out = tuple(spec.out_shape)
+        positions = math.prod(out[1:]) if len(out) > 1 else 1
+        t = tiling(spec.K, out[0], positions, n, m, u)
+        used = int(t["replicas"]) * out[0] * int(t["n_chunks"]) * n
+        cells += min(u * m * n, used)
+        stored += math.prod(spec.in_shape) + math.prod(out)
+        columns += spec.K * positions
+    return {"layer cells": CELL_BYTES * cells,
+            "images": images * STORED_BYTES_PER_ELEMENT * stored
+            + min(images, BATCH_IMAGES) * BATCH_BYTES_PER_COLUMN * columns}
+
+
+def accelerator_bytes(config, folded=None, images: int = 0, chips: int = 0) -> dict:
+    """Estimated peak of evaluating one accelerator: ``{"floorplan", "nominal tuning" | "chip
+    pipeline" + functional parts}``, the larger of the two transient branches (module docstring)."""
+    parts = {"floorplan": _memory.floorplan_bytes(config)}
+    nominal = {"nominal tuning": _memory.nominal_tuning_bytes(config)}
+    chip = {}
+    if chips:
+        chip = {"chip pipeline": _memory.chip_bytes(config), **functional_bytes(config, folded, images)}
+    parts.update(chip if sum(chip.values()) > sum(nominal.values()) else nominal)
+    return parts
+
+
+def check_run(configs, what: str, *, folded=None, images: int = 0, chips: int = 0, kept_floorplans: int = 0,
+              scheduler=None) -> int:
+    """Refuse (``accel.memory.MemoryLimitError``) a run over ``configs`` (``{label: config}``) whose
+    estimated peak exceeds ``accel.memory.available_bytes``: the largest single evaluation plus the
+    floorplans of ``kept_floorplans`` other accelerators kept alive (the largest ones). Returns the
+    estimate (bytes); no check with a Dask ``scheduler`` (module docstring)."""
+    if scheduler is not None or not configs:
+        return 0
+    estimates = {label: accelerator_bytes(cfg, folded, images, chips) for label, cfg in configs.items()}
+    label = max(estimates, key=lambda k: sum(estimates[k].values()))
+    parts = dict(estimates[label])
+    if kept_floorplans:
+        others = sorted((_memory.floorplan_bytes(c) for k, c in configs.items() if k != label), reverse=True)
+        parts["other floorplans"] = sum(others[:kept_floorplans])
+    return _memory.check_fits(parts, f"{what} {label}" if what else label, configs[label])
