@@ -9,6 +9,7 @@ and :func:`_write_report` (report.json, figures, report.md).
 from __future__ import annotations
 
 import sys
+import time
 from os import PathLike
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tqdm.auto import tqdm
 from mapping.bnn import export_binary
 from studies import figures as figure_files
 from studies import memory as run_memory
-from studies import montecarlo, report, sensitivity, sweep
+from studies import claims, montecarlo, report, sensitivity, sweep
 from studies.inputs import load_accelerators, load_dataset, load_model, provenance
 from mapping.performance.schedule import map_model
 from mapping.performance.workload import from_table
@@ -52,10 +53,14 @@ def _write_report(out: Path, meta: dict, markdown, figures: bool) -> list[Path]:
 
 def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, progress, echo,
              vary: str = report.VARIATION_SWEEP["parameter"], levels=None, figures: bool = True,
-             overwrite: bool = False) -> dict:
+             overwrite: bool = False, claim_parameters=None) -> dict:
     """``robinsim run``: compute everything, write the files (and figures) to ``out``; returns report.json's dict.
 
     ``vary``/``levels``: the compact accuracy-versus-variation sweep (:data:`studies.report.VARIATION_SWEEP`).
+    With robin-eo or robin-po and lightbulb among ``presets``, ROBIN's claimed ratios are analysed over
+    the declared ranges (:func:`studies.claims.run`, once per run; ``claims_sensitivity.csv`` and
+    report.json ``claims_sensitivity``); ``claim_parameters``: the declared ``section.field`` names it
+    varies (None: every declared range).
     """
     defaults = report.VARIATION_SWEEP
     montecarlo.check_parameter(vary)
@@ -67,6 +72,10 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     input_shape = (1, *dataset[0].shape[1:])
     energy = {name: report.energy_summary(torch_model, acc, input_shape)
               for name, acc in tqdm(accs.items(), desc="schedule", unit="preset", disable=not progress, file=sys.stderr)}
+    claim_start = time.perf_counter()
+    claim_results = claims.run({name: acc.config for name, acc in accs.items()}, torch_model, input_shape,
+                               parameters=claim_parameters, scheduler=scheduler, progress=progress)
+    claim_s = time.perf_counter() - claim_start
     software = report.software_accuracy(torch_model, dataset)
     df = montecarlo.run(torch_model, accs, dataset, chips=chips, seed=seed, scheduler=scheduler,
                         checkpoint=out / "checkpoint", resume=resume, overwrite=overwrite, progress=progress)
@@ -89,10 +98,16 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     atomic_write_text(out / "spectra.csv", spectra.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n"))
     meta["ring_spectra"] = {**spectra_meta, "file": "spectra.csv"}
     meta["baselines"] = figure_files.published_table().to_dict("records")
+    if claim_results:
+        write_csv(out / "claims_sensitivity.csv", claims.table(claim_results), sort_by=["claim", "rank"])
+        meta["claims_sensitivity"] = [claims.summary(r) for r in claim_results]
     write_csv(out / "results.csv", df, sort_by=["preset", "chip"])
     paths = _write_report(out, meta, report.run_markdown, figures)
     if echo:
         print(report.format_run_summary(meta))
+        if claim_results:
+            print(f"claims over the declared ranges: {sum(c['evaluations'] for c in meta['claims_sensitivity'])} "
+                  f"evaluations in {claim_s:.1f} s")
         print(f"wrote {out}/report.md, report.json, results.csv and {len(paths) // 2} figures (PNG + PDF)")
     return meta
 

@@ -1,7 +1,9 @@
 """Figures of a saved study, drawn only from its files (``robinsim plot`` and the end of every run).
 
 A study directory holds ``report.json`` (``kind``: run, mc or sweep, plus the aggregated
-numbers) and ``results.csv`` (one row per chip or design point); a run also ``spectra.csv``.
+numbers) and ``results.csv`` (one row per chip or design point); a run also ``spectra.csv`` and,
+with ROBIN's and LightBulb's presets, ``claims_sensitivity.csv`` (its figures:
+``claims_tornado_<claim>``, one per report.json ``claims_sensitivity`` entry).
 A ``robinsim sensitivity`` directory holds ``sensitivity.json`` and ``sensitivity.csv`` instead
 (its figure: ``tornado``).
 Published baselines come from :mod:`accel.baselines` (static data, nothing is recomputed).
@@ -17,7 +19,7 @@ from accel import baselines
 from studies import plots
 from studies.outputs import prepare_out_dir, read_json, save_figure
 
-__all__ = ["draw", "redraw", "published_table", "tornado_labels", "FIGURES"]
+__all__ = ["draw", "redraw", "published_table", "tornado_labels", "claim_tornado", "FIGURES"]
 
 #: Figure stems written for each kind of study.
 FIGURES = {
@@ -103,6 +105,30 @@ def tornado_labels(meta) -> dict:
     return {"scale": scale, "x_label": label, "title": title, "target": None if target is None else target * scale}
 
 
+def claim_tornado(entry: dict, df: pd.DataFrame):
+    """The tornado of one of ROBIN's claimed ratios over the declared ranges, the claimed ratio dashed
+    and the most favourable combination's ratio dotted; ``entry``: its report.json
+    ``claims_sensitivity`` entry, ``df``: its rows of claims_sensitivity.csv."""
+    from matplotlib.lines import Line2D
+
+    title = f"{entry['label']}: one parameter at a time over the declared ranges"
+    fig = plots.tornado(df, x_label=f"{entry['ratio']} (claimed {entry['claimed']:.3g}, dashed)", title=title,
+                        target=entry["claimed"])
+    best = (entry.get("favourable") or {}).get("ratio")
+    if best is not None and np.isfinite(best):
+        ax = fig.axes[0]
+        ax.axvline(best, color="#2ca02c", lw=1.2, ls=":", zorder=3)
+        legend = ax.get_legend()
+        handles = list(legend.legend_handles)
+        for h in handles:
+            if h.get_label().startswith("target"):
+                h.set_label(f"claimed ({entry['claimed']:.3g})")
+        handles += [Line2D([], [], color="#2ca02c", lw=1.2, ls=":",
+                                                        label=f"all at the favourable end ({best:.3g})")]
+        ax.legend(handles=handles, frameon=False, fontsize=7, loc="lower right")
+    return fig
+
+
 def _sensitivity_figures(results_dir: Path, out_dir: Path) -> list[Path]:
     """The tornado of a ``robinsim sensitivity`` directory (sensitivity.json + sensitivity.csv)."""
     meta = read_json(results_dir / "sensitivity.json")
@@ -136,6 +162,11 @@ def _run_figures(meta: dict, df: pd.DataFrame, results_dir: Path) -> dict:
         figs["accuracy_vs_variation"] = plots.accuracy_vs_variation(
             var, meta["variation_sweep"]["parameter"], meta["variation_sweep"].get("software_accuracy"))
     figs["tuning_power_hist"] = plots.tuning_power_hist(df)
+    claims_csv = results_dir / "claims_sensitivity.csv"
+    if meta.get("claims_sensitivity") and claims_csv.is_file():
+        rows = pd.read_csv(claims_csv)
+        for entry in meta["claims_sensitivity"]:
+            figs[entry["figure"]] = claim_tornado(entry, rows[rows["claim"] == entry["claim"]])
     spec = meta.get("ring_spectra")
     spectra_csv = results_dir / "spectra.csv"
     if spec and spectra_csv.is_file():

@@ -5,8 +5,9 @@ Per preset: the BNN's schedule on the accelerator (energy per bit with breakdown
 power, FPS/W, area; :func:`energy_summary`), statistics over the sampled chips (accuracy, tuning
 power and variation-aware energy per bit; :func:`chip_statistics`), a compact
 accuracy-versus-variation sweep (:data:`VARIATION_SWEEP`), and the ring spectra of one bank
-before and after tuning on one chip (:func:`bank_spectra`). The markdown and console text of
-``run`` and ``mc`` are here too.
+before and after tuning on one chip (:func:`bank_spectra`); with ROBIN's and LightBulb's presets,
+ROBIN's claimed ratios over the declared ranges (:mod:`studies.claims`, :func:`claims_markdown`).
+The markdown and console text of ``run`` and ``mc`` are here too.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from mapping.bnn import FoldedBNN, export_binary
 from mapping.performance.schedule import COMPONENTS, map_model
 
 __all__ = ["presets_table", "software_accuracy", "common_mode_label", "energy_summary", "chip_statistics", "bank_spectra",
-           "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "run_markdown", "mc_markdown"]
+           "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "run_markdown", "claims_markdown", "claim_verdict",
+           "mc_markdown"]
 
 #: Compact variation sweep of ``robinsim run``: parameter, levels, chips per level, images.
 #: The default axis is the open-loop ambient drift after the one-time lock: tuning re-locks every
@@ -187,6 +189,12 @@ def format_run_summary(meta: dict) -> str:
                      f"{r['tuning_power_w']['median']:>17.4g}")
     lines += [f"common-mode tracking, {name}: {meta['results'][name]['energy'].get('common_mode', 'unknown')}"
               for name in meta["presets"]]
+    for c in meta.get("claims_sensitivity") or []:
+        fav = c["favourable"]
+        lines.append(f"{c['label']} within the declared ranges: nominal {_ratio(c['nominal'])}, most favourable "
+                     f"combination {_ratio(fav['ratio'])}, claimed {c['claimed']:.3g}: "
+                     + ("reachable" if fav["reachable"] else "not reachable" if np.isfinite(fav["ratio"] or np.nan)
+                        else "not evaluated"))
     for name in meta["presets"]:
         e = meta["results"][name]["energy"]
         if "package_max_power_w" in e and e["power_w"] > e["package_max_power_w"]:
@@ -281,6 +289,7 @@ def run_markdown(meta: dict) -> str:
                   _md_table(["ratio", "simulated here", "claimed (ROBIN, TECS 2021)"], claims), "",
                   "The claims compare the papers' own models and workloads; the simulated ratios use this run's "
                   "presets and model.", ""]
+        parts += claims_markdown(meta.get("claims_sensitivity") or [])
     if meta.get("variation_sweep"):
         v = meta["variation_sweep"]
         parts += [f"Accuracy versus variation: {v['parameter']} at {', '.join(f'{x:g}' for x in v['levels'])}, "
@@ -305,6 +314,106 @@ def run_markdown(meta: dict) -> str:
     for stem, text in captions.items():
         parts += [f"![{text}]({stem}.png)", "", f"*{text}* (`{stem}.png`, `{stem}.pdf`)", ""]
     return "\n".join(parts + provenance_markdown(meta))
+
+
+def _ratio(x) -> str:
+    return "–" if x is None or not np.isfinite(x) else f"{x:.3g}"
+
+
+def _pct_change(x) -> str:
+    pct = x * 100
+    return f"{pct:+.0f} %" if abs(pct) >= 10 else f"{pct:+.2g} %"
+
+
+def _range_text(lo, hi) -> str:
+    return f"{lo:.4g} – {hi:.4g}"
+
+
+def claim_verdict(entry: dict) -> str:
+    """The sentence of report.md saying whether ``entry``'s claim (a report.json ``claims_sensitivity``
+    entry) is reachable within the declared ranges, from its favourable combination's ratio."""
+    fav = entry["favourable"]
+    ratio, claimed = fav["ratio"], entry["claimed"]
+    combo = (f"with every one of the {entry['parameters']} varied parameters at its end favourable to ROBIN "
+             f"({fav['parameters_moved']} of them moved off the preset's value"
+             + (f", {len(fav['excluded'])} left there so that both configurations build" if fav.get("excluded") else "")
+             + "; neither end of the others raises the ratio), "
+             f"evaluated as one configuration of `{entry['preset']}` and one of `{entry['other']}`")
+    if ratio is None or not np.isfinite(ratio):
+        return (f"**Whether ROBIN's claim that {entry['claim_text']} is reachable within the declared ranges is not "
+                f"known**: the most favourable combination cannot be evaluated ({fav.get('error') or 'no value'}).")
+    if fav["reachable"]:
+        return (f"**ROBIN's claim that {entry['claim_text']} is reachable within the declared ranges**: {combo}, "
+                f"{entry['label']} is {_ratio(ratio)}{_values(entry)}, at least the claimed {claimed:.3g}.")
+    return (f"**ROBIN's claim that {entry['claim_text']} is not reachable within the declared ranges**: {combo}, "
+            f"{entry['label']} is {_ratio(ratio)}{_values(entry)}, {claimed / ratio:.3g}x short of the claimed "
+            f"{claimed:.3g} (nominal {_ratio(entry['nominal'])}).")
+
+
+def _values(entry: dict) -> str:
+    """`` (other X unit over preset Y unit in that combination)`` of a claims entry."""
+    fav = entry["favourable"]
+    scale, unit = {"epb": (1e12, "pJ/bit"), "fps": (1.0, "frames/s")}.get(entry["metric"], (1.0, ""))
+    o, p = fav.get("other_metric"), fav.get("preset_metric")
+    if o is None or p is None:
+        return ""
+    return (f" ({entry['metric'].upper()} of `{entry['other']}` {o * scale:.4g} {unit} over `{entry['preset']}` "
+            f"{p * scale:.4g} {unit} in that combination)")
+
+
+def claims_markdown(entries: list[dict]) -> list[str]:
+    """report.md lines of the claims' sensitivity over the declared ranges (report.json
+    ``claims_sensitivity``, :mod:`studies.claims`): the favourable combinations, whether each claim is
+    reachable, and per claim its top parameters and tornado (``claims_tornado_<claim>.png``)."""
+    if not entries:
+        return []
+    rows = [[e["label"], _ratio(e["nominal"]), _ratio(e["favourable"]["ratio"]), f"{e['claimed']:.3g}",
+             "yes" if e["favourable"]["reachable"] else "no"] for e in entries]
+    parts = ["### Within the declared ranges", "",
+             "What would it take? Each ratio one parameter at a time over the presets' declared `[ranges]` "
+             "(`studies.sensitivity`, OAT): each parameter at its low and at its high end with every other at the "
+             "preset's value; a parameter both presets declare moves in both, to the same relative position of each "
+             "one's own range. The most favourable combination puts every parameter at the end that gives the larger "
+             "ratio (a parameter neither of whose ends raises it keeps the preset's value) and evaluates that as ONE "
+             "configuration per preset: the joint effect, not a product of single ratios. It is the corner the "
+             "one-at-a-time directions point to, not a search of the whole box. A shared parameter's favourable end "
+             "can be the worse technology for both designs when it hurts LightBulb more. EPB and FPS at batch 1 with "
+             "the nominal tuning, as in the performance table; the combinations' values are in report.json "
+             "(`claims_sensitivity`).", "",
+             _md_table(["ratio", "nominal", "most favourable combination", "claimed", "claim reachable within the ranges"],
+                       rows), ""]
+    for e in entries:
+        parts += [claim_verdict(e), ""]
+        out = e["favourable"].get("excluded") or []
+        if out:
+            parts += [f"Left at the preset's value in the {e['label']} combination, because with the parameters ranked "
+                      "above them at their ends a configuration would not build: "
+                      + "; ".join(f"`{x['parameter']}` ({x['end']} end: {x['reason']})" for x in out) + ".", ""]
+    for e in entries:
+        pre, oth = e["preset"], e["other"]
+        both = any(t.get("applied_to") == "both" for t in e["top"])
+        header = ["rank", "parameter", f"range `{pre}`"] + ([f"range `{oth}`"] if both else []) + [
+            "ratio at low", "ratio at high", "favourable end (ratio vs nominal)"]
+        rows = []
+        for t in e["top"]:
+            row = [str(t["rank"]), f"`{t['parameter']}`", _range_text(t["low"], t["high"])]
+            if both:
+                row.append(_range_text(t["other_low"], t["other_high"]) if t.get("applied_to") == "both" else "not varied")
+            end = t["favourable_end"]
+            gain = t.get(f"metric_{end}") if end in ("low", "high") else None
+            row += [_ratio(t["metric_low"]), _ratio(t["metric_high"]),
+                    end + (f" ({_pct_change(gain / e['nominal'] - 1)})" if gain is not None else "")
+                    + ("" if t.get("in_combination", True) or end == "nominal" else ", left out")]
+            rows.append(row)
+        caption = (f"{e['label']} ({e['ratio']}), one parameter at a time over the declared ranges; "
+                   f"nominal {_ratio(e['nominal'])} (solid), claimed {e['claimed']:.3g} (dashed), every parameter at its "
+                   f"favourable end {_ratio(e['favourable']['ratio'])} (dotted).")
+        parts += [f"Top {len(rows)} of {e['parameters']} parameters of {e['label']} (nominal {_ratio(e['nominal'])}; "
+                  f"all in `{e['file']}`, {e['evaluations']} evaluations):", "",
+                  _md_table(header, rows), "",
+                  f"![{caption}]({e['figure']}.png)", "",
+                  f"*{caption}* (`{e['figure']}.png`, `{e['figure']}.pdf`)", ""]
+    return parts
 
 
 def figure_links(markdown: str, figures: bool, out) -> str:
