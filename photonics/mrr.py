@@ -30,9 +30,10 @@ from dataclasses import KW_ONLY, dataclass
 
 import numba as nb
 import numpy as np
+from numba.extending import overload
 
 from photonics import waveguide
-from photonics.validation import as_float_array, check_positive, check_range
+from photonics.validation import as_float_array, check_positive, check_range, to_float_array
 
 __all__ = [
     "allpass_through",
@@ -113,34 +114,137 @@ def _airy(s, r1, r2, a):
     return t1, t2, d
 
 
-@dual_kernel(fastmath={"contract"})
+_CHUNK = 4096  # elements of a row per parallel task in the kernels below
+
+
+@nb.njit(cache=True, inline="always")
+def _row(x, i):
+    """Row ``i`` of a (R or 1, C or 1) operand (row 0 when it is broadcast over rows)."""
+    return x[i if x.shape[0] > 1 else 0]
+
+
+@nb.njit(cache=True, inline="always")
+def _invalid(phi, r1, r2, a):
+    """1 unless phi is finite, r1, r2, a lie in [0, 1] and r1 r2 a < 1 (the checks of :func:`_check_inputs`)."""
+    ok = (abs(phi) < math.inf) & (0.0 <= r1) & (r1 <= 1.0) & (0.0 <= r2) & (r2 <= 1.0) & (0.0 <= a) & (a <= 1.0)
+    return 0 if ok & (r1 * r2 * a < 1.0) else 1
+
+
+@dual_kernel(fastmath={"contract"}, error_model="numpy")
 def _power_kernel(phi, r1, r2, a, drop_port, out):
-    """Through (bus 1) or drop power; each input has length out.size or 1 (a broadcast scalar)."""
+    """Through (bus 1) or drop power; each input has length out.size or 1 (a broadcast scalar).
+
+    Returns how many elements are invalid (non-finite ``phi``, a coupling outside [0, 1] or
+    ``r1 r2 a >= 1``, :func:`_invalid`), counted in the same pass: the caller discards ``out``
+    unless that is 0. ``error_model="numpy"``: an invalid element gives inf/nan, not an exception.
+    """
     f_p, f_1, f_2, f_a = phi.size > 1, r1.size > 1, r2.size > 1, a.size > 1
     p0, r10, r20, a0 = phi[0], r1[0], r2[0], a[0]
+    n_bad = 0
     for i in nb.prange(out.size):
-        t1, _, d = _airy(
-            _sin2_half(phi[i] if f_p else p0), r1[i] if f_1 else r10, r2[i] if f_2 else r20, a[i] if f_a else a0
-        )
+        p = phi[i] if f_p else p0
+        x1, x2, xa = r1[i] if f_1 else r10, r2[i] if f_2 else r20, a[i] if f_a else a0
+        t1, _, d = _airy(_sin2_half(p), x1, x2, xa)
         out[i] = d if drop_port else t1
+        n_bad += _invalid(p, x1, x2, xa)
+    return n_bad
+
+
+@dual_kernel(fastmath={"contract"}, error_model="numpy")
+def _power_kernel_rows(phi, r1, r2, a, drop_port, out):
+    """:func:`_power_kernel` over ``out`` (R, C) when an input is broadcast along only one axis
+    (e.g. one coupling per ring (R, 1) against phases (R, C)): each input is (R or 1, C or 1)."""
+    n_rows, n_cols = out.shape
+    n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
+    n_bad = 0
+    for task in nb.prange(n_rows * n_chunks):
+        i = task // n_chunks
+        lo = (task - i * n_chunks) * _CHUNK
+        hi = min(n_cols, lo + _CHUNK)
+        p_row, r1_row, r2_row, a_row = _row(phi, i), _row(r1, i), _row(r2, i), _row(a, i)
+        f_p, f_1, f_2, f_a = p_row.size > 1, r1_row.size > 1, r2_row.size > 1, a_row.size > 1
+        p0, r10, r20, a0 = p_row[0], r1_row[0], r2_row[0], a_row[0]
+        out_row = out[i]
+        bad = 0
+        for j in range(lo, hi):
+            p = p_row[j] if f_p else p0
+            x1, x2, xa = r1_row[j] if f_1 else r10, r2_row[j] if f_2 else r20, a_row[j] if f_a else a0
+            t1, _, d = _airy(_sin2_half(p), x1, x2, xa)
+            out_row[j] = d if drop_port else t1
+            bad += _invalid(p, x1, x2, xa)
+        n_bad += bad
+    return n_bad
+
+
+def _at(x, j):
+    """``x[j]`` of a row, or ``x`` itself when it is a scalar (specialised at compile time)."""
+    raise NotImplementedError  # compiled only, through the overload below
+
+
+@overload(_at, inline="always")
+def _at_overload(x, j):
+    if isinstance(x, nb.types.Array):
+        return lambda x, j: x[j]
+    return lambda x, j: x
+
+
+@dual_kernel(fastmath={"contract"}, error_model="numpy")
+def _power_kernel_rings(phi, r1, r2, a, drop_port, out):
+    """:func:`_power_kernel_rows` when every coupling varies along the rows of ``out`` (one per ring, the
+    Monte Carlo case): ``r1``, ``r2``, ``a`` are (R or 1, C); ``phi`` is (R or 1, C) or, constant along
+    a row, (R or 1,). No per-element selects, so the loop vectorises; the arithmetic is the same
+    (couplings stay loop-variant, so no coupling-only product is hoisted out of the loop, which
+    would change what the compiler contracts to fused multiply-adds)."""
+    n_rows, n_cols = out.shape
+    n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
+    n_bad = 0
+    for task in nb.prange(n_rows * n_chunks):
+        i = task // n_chunks
+        lo = (task - i * n_chunks) * _CHUNK
+        hi = min(n_cols, lo + _CHUNK)
+        p_row, r1_row, r2_row, a_row = _row(phi, i), _row(r1, i), _row(r2, i), _row(a, i)
+        out_row = out[i]
+        bad = 0
+        for j in range(lo, hi):
+            p, x1, x2, xa = _at(p_row, j), r1_row[j], r2_row[j], a_row[j]
+            t1, _, d = _airy(_sin2_half(p), x1, x2, xa)
+            out_row[j] = d if drop_port else t1
+            bad += _invalid(p, x1, x2, xa)
+        n_bad += bad
+    return n_bad
 
 
 @dual_kernel()
 def _field_kernel(phi, r1, r2, a, drop_port, out):
-    """Complex through (bus 1) or drop field; inputs as in :func:`_power_kernel`."""
-    f_p, f_1, f_2, f_a = phi.size > 1, r1.size > 1, r2.size > 1, a.size > 1
-    for i in nb.prange(out.size):
-        p = phi[i] if f_p else phi[0]
-        x1, x2, xa = r1[i] if f_1 else r1[0], r2[i] if f_2 else r2[0], a[i] if f_a else a[0]
-        den = 1.0 - x1 * x2 * xa * complex(math.cos(p), math.sin(p))
-        if drop_port:
-            k1k2 = math.sqrt((1.0 - x1 * x1) * (1.0 - x2 * x2) * xa)
-            out[i] = -k1k2 * complex(math.cos(0.5 * p), math.sin(0.5 * p)) / den
-        else:
-            out[i] = (x1 - x2 * xa * complex(math.cos(p), math.sin(p))) / den
-
-
-_CHUNK = 4096  # wavelengths per parallel task in the spectrum kernel
+    """Complex through (bus 1) or drop field; inputs and output as in :func:`_power_kernel_rows`, return as in
+    :func:`_power_kernel` (an invalid element is skipped: Numba's complex division raises on a zero denominator)."""
+    n_rows, n_cols = out.shape
+    n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
+    n_bad = 0
+    for task in nb.prange(n_rows * n_chunks):
+        i = task // n_chunks
+        lo = (task - i * n_chunks) * _CHUNK
+        hi = min(n_cols, lo + _CHUNK)
+        p_row, r1_row, r2_row, a_row = _row(phi, i), _row(r1, i), _row(r2, i), _row(a, i)
+        f_p, f_1, f_2, f_a = p_row.size > 1, r1_row.size > 1, r2_row.size > 1, a_row.size > 1
+        out_row = out[i]
+        bad = 0
+        for j in range(lo, hi):
+            p = p_row[j] if f_p else p_row[0]
+            x1, x2, xa = r1_row[j] if f_1 else r1_row[0], r2_row[j] if f_2 else r2_row[0], a_row[j] if f_a else a_row[0]
+            invalid = _invalid(p, x1, x2, xa)
+            bad += invalid
+            if invalid:
+                out_row[j] = 0.0
+            elif drop_port:
+                den = 1.0 - x1 * x2 * xa * complex(math.cos(p), math.sin(p))
+                k1k2 = math.sqrt((1.0 - x1 * x1) * (1.0 - x2 * x2) * xa)
+                out_row[j] = -k1k2 * complex(math.cos(0.5 * p), math.sin(0.5 * p)) / den
+            else:
+                den = 1.0 - x1 * x2 * xa * complex(math.cos(p), math.sin(p))
+                out_row[j] = (x1 - x2 * xa * complex(math.cos(p), math.sin(p))) / den
+        n_bad += bad
+    return n_bad
 
 
 @dual_kernel(fastmath={"contract"})
@@ -175,26 +279,82 @@ def _ring_spectrum_kernel(lam, det, k_nm, c, r1, r2, a, through, drop):
 
 
 def _evaluate(kernel, dtype, drop_port, phi, couplings: dict):
-    """Validate phase and couplings and run ``kernel`` over their broadcast (scalars stay scalars)."""
-    phi = as_float_array("phi", phi)
-    values = [check_range(name, value, 0.0, 1.0) for name, value in couplings.items()]
-    rho = np.prod(np.broadcast_arrays(*values), axis=0)
-    if np.any(rho >= 1.0):
-        names = "*".join(couplings)
-        raise ValueError(f"{names}=1 is a lossless uncoupled ring (degenerate); allowed: {names} < 1")
-    if len(values) == 2:  # all-pass ring = add-drop ring with r2 = 1
-        values.insert(1, 1.0)
-    operands = [phi, *values]
-    shape = np.broadcast_shapes(*(np.shape(v) for v in operands))
-    flat = [
-        np.ascontiguousarray(v, dtype=np.float64).reshape(1) if np.size(v) == 1
-        else np.ascontiguousarray(np.broadcast_to(v, shape)).ravel()
-        for v in operands
-    ]
-    out = np.empty(int(np.prod(shape)), dtype=dtype)
-    if out.size:
-        kernel(out.size, *flat, drop_port, out)
+    """Run ``kernel`` over the broadcast of phase and couplings (scalars stay scalars).
+
+    The kernel counts invalid elements in its own pass (no extra passes or temporaries over the
+    inputs); if it finds any, :func:`_check_inputs` raises the named error before anything is returned.
+    """
+    arrays = {"phi": to_float_array("phi", phi)}
+    arrays.update((name, to_float_array(name, value)) for name, value in couplings.items())
+    try:
+        shape = np.broadcast_shapes(*(x.shape for x in arrays.values()))
+    except ValueError:
+        _check_elements(arrays)
+        shapes = ", ".join(f"{name} shape {x.shape}" for name, x in arrays.items())
+        raise ValueError(f"{shapes} do not broadcast; allowed: shapes that broadcast together") from None
+    operands = list(arrays.values())
+    if len(operands) == 3:  # all-pass ring = add-drop ring with r2 = 1
+        operands.insert(2, np.ones(()))
+    n = math.prod(shape)
+    if all(x.size in (1, n) for x in operands):  # no partial broadcast: flat operands, no copies
+        out = np.empty((1, n), dtype=dtype)
+        flat = [x.reshape(1, x.size) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(1, x.size)
+                for x in operands]
+    else:  # operands (R or 1, C or 1); only an operand broadcast over some leading axes is copied
+        out = np.empty(_rows_cols(shape), dtype=dtype)
+        flat = [_as_rows(x, shape) for x in operands]
+    if kernel is _power_kernel:
+        if out.shape[1] > 1 and all(x.shape[1] > 1 for x in flat[1:]):
+            kernel = _power_kernel_rings  # a coupling per element: the loop without selects
+            if flat[0].shape[1] == 1:
+                flat[0] = flat[0][:, 0]
+        elif out.shape[0] > 1:
+            kernel = _power_kernel_rows
+        else:
+            out, flat = out[0], [x[0] for x in flat]
+    if n == 0:
+        _check_inputs(arrays)
+    elif kernel(n, *flat, drop_port, out):
+        _check_inputs(arrays)
+        raise AssertionError("the kernel found an invalid input that _check_inputs accepts")
     return _finish(out, shape)
+
+
+def _index_text(x: np.ndarray, flat_index: int) -> str:
+    idx = np.unravel_index(flat_index, x.shape)
+    return f" at index {int(idx[0]) if len(idx) == 1 else tuple(int(i) for i in idx)}"
+
+
+def _check_elements(arrays: dict) -> None:
+    """Raise the named ValueError for the first non-finite element (``phi`` and couplings) or the first
+    coupling outside [0, 1], checking the arguments in order; naming argument, index, value and range."""
+    for name, x in arrays.items():
+        bad = ~np.isfinite(x)
+        if bad.any():
+            i = int(np.argmax(bad.ravel()))
+            where = _index_text(x, i) if x.ndim else ""
+            raise ValueError(f"{name} contains a non-finite value ({x.ravel()[i]}){where}; allowed: finite real numbers")
+        if name == "phi":
+            continue
+        bad = (x < 0.0) | (x > 1.0)
+        if bad.any():
+            i = int(np.argmax(bad.ravel()))
+            where = f"{_index_text(x, i)} (in array(shape={x.shape}, min={x.min()}, max={x.max()}))" if x.ndim else ""
+            raise ValueError(f"{name}={float(x.ravel()[i])!r}{where} is out of range; allowed: >= 0.0 and <= 1.0")
+
+
+def _check_inputs(arrays: dict) -> None:
+    """:func:`_check_elements`, then ``r1 r2 a < 1`` (``r a`` for an all-pass ring) over the couplings' broadcast."""
+    _check_elements(arrays)
+    names = list(arrays)[1:]
+    rho = np.prod(np.broadcast_arrays(*(arrays[n] for n in names)), axis=0)
+    bad = rho >= 1.0
+    if bad.any():
+        i = int(np.argmax(bad.ravel()))
+        where = _index_text(rho, i) + " of the couplings' broadcast" if rho.ndim else ""
+        product = "*".join(names)
+        raise ValueError(f"{product}={float(rho.ravel()[i])!r}{where} is a lossless uncoupled ring (degenerate); "
+                         f"allowed: {product} < 1")
 
 
 def _finish(out, shape):

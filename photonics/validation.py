@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 __all__ = [
+    "to_float_array",
     "as_float_array",
     "check_finite",
     "check_range",
@@ -56,14 +57,23 @@ def _show(value) -> str:
     return f"array(shape={arr.shape}, min={np.nanmin(arr) if arr.size else 'n/a'}, max={np.nanmax(arr) if arr.size else 'n/a'})"
 
 
-def as_float_array(name: str, value) -> np.ndarray:
-    """Convert ``value`` to a float64 array; reject non-numeric input and NaN/inf."""
+def to_float_array(name: str, value) -> np.ndarray:
+    """Convert ``value`` to a float64 array (no copy when it is one); reject non-numeric input.
+
+    NaN/inf pass: for callers that check finiteness themselves (e.g. inside a Numba kernel's
+    own pass); :func:`as_float_array` is the checked form.
+    """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be a real number or array of real numbers, got {type(value).__name__} {value!r}")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{name} must be a real number or array of real numbers, got {value!r}") from exc
+
+
+def as_float_array(name: str, value) -> np.ndarray:
+    """Convert ``value`` to a float64 array; reject non-numeric input and NaN/inf."""
+    arr = to_float_array(name, value)
     if not np.all(np.isfinite(arr)):
         bad = arr[~np.isfinite(arr)].ravel()[0]
         raise ValueError(f"{name} contains a non-finite value ({bad}); allowed: finite real numbers")

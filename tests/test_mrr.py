@@ -326,3 +326,101 @@ def test_ring_design_rejects_non_numbers():
 def test_functions_reject_bad_input(call, name, rejected):
     with rejected(ValueError, name):
         call()
+
+
+# --- per-ring arrays (the Monte Carlo case): fused validation, same results -------------------------
+def per_ring_args(seed, n):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(-40.0, 700.0, n), rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 1.0, n),
+            rng.uniform(0.0, 1.0, n))
+
+
+@pytest.mark.parametrize("n", [7, 3 * mrr.PARALLEL_MIN_WORK + 5])  # serial and parallel builds
+def test_per_ring_arrays_equal_numpy_oracle(n):
+    phi, r1, r2, a = per_ring_args(5, n)
+    r1[:3], r2[:3], a[:3] = (0.0, 1.0, 0.5), (1.0, 0.0, 1.0), (0.5, 0.9, 0.0)  # the ends of [0, 1]
+    np.testing.assert_allclose(mrr.adddrop_through(phi, r1, r2, a), oracle_through(phi, r1, r2, a), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.adddrop_drop(phi, r1, r2, a), oracle_drop(phi, r1, r2, a), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.allpass_through(phi, r1, a), oracle_allpass(phi, r1, a), rtol=0, atol=1e-12)
+    through, drop = oracle_fields(phi, r1, r2, a)
+    np.testing.assert_allclose(mrr.adddrop_through_field(phi, r1, r2, a), through, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.adddrop_drop_field(phi, r1, r2, a), drop, rtol=0, atol=1e-12)
+    # one coupling per ring (rows) against a phase per ring and wavelength, and one phase for all
+    rows = min(n, 40)
+    cols = n // rows
+    p2, c1, c2, ca = phi[: rows * cols].reshape(rows, cols), r1[:rows, None], r2[:rows, None], a[:rows, None]
+    np.testing.assert_allclose(mrr.adddrop_drop(p2, c1, c2, ca), oracle_drop(p2, c1, c2, ca), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(mrr.adddrop_through(0.7, r1, r2, a), oracle_through(0.7, r1, r2, a), rtol=0, atol=1e-12)
+
+
+def test_per_ring_arrays_equal_one_ring_at_a_time():
+    # the vectorised kernel paths (a coupling per element, per row, scalars) give the very same
+    # bits as evaluating each ring alone
+    phi, r1, r2, a = per_ring_args(6, 2 * mrr.PARALLEL_MIN_WORK)
+    idx = np.random.default_rng(7).choice(phi.size, 40, replace=False)
+    for fn in (mrr.adddrop_through, mrr.adddrop_drop, mrr.adddrop_through_field, mrr.adddrop_drop_field):
+        full = fn(phi, r1, r2, a)
+        rows = fn(phi.reshape(-1, 64), r1[::64, None], r2[::64, None], a[::64, None])
+        for i in idx:
+            assert full[i] == fn(phi[i], r1[i], r2[i], a[i]), (fn.__name__, i)
+            row, col = divmod(int(i), 64)
+            assert rows[row, col] == fn(phi[i], r1[row * 64], r2[row * 64], a[row * 64]), (fn.__name__, i)
+
+
+_ALL_FUNCTIONS = [mrr.allpass_through, mrr.adddrop_through, mrr.adddrop_drop,
+                  mrr.allpass_through_field, mrr.adddrop_through_field, mrr.adddrop_drop_field]
+
+
+@pytest.mark.parametrize("fn", _ALL_FUNCTIONS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("n", [9, 2 * mrr.PARALLEL_MIN_WORK + 3])
+def test_per_ring_arrays_refuse_each_bad_element_by_name(fn, n, rejected):
+    allpass = fn.__name__.startswith("allpass")
+    names = ["phi", "r", "a"] if allpass else ["phi", "r1", "r2", "a"]
+    for arg in range(len(names)):
+        for pos in (0, n // 2, n - 1):
+            for bad in ([np.nan, np.inf, -np.inf] if arg == 0 else [np.nan, np.inf, -0.25, 1.5]):
+                args = list(per_ring_args(8, n))
+                if allpass:
+                    del args[2]
+                args[arg] = args[arg].copy()
+                args[arg][pos] = bad
+                words = (names[arg], repr(float(bad)) if np.isfinite(bad) else str(bad), f"at index {pos}", "allowed")
+                with rejected(ValueError, *words):
+                    fn(*args)
+
+
+@pytest.mark.parametrize("fn", _ALL_FUNCTIONS, ids=lambda f: f.__name__)
+def test_lossless_uncoupled_element_refused_with_its_index(fn, rejected):
+    allpass = fn.__name__.startswith("allpass")
+    phi, r1, r2, a = per_ring_args(9, (3, 5))
+    r1[2, 4] = r2[2, 4] = a[2, 4] = 1.0
+    phi[2, 4] = 0.0  # the zero denominator: refused, never evaluated
+    args = (phi, r1, a) if allpass else (phi, r1, r2, a)
+    with rejected(ValueError, "r*a" if allpass else "r1*r2*a", "at index (2, 4)", "< 1"):
+        fn(*args)
+
+
+def test_bad_input_reported_in_argument_order_and_shapes_named(rejected):
+    phi, r1, r2, a = per_ring_args(10, 6)
+    phi[4], r1[1], a[0] = np.nan, 2.0, -1.0
+    with rejected(ValueError, "phi", "nan", "index 4"):
+        mrr.adddrop_drop(phi, r1, r2, a)
+    phi[4] = 0.0
+    with rejected(ValueError, "r1=2.0", "index 1", ">= 0.0 and <= 1.0"):
+        mrr.adddrop_drop(phi, r1, r2, a)
+    r1[1] = 0.5
+    r1[3] = np.nan  # non-finite before out of range within one argument, as the other checks
+    with rejected(ValueError, "r1", "non-finite", "nan", "index 3"):
+        mrr.adddrop_drop(phi, r1, r2, a)
+    r1[3] = 0.5
+    with rejected(ValueError, "a=-1.0", "index 0"):
+        mrr.adddrop_drop(phi, r1, r2, a)
+    a[0] = 0.5
+    with rejected(ValueError, "phi shape (6,)", "r2 shape (4,)", "broadcast"):
+        mrr.adddrop_drop(phi, r1, r2[:4], a)
+    with rejected(ValueError, "r2=1.5"):  # a bad value is named before a shape mismatch
+        mrr.adddrop_drop(phi, r1, np.full(4, 1.5), a)
+    with rejected(ValueError, "r1=1.2", "allowed"):  # empty broadcast: still checked
+        mrr.adddrop_drop(np.empty(0), 1.2, 0.9, 0.9)
+    with pytest.raises(TypeError, match="r2"):
+        mrr.adddrop_drop(phi, r1, "x", a)
