@@ -2,8 +2,8 @@
 
 Subcommands: ``run`` (main report), ``mc`` (Monte Carlo versus a variation level), ``sweep``
 (design-space exploration), ``sensitivity`` (which declared parameter range decides a metric),
-``map`` (energy and speed of a layer table, CSV or YAML), ``plot`` (redraw figures from saved
-results), ``presets``.
+``map`` (energy and speed of a layer table, CSV or YAML), ``optimize`` (multi-objective design
+search within the declared ranges), ``plot`` (redraw figures from saved results), ``presets``.
 Bad arguments print one line on stderr and exit with status 2, without a traceback (set the
 environment variable ``ROBINSIM_TRACEBACK=1`` to see it).
 Heavy modules (torch, the simulators) are imported only by the subcommand that needs them.
@@ -254,11 +254,57 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=os.path.join(DEFAULT_OUT, "map"), metavar="DIR",
                    help=f"output directory, created if missing (default: {os.path.join(DEFAULT_OUT, 'map')})")
 
+    p = sub.add_parser("optimize", help="multi-objective design search over declared parameter ranges (NSGA-II)",
+                       description="Search chosen preset fields, each within its declared range ([ranges] table), "
+                                   "with optuna's NSGA-II for designs of lowest energy per bit and highest FPS (or "
+                                   "power, area), optionally subject to a mean accuracy over --chips chips on --images "
+                                   "images. One generation is asked, evaluated (here or on Dask) and told at a time, "
+                                   "so a seed gives the same trials everywhere; each generation is checkpointed. "
+                                   "Writes trials.csv, pareto.csv, optimize.json, best.toml (the best-EPB feasible "
+                                   "design as a preset that loads) and a Pareto figure (PNG + PDF).")
+    p.add_argument("--preset", default="robin-eo", metavar="NAME|PATH",
+                   help="accelerator preset name or TOML file whose declared ranges bound the search (default: robin-eo)")
+    p.add_argument("--fields", default=None, metavar="KEYS",
+                   help="comma-separated declared 'section.field' names to search (default: the declared ones of "
+                        "ring widths and losses, heater power per FSR and lock time, injection carrier lifetime "
+                        "(weight reload), depletion efficiency and capacitance, coupler loss; at least 8)")
+    p.add_argument("--objectives", default="epb,fps", metavar="LIST",
+                   help="comma-separated objectives: epb (minimise J/bit), fps (maximise), power (minimise W), "
+                        "area (minimise mm2) (default: epb,fps)")
+    p.add_argument("--min-accuracy", dest="min_accuracy", type=float, default=None, metavar="X",
+                   help="constraint: mean accuracy (a fraction, e.g. 0.97) over --chips chips on --images images "
+                        "(each trial's chips from its own seed); default: no constraint, no accuracy evaluated")
+    p.add_argument("--chips", type=_int_at_least(1, "--chips"), default=2, metavar="N",
+                   help="with --min-accuracy: sampled chips per trial (default: 2)")
+    p.add_argument("--images", type=_int_at_least(1, "--images"), default=200, metavar="N",
+                   help="with --min-accuracy: the first N MNIST test images (default: 200)")
+    p.add_argument("--trials", type=_int_at_least(1, "--trials"), default=200, metavar="N",
+                   help="total trials (default: 200)")
+    p.add_argument("--generation-size", dest="generation_size", type=_int_at_least(2, "--generation-size"),
+                   default=20, metavar="N", help="trials per generation, the NSGA-II population (default: 20)")
+    p.add_argument("--model", default=DEFAULT_MODEL, metavar="NAME",
+                   help=f"workload: shipped BNN checkpoint name or checkpoint file (default: {DEFAULT_MODEL})")
+    p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, metavar="S",
+                   help="root seed: sampler, per-trial and preset seeds from SeedSequence(S).spawn(3) (default: 0)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (e.g. tcp://host:8786); default: run in this process (same results)")
+    p.add_argument("--out", default=os.path.join(DEFAULT_OUT, "optimize"), metavar="DIR",
+                   help=f"output directory, created if missing (default: {os.path.join(DEFAULT_OUT, 'optimize')})")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run in --out (finished generations are replayed, not recomputed; "
+                        "the final files are those of an uninterrupted run)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="discard the checkpoint of an earlier run in --out (without it or --resume, such a "
+                        "directory is refused)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars (they are off anyway when stderr is not a terminal); the summary is still printed")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="write the tables only")
+
     p = sub.add_parser("plot", help="redraw the figures of saved results without recomputing",
-                       description="Redraw the figures of a finished run, mc, sweep or sensitivity from its saved "
-                                   "tables.")
+                       description="Redraw the figures of a finished run, mc, sweep, sensitivity or optimize from "
+                                   "its saved tables.")
     p.add_argument("results", metavar="RESULTS",
-                   help="output directory of a run, mc, sweep or sensitivity (or a file in it)")
+                   help="output directory of a run, mc, sweep, sensitivity or optimize (or a file in it)")
     p.add_argument("--out", default=None, metavar="DIR", help="where to write the figures (default: RESULTS)")
 
     p = sub.add_parser("presets", help="list the shipped accelerator presets, or show one resolved",
@@ -293,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except KeyboardInterrupt:
-        hint = " (rerun with --resume to continue)" if args.command in ("run", "mc", "sweep") else ""
+        hint = " (rerun with --resume to continue)" if args.command in ("run", "mc", "sweep", "optimize") else ""
         print(f"robinsim {args.command}: interrupted{hint}", file=sys.stderr)
         return 130
     except (ValueError, TypeError, OSError, KeyError) as exc:
@@ -362,5 +408,15 @@ def _dispatch(args) -> int:
                          [k.strip() for k in args.parameters.split(",") if k.strip()],
                          model=args.model, chips=args.chips, images=args.images, seed=args.seed,
                          scheduler=args.scheduler, progress=_progress(args), echo=True, figures=args.figures)
+        return 0
+    if args.command == "optimize":
+        from studies.commands import main_optimize
+
+        main_optimize(out=args.out, preset=args.preset,
+                      fields=None if args.fields is None else [k.strip() for k in args.fields.split(",") if k.strip()],
+                      objectives=args.objectives, min_accuracy=args.min_accuracy, chips=args.chips,
+                      images=args.images, trials=args.trials, generation_size=args.generation_size, model=args.model,
+                      seed=args.seed, scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,
+                      progress=_progress(args), echo=True, figures=args.figures)
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse restricts the commands

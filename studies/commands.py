@@ -1,5 +1,5 @@
 """The study commands behind the CLI: ``robinsim run``, ``robinsim mc``, ``robinsim sweep``,
-``robinsim sensitivity`` and ``robinsim map``.
+``robinsim sensitivity``, ``robinsim map`` and ``robinsim optimize``.
 
 Each checks its arguments and the output directory before any long work, computes, then writes
 ``results.csv``, ``report.json``, ``report.md`` and (unless ``figures=False``) the figures into
@@ -20,13 +20,13 @@ from tqdm.auto import tqdm
 from mapping.bnn import export_binary
 from studies import figures as figure_files
 from studies import memory as run_memory
-from studies import claims, montecarlo, report, sensitivity, sweep
+from studies import claims, montecarlo, optimize, report, sensitivity, sweep
 from studies.inputs import load_accelerators, load_dataset, load_model, provenance
 from mapping.performance.schedule import map_model
 from mapping.performance.workload import from_table
 from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
 
-__all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity", "main_map", "map_layers_text"]
+__all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity", "main_map", "map_layers_text", "main_optimize"]
 
 
 def _load_inputs(out, presets, model, images, *, chips: int, scheduler, what: str):
@@ -281,3 +281,18 @@ def main_map(*, out, layers, preset="robin-eo", batch: int = 1, echo: bool = Tru
         print(map_layers_text(rep, Path(source).name if source != "DataFrame" else ""))
         print(f"wrote {out}/layers.csv and summary.json")
     return rep
+
+
+def main_optimize(*, out, preset="robin-eo", fields=None, objectives="epb,fps", min_accuracy=None, chips=2, images=200,
+                  trials=200, generation_size=20, model="mnist-cnn", seed=0, scheduler=None, resume=False,
+                  overwrite=False, progress=False, echo=True, figures=True):
+    """``robinsim optimize``: :func:`studies.optimize.run` with its checkpoint in ``out/checkpoint``, then
+    :func:`studies.optimize.write` (trials.csv, pareto.csv, optimize.json, best.toml, Pareto figure)."""
+    df = optimize.run(preset, fields=fields, objectives=objectives, min_accuracy=min_accuracy, chips=chips,
+                      images=images, trials=trials, generation_size=generation_size, seed=seed, workload=model,
+                      scheduler=scheduler, out=out, resume=resume, overwrite=overwrite, progress=progress)
+    paths = optimize.write(df, out, figures=figures)
+    if echo:
+        print(optimize.summary_text(df))
+        print(f"wrote {', '.join(str(p) for p in paths)}")
+    return df

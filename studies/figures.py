@@ -5,7 +5,8 @@ numbers) and ``results.csv`` (one row per chip or design point); a run also ``sp
 with ROBIN's and LightBulb's presets, ``claims_sensitivity.csv`` (its figures:
 ``claims_tornado_<claim>``, one per report.json ``claims_sensitivity`` entry).
 A ``robinsim sensitivity`` directory holds ``sensitivity.json`` and ``sensitivity.csv`` instead
-(its figure: ``tornado``).
+(its figure: ``tornado``), a ``robinsim optimize`` one ``optimize.json`` and ``trials.csv`` (its
+figure: ``pareto``).
 Published baselines come from :mod:`accel.baselines` (static data, nothing is recomputed).
 """
 from __future__ import annotations
@@ -65,6 +66,10 @@ def draw(results_dir, out_dir=None) -> list[Path]:
     out_dir = results_dir if out_dir is None else Path(out_dir)
     if not (results_dir / "report.json").is_file() and (results_dir / "sensitivity.json").is_file():
         return _sensitivity_figures(results_dir, out_dir)
+    if not (results_dir / "report.json").is_file() and (results_dir / "optimize.json").is_file():
+        meta = read_json(results_dir / "optimize.json")
+        trials = pd.read_csv(results_dir / meta["files"]["trials"])
+        return save_figure(plots.optimize_pareto(trials, meta), out_dir, "pareto")
     meta, df = _load(results_dir)
     kind = meta["kind"]
     if "preset" in df.columns and meta.get("presets"):

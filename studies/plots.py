@@ -29,6 +29,7 @@ __all__ = [
     "tuning_power_hist",
     "ring_spectra",
     "pareto",
+    "optimize_pareto",
     "tornado",
 ]
 
@@ -472,6 +473,40 @@ def pareto(df: pd.DataFrame, x: str, y: str, *, minimize_x: bool, minimize_y: bo
     ax.legend(handles=handles, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         ax.set_title(title, fontsize=10)
+    return fig
+
+
+#: trials.csv column of an optimisation objective -> (axis label, scale)
+_OBJECTIVE_AXES = {"energy_per_bit_j": ("energy per bit (pJ/bit)", 1e12), "fps": ("throughput (frames/s)", 1.0),
+                   "power_w": ("total power (W)", 1.0), "area_mm2": ("chip area (mm²)", 1.0)}
+
+
+def optimize_pareto(df: pd.DataFrame, meta: dict) -> Figure:
+    """The feasible trials of a ``robinsim optimize`` run (``df``: trials.csv; ``meta``: its facts, optimize.json)
+    in the first two objectives (one objective: against the trial index, whose front is the best so far),
+    coloured by generation, with the Pareto front and the preset's own point (red star, or a dashed line) marked."""
+    cols, directions = meta["objective_columns"], meta["directions"]
+    ok = df[df["feasible"].astype(bool)].copy()
+    pm = meta.get("preset_metrics") or {}
+    if len(cols) >= 2:
+        (xcol, ycol), minx = cols[:2], directions[0] == "minimize"
+        (xl, xs), (yl, ys) = _OBJECTIVE_AXES[xcol], _OBJECTIVE_AXES[ycol]
+        px = pm.get(xcol)
+    else:
+        (ycol,), xcol, minx, (xl, xs), (yl, ys), px = cols, "trial", True, ("trial", 1.0), _OBJECTIVE_AXES[cols[0]], None
+    py = pm.get(ycol)
+    title = (f"robinsim optimize: {meta['preset']}, {len(df)} trials ({int(len(ok))} feasible), "
+             f"NSGA-II seed {meta['seed']}")
+    fig = pareto(ok, xcol, ycol, minimize_x=minx, minimize_y=directions[min(1, len(cols) - 1)] == "minimize",
+                 color_by="generation", x_label=xl, y_label=yl, x_scale=xs, y_scale=ys, title=title)
+    ax = fig.axes[0]
+    if py is not None:
+        if px is not None:
+            ax.scatter([px * xs], [py * ys], marker="*", s=220, color="#d62728", edgecolors="black", zorder=5,
+                       label=f"preset {meta['preset']}")
+        else:
+            ax.axhline(py * ys, color="#d62728", ls="--", lw=1.0, label=f"preset {meta['preset']}")
+        ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
