@@ -53,14 +53,22 @@ def rings(config) -> int:
     return int(config.units) * int(config.M) * int(config.N) * 2
 
 
-def _meminfo_available() -> int | None:
+def _proc_kib_field(path: str, key: str) -> int | None:
+    """Bytes of the ``key:`` line (in kB) of a ``/proc`` file, or None where it cannot be read."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
+        with open(path, encoding="ascii") as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
+    return None
+
+
+def _meminfo_available() -> int | None:
+    available = _proc_kib_field("/proc/meminfo", "MemAvailable")
+    if available is not None:
+        return available
     try:
         import psutil  # noqa: F401 - optional
     except ImportError:
@@ -69,14 +77,7 @@ def _meminfo_available() -> int | None:
 
 
 def _address_space_used() -> int:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    return _proc_kib_field("/proc/self/status", "VmSize") or 0
 
 
 def available_bytes() -> tuple[int | None, str]:

@@ -576,17 +576,14 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out, unlocked=None, eo_on=
     return n_hard
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blue, eo_fail_w, reassign, wrap_rings,
                 out):
     """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − g[c, i]·cand[c, j]); :func:`_choose_orders` per ring.
     A ring locked on the next order (more than half an FSR of heat) is charged ``wrap_rings`` times its heat: with
-    thermal crosstalk its heater pushes its neighbours past their EO window onto the next order in turn.
-
-    Chips run in parallel (``prange``); each out[c, j] is still the same serial sum over i in ring order, so
-    the result does not depend on the number of threads."""
+    thermal crosstalk its heater pushes its neighbours past their EO window onto the next order in turn."""
     n_chips, n = x.shape
-    for c in numba.prange(n_chips):
+    for c in range(n_chips):
         for j in range(cand.shape[1]):
             total = 0.0
             for i in range(n):

@@ -32,6 +32,14 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
 
+def _resume_options(p, resume_help: str, *, what: str = "run") -> None:
+    """``--resume`` (help ``resume_help``) and ``--overwrite`` of a checkpointed command (``what``: its noun)."""
+    p.add_argument("--resume", action="store_true", help=resume_help)
+    p.add_argument("--overwrite", action="store_true",
+                   help=f"discard the checkpoint of an earlier {what} in --out (without it or --resume, such a "
+                        "directory is refused)")
+
+
 def _int_at_least(lo: int, name: str):
     def parse(text: str) -> int:
         try:
@@ -141,12 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
                    help="its levels as '0,2,4' or 'start:stop:count' (default: 0,0.5,1,2,3); min(--chips, 3) chips "
                         "per level on the first 500 images")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run in --out (finished chips are not recomputed; a larger --chips "
-                        "adds only the missing chips)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="discard the checkpoint of an earlier run in --out (without it or --resume, such a "
-                        "directory is refused)")
+    _resume_options(p, "continue an interrupted run in --out (finished chips are not recomputed; a larger --chips "
+                        "adds only the missing chips)", what="run")
 
     p = sub.add_parser("mc", help="Monte Carlo of accuracy and tuning power versus a variation level",
                        description="Sweep one variation level and sample chips at each level; finished chips are "
@@ -161,12 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "field needs --levels; default: width_sigma_nm)")
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
                    help="levels as '0,2,4' or 'start:stop:count' (default: a range suited to --vary)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run in --out (finished chips are not recomputed; a larger --chips "
-                        "adds only the missing chips)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="discard the checkpoint of an earlier run in --out (without it or --resume, such a "
-                        "directory is refused)")
+    _resume_options(p, "continue an interrupted run in --out (finished chips are not recomputed; a larger --chips "
+                        "adds only the missing chips)", what="run")
 
     p = sub.add_parser("sweep", help="design-space exploration over configuration fields",
                        description="Evaluate every combination of the given configuration values: energy per bit, "
@@ -182,12 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-accuracy", dest="min_accuracy", type=_percent("--min-accuracy"), default=None, metavar="PCT",
                    help="keep designs whose mean accuracy is below PCT percent (0-100) off the Pareto fronts of the "
                         "report and figures (drawn as grey crosses); needs --chips >= 1")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted sweep in --out (finished design points are not recomputed; any "
-                        "other grid or argument is refused, naming what changed)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="discard the checkpoint of an earlier sweep in --out (without it or --resume, such a "
-                        "directory is refused)")
+    _resume_options(p, "continue an interrupted sweep in --out (finished design points are not recomputed; any "
+                        "other grid or argument is refused, naming what changed)", what="sweep")
 
     p = sub.add_parser("sensitivity", help="which declared parameter range decides a metric (tornado, Morris, Sobol)",
                        description="Vary the preset's declared parameter ranges ([ranges] table) one at a time (oat: "
@@ -290,12 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Dask scheduler address (e.g. tcp://host:8786); default: run in this process (same results)")
     p.add_argument("--out", default=os.path.join(DEFAULT_OUT, "optimize"), metavar="DIR",
                    help=f"output directory, created if missing (default: {os.path.join(DEFAULT_OUT, 'optimize')})")
-    p.add_argument("--resume", action="store_true",
-                   help="continue an interrupted run in --out (finished generations are replayed, not recomputed; "
-                        "the final files are those of an uninterrupted run)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="discard the checkpoint of an earlier run in --out (without it or --resume, such a "
-                        "directory is refused)")
+    _resume_options(p, "continue an interrupted run in --out (finished generations are replayed, not recomputed; "
+                        "the final files are those of an uninterrupted run)", what="run")
     p.add_argument("--quiet", action="store_true",
                    help="no progress bars (they are off anyway when stderr is not a terminal); the summary is still printed")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="write the tables only")

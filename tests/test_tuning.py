@@ -643,64 +643,6 @@ def test_grid_offset_kernel_sums_the_per_ring_policy(kw):
     np.testing.assert_allclose(heavy[~wrapped], out[~wrapped], rtol=1e-12)
 
 
-def _grid_costs_serial(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blue, eo_fail_w, reassign,
-                       wrap_rings, out):
-    """The candidate scan as it was before chips ran in parallel (issue 14): the oracle of the exactness test."""
-    n_chips, n = x.shape
-    for c in range(n_chips):
-        for j in range(cand.shape[1]):
-            total = 0.0
-            for i in range(n):
-                s = x[c, i] - g[c, i] * cand[c, j]
-                f, et, qm, eh = fsr[c, i], eta[c, i], q_max[c, i], e_heat[c, i]
-                best = -1.0
-                if reassign:
-                    d = math.ceil((s - eo_blue) / f - 1e-12) * f - s
-                    n_try = 2
-                else:
-                    d = -s
-                    n_try = 1
-                for _ in range(n_try):
-                    tau = max(d - eh, 0.0)
-                    if d >= -eo_blue - 1e-12 and tau <= qm * (1.0 + 1e-12):
-                        e = d - tau
-                        p = (e * eo_w_red if e > 0.0 else -e * eo_w_blue) + tau / et
-                        if d > 0.5 * f:
-                            p *= wrap_rings
-                        if best < 0.0 or p < best:
-                            best = p
-                    d += f
-                if best < 0.0:
-                    best = qm / et + eo_fail_w + f / et
-                total += best
-            out[c, j] = total
-
-
-@pytest.mark.parametrize("reassign, wrap_rings", [(True, 1.0), (True, 16.0), (False, 1.0), (False, 64.0)])
-def test_grid_offset_kernel_bit_identical_to_serial_scan(reassign, wrap_rings):
-    # the prange scan over chips gives the very same bits as the serial scan it replaced, on random
-    # inputs with enough chips and rings for the parallel build to split the chips over threads
-    import numba
-    serial = numba.njit(cache=False)(_grid_costs_serial)
-    rng = np.random.default_rng(97)
-    for n_chips, n_rings, n_cand in [(1, 5, 3), (37, 200, 16), (256, 64, 128)]:
-        x = rng.normal(0.0, 6.0, (n_chips, n_rings))
-        g = rng.uniform(0.9, 1.1, x.shape)
-        fsr = rng.choice([16.9, 18.28], x.shape)
-        eta = rng.uniform(0.05, 0.5, x.shape)
-        q_max = eta * rng.uniform(1e-3, 40e-3, x.shape)
-        e_heat = rng.uniform(0.0, 0.05, x.shape)
-        cand = rng.normal(0.0, 3.0, (n_chips, n_cand))
-        cand[:, 0] = 0.0
-        x[:, 0] = fsr[:, 0] * 0.5  # on the wrap boundary d = f/2
-        scalars = (rng.uniform(1e-4, 5e-3), rng.uniform(1e-4, 5e-3), rng.uniform(0.0, 0.3), rng.uniform(0.0, 1e-2))
-        args = (x, g, fsr, eta, q_max, e_heat, cand, *scalars, reassign, wrap_rings)
-        new, old = np.empty((n_chips, n_cand)), np.empty((n_chips, n_cand))
-        tu._grid_costs(*args, new)
-        serial(*args, old)
-        assert new.tobytes() == old.tobytes(), (n_chips, n_rings, n_cand)
-
-
 # ---------------------------------------------------------------- common-mode tracking options
 from photonics import common_mode as cm  # noqa: E402
 

@@ -496,6 +496,17 @@ def _table_rows(table) -> tuple[list[dict], str]:
     return [{str(k): v for k, v in r.items()} for r in data], where
 
 
+def _square_pair(row, square: str, pair: tuple[str, str], what: str) -> tuple[int, int]:
+    """(height, width) of a table row: the ``pair`` columns, each defaulting to the ``square`` column."""
+    side = row.get_int(square)
+    values = tuple(row.get_int(column, default=side) for column in pair)
+    for column, v in zip(pair, values):
+        if v is None:
+            raise row.error(column, row.values.get(column), f"an integer in [1, {_TABLE_LIMIT}] (or {square} for a "
+                                                            f"square {what})", "is missing")
+    return values
+
+
 def _table_record(row: _Row, batch: int) -> tuple[LayerWork, tuple[int, ...]]:
     """The :class:`LayerWork` of one validated table row and the row's per-image input shape."""
     ltype = row.values.get("type")
@@ -525,18 +536,8 @@ def _table_record(row: _Row, batch: int) -> tuple[LayerWork, tuple[int, ...]]:
         weight_shape = (c_out, c_in)
         in_numel = batch * c_in
     else:
-        size = row.get_int("input_size")
-        h, w = row.get_int("input_h", default=size), row.get_int("input_w", default=size)
-        for column, v in (("input_h", h), ("input_w", w)):
-            if v is None:
-                raise row.error(column, row.values.get(column), f"an integer in [1, {_TABLE_LIMIT}] (or input_size "
-                                                                "for a square input)", "is missing")
-        ks = row.get_int("kernel")
-        kh, kw = row.get_int("kernel_h", default=ks), row.get_int("kernel_w", default=ks)
-        for column, v in (("kernel_h", kh), ("kernel_w", kw)):
-            if v is None:
-                raise row.error(column, row.values.get(column), f"an integer in [1, {_TABLE_LIMIT}] (or kernel for a "
-                                                                "square kernel)", "is missing")
+        h, w = _square_pair(row, "input_size", ("input_h", "input_w"), "input")
+        kh, kw = _square_pair(row, "kernel", ("kernel_h", "kernel_w"), "kernel")
         stride = row.get_int("stride", default=1)
         padding = row.get_int("padding", default=0, lo=0)
         depthwise = ltype_key in ("dwconv", "depthwise")
