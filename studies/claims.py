@@ -37,7 +37,7 @@ for both designs (e.g. lossier couplers, when they raise LightBulb's laser power
 Metrics are those of ``studies.sensitivity`` (``map_model`` at batch 1, the nominal tuning): the
 same numbers as the report's performance table. EPB evaluations touching a tuning field sample
 the nominal tuning anew (cached by the fields that affect it, ``accel.components.tuner``); FPS
-evaluations skip that sampling (:class:`FpsMetric`), because static power enters energy only.
+evaluations skip that sampling (``studies.sensitivity.ScheduleMetric``), because static power enters energy only.
 """
 from __future__ import annotations
 
@@ -48,12 +48,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from accel import Accelerator
 from accel.baselines import ROBIN_CLAIMS
-from mapping.performance.schedule import map_model
 from studies import sensitivity
 
-__all__ = ["Claim", "CLAIMS", "TOP", "FpsMetric", "favourable_ends", "analyse", "run", "table", "summary"]
+__all__ = ["Claim", "CLAIMS", "TOP", "favourable_ends", "analyse", "run", "table", "summary"]
 
 #: Parameters of each claim listed in report.md's table (all are in the CSV and the tornado).
 TOP = 5
@@ -78,27 +76,6 @@ CLAIMS = (
     Claim("fps", "fps", "lightbulb", "robin-po", ROBIN_CLAIMS["po_speedup_vs_lightbulb"],
           "FPS robin-po ÷ lightbulb", "robin-po is ~25x faster than LightBulb"),
 )
-
-
-class FpsMetric:
-    """``config -> {"fps": frames/s}`` of ``map_model`` of ``workload`` at ``input_shape`` (batch 1),
-    equal to ``studies.sensitivity.ScheduleMetric(..., "fps")``: latency comes from cycles, weight
-    reloads and accumulation, and static power (tuning, common-mode tracking) enters only the
-    energy, so the configuration is scheduled with ``tuning.fixed_power_per_ring_mw = 0`` and no
-    nominal tuning is sampled. Picklable (a Dask task argument)."""
-
-    def __init__(self, workload, input_shape):
-        self.workload, self.input_shape = workload, tuple(input_shape)
-
-    def __call__(self, config) -> dict:
-        acc = Accelerator(config.with_values({"tuning.fixed_power_per_ring_mw": 0.0}))
-        return {"fps": float(map_model(self.workload, acc, self.input_shape).fps)}
-
-
-def _evaluator(metric: str, workload, input_shape):
-    if metric == "fps":
-        return FpsMetric(workload, input_shape)
-    return sensitivity.ScheduleMetric(workload, input_shape, metric)
 
 
 def favourable_ends(df: pd.DataFrame) -> pd.Series:
@@ -148,7 +125,7 @@ def analyse(claim: Claim, configs: dict, workload, input_shape, *, parameters=No
     start = time.perf_counter()
     base, other = configs[claim.preset], configs[claim.other]
     if evaluate is None:
-        evaluate = _evaluator(claim.metric, workload, input_shape)
+        evaluate = sensitivity.ScheduleMetric(workload, input_shape, claim.metric)
     df = sensitivity.run(base, metric=claim.metric, method="oat", ratio_to=other, parameters=parameters,
                          scheduler=scheduler, progress=progress, evaluate=evaluate)
     ends = favourable_ends(df)

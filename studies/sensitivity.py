@@ -81,12 +81,18 @@ REACHED = "reached"
 # ------------------------------------------------------------------------------ metrics
 class ScheduleMetric:
     """``config -> {metric: value}`` from ``map_model`` of ``workload`` at ``input_shape`` (batch 1),
-    or ``Accelerator.area_mm2``; a picklable task argument (sent once to every Dask worker)."""
+    or ``Accelerator.area_mm2``; a picklable task argument (sent once to every Dask worker).
+
+    ``fps``: latency comes from cycles, weight reloads and accumulation, and static power (tuning,
+    common-mode tracking) enters only the energy, so the configuration is scheduled with
+    ``tuning.fixed_power_per_ring_mw = 0`` and no nominal tuning is sampled (the same FPS)."""
 
     def __init__(self, workload, input_shape, metric: str):
         self.workload, self.input_shape, self.metric = workload, tuple(input_shape), _check_metric(metric)
 
     def __call__(self, config) -> dict:
+        if self.metric == "fps":
+            config = config.with_values({"tuning.fixed_power_per_ring_mw": 0.0})
         acc = Accelerator(config)
         if self.metric == "area":
             return {"area": float(acc.area_mm2)}

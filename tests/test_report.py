@@ -232,9 +232,9 @@ def test_fps_metric_skips_tuning_and_equals_the_full_schedule(mlp_model):
     """FPS does not depend on static power: the shortcut equals map_model on the full configuration,
     also where a tuning field moves (a new nominal tuning sample)."""
     from accel import presets
-    from studies.claims import FpsMetric
+    from studies.sensitivity import ScheduleMetric
 
-    fast = FpsMetric(mlp_model, SHAPE)
+    fast = ScheduleMetric(mlp_model, SHAPE, "fps")
     for name in ("robin-eo", "lightbulb"):
         c = presets.load(name)
         for ch in ({}, {"tuning.to_power_per_fsr_mw": 2.4}, {"eo_injection.carrier_lifetime_ns": 0.3}):
