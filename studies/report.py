@@ -18,6 +18,7 @@ from accel import presets
 from accel.baselines import ROBIN_CLAIMS
 from mapping.bnn import FoldedBNN, export_binary
 from mapping.performance.schedule import COMPONENTS, map_model
+from studies.plots import count_label
 
 __all__ = ["presets_table", "software_accuracy", "common_mode_label", "energy_summary", "chip_statistics", "bank_spectra",
            "VARIATION_SWEEP", "format_run_summary", "format_mc_summary", "run_markdown", "claims_markdown", "claim_verdict",
@@ -179,7 +180,7 @@ def format_run_summary(meta: dict) -> str:
     head = (f"{'preset':<12} {'EPB pJ/bit':>11} {'FPS':>10} {'FPS/W':>10} {'EPB@' + str(THROUGHPUT_BATCH):>8} "
             f"{'FPS@' + str(THROUGHPUT_BATCH):>10} {'acc mean %':>10} {'acc min %':>9} {'tuning W (median)':>17}")
     lines = [f"software BNN accuracy: {_pct(meta['software_accuracy'])} % on {meta['images']} MNIST test images; "
-             f"{meta['chips']} chips per preset", head]
+             f"{count_label(meta['chips'], 'chip')} per preset", head]
     for name in meta["presets"]:
         r = meta["results"][name]
         e = r["energy"]
@@ -226,7 +227,7 @@ def run_markdown(meta: dict) -> str:
     parts = [
         "# robinsim report",
         "",
-        f"Model `{meta['model']}` on {', '.join(f'`{p}`' for p in presets)}; {meta['chips']} sampled chips per preset "
+        f"Model `{meta['model']}` on {', '.join(f'`{p}`' for p in presets)}; {count_label(meta['chips'], 'sampled chip')} per preset "
         f"(seed {meta['seed']}), accuracy on {meta['images']} MNIST test images. Software BNN accuracy: "
         f"**{_pct(meta['software_accuracy'])} %**.",
         "",
@@ -249,7 +250,7 @@ def run_markdown(meta: dict) -> str:
         "",
         "Nominal tuning power (the `tuning` static power), sampled over whole-die banks until its standard error over "
         "per-chip means reaches `tuning.variation_target_rel_se` or the chip cap: " + "; ".join(
-            f"`{p}` {res[p]['energy'].get('nominal_tuning_chips', 0)} chips, standard error "
+            f"`{p}` {count_label(res[p]['energy'].get('nominal_tuning_chips', 0), 'chip')}, standard error "
             f"{100 * res[p]['energy'].get('nominal_tuning_rel_se', float('nan')):.1f} %" for p in presets) + ".",
         "",
         "Common-mode tracking (`tuning.common_mode`; its power is the `common_mode` term below, outside the tuning "
@@ -293,7 +294,7 @@ def run_markdown(meta: dict) -> str:
     if meta.get("variation_sweep"):
         v = meta["variation_sweep"]
         parts += [f"Accuracy versus variation: {v['parameter']} at {', '.join(f'{x:g}' for x in v['levels'])}, "
-                  f"{v['chips']} chips per level on {v['images']} images (`variation.csv`).", ""]
+                  f"{count_label(v['chips'], 'chip')} per level on {v['images']} images (`variation.csv`).", ""]
     approx = [(p, a["layer"], a["reason"]) for p in presets for a in res[p]["energy"].get("approximations", [])]
     if approx:
         parts += ["## Layers scheduled with an approximation", "",
@@ -452,7 +453,7 @@ def mc_markdown(meta: dict) -> str:
         "# robinsim Monte Carlo",
         "",
         f"Model `{meta['model']}`; varying **{meta['parameter']}** ({meta['parameter_description']}); "
-        f"{meta['chips']} chips per level (seed {meta['seed']}), {meta['images']} MNIST test images. "
+        f"{count_label(meta['chips'], 'chip')} per level (seed {meta['seed']}), {meta['images']} MNIST test images. "
         f"Software BNN accuracy: {_pct(meta['software_accuracy'])} %."
         + ("" if not meta.get("common_mode") else " Common-mode tracking: "
            + "; ".join(f"`{p}` {label}" for p, label in meta["common_mode"].items()) + "."),

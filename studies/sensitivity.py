@@ -57,7 +57,7 @@ from studies.dispatch import Task, run_tasks
 from studies.figures import tornado_labels
 from studies.inputs import load_dataset, load_model
 from studies.outputs import prepare_out_dir, save_figure, write_csv, write_json
-from studies.plots import tornado
+from studies.plots import count_label, tornado
 
 __all__ = ["METRICS", "METHODS", "DEFAULT_BASE_SAMPLES", "ScheduleMetric", "AccuracyMetric", "declared",
            "position_values", "sample", "analyze", "indices", "run", "write", "summary_text"]
@@ -566,7 +566,7 @@ def summary_text(df: pd.DataFrame, top: int = 10) -> str:
     head = [f"{a.get('method', 'oat')} sensitivity of {what}: nominal {nominal}"
             + f"; {a.get('parameters')} parameters, {a.get('evaluations')} evaluations"
             + (f", base sample size {a['base_samples']}" if a.get("base_samples") else "")
-            + (f", accuracy over {a['chips']} chips x {a['images']} images (standard error "
+            + (f", accuracy over {count_label(a['chips'], 'chip')} x {a['images']} images (standard error "
                f"{a.get('nominal_se', math.nan) * 100:.2g} %)" if metric == "accuracy" else "")
             + f", {a.get('wall_time_s', math.nan):.1f} s"]
     cols = ["rank", "parameter", "low", "high", "metric_low", "metric_high"]

@@ -284,3 +284,10 @@ def test_claims_combination_leaves_out_an_end_that_clashes_with_higher_ranked_on
     entry = claims.summary(res)
     md = "\n".join(report.claims_markdown([entry]))
     assert f"`{width}` (high end: lightbulb cannot be built" in md and "1 left there so that both configurations build" in md
+
+
+def test_one_chip_runs_say_chip_not_chips(claims_run):
+    out, _ = claims_run
+    text = (out / "report.md").read_text()
+    assert "1 chip per preset" in text or "1 sampled chip per preset" in text
+    assert "1 chips" not in text and "1 sampled chips" not in text
