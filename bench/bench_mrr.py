@@ -53,6 +53,12 @@ def numpy_through(phi, r1, r2, a):
     return (r2**2 * a**2 - 2 * r1 * r2 * a * c + r1**2) / (1 - 2 * r1 * r2 * a * c + (r1 * r2 * a) ** 2)
 
 
+def numpy_allpass(phi, r, a):
+    """All-pass through power, textbook cos form in plain NumPy."""
+    c = np.cos(phi)
+    return (a**2 - 2 * r * a * c + r**2) / (1 - 2 * r * a * c + (r * a) ** 2)
+
+
 def main() -> None:
     ring = RingDesign(10.0, kappa2_in=0.05, kappa2_drop=0.05, loss_db_per_cm=2.0, n_eff=2.4455, n_g=4.191)
     rng = np.random.default_rng(0)
@@ -88,6 +94,7 @@ def main() -> None:
     cases = [
         ("adddrop_drop,    (n,) phi, r1, r2, a", mrr.adddrop_drop, numpy_drop, (phi, r1, r2, a)),
         ("adddrop_through, (n,) phi, r1, r2, a", mrr.adddrop_through, numpy_through, (phi, r1, r2, a)),
+        ("allpass_through, (n,) phi, r, a", mrr.allpass_through, numpy_allpass, (phi, r1, a)),
         (f"adddrop_drop,    ({N_RINGS}, {n_eval // N_RINGS}) phi, ({N_RINGS}, 1) r1, r2, a",
          mrr.adddrop_drop, numpy_drop, rows),
     ]
@@ -99,6 +106,15 @@ def main() -> None:
         t_fn, t_np = _best_time(lambda: fn(*args), 2 * REPEATS), _best_time(lambda: oracle(*args), 2 * REPEATS)
         print(f"  {label}: {n_eval / t_fn:.3g}/s, NumPy {n_eval / t_np:.3g}/s, ratio {t_np / t_fn:.1f}x; "
               f"max |difference| {err:.1e}")
+    threads = numba.get_num_threads()  # the parallel build's gain (none when other processes load the cores)
+    numba.set_num_threads(1)
+    try:
+        t_one = _best_time(lambda: mrr.adddrop_drop(phi, r1, r2, a), 2 * REPEATS)
+    finally:
+        numba.set_num_threads(threads)
+    t_all = _best_time(lambda: mrr.adddrop_drop(phi, r1, r2, a), 2 * REPEATS)
+    print(f"  adddrop_drop, (n,) per ring: 1 thread {n_eval / t_one:.3g}/s, {threads} threads {n_eval / t_all:.3g}/s "
+          f"(speed-up {t_one / t_all:.2f}x)")
 
     n_banks, n_cells = 2000, 64
     act = RingDesign(5.0, kappa2_in=0.02, kappa2_drop=0.02, loss_db_per_cm=2.0, n_eff=2.4455, n_g=4.191)

@@ -30,7 +30,6 @@ from dataclasses import KW_ONLY, dataclass
 
 import numba as nb
 import numpy as np
-from numba.extending import overload
 
 from photonics import waveguide
 from photonics.validation import as_float_array, check_positive, check_range, to_float_array
@@ -118,9 +117,23 @@ _CHUNK = 4096  # elements of a row per parallel task in the kernels below
 
 
 @nb.njit(cache=True, inline="always")
-def _row(x, i):
-    """Row ``i`` of a (R or 1, C or 1) operand (row 0 when it is broadcast over rows)."""
-    return x[i if x.shape[0] > 1 else 0]
+def _chunk(task, n_chunks, n_cols):
+    """(row, lo, hi) of parallel task ``task`` when every row of ``n_cols`` is cut into ``n_chunks`` chunks."""
+    i = task // n_chunks
+    lo = (task - i * n_chunks) * _CHUNK
+    return i, lo, min(n_cols, lo + _CHUNK)
+
+
+@nb.njit(cache=True, inline="always")
+def _segment(x, i, lo, hi):
+    """Columns lo:hi of row ``i`` of a (R or 1, C or 1) operand (row 0 when it is broadcast over rows),
+    or the whole size-1 row when it is broadcast over columns.
+
+    The kernels index a segment from 0: the index is then known non-negative and the loop loads
+    contiguous vectors (indexing the row from ``lo`` keeps Numba's negative-index wraparound in the
+    loop, which LLVM vectorises only with gathers, measured ~5x slower)."""
+    row = x[i if x.shape[0] > 1 else 0]
+    return row[lo:hi] if row.size > 1 else row
 
 
 @nb.njit(cache=True, inline="always")
@@ -132,83 +145,30 @@ def _invalid(phi, r1, r2, a):
 
 @dual_kernel(fastmath={"contract"}, error_model="numpy")
 def _power_kernel(phi, r1, r2, a, drop_port, out):
-    """Through (bus 1) or drop power; each input has length out.size or 1 (a broadcast scalar).
+    """Through (bus 1) or drop power over ``out`` (R, C); each input is (R or 1, C or 1), broadcast
+    operands unexpanded (e.g. one coupling per ring (R, 1) against phases (R, C), or everything flat (1, n)).
 
     Returns how many elements are invalid (non-finite ``phi``, a coupling outside [0, 1] or
     ``r1 r2 a >= 1``, :func:`_invalid`), counted in the same pass: the caller discards ``out``
     unless that is 0. ``error_model="numpy"``: an invalid element gives inf/nan, not an exception.
+    Whether an operand is broadcast is fixed within a chunk, so LLVM unswitches those selects and
+    vectorises each variant of the loop.
     """
-    f_p, f_1, f_2, f_a = phi.size > 1, r1.size > 1, r2.size > 1, a.size > 1
-    p0, r10, r20, a0 = phi[0], r1[0], r2[0], a[0]
-    n_bad = 0
-    for i in nb.prange(out.size):
-        p = phi[i] if f_p else p0
-        x1, x2, xa = r1[i] if f_1 else r10, r2[i] if f_2 else r20, a[i] if f_a else a0
-        t1, _, d = _airy(_sin2_half(p), x1, x2, xa)
-        out[i] = d if drop_port else t1
-        n_bad += _invalid(p, x1, x2, xa)
-    return n_bad
-
-
-@dual_kernel(fastmath={"contract"}, error_model="numpy")
-def _power_kernel_rows(phi, r1, r2, a, drop_port, out):
-    """:func:`_power_kernel` over ``out`` (R, C) when an input is broadcast along only one axis
-    (e.g. one coupling per ring (R, 1) against phases (R, C)): each input is (R or 1, C or 1)."""
     n_rows, n_cols = out.shape
     n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
     n_bad = 0
     for task in nb.prange(n_rows * n_chunks):
-        i = task // n_chunks
-        lo = (task - i * n_chunks) * _CHUNK
-        hi = min(n_cols, lo + _CHUNK)
-        p_row, r1_row, r2_row, a_row = _row(phi, i), _row(r1, i), _row(r2, i), _row(a, i)
-        f_p, f_1, f_2, f_a = p_row.size > 1, r1_row.size > 1, r2_row.size > 1, a_row.size > 1
-        p0, r10, r20, a0 = p_row[0], r1_row[0], r2_row[0], a_row[0]
-        out_row = out[i]
+        i, lo, hi = _chunk(task, n_chunks, n_cols)
+        p_s, r1_s, r2_s, a_s = _segment(phi, i, lo, hi), _segment(r1, i, lo, hi), _segment(r2, i, lo, hi), _segment(a, i, lo, hi)
+        f_p, f_1, f_2, f_a = p_s.size > 1, r1_s.size > 1, r2_s.size > 1, a_s.size > 1
+        p0, r10, r20, a0 = p_s[0], r1_s[0], r2_s[0], a_s[0]
+        out_s = out[i, lo:hi]
         bad = 0
-        for j in range(lo, hi):
-            p = p_row[j] if f_p else p0
-            x1, x2, xa = r1_row[j] if f_1 else r10, r2_row[j] if f_2 else r20, a_row[j] if f_a else a0
+        for j in range(hi - lo):
+            p = p_s[j] if f_p else p0
+            x1, x2, xa = r1_s[j] if f_1 else r10, r2_s[j] if f_2 else r20, a_s[j] if f_a else a0
             t1, _, d = _airy(_sin2_half(p), x1, x2, xa)
-            out_row[j] = d if drop_port else t1
-            bad += _invalid(p, x1, x2, xa)
-        n_bad += bad
-    return n_bad
-
-
-def _at(x, j):
-    """``x[j]`` of a row, or ``x`` itself when it is a scalar (specialised at compile time)."""
-    raise NotImplementedError  # compiled only, through the overload below
-
-
-@overload(_at, inline="always")
-def _at_overload(x, j):
-    if isinstance(x, nb.types.Array):
-        return lambda x, j: x[j]
-    return lambda x, j: x
-
-
-@dual_kernel(fastmath={"contract"}, error_model="numpy")
-def _power_kernel_rings(phi, r1, r2, a, drop_port, out):
-    """:func:`_power_kernel_rows` when every coupling varies along the rows of ``out`` (one per ring, the
-    Monte Carlo case): ``r1``, ``r2``, ``a`` are (R or 1, C); ``phi`` is (R or 1, C) or, constant along
-    a row, (R or 1,). No per-element selects, so the loop vectorises; the arithmetic is the same
-    (couplings stay loop-variant, so no coupling-only product is hoisted out of the loop, which
-    would change what the compiler contracts to fused multiply-adds)."""
-    n_rows, n_cols = out.shape
-    n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
-    n_bad = 0
-    for task in nb.prange(n_rows * n_chunks):
-        i = task // n_chunks
-        lo = (task - i * n_chunks) * _CHUNK
-        hi = min(n_cols, lo + _CHUNK)
-        p_row, r1_row, r2_row, a_row = _row(phi, i), _row(r1, i), _row(r2, i), _row(a, i)
-        out_row = out[i]
-        bad = 0
-        for j in range(lo, hi):
-            p, x1, x2, xa = _at(p_row, j), r1_row[j], r2_row[j], a_row[j]
-            t1, _, d = _airy(_sin2_half(p), x1, x2, xa)
-            out_row[j] = d if drop_port else t1
+            out_s[j] = d if drop_port else t1
             bad += _invalid(p, x1, x2, xa)
         n_bad += bad
     return n_bad
@@ -216,33 +176,31 @@ def _power_kernel_rings(phi, r1, r2, a, drop_port, out):
 
 @dual_kernel()
 def _field_kernel(phi, r1, r2, a, drop_port, out):
-    """Complex through (bus 1) or drop field; inputs and output as in :func:`_power_kernel_rows`, return as in
-    :func:`_power_kernel` (an invalid element is skipped: Numba's complex division raises on a zero denominator)."""
+    """Complex through (bus 1) or drop field; inputs, output and return as in :func:`_power_kernel`
+    (an invalid element is skipped: Numba's complex division raises on a zero denominator)."""
     n_rows, n_cols = out.shape
     n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
     n_bad = 0
     for task in nb.prange(n_rows * n_chunks):
-        i = task // n_chunks
-        lo = (task - i * n_chunks) * _CHUNK
-        hi = min(n_cols, lo + _CHUNK)
-        p_row, r1_row, r2_row, a_row = _row(phi, i), _row(r1, i), _row(r2, i), _row(a, i)
-        f_p, f_1, f_2, f_a = p_row.size > 1, r1_row.size > 1, r2_row.size > 1, a_row.size > 1
-        out_row = out[i]
+        i, lo, hi = _chunk(task, n_chunks, n_cols)
+        p_s, r1_s, r2_s, a_s = _segment(phi, i, lo, hi), _segment(r1, i, lo, hi), _segment(r2, i, lo, hi), _segment(a, i, lo, hi)
+        f_p, f_1, f_2, f_a = p_s.size > 1, r1_s.size > 1, r2_s.size > 1, a_s.size > 1
+        out_s = out[i, lo:hi]
         bad = 0
-        for j in range(lo, hi):
-            p = p_row[j] if f_p else p_row[0]
-            x1, x2, xa = r1_row[j] if f_1 else r1_row[0], r2_row[j] if f_2 else r2_row[0], a_row[j] if f_a else a_row[0]
+        for j in range(hi - lo):
+            p = p_s[j] if f_p else p_s[0]
+            x1, x2, xa = r1_s[j] if f_1 else r1_s[0], r2_s[j] if f_2 else r2_s[0], a_s[j] if f_a else a_s[0]
             invalid = _invalid(p, x1, x2, xa)
             bad += invalid
             if invalid:
-                out_row[j] = 0.0
+                out_s[j] = 0.0
             elif drop_port:
                 den = 1.0 - x1 * x2 * xa * complex(math.cos(p), math.sin(p))
                 k1k2 = math.sqrt((1.0 - x1 * x1) * (1.0 - x2 * x2) * xa)
-                out_row[j] = -k1k2 * complex(math.cos(0.5 * p), math.sin(0.5 * p)) / den
+                out_s[j] = -k1k2 * complex(math.cos(0.5 * p), math.sin(0.5 * p)) / den
             else:
                 den = 1.0 - x1 * x2 * xa * complex(math.cos(p), math.sin(p))
-                out_row[j] = (x1 - x2 * xa * complex(math.cos(p), math.sin(p))) / den
+                out_s[j] = (x1 - x2 * xa * complex(math.cos(p), math.sin(p))) / den
         n_bad += bad
     return n_bad
 
@@ -255,27 +213,23 @@ def _ring_spectrum_kernel(lam, det, k_nm, c, r1, r2, a, through, drop):
     """
     n_rows, n_cols = through.shape
     n_chunks = (n_cols + _CHUNK - 1) // _CHUNK
-    l_rows, l_cols = lam.shape[0] > 1, lam.shape[1] > 1
-    d_rows, d_cols = det.shape[0] > 1, det.shape[1] > 1
     for task in nb.prange(n_rows * n_chunks):
-        i = task // n_chunks
-        lo = (task - i * n_chunks) * _CHUNK
-        hi = min(n_cols, lo + _CHUNK)
-        lam_row, det_row = lam[i if l_rows else 0], det[i if d_rows else 0]
+        i, lo, hi = _chunk(task, n_chunks, n_cols)
+        lam_s, det_s = _segment(lam, i, lo, hi), _segment(det, i, lo, hi)
         x = np.empty(hi - lo)  # shifted wavelengths of this chunk (keeps the main loop vectorisable)
-        if l_cols:
-            x[:] = lam_row[lo:hi]
+        if lam_s.size > 1:
+            x[:] = lam_s
         else:
-            x[:] = lam_row[0]
-        if d_cols:
-            x -= det_row[lo:hi]
+            x[:] = lam_s[0]
+        if det_s.size > 1:
+            x -= det_s
         else:
-            x -= det_row[0]
-        through_row, drop_row = through[i, lo:hi], drop[i, lo:hi]
+            x -= det_s[0]
+        through_s, drop_s = through[i, lo:hi], drop[i, lo:hi]
         for j in range(hi - lo):
             t1, _, d = _airy(_sin2_half(k_nm / x[j] - c), r1, r2, a)
-            through_row[j] = t1
-            drop_row[j] = d
+            through_s[j] = t1
+            drop_s[j] = d
 
 
 def _evaluate(kernel, dtype, drop_port, phi, couplings: dict):
@@ -296,25 +250,15 @@ def _evaluate(kernel, dtype, drop_port, phi, couplings: dict):
     if len(operands) == 3:  # all-pass ring = add-drop ring with r2 = 1
         operands.insert(2, np.ones(()))
     n = math.prod(shape)
-    if all(x.size in (1, n) for x in operands):  # no partial broadcast: flat operands, no copies
+    if all(x.size in (1, n) for x in operands):  # no partial broadcast: flat (1, n) or (1, 1) views
         out = np.empty((1, n), dtype=dtype)
-        flat = [x.reshape(1, x.size) if x.flags.c_contiguous else np.ascontiguousarray(x).reshape(1, x.size)
-                for x in operands]
+        operands = [np.ascontiguousarray(x).reshape(1, x.size) for x in operands]
     else:  # operands (R or 1, C or 1); only an operand broadcast over some leading axes is copied
         out = np.empty(_rows_cols(shape), dtype=dtype)
-        flat = [_as_rows(x, shape) for x in operands]
-    if kernel is _power_kernel:
-        if out.shape[1] > 1 and all(x.shape[1] > 1 for x in flat[1:]):
-            kernel = _power_kernel_rings  # a coupling per element: the loop without selects
-            if flat[0].shape[1] == 1:
-                flat[0] = flat[0][:, 0]
-        elif out.shape[0] > 1:
-            kernel = _power_kernel_rows
-        else:
-            out, flat = out[0], [x[0] for x in flat]
+        operands = [_as_rows(x, shape) for x in operands]
     if n == 0:
         _check_inputs(arrays)
-    elif kernel(n, *flat, drop_port, out):
+    elif kernel(n, *operands, drop_port, out):
         _check_inputs(arrays)
         raise AssertionError("the kernel found an invalid input that _check_inputs accepts")
     return _finish(out, shape)

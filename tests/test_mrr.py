@@ -389,6 +389,43 @@ def test_per_ring_arrays_refuse_each_bad_element_by_name(fn, n, rejected):
                     fn(*args)
 
 
+_ORACLES = {
+    "allpass_through": oracle_allpass,
+    "adddrop_through": oracle_through,
+    "adddrop_drop": oracle_drop,
+    "allpass_through_field": lambda phi, r, a: oracle_fields(phi, r, 1.0, a)[0],
+    "adddrop_through_field": lambda *args: oracle_fields(*args)[0],
+    "adddrop_drop_field": lambda *args: oracle_fields(*args)[1],
+}
+
+
+@pytest.mark.parametrize("fn", _ALL_FUNCTIONS, ids=lambda f: f.__name__)
+def test_per_ring_arrays_across_chunk_boundaries(fn, rejected):
+    # rows of two parallel chunks and one element (the last chunk one element long), flat (n,) and
+    # (3, n) with per-ring couplings (3, n) and (3, 1): results equal the oracle, and a bad element on
+    # either side of a chunk boundary or in the one-element chunk is refused with its argument and index
+    allpass = fn.__name__.startswith("allpass")
+    names = ["phi", "r", "a"] if allpass else ["phi", "r1", "r2", "a"]
+    chunk = mrr._CHUNK
+    n = 2 * chunk + 1
+    phi, r1, r2, a = per_ring_args(11, (3, n))
+    layouts = {"flat": (phi[0], r1[0], r2[0], a[0]), "rows": (phi, r1, r2, a),
+               "rows, one coupling per ring": (phi, r1[:, :1], r2[:, :1], a[:, :1])}
+    for layout, args in layouts.items():
+        args = [args[0], args[1], args[3]] if allpass else list(args)
+        np.testing.assert_allclose(fn(*args), _ORACLES[fn.__name__](*args), rtol=0, atol=1e-12, err_msg=layout)
+        for arg, name in enumerate(names):
+            if layout.endswith("per ring") and arg > 0:
+                continue  # a (3, 1) coupling has no column boundary
+            for col, bad in ((chunk - 1, np.nan), (chunk, 1.5 if arg else np.inf), (n - 1, -0.25 if arg else -np.inf)):
+                bad_args = [x.copy() for x in args]
+                where = (col,) if layout == "flat" else (2, col)
+                bad_args[arg][where] = bad
+                index = f"at index {col}" if layout == "flat" else f"at index (2, {col})"
+                with rejected(ValueError, name, repr(float(bad)) if np.isfinite(bad) else str(bad), index, "allowed"):
+                    fn(*bad_args)
+
+
 @pytest.mark.parametrize("fn", _ALL_FUNCTIONS, ids=lambda f: f.__name__)
 def test_lossless_uncoupled_element_refused_with_its_index(fn, rejected):
     allpass = fn.__name__.startswith("allpass")
