@@ -7,6 +7,11 @@ costs ``n_chunks - 1`` adds). One accumulator completes ``electronics.accumulato
 adds per ns; a VDU's accumulators together add ``accumulators_per_vdu`` times that. The
 register is ``electronics.accumulator_bits`` wide and holds an unsigned popcount, so a dot
 product of length K fits when ``K <= 2**bits - 1`` (:meth:`Accumulator.check_fits`).
+
+A k-bit layer (k_a-bit activations x k_w-bit weights as bit-plane passes) adds every pass
+result, shifted, into the register, which then holds the signed integer dot product
+``|A| <= K * (2**k_a - 1) * (2**k_w - 1)``; it fits when that bound is at most ``2**(bits - 1) - 1``
+(two's complement, one bit for the sign).
 """
 from __future__ import annotations
 
@@ -52,10 +57,24 @@ class Accumulator(Component):
         """Largest partial sum the register holds: ``2**bits - 1``."""
         return (1 << self.bits) - 1
 
-    def check_fits(self, k: int, layer: str = "layer") -> int:
+    def check_fits(self, k: int, layer: str = "layer", *, act_bits: int | None = None,
+                   weight_bits: int | None = None) -> int:
         """``k`` if a popcount of ``k`` bits (0..k) fits the register, else a ValueError naming
-        ``layer``, K and the width."""
+        ``layer``, K and the width. With ``act_bits`` and ``weight_bits`` (a k-bit layer): if the
+        signed sum ``|A| <= k * (2**act_bits - 1) * (2**weight_bits - 1)`` fits (module docstring)."""
         k = check_int("k", k, lo=1)
+        if (act_bits is None) != (weight_bits is None):
+            raise TypeError(f"act_bits={act_bits!r}, weight_bits={weight_bits!r}: give both (a k-bit layer) or neither")
+        if act_bits is not None:
+            ka, kw = check_int("act_bits", act_bits, lo=1), check_int("weight_bits", weight_bits, lo=1)
+            top = k * ((1 << ka) - 1) * ((1 << kw) - 1)
+            if top > (1 << (self.bits - 1)) - 1:
+                need = top.bit_length() + 1
+                raise ValueError(f"layer {layer!r}: K={k} at {ka}-bit activations x {kw}-bit weights reaches |A| = {top}, "
+                                 f"a {need}-bit signed sum, but electronics.accumulator_bits={self.bits} holds "
+                                 f"|A| <= {(1 << (self.bits - 1)) - 1}; allowed: K * (2**act_bits - 1) * (2**weight_bits - 1)"
+                                 f" <= 2**(accumulator_bits - 1) - 1 (raise electronics.accumulator_bits to >= {need})")
+            return k
         if k > self.max_popcount:
             need = k.bit_length()
             raise ValueError(f"layer {layer!r}: K={k} needs a {need}-bit partial sum, but electronics.accumulator_bits="

@@ -19,7 +19,7 @@ units):
   latency; nothing for streamed-weight cells), then
   stream the positions, one per cycle: ``cycles = rounds * ceil(P/R)`` at the bit rate. This is
   the layer's optical time, ``optical_s = cycles / bit rate + weight_reloads * reload time``.
-* K <= N: the comparator decides each dot product directly (threshold from a DAC per loaded
+* K <= N (a binary layer with a sign output; k-bit layers below): the comparator decides each dot product directly (threshold from a DAC per loaded
   VDU); no partial sums, the layer's time is its optical time.
 * K > N: every chunk result is digitised (ADC, ``ceil(log2(N+1))`` bits) and added into its dot
   product's partial sum by an accumulator (``accel.components.accumulator``) of the VDU that
@@ -34,6 +34,35 @@ units):
   won (``"optical"`` or ``"accumulator"``; ``"electronic"`` for electronic records, ``"none"``
   for folded ones). A K > N layer whose largest partial sum, a popcount of K, does not fit
   ``electronics.accumulator_bits`` is refused (ValueError naming the layer).
+
+k-bit layers (``LayerWork.quantized``: ``act_bits = k_a``-bit activation codes x ``weight_bits
+= k_w``-bit weights, ``mapping.networks.quant``) run as ``passes = k_a * k_w`` binary passes,
+one per (activation plane, weight plane) pair, on the tiling of a binary layer of the same (K,
+C, P): the same VDUs, time-multiplexed. In each round every weight plane is loaded in turn
+(``k_w`` loads per round) and the ``k_a`` activation planes of every position stream through
+it, so ``cycles = tiling cycles * passes`` and ``weight_reloads = rounds * k_w`` (none for
+streamed weights). Every pass result is digitised (ADC, even when K <= N: no comparator and no
+threshold DAC) and added, shifted by ``i + j`` (wiring), into its dot product's accumulator; the
+first starts it, so a dot product costs ``n_chunks * passes - 1`` adds, and a VDU adds
+``passes`` results per position it serves in a round, less one on a chunk-0 task
+(:func:`busiest_vdu_adds`). The Σw correction of the unsigned activation planes is a constant
+per output channel folded into the digital thresholds (no runtime adds). The accumulator holds
+the signed sum ``|A| <= K (2^k_a - 1)(2^k_w - 1)``; a k-bit layer with partial sums whose bound
+does not fit ``electronics.accumulator_bits`` (one bit for the sign) is refused (ValueError
+naming the layer). Latency is that of a binary layer with these cycles, reloads and adds.
+
+Output precision (``LayerWork.out_bits``, from the activation after the layer): a sign writes 1
+bit, an ``ActQuant`` of k bits writes the k-bit code, found among its ``2^k - 1`` sorted
+per-channel thresholds by binary search: ``k`` digital compares per output, each deciding one
+bit of the code, MSB first (rather than ``2^k - 1`` compares against every threshold). A k-bit
+layer with no activation after it (the network's output) writes its raw integer, ``bit_length(K
+(2^k_a - 1)(2^k_w - 1)) + 1`` bits, with no compares. A binary layer whose output is a k-bit
+code (``out_bits > 1``, a binary layer feeding a k-bit one) digitises its chunk results with
+the ADC like a K > N layer.
+
+EPB divides the energy by the binary MACs, the XNOR-popcount bit operations the engine performs:
+``dot_products * K * passes`` (so it stays the energy per binary MAC); ``logical_macs`` (``D*K``,
+MACs at the layer's own precision) and ``dot_products`` are reported beside it.
 
 Electronic operations (pooling, residual additions, electronic layers) run on the electronic
 engine, one after the other with the optical layers: latency ``ops/ops_per_s + macs/macs_per_s``.
@@ -51,13 +80,16 @@ Activation reads of a layer: ``P * K * pairs`` bits (:func:`activation_read_pair
 The scheduler counts, per layer, the actions of ``accelerator.components`` (keys
 ``"component.action"``); energy per breakdown category is static power x latency plus
 count x action energy (``accel.components.Components.energy_j``). Counts of an optical layer
-(D = C*P dot products): ``xnor_cell.modulate`` D*K activation bits; ``xnor_cell.program_weight``
-C*K*R per load (D*K for streamed weights);
-``comparator.convert`` D decisions (K <= N) or ``adc.convert`` D*n_chunks conversions (K > N);
-``dac.convert`` one threshold per loaded VDU (K <= N); ``accumulator.accumulate``
-D*(n_chunks - 1) partial-sum adds and ``electronics.compare`` D digital threshold compares
-(K > N); ``buffer.read`` of ``P*K*pairs`` activation bits and of every weight bit written,
-``buffer.write`` of one output bit per dot product. Electronic conv/linear layers count
+(D = C*P dot products, ``passes`` = k_a*k_w, 1 for a binary layer): ``xnor_cell.modulate``
+D*K*passes activation bits; ``xnor_cell.program_weight`` C*K*R*k_w (every weight plane loaded
+once per replica; D*K*passes for streamed weights); ``comparator.convert`` D decisions (binary,
+K <= N, sign output) or ``adc.convert`` D*n_chunks*passes conversions (otherwise);
+``dac.convert`` one threshold per loaded VDU (comparator layers); ``accumulator.accumulate``
+D*(n_chunks*passes - 1) partial-sum adds and ``electronics.compare`` D*out_bits digital
+threshold compares (ADC layers); ``buffer.read`` of ``P*K*pairs*passes`` activation bits (the
+k_a planes of every position, read again for each of the k_w weight planes of a round) and of
+every weight bit written, ``buffer.write`` of ``out_bits`` (or the raw integer's width) per dot
+product. Electronic conv/linear layers count
 ``electronics.mac`` plus buffer reads of inputs and weights and writes of outputs at
 ``value_bits``; other electronic operations count ``electronics.op`` on data in flight.
 Static power (laser, tuning, common-mode tracking, receiver bias) is drawn for the whole latency.
@@ -106,29 +138,35 @@ def tiling(k, out_channels, positions, n, m, units) -> dict[str, np.ndarray]:
     }
 
 
-def busiest_vdu_adds(k, out_channels, positions, n, m, units) -> np.ndarray:
+def busiest_vdu_adds(k, out_channels, positions, n, m, units, passes=1) -> np.ndarray:
     """Partial-sum adds falling on the busiest VDU of a layer (module docstring), NumPy-broadcast
-    over all arguments like :func:`tiling` (int64 array).
+    over all arguments like :func:`tiling` (int64 array); ``passes``: bit-plane passes of a k-bit
+    layer, ``act_bits * weight_bits`` (1 for a binary layer).
 
-    A VDU adds each result it produces for a chunk other than chunk 0. VDU 0 of a unit serves
-    every task on that unit (every group has an output channel on it), so the busiest VDU is a
-    VDU 0: on unit u, ``T(u) = #{g < G: g % U == u}`` tasks of which ``Z(u) = #{i < n_groups:
-    (i*n_chunks) % U == u}`` are chunk 0, each serving ``cycles_per_round`` positions at most
-    (replica 0 of a replicated task). Result: ``cycles_per_round * max_u (T(u) - Z(u))``, 0
-    when ``n_chunks == 1``.
+    In a round, a VDU returns ``passes`` results per position it serves (each of the
+    ``weight_bits`` weight planes loaded in turn, the ``act_bits`` activation planes of every
+    position streamed through each) and adds every one into its dot product's partial sum except
+    the dot product's very first result (chunk 0, first pass). VDU 0 of a unit serves every task
+    on that unit (every group has an output channel on it), so the busiest VDU is a VDU 0: on
+    unit u, ``T(u) = #{g < G: g % U == u}`` tasks of which ``Z(u) = #{i < n_groups: (i*n_chunks)
+    % U == u}`` are chunk 0, each serving ``cycles_per_round`` positions at most (replica 0 of a
+    replicated task). Result: ``cycles_per_round * max_u (passes * T(u) - Z(u))``, 0 when
+    ``n_chunks * passes == 1``.
     """
     t = tiling(k, out_channels, positions, n, m, units)
-    shape = t["tasks"].shape
+    shape = np.broadcast_shapes(t["tasks"].shape, np.shape(passes))
     nc, ng, tasks, cpr = (np.broadcast_to(t[key], shape) for key in ("n_chunks", "n_groups", "tasks", "cycles_per_round"))
     u_all = np.broadcast_to(np.asarray(units, dtype=np.int64), shape)
+    pi_all = np.broadcast_to(np.asarray(passes, dtype=np.int64), shape)
     out = np.zeros(shape, dtype=np.int64)
     for idx in np.ndindex(shape):
-        if nc[idx] <= 1:
+        if nc[idx] * pi_all[idx] <= 1:
             continue
         u, g, c, groups = int(u_all[idx]), int(tasks[idx]), int(nc[idx]), int(ng[idx])
         q, r = divmod(g, u)
         per_unit = np.full(u, q, dtype=np.int64)
         per_unit[:r] += 1
+        per_unit *= int(pi_all[idx])
         per_unit -= np.bincount((np.arange(groups, dtype=np.int64) * c) % u, minlength=u)
         out[idx] = int(cpr[idx]) * int(per_unit.max())
     return out
@@ -210,7 +248,8 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
     ``bound`` of each record and energy (J) by category, as column arrays (whole batch).
 
     Raises ValueError for a layer whose ``groups`` does not divide its ``out_channels`` or whose
-    partial sum (K > N) does not fit ``electronics.accumulator_bits``."""
+    partial sum (K > N, or a k-bit layer's signed sum when it has partial sums) does not fit
+    ``electronics.accumulator_bits``."""
     a = workload.arrays
     cfg = accelerator.config
     comps = accelerator.components
@@ -223,32 +262,42 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
     c = np.where(opt, a["out_channels"], 1)
     p = np.where(opt, a["positions"], 1)
     groups = np.where(opt, a["groups"], 1)
-    multi = opt & (k > n)
+    quant = opt & a["quantized"]
+    ka, kw = np.where(opt, a["act_bits"], 1), np.where(opt, a["weight_bits"], 1)
+    passes = ka * kw
+    out_bits = np.where(opt, a["out_bits"], 1)
+    t = tiling(k, c, p, n, m, u)
+    # The comparator decides only a binary, single-chunk dot product whose output is a sign; all others digitise.
+    digital = opt & ((k > n) | quant | (out_bits != 1))
     for i in np.nonzero(opt)[0]:
         layer = workload.layers[i]
         if groups[i] < 1 or c[i] % groups[i]:
             raise ValueError(f"layer {layer.name!r}: groups={int(groups[i])} does not divide out_channels={int(c[i])}; "
                              "allowed: groups >= 1 dividing out_channels")
-        if multi[i]:
+        if quant[i] and t["n_chunks"][i] * passes[i] > 1:
+            acc.check_fits(int(k[i]), layer.name, act_bits=int(ka[i]), weight_bits=int(kw[i]))
+        elif not quant[i] and k[i] > n:
             acc.check_fits(int(k[i]), layer.name)
-    t = tiling(k, c, p, n, m, u)
-    zero = np.zeros(len(opt), dtype=np.int64)
     dots = np.where(opt, a["dot_products"], 0)
     macs = dots * k
+    binary_macs = macs * passes
     reps = t["replicas"]
-    cycles = np.where(opt, t["cycles"], 0)
+    cycles = np.where(opt, t["cycles"] * passes, 0)
     rounds = np.where(opt, t["rounds"], 0)
+    integer_bits = np.array([(int(x) * ((1 << int(y)) - 1) * ((1 << int(z)) - 1)).bit_length() + 1
+                             for x, y, z in zip(k, ka, kw)], dtype=np.int64)  # a signed |A| <= K(2^ka-1)(2^kw-1)
+    write_bits = np.where(out_bits > 0, out_bits, integer_bits)
     counts = {
         "cycles": cycles,
-        "weight_reloads": zero if streamed else rounds,
-        "adc_conversions": np.where(multi, dots * t["n_chunks"], 0),
-        "comparator_decisions": np.where(opt & ~multi, dots, 0),
-        "dac_conversions": np.where(opt & ~multi, c * reps, 0),
-        "partial_sum_adds": np.where(opt, dots * (t["n_chunks"] - 1), 0),
-        "partial_sum_adds_per_vdu": np.where(multi, busiest_vdu_adds(k, c, p, n, m, u), 0),
-        "vdu_cycles": np.where(opt, dots * t["n_chunks"], 0),
-        "weight_ring_writes": np.where(opt, macs if streamed else c * k * reps, 0),
-        "activation_read_bits": np.where(opt, p * k * activation_read_pairs(c, groups, m), 0),
+        "weight_reloads": np.zeros(len(opt), dtype=np.int64) if streamed else rounds * kw,
+        "adc_conversions": np.where(digital, dots * t["n_chunks"] * passes, 0),
+        "comparator_decisions": np.where(opt & ~digital, dots, 0),
+        "dac_conversions": np.where(opt & ~digital, c * reps, 0),
+        "partial_sum_adds": np.where(opt, dots * (t["n_chunks"] * passes - 1), 0),
+        "partial_sum_adds_per_vdu": np.where(opt, busiest_vdu_adds(k, c, p, n, m, u, passes), 0),
+        "vdu_cycles": np.where(opt, dots * t["n_chunks"] * passes, 0),
+        "weight_ring_writes": np.where(opt, binary_macs if streamed else c * k * reps * kw, 0),
+        "activation_read_bits": np.where(opt, p * k * activation_read_pairs(c, groups, m) * passes, 0),
     }
     el = a["electronic"]
     optical_s = np.where(
@@ -267,24 +316,24 @@ def schedule_workload(workload: Workload, accelerator: Accelerator, tuning_power
     el_mem_bits = np.where(el & (a["macs"] > 0), (a["in_numel"] + a["weight_numel"]) * vb, 0)
     el_write_bits = np.where(el & (a["macs"] > 0), a["out_numel"] * vb, 0)
     actions = {
-        "xnor_cell.modulate": np.where(opt, macs, 0),
+        "xnor_cell.modulate": binary_macs,
         "xnor_cell.program_weight": counts["weight_ring_writes"],
         "comparator.convert": counts["comparator_decisions"],
         "adc.convert": counts["adc_conversions"],
         "dac.convert": counts["dac_conversions"],
         "buffer.read": counts["activation_read_bits"] + counts["weight_ring_writes"] + el_mem_bits,
-        "buffer.write": dots + el_write_bits,
+        "buffer.write": dots * write_bits + el_write_bits,
         "accumulator.accumulate": counts["partial_sum_adds"],
-        "electronics.compare": np.where(multi, dots, 0),
+        "electronics.compare": np.where(digital, dots * out_bits, 0),
         "electronics.op": np.where(el, a["ops"], 0),
         "electronics.mac": np.where(el, a["macs"], 0),
     }
     energy = comps.energy_j(actions, latency, static)
     util = np.full(len(opt), np.nan)
-    util[opt] = macs[opt] / (n * m * u * cycles[opt])
+    util[opt] = binary_macs[opt] / (n * m * u * cycles[opt])
     return {
         **counts, "n_chunks": np.where(opt, t["n_chunks"], 0), "rounds": rounds, "replicas": np.where(opt, reps, 0),
-        "binary_macs": macs, "optical_s": optical_s, "accumulation_s": accumulation_s, "latency_s": latency,
+        "passes": np.where(opt, passes, 0), "binary_macs": binary_macs, "logical_macs": macs, "optical_s": optical_s, "accumulation_s": accumulation_s, "latency_s": latency,
         "bound": bound, "utilisation": util, "actions": actions, "energy": energy, "static_power_w": static,
     }
 
@@ -294,7 +343,8 @@ class MappingReport:
     """Result of :func:`map_model`. Totals are per inference (the traced batch divided by
     ``batch``) except ``latency_s`` (of the whole batch); ``layers`` rows cover the whole batch.
 
-    ``breakdown`` sums to ``energy_j``; ``laser``, ``tuning``, ``common_mode`` and ``receiver`` bias
+    ``binary_macs`` (the EPB denominator) counts bit-plane passes of k-bit layers; ``logical_macs``
+    counts their MACs at their own precision (equal for a BNN). ``breakdown`` sums to ``energy_j``; ``laser``, ``tuning``, ``common_mode`` and ``receiver`` bias
     are the static part (``static_power_w`` x latency), the rest dynamic. ``notes``: ``(layer,
     reason)`` of every layer scheduled with an approximation (also the ``note`` column of ``layers``).
     """
@@ -316,10 +366,12 @@ class MappingReport:
     flagged_layers: tuple[str, ...]
     layer_columns: dict = field(repr=False)
     notes: tuple[tuple[str, str], ...] = ()
+    logical_macs: int = 0
 
     @cached_property
     def layers(self) -> pd.DataFrame:
-        """One row per workload record: counts, cycles, latency (``optical_s``, ``accumulation_s``,
+        """One row per workload record: counts (with ``weight_bits``, ``act_bits``, ``passes``,
+        ``out_bits``, ``binary_macs`` and ``logical_macs``), cycles, latency (``optical_s``, ``accumulation_s``,
         ``latency_s`` and the ``bound``: ``"optical"``, ``"accumulator"``, ``"electronic"`` or
         ``"none"``), one ``"component.action"`` column per action with its count, energy by
         category, utilisation."""
@@ -395,7 +447,9 @@ def map_model(model, accelerator: Accelerator, input_shape=None, *, tuning_power
         "flagged": [layer.flagged for layer in workload.layers],
         "note": [layer.note for layer in workload.layers],
         "k": a["k"], "out_channels": a["out_channels"], "positions": a["positions"], "dot_products": a["dot_products"],
-        "groups": a["groups"], "binary_macs": s["binary_macs"], "electronic_ops": a["ops"], "electronic_macs": a["macs"],
+        "groups": a["groups"], "weight_bits": a["weight_bits"], "act_bits": a["act_bits"], "passes": s["passes"],
+        "out_bits": a["out_bits"], "binary_macs": s["binary_macs"], "logical_macs": s["logical_macs"],
+        "electronic_ops": a["ops"], "electronic_macs": a["macs"],
         "n_chunks": s["n_chunks"], "rounds": s["rounds"], "replicas": s["replicas"], "cycles": s["cycles"],
         "weight_reloads": s["weight_reloads"], "adc_conversions": s["adc_conversions"],
         "comparator_decisions": s["comparator_decisions"], "partial_sum_adds": s["partial_sum_adds"],
@@ -426,4 +480,5 @@ def map_model(model, accelerator: Accelerator, input_shape=None, *, tuning_power
         flagged_layers=workload.flagged,
         layer_columns=columns,
         notes=workload.notes,
+        logical_macs=workload.logical_macs // batch,
     )

@@ -17,11 +17,19 @@ additions, functional pooling). Each record is a :class:`LayerWork`:
   group ``o // (out_channels/groups)``; depthwise: ``groups = in_channels``; 1 otherwise). A
   layer with ``binary = True`` runs optically; one with ``electronic = True`` runs in
   electronics as ``macs = dot_products * k`` full-precision MACs; a plain layer with neither
-  is treated as binarized (optical) and ``flagged``.
+  is treated as binarized (optical) and ``flagged``. A k-bit layer (``quantized = True``,
+  ``mapping.networks.quant.QuantConv2d``/``QuantLinear``) runs optically as
+  ``act_bits * weight_bits`` bit-plane passes (``quantized``, ``weight_bits``, ``act_bits``;
+  ``mapping.performance.schedule``).
+* ``out_bits`` of an optical conv/linear: the bits each of its outputs is written with, set by
+  the last activation between it and the next conv/linear: ``bits`` for an ``ActQuant`` (a k-bit
+  code, ``2^k - 1`` folded thresholds), 1 for any other activation (a sign). With no activation
+  before the next conv/linear (or the end), a binary layer keeps 1 (its one digital compare) and
+  a k-bit layer gets 0: its raw integer result is written (the network's output).
 * ``pool`` (pooling modules: ``out_numel * prod(kernel)`` ops, adaptive ``in_numel``;
   functional pooling and ``mean``: ``in_numel``), ``add`` (tensor + tensor in forward code:
   ``out_numel`` ops), ``threshold`` (BatchNorm: ``out_numel`` ops), ``activation``
-  (``out_numel`` ops): electronic. A BatchNorm or activation whose latest conv/linear ran
+  (``out_numel`` ops; ``ActQuant`` is one too): electronic. A BatchNorm or activation whose latest conv/linear ran
   optically is ``folded`` into that layer's comparator/digital threshold (no energy of its own).
 
 Shape-only modules (Flatten, Dropout, Identity, ...) are not recorded. Anything else is refused
@@ -34,7 +42,7 @@ GroupNorm run electronically (``norm``). Cases that are scheduled but approximat
 binarized (``flagged``), Conv1d/Conv3d (the functional simulator runs Conv2d only) and dilated
 convolutions (counts exact; the functional simulator runs dilation 1 only). Results are cached per
 (model, input_shape) and recomputed when a module is replaced, added, removed or re-flagged
-(``binary``/``electronic`` set on the instance) or a weight changes shape; changing a layer's
+(``binary``/``electronic`` set on the instance, or a bit width changed) or a weight changes shape; changing a layer's
 hyper-parameters in place (e.g. ``conv.stride``) needs a fresh model.
 """
 from __future__ import annotations
@@ -52,6 +60,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from mapping.networks.quant import MAX_BITS, ActQuant
 from photonics.validation import check_int
 
 __all__ = ["LayerWork", "Workload", "extract_workload", "from_table", "TABLE_TYPES", "TABLE_COLUMNS"]
@@ -76,7 +85,9 @@ class LayerWork:
     """One layer or electronic operation, in execution order; counts cover the whole input batch.
 
     ``groups``: convolution groups (``out_channels`` is a multiple of it); 1 for linear layers and
-    ordinary convolutions."""
+    ordinary convolutions. ``quantized``: a k-bit layer of ``weight_bits``-bit weights and
+    ``act_bits``-bit activations (both 1 for binary and electronic layers); ``out_bits``: bits per
+    output written (module docstring; 0: a k-bit layer's raw integer result)."""
 
     name: str
     kind: str
@@ -95,11 +106,26 @@ class LayerWork:
     out_numel: int = 0
     weight_numel: int = 0
     note: str = ""
+    quantized: bool = False
+    weight_bits: int = 1
+    act_bits: int = 1
+    out_bits: int = 1
+
+    @property
+    def passes(self) -> int:
+        """Bit-plane passes of an optical layer, ``act_bits * weight_bits`` (1 when binary), else 0."""
+        return self.act_bits * self.weight_bits if self.runs_on == "optical" else 0
+
+    @property
+    def logical_macs(self) -> int:
+        """Multiply-accumulates of an optical layer at its own precision, ``dot_products * k``, else 0."""
+        return self.dot_products * self.k if self.runs_on == "optical" else 0
 
     @property
     def binary_macs(self) -> int:
-        """XNOR-popcount bit operations, ``dot_products * k`` for an optical layer, else 0."""
-        return self.dot_products * self.k if self.runs_on == "optical" else 0
+        """XNOR-popcount bit operations the engine performs, ``dot_products * k * passes`` for an
+        optical layer (``dot_products * k`` when binary), else 0."""
+        return self.logical_macs * self.passes
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +146,11 @@ class Workload:
         return int(sum(layer.binary_macs for layer in self.layers))
 
     @cached_property
+    def logical_macs(self) -> int:
+        """MACs of the optical layers at their own precision (whole batch); ``binary_macs`` for a BNN."""
+        return int(sum(layer.logical_macs for layer in self.layers))
+
+    @cached_property
     def flagged(self) -> tuple[str, ...]:
         """Names of plain torch layers treated as binarized."""
         return tuple(layer.name for layer in self.layers if layer.flagged)
@@ -133,8 +164,9 @@ class Workload:
     def arrays(self) -> dict[str, np.ndarray]:
         """Column arrays (int64/bool/str) over all layers, for vectorised scheduling."""
         cols = ("k", "out_channels", "positions", "dot_products", "groups", "ops", "macs", "in_numel", "out_numel",
-                "weight_numel")
+                "weight_numel", "weight_bits", "act_bits", "out_bits", "passes")
         out = {c: np.array([getattr(layer, c) for layer in self.layers], dtype=np.int64) for c in cols}
+        out["quantized"] = np.array([layer.quantized for layer in self.layers], dtype=bool)
         out["runs_on"] = np.array([layer.runs_on for layer in self.layers], dtype=object)
         out["optical"] = out["runs_on"] == "optical"
         out["electronic"] = out["runs_on"] == "electronic"
@@ -157,8 +189,8 @@ class Workload:
         return Workload(layers=layers, input_shape=(batch, *self.input_shape[1:]))
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per record with every :class:`LayerWork` field and ``binary_macs``."""
-        rows = [{**layer.__dict__, "binary_macs": layer.binary_macs} for layer in self.layers]
+        """One row per record with every :class:`LayerWork` field, ``passes`` and ``binary_macs``."""
+        rows = [{**layer.__dict__, "passes": layer.passes, "binary_macs": layer.binary_macs} for layer in self.layers]
         return pd.DataFrame(rows)
 
 
@@ -190,8 +222,8 @@ class _Tracer(TorchFunctionMode):
         return out
 
 
-_SUPPORTED = ("Conv1d/Conv2d/Conv3d, Linear (binary or electronic), pooling, BatchNorm/LayerNorm/GroupNorm, "
-              "parameter-free element-wise activations and shape-only modules")
+_SUPPORTED = ("Conv1d/Conv2d/Conv3d, Linear (binary, k-bit or electronic), pooling, BatchNorm/LayerNorm/GroupNorm, "
+              "parameter-free element-wise activations, ActQuant and shape-only modules")
 
 
 class _Unsupported(Exception):
@@ -206,7 +238,7 @@ def _leaf_modules(model: nn.Module):
 
 
 _OWN_PARAMS_OK = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm,
-                  nn.PReLU)
+                  nn.PReLU, ActQuant)
 
 
 def _check_supported(model: nn.Module) -> None:
@@ -265,21 +297,35 @@ def _trace(model: nn.Module, input_shape: tuple[int, ...]) -> Workload:
 def _records(events) -> list[LayerWork]:
     out: list[LayerWork] = []
     last_compute = None  # runs_on of the latest conv/linear
+    optical = None  # [index in out, out_bits of its latest activation or None] of the latest optical conv/linear
     seen: dict[str, int] = {}
+
+    def close():  # the output precision of the latest optical layer (module docstring)
+        if optical is not None:
+            i, bits = optical
+            out[i] = replace(out[i], out_bits=bits if bits is not None else 0 if out[i].quantized else 1)
+
     for name, kind, module, data in events:
         if module is None:  # functional op named kind#i: data = (ops, out numel, in numel)
             seen[kind] = seen.get(kind, 0) + 1
             name = f"{kind}#{seen[kind]}"
             ops, out_numel, in_numel = data
             folded = kind == "activation" and last_compute == "optical"
+            if folded:
+                optical[1] = 1
             out.append(LayerWork(name=name, kind=kind, runs_on="folded" if folded else "electronic",
                                  ops=0 if folded else int(ops), in_numel=int(in_numel), out_numel=int(out_numel)))
             continue
         rec = _module_record(name, module, *data, last_compute)
         if rec is not None:
             if rec.kind in ("conv", "linear"):
+                close()
                 last_compute = rec.runs_on
+                optical = [len(out), None] if rec.runs_on == "optical" else None
+            elif rec.kind == "activation" and rec.runs_on == "folded":
+                optical[1] = module.bits if isinstance(module, ActQuant) else 1
             out.append(rec)
+    close()
     return out
 
 
@@ -299,8 +345,10 @@ def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | N
             if any(d != 1 for d in np.atleast_1d(m.dilation)):
                 notes.append(f"dilation {m.dilation} scheduled exactly; the functional simulator (export_binary) runs dilation 1 only")
         binary, electronic = bool(getattr(m, "binary", False)), bool(getattr(m, "electronic", False))
+        quantized = bool(getattr(m, "quantized", False)) and not binary
         runs_on = "electronic" if electronic and not binary else "optical"
-        flagged = runs_on == "optical" and not binary
+        flagged = runs_on == "optical" and not binary and not quantized
+        bits = {"weight_bits": int(m.weight_bits), "act_bits": int(m.act_bits)} if quantized else {}
         if flagged:
             notes.insert(0, "plain torch layer (not binary) treated as binarized and run optically")
         positions = out_numel // c_out
@@ -309,7 +357,7 @@ def _module_record(name: str, m: nn.Module, y: torch.Tensor, x: torch.Tensor | N
             name=name, kind=kind, runs_on=runs_on, k=k, out_channels=c_out, positions=positions, dot_products=dots,
             weight_shape=tuple(m.weight.shape), groups=int(groups), binary=binary, flagged=flagged,
             macs=dots * k if runs_on == "electronic" else 0, in_numel=in_numel, out_numel=out_numel,
-            weight_numel=m.weight.numel(), note="; ".join(notes),
+            weight_numel=m.weight.numel(), note="; ".join(notes), quantized=quantized, **bits,
         )
     if isinstance(m, _SHAPE_ONLY):
         return None
@@ -341,9 +389,11 @@ _TRACE_LOCK = threading.RLock()
 
 def _fingerprint(model: nn.Module) -> tuple:
     """Identity of the model's structure: each module (by identity) with its flags and parameter
-    shapes, so replacing, adding, removing or re-flagging a module, or resizing a weight, is seen."""
+    shapes, so replacing, adding, removing or re-flagging a module, changing its bit widths, or resizing a
+    weight, is seen."""
     return tuple(
         (name, id(m), m.__dict__.get("binary"), m.__dict__.get("electronic"),
+         *(m.__dict__.get(a) for a in ("quantized", "weight_bits", "act_bits", "bits")),
          tuple(p.shape for p in m._parameters.values() if p is not None))
         for name, m in model.named_modules()
     )
@@ -378,7 +428,7 @@ TABLE_TYPES = {"conv": "conv", "conv2d": "conv", "dwconv": "conv", "depthwise": 
 #: Columns of a layer table: name -> (required, default). ``input_size`` is the square shorthand
 #: of ``input_h``/``input_w``; ``kernel`` is square (``kernel_h``/``kernel_w`` for rectangles).
 TABLE_COLUMNS = ("name", "type", "in_channels", "out_channels", "kernel", "kernel_h", "kernel_w", "stride", "padding",
-                 "groups", "input_size", "input_h", "input_w", "electronic")
+                 "groups", "input_size", "input_h", "input_w", "electronic", "weight_bits", "act_bits")
 _TABLE_REFUSED = ("pooling, residual additions, BatchNorm, activations, attention, recurrent, transposed or dilated "
                   "convolutions, Conv1d/Conv3d")
 _TABLE_LIMIT = 1 << 20  # largest size accepted in a table cell (channels, pixels, kernel)
@@ -522,6 +572,12 @@ def _table_record(row: _Row, batch: int) -> tuple[LayerWork, tuple[int, ...]]:
             raise row.error(column, row.values.get(column), f"an integer in [1, {_TABLE_LIMIT}]", "is missing")
     c_in, c_out = row.get_int("in_channels"), row.get_int("out_channels")
     electronic = row.get_bool("electronic")
+    bits = {column: row.get_int(column, default=1, hi=MAX_BITS) for column in ("weight_bits", "act_bits")}
+    for column, b in bits.items():
+        if electronic and b != 1:
+            raise row.error(column, b, "empty or 1 for an electronic row (electronic layers run at full precision)",
+                            "is above 1")
+    quantized = bits["weight_bits"] > 1 or bits["act_bits"] > 1
     name = row.values.get("name")
     name = f"{ltype_key}{row.index}" if _is_blank(name) else str(name).strip()
     if kind == "linear":
@@ -559,9 +615,10 @@ def _table_record(row: _Row, batch: int) -> tuple[LayerWork, tuple[int, ...]]:
     runs_on = "electronic" if electronic else "optical"
     return LayerWork(
         name=name, kind=kind, runs_on=runs_on, k=int(k), out_channels=c_out, positions=int(positions),
-        dot_products=int(dots), weight_shape=weight_shape, groups=int(groups), binary=not electronic, flagged=False,
-        macs=int(dots * k) if electronic else 0, in_numel=int(in_numel), out_numel=int(dots),
-        weight_numel=int(math.prod(weight_shape)),
+        dot_products=int(dots), weight_shape=weight_shape, groups=int(groups),
+        binary=not electronic and not quantized, flagged=False, macs=int(dots * k) if electronic else 0,
+        in_numel=int(in_numel), out_numel=int(dots), weight_numel=int(math.prod(weight_shape)), quantized=quantized,
+        **bits,
     ), in_shape
 
 
@@ -586,6 +643,12 @@ def from_table(table, *, batch: int = 1) -> Workload:
     * ``name`` (default ``<type><row>``), ``electronic`` (true/false, default false: the layer runs
       optically as a binary layer; true: full-precision MACs in electronics, e.g. the first and
       last layer).
+    * ``weight_bits``, ``act_bits`` (integers in [1, 7], default 1; empty or 1 on electronic rows):
+      a row with either above 1 is a k-bit layer run as ``act_bits * weight_bits`` bit-plane passes
+      (as a traced ``QuantConv2d``/``QuantLinear``); both 1 is a binary layer. Each row's outputs
+      are taken as the next row's inputs: an optical row's ``out_bits`` is the next row's
+      ``act_bits`` (1: a sign); the last row's is 1 when binary and 0 (raw integer result) when
+      k-bit, as for a traced module whose last layer has no activation after it.
 
     CSV lines whose first non-blank character is ``#`` are comments. Rows are counted from 1
     (header and comments excluded; YAML: list items). Successive rows are not checked
@@ -594,7 +657,8 @@ def from_table(table, *, batch: int = 1) -> Workload:
 
     Raises ValueError naming the row, column, value and allowed range for an unknown type, a
     missing column, a non-integer or non-positive size, groups not dividing the channels, a kernel
-    larger than the padded input, an unknown column or a repeated name; FileNotFoundError for a
+    larger than the padded input, a bit width outside [1, 7] (or above 1 on an electronic row), an
+    unknown column or a repeated name; FileNotFoundError for a
     missing file.
     """
     batch = check_int("batch", batch, lo=1, hi=_TABLE_LIMIT)
@@ -616,4 +680,7 @@ def from_table(table, *, batch: int = 1) -> Workload:
         seen[rec.name] = i
         layers.append(rec)
         shapes.append(in_shape)
+    nxt_bits = [nxt.act_bits for nxt in layers[1:]] + [None]  # None: the last row (the network's output)
+    layers = [rec if rec.runs_on != "optical" else replace(rec, out_bits=(0 if rec.quantized else 1) if b is None else b)
+              for rec, b in zip(layers, nxt_bits)]
     return Workload(layers=tuple(layers), input_shape=(batch, *shapes[0]))
