@@ -149,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", type=_float_list, default=None, metavar="LIST",
                    help="its levels as '0,2,4' or 'start:stop:count' (default: 0,0.5,1,2,3); min(--chips, 3) chips "
                         "per level on the first 500 images")
+    p.add_argument("--compare", nargs="+", default=[], metavar="MODEL",
+                   help="other versions of --model (checkpoint names or files: e.g. mnist-cnn-mixed mnist-cnn-fp) "
+                        "compared with it on every preset: accuracy under variation, energy per image, EPB, FPS "
+                        "(report section 'Precision', precision.csv)")
     _resume_options(p, "continue an interrupted run in --out (finished chips are not recomputed; a larger --chips "
                         "adds only the missing chips)", what="run")
 
@@ -362,7 +366,8 @@ def _dispatch(args) -> int:
 
         main_run(out=args.out, presets=args.preset, model=args.model, chips=args.chips, seed=args.seed,
                  images=args.images, scheduler=args.scheduler, resume=args.resume, progress=_progress(args),
-                 echo=True, vary=args.vary, levels=args.levels, figures=args.figures, overwrite=args.overwrite)
+                 echo=True, vary=args.vary, levels=args.levels, figures=args.figures, overwrite=args.overwrite,
+                 compare=args.compare)
         return 0
     if args.command == "mc":
         from studies.commands import main_mc

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from mapping.bnn import export_binary
 from studies import figures as figure_files
 from studies import memory as run_memory
-from studies import claims, montecarlo, optimize, report, sensitivity, sweep
+from studies import claims, montecarlo, optimize, precision, report, sensitivity, sweep
 from studies.inputs import load_accelerators, load_dataset, load_model, provenance
 from mapping.performance.schedule import map_model
 from mapping.performance.workload import from_table
@@ -53,16 +53,18 @@ def _write_report(out: Path, meta: dict, markdown, figures: bool) -> list[Path]:
 
 def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, progress, echo,
              vary: str = report.VARIATION_SWEEP["parameter"], levels=None, figures: bool = True,
-             overwrite: bool = False, claim_parameters=None) -> dict:
+             overwrite: bool = False, claim_parameters=None, compare=()) -> dict:
     """``robinsim run``: compute everything, write the files (and figures) to ``out``; returns report.json's dict.
 
     ``vary``/``levels``: the compact accuracy-versus-variation sweep (:data:`studies.report.VARIATION_SWEEP`).
     With robin-eo or robin-po and lightbulb among ``presets``, ROBIN's claimed ratios are analysed over
     the declared ranges (:func:`studies.claims.run`, once per run; ``claims_sensitivity.csv`` and
     report.json ``claims_sensitivity``); ``claim_parameters``: the declared ``section.field`` names it
-    varies (None: every declared range).
+    varies (None: every declared range). ``compare``: other versions of ``model`` (names, paths or
+    modules) compared with it on every preset (:func:`studies.precision.compare`; ``precision.csv``).
     """
     defaults = report.VARIATION_SWEEP
+    compare_models = {str(name): load_model(name) for name in compare}
     montecarlo.check_parameter(vary)
     if levels is None:
         levels = defaults["levels"] if vary == defaults["parameter"] else montecarlo.default_levels(vary)
@@ -101,6 +103,11 @@ def main_run(*, out, presets, model, chips, seed, images, scheduler, resume, pro
     if claim_results:
         write_csv(out / "claims_sensitivity.csv", claims.table(claim_results), sort_by=["claim", "rank"])
         meta["claims_sensitivity"] = [claims.summary(r) for r in claim_results]
+    if compare_models:
+        table = precision.compare({str(model): torch_model, **compare_models}, accs, dataset, chips=chips, seed=seed,
+                                  progress=progress)
+        write_csv(out / "precision.csv", table, sort_by=["model", "preset"])
+        meta["precision"] = {"file": "precision.csv", "rows": table.to_dict("records")}
     write_csv(out / "results.csv", df, sort_by=["preset", "chip"])
     paths = _write_report(out, meta, report.run_markdown, figures)
     if echo:

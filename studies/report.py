@@ -93,6 +93,7 @@ def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
         "power_w": rep.power_w,
         "fps_per_w": rep.fps_per_w,
         "binary_macs": rep.binary_macs,
+        "logical_macs": rep.logical_macs,
         "utilisation": rep.utilisation,
         "area_mm2": accelerator.area_mm2,
         "package_max_power_w": accelerator.config.package.max_power_w,
@@ -100,10 +101,25 @@ def energy_summary(model, accelerator, input_shape=(1, 1, 28, 28)) -> dict:
         "nominal_tuning_rel_se": accelerator.components.tuner.nominal_rel_se,
         "static_power_w": dict(rep.static_power_w),
         "breakdown_j": dict(rep.breakdown),
-        "breakdown_j_per_bit": {k: v / rep.binary_macs for k, v in rep.breakdown.items()},
+        "breakdown_j_per_bit": {k: v / rep.binary_macs if rep.binary_macs else float("nan") for k, v in rep.breakdown.items()},
         "flagged_layers": list(rep.flagged_layers),
         "approximations": [{"layer": name, "reason": why} for name, why in rep.notes],
     }
+
+
+def precision_markdown(rows: list[dict]) -> list[str]:
+    """The "Precision" section of report.md from ``studies.precision.compare`` rows."""
+    table = [[f"`{r['model']}`", r["precision"], r["kbit_layers"] or "-", r["preset"], _pct(r["software_accuracy"]),
+              (f"{_pct(r['accuracy_mean'])} ({_pct(r['accuracy_min'])}-{_pct(r['accuracy_max'])})" if r["chips"]
+               else "same (electronic)"),
+              f"{r['energy_j'] * 1e6:.4g}", _pj(r["energy_per_bit_j"]) if r["binary_macs"] else "-", f"{r['fps']:.4g}"]
+             for r in rows]
+    return ["## Precision: binary, mixed and full", "",
+            _md_table(["model", "precision", "k-bit layers", "preset", "software accuracy (%)",
+                       "accuracy on chips, mean (min-max) (%)", "energy per image (µJ)", "EPB (pJ/bit)", "FPS"], table), "",
+            "Mixed precision runs its k-bit layers as k_a x k_w bit-plane passes on the optical engine; full precision "
+            "runs every layer on the electronic engine, so variation cannot change its result. EPB divides by bit-plane "
+            "binary MACs: compare energy per image and FPS across precisions (`precision.csv`).", ""]
 
 
 def bank_spectra(accelerator, *, seed: int, chip: int, unit: int = 0, vdu: int = 0, points: int = 4000):
@@ -295,6 +311,8 @@ def run_markdown(meta: dict) -> str:
         v = meta["variation_sweep"]
         parts += [f"Accuracy versus variation: {v['parameter']} at {', '.join(f'{x:g}' for x in v['levels'])}, "
                   f"{count_label(v['chips'], 'chip')} per level on {v['images']} images (`variation.csv`).", ""]
+    if meta.get("precision"):
+        parts += precision_markdown(meta["precision"]["rows"])
     approx = [(p, a["layer"], a["reason"]) for p in presets for a in res[p]["energy"].get("approximations", [])]
     if approx:
         parts += ["## Layers scheduled with an approximation", "",
