@@ -13,12 +13,14 @@
   readouts (``readout_noise``).
 
 ``mapping.bnn`` gathers the BNN toolkit (layers, folding, checkpoint I/O) in one namespace.
-``map_model``, ``MappingReport``, ``from_table`` and ``Workload`` load on first access so that
-``import mapping`` stays cheap.
+``map_model``, ``MappingReport``, ``from_table``, ``Workload`` and the Hybrid-Net layer selection
+(``pca_component_counts``, ``select_layers``, from :mod:`mapping.networks.hybridnet`) load on
+first access so that ``import mapping`` stays cheap.
 """
 import importlib
 
-__all__ = ["bnn", "functional", "networks", "performance", "map_model", "MappingReport", "from_table", "Workload"]
+__all__ = ["bnn", "functional", "networks", "performance", "map_model", "MappingReport", "from_table", "Workload",
+           "pca_component_counts", "select_layers"]
 
 
 def __getattr__(name):
@@ -26,4 +28,6 @@ def __getattr__(name):
         return getattr(importlib.import_module("mapping.performance.schedule"), name)
     if name in ("from_table", "Workload"):
         return getattr(importlib.import_module("mapping.performance.workload"), name)
+    if name in ("pca_component_counts", "select_layers"):
+        return getattr(importlib.import_module("mapping.networks.hybridnet"), name)
     raise AttributeError(f"module 'mapping' has no attribute {name!r}")

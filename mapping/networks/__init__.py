@@ -1,3 +1,4 @@
 """The networks: binary layers (``layers``), BatchNorm+sign folding and export (``folding``),
-named trainable BNN architectures (``architectures``), checkpoints (``checkpoints``; the shipped
-ones live in ``pretrained/``), MNIST and dataset checks (``data``) and training (``training``)."""
+named trainable BNN architectures (``architectures``), Hybrid-Net layer selection
+(``hybridnet``), checkpoints (``checkpoints``; the shipped ones live in ``pretrained/``), MNIST
+and dataset checks (``data``) and training (``training``)."""

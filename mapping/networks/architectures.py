@@ -2,6 +2,10 @@
 
 ``build(arch, **hparams)`` returns a :class:`mapping.bnn.BNN`; ``register_architecture(name)``
 adds a builder (a function of keyword hyper-parameters returning a ``BNN``).
+
+The MNIST CNN comes in three precisions with the same layer names and shapes: ``mnist-cnn``
+(binary middle layers), ``mnist-cnn-mixed`` (chosen middle layers at k bits, Hybrid-Net style,
+:mod:`mapping.networks.hybridnet`) and ``mnist-cnn-fp`` (full precision, the reference).
 """
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ from typing import Callable
 from torch import nn
 
 from mapping.networks.layers import BNN, BinaryConv2d, BinaryLinear, ExactBatchNorm1d, ExactBatchNorm2d, Sign, electronic
+from mapping.networks.quant import MAX_BITS, METHODS, ActQuant, QuantConv2d, QuantLinear
 from photonics.validation import check_int
 
-__all__ = ["ARCHITECTURES", "register_architecture", "build", "mnist_mlp", "mnist_cnn"]
+__all__ = ["ARCHITECTURES", "register_architecture", "build", "mnist_mlp", "mnist_cnn", "mnist_cnn_mixed", "mnist_cnn_fp",
+           "MNIST_CNN_BINARY_LAYERS"]
 
 ARCHITECTURES: dict[str, Callable[..., BNN]] = {}
 
@@ -34,7 +40,8 @@ def register_architecture(name: str):
 
 
 def build(arch: str, **hparams) -> BNN:
-    """Build architecture ``arch`` with ``hparams`` (defaults filled in and recorded)."""
+    """Build architecture ``arch`` with ``hparams`` (defaults filled in and recorded as a checkpoint's
+    JSON header stores them: tuples as lists, so a saved and reloaded model has equal ``hparams``)."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"arch={arch!r} is not a registered architecture; allowed: {sorted(ARCHITECTURES)}")
     fn = ARCHITECTURES[arch]
@@ -44,7 +51,8 @@ def build(arch: str, **hparams) -> BNN:
         raise TypeError(f"hyper-parameters {hparams} do not fit architecture {arch!r}: {exc}") from None
     bound.apply_defaults()
     layers = fn(**bound.arguments)
-    return BNN(layers, arch=arch, hparams=dict(bound.arguments), input_shape=MNIST_SHAPE)
+    hparams = {k: list(v) if isinstance(v, tuple) else v for k, v in bound.arguments.items()}
+    return BNN(layers, arch=arch, hparams=hparams, input_shape=MNIST_SHAPE)
 
 
 @register_architecture("mnist-mlp")
@@ -83,5 +91,95 @@ def mnist_cnn(channels1: int = 32, channels2: int = 64, hidden: int = 256) -> "O
         ("fc3", BinaryLinear(channels2 * 7 * 7, hidden)),
         ("bn3", ExactBatchNorm1d(hidden)),
         ("sign3", Sign()),
+        ("fc_out", electronic(nn.Linear(hidden, 10))),
+    ])
+
+
+#: The binary layers of ``mnist-cnn``, in forward order: what ``mnist-cnn-mixed`` can promote.
+MNIST_CNN_BINARY_LAYERS = ("conv2", "fc3")
+
+
+def _check_promote(promote) -> tuple[str, ...]:
+    allowed = ", ".join(MNIST_CNN_BINARY_LAYERS)
+    if isinstance(promote, str) or not isinstance(promote, (list, tuple)):
+        raise TypeError(f"promote must be a list or tuple of layer names among {allowed}, got {type(promote).__name__} {promote!r}")
+    for name in promote:
+        if name not in MNIST_CNN_BINARY_LAYERS:
+            raise ValueError(f"promote contains {name!r}, which is not a binary layer of mnist-cnn; allowed: {allowed}")
+    if len(set(promote)) != len(promote):
+        raise ValueError(f"promote={list(promote)!r} names a layer twice; allowed: each of {allowed} at most once")
+    return tuple(promote)
+
+
+@register_architecture("mnist-cnn-mixed")
+def mnist_cnn_mixed(channels1: int = 32, channels2: int = 64, hidden: int = 256, promote=(), bits: int = 2,
+                    method: str = "lsq") -> "OrderedDict[str, nn.Module]":
+    """``mnist-cnn`` with the layers in ``promote`` (among ``conv2``, ``fc3``) at ``bits``-bit weights
+    and activations (Hybrid-Net's k-bit layers, :class:`~mapping.networks.quant.QuantConv2d` /
+    :class:`~mapping.networks.quant.QuantLinear`, quantiser ``method``).
+
+    The Sign before a promoted layer becomes an :class:`~mapping.networks.quant.ActQuant` of
+    ``bits`` bits, named ``quant1``/``quant2`` in place of ``sign1``/``sign2``, so the layer
+    feeding a promoted layer ends with BatchNorm + ActQuant; every other name and every weight
+    shape is mnist-cnn's. ``promote=()`` is mnist-cnn itself.
+    """
+    channels1 = check_int("channels1", channels1, lo=1)
+    channels2 = check_int("channels2", channels2, lo=1)
+    hidden = check_int("hidden", hidden, lo=1)
+    promote = _check_promote(promote)
+    bits = check_int("bits", bits, lo=1, hi=MAX_BITS)
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not a quantiser; allowed: {', '.join(METHODS)}")
+    k = {"weight_bits": bits, "act_bits": bits, "method": method}
+
+    def act(i: int, feeds: str) -> tuple[str, nn.Module]:
+        return (f"quant{i}", ActQuant(bits, method)) if feeds in promote else (f"sign{i}", Sign())
+
+    conv2 = QuantConv2d(channels1, channels2, 3, padding=1, **k) if "conv2" in promote else BinaryConv2d(channels1, channels2, 3, padding=1)
+    fc3 = QuantLinear(channels2 * 7 * 7, hidden, **k) if "fc3" in promote else BinaryLinear(channels2 * 7 * 7, hidden)
+    return OrderedDict([
+        ("conv1", electronic(nn.Conv2d(1, channels1, 3, padding=1, bias=False))),
+        ("pool1", nn.MaxPool2d(2)),
+        ("bn1", ExactBatchNorm2d(channels1)),
+        act(1, "conv2"),
+        ("conv2", conv2),
+        ("bn2", ExactBatchNorm2d(channels2)),
+        act(2, "fc3"),
+        ("pool2", nn.MaxPool2d(2)),
+        ("flatten", nn.Flatten()),
+        ("fc3", fc3),
+        ("bn3", ExactBatchNorm1d(hidden)),
+        ("sign3", Sign()),
+        ("fc_out", electronic(nn.Linear(hidden, 10))),
+    ])
+
+
+_FP_ACTIVATIONS = {"relu": nn.ReLU, "hardtanh": nn.Hardtanh}
+
+
+@register_architecture("mnist-cnn-fp")
+def mnist_cnn_fp(channels1: int = 32, channels2: int = 64, hidden: int = 256, activation: str = "relu") -> "OrderedDict[str, nn.Module]":
+    """``mnist-cnn`` in full precision: every conv/linear layer electronic, BatchNorm then
+    ``activation`` (``"relu"`` or ``"hardtanh"``, named ``act1``…``act3``) instead of each Sign,
+    zero padding. Same layer names and weight shapes as mnist-cnn."""
+    channels1 = check_int("channels1", channels1, lo=1)
+    channels2 = check_int("channels2", channels2, lo=1)
+    hidden = check_int("hidden", hidden, lo=1)
+    if activation not in _FP_ACTIVATIONS:
+        raise ValueError(f"activation={activation!r} is not supported; allowed: {', '.join(_FP_ACTIVATIONS)}")
+    act = _FP_ACTIVATIONS[activation]
+    return OrderedDict([
+        ("conv1", electronic(nn.Conv2d(1, channels1, 3, padding=1, bias=False))),
+        ("pool1", nn.MaxPool2d(2)),
+        ("bn1", nn.BatchNorm2d(channels1)),
+        ("act1", act()),
+        ("conv2", electronic(nn.Conv2d(channels1, channels2, 3, padding=1, bias=False))),
+        ("bn2", nn.BatchNorm2d(channels2)),
+        ("act2", act()),
+        ("pool2", nn.MaxPool2d(2)),
+        ("flatten", nn.Flatten()),
+        ("fc3", electronic(nn.Linear(channels2 * 7 * 7, hidden, bias=False))),
+        ("bn3", nn.BatchNorm1d(hidden)),
+        ("act3", act()),
         ("fc_out", electronic(nn.Linear(hidden, 10))),
     ])

@@ -27,7 +27,7 @@ MAGIC = b"ROBINSIM-BNN\x00"
 FORMAT_VERSION = 1
 SUFFIX = ".bnn"
 PRETRAINED_DIR = Path(__file__).resolve().parent / "pretrained"
-_DTYPES = {"float32": torch.float32, "int8": torch.int8, "int64": torch.int64}
+_DTYPES = {"float32": torch.float32, "int8": torch.int8, "int64": torch.int64, "bool": torch.bool}
 
 
 def _layer(key: str) -> str:
