@@ -3,7 +3,7 @@
 Subcommands: ``run`` (main report), ``mc`` (Monte Carlo versus a variation level), ``sweep``
 (design-space exploration), ``sensitivity`` (which declared parameter range decides a metric),
 ``map`` (energy and speed of a layer table, CSV or YAML), ``optimize`` (multi-objective design
-search within the declared ranges), ``plot`` (redraw figures from saved results), ``presets``.
+search within the declared ranges), ``hybrid`` (edge-cloud early-exit networks), ``plot`` (redraw figures from saved results), ``presets``.
 Bad arguments print one line on stderr and exit with status 2, without a traceback (set the
 environment variable ``ROBINSIM_TRACEBACK=1`` to see it).
 Heavy modules (torch, the simulators) are imported only by the subcommand that needs them.
@@ -66,9 +66,9 @@ def _percent(name: str):
     return parse
 
 
-def _float_list(text: str) -> list[float]:
-    """'0,2,4' or 'start:stop:count' (inclusive, evenly spaced; count >= 1)."""
-    bad = argparse.ArgumentTypeError(f"--levels {text!r} is not a comma-separated list of numbers or start:stop:count")
+def _float_list(text: str, flag: str = "--levels") -> list[float]:
+    """'0,2,4' or 'start:stop:count' (inclusive, evenly spaced; count >= 1); errors name ``flag``."""
+    bad = argparse.ArgumentTypeError(f"{flag} {text!r} is not a comma-separated list of numbers or start:stop:count")
     if ":" in text:
         parts = text.split(":")
         if len(parts) != 3:
@@ -78,7 +78,7 @@ def _float_list(text: str) -> list[float]:
         except ValueError:
             raise bad from None
         if n < 1:
-            raise argparse.ArgumentTypeError(f"--levels {text!r}: count {n} is out of range; allowed: start:stop:count "
+            raise argparse.ArgumentTypeError(f"{flag} {text!r}: count {n} is out of range; allowed: start:stop:count "
                                              "with count >= 1")
         if n == 1:
             return [start]
@@ -86,7 +86,7 @@ def _float_list(text: str) -> list[float]:
         return [start + i * step for i in range(n)]
     items = text.split(",")
     if any(not v.strip() for v in items):
-        raise argparse.ArgumentTypeError(f"--levels {text!r} has an empty item; allowed: numbers separated by commas")
+        raise argparse.ArgumentTypeError(f"{flag} {text!r} has an empty item; allowed: numbers separated by commas")
     try:
         return [float(v) for v in items]
     except ValueError:
@@ -94,11 +94,12 @@ def _float_list(text: str) -> list[float]:
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
-    """``--levels -2,0,2`` as ``--levels=-2,0,2``: argparse would read a leading '-' as an option."""
+    """``--levels -2,0,2`` as ``--levels=-2,0,2`` (also ``--thresholds``): argparse would read a
+    leading '-' as an option."""
     out = []
     for tok in argv:
-        if out and out[-1] == "--levels" and re.match(r"^-[0-9.]", tok):
-            out[-1] = f"--levels={tok}"
+        if out and out[-1] in ("--levels", "--thresholds") and re.match(r"^-[0-9.]", tok):
+            out[-1] = f"{out[-1]}={tok}"
         else:
             out.append(tok)
     return out
@@ -296,6 +297,36 @@ def build_parser() -> argparse.ArgumentParser:
                    help="no progress bars (they are off anyway when stderr is not a terminal); the summary is still printed")
     p.add_argument("--no-figures", dest="figures", action="store_false", help="write the tables only")
 
+    p = sub.add_parser("hybrid", help="edge-cloud early-exit network: exits, accuracy and energy versus threshold",
+                       description="Run a conditionally deep hybrid network (binarized edge trunk and exit heads on the "
+                                   "accelerator, full-precision layers in the cloud) on sampled chips; a sample leaves "
+                                   "at the first edge exit whose softmax entropy (nats) is below the threshold. Writes "
+                                   "hybrid.csv (one row per threshold and chip: exit fractions, accuracy, edge/link/"
+                                   "cloud energy, latency, reduction against the all-cloud full-precision baseline), "
+                                   "hybrid.json and two figures (PNG + PDF).")
+    p.add_argument("--preset", default="robin-eo", metavar="NAME|PATH",
+                   help="accelerator preset name or TOML file of the edge (default: robin-eo)")
+    p.add_argument("--model", default="mnist-hybrid", metavar="NAME|PATH",
+                   help="shipped hybrid checkpoint name or checkpoint file (default: mnist-hybrid)")
+    p.add_argument("--thresholds", type=lambda text: _float_list(text, "--thresholds"), default="0:2:11", metavar="LIST",
+                   help="entropy thresholds in nats as '0,0.5,1' or 'start:stop:count', each >= 0 (default: 0:2:11)")
+    p.add_argument("--chips", type=_int_at_least(1, "--chips"), default=2, metavar="N",
+                   help="sampled chips (default: 2)")
+    p.add_argument("--images", type=_int_at_least(1, "--images"), default=None, metavar="N",
+                   help="use the first N test images (default: all)")
+    p.add_argument("--seed", type=_int_at_least(0, "--seed"), default=0, metavar="S",
+                   help="root seed; chip k draws from SeedSequence(S).spawn(k+1)[k] (default: 0)")
+    p.add_argument("--data", default=None, metavar="PATH",
+                   help="folder of the CIFAR-10 python batches (test_batch); needs a CIFAR --model (default: MNIST)")
+    p.add_argument("--cloud", default=None, metavar="NAME|PATH", help="cloud processor configuration (default: accel.cloud's)")
+    p.add_argument("--link", default=None, metavar="NAME|PATH", help="edge-to-cloud link configuration (default: accel.link's)")
+    p.add_argument("--out", default=os.path.join(DEFAULT_OUT, "hybrid"), metavar="DIR",
+                   help=f"output directory, created if missing (default: {os.path.join(DEFAULT_OUT, 'hybrid')})")
+    p.add_argument("--overwrite", action="store_true", help="replace the hybrid.csv of an earlier run in --out")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress bars (they are off anyway when stderr is not a terminal); the summary is still printed")
+    p.add_argument("--no-figures", dest="figures", action="store_false", help="write the tables only")
+
     p = sub.add_parser("plot", help="redraw the figures of saved results without recomputing",
                        description="Redraw the figures of a finished run, mc, sweep, sensitivity or optimize from "
                                    "its saved tables.")
@@ -415,5 +446,12 @@ def _dispatch(args) -> int:
                       images=args.images, trials=args.trials, generation_size=args.generation_size, model=args.model,
                       seed=args.seed, scheduler=args.scheduler, resume=args.resume, overwrite=args.overwrite,
                       progress=_progress(args), echo=True, figures=args.figures)
+        return 0
+    if args.command == "hybrid":
+        from studies.commands import main_hybrid
+
+        main_hybrid(out=args.out, preset=args.preset, model=args.model, thresholds=args.thresholds, chips=args.chips,
+                    seed=args.seed, images=args.images, data=args.data, cloud=args.cloud, link=args.link,
+                    overwrite=args.overwrite, progress=_progress(args), echo=True, figures=args.figures)
         return 0
     raise AssertionError(args.command)  # pragma: no cover - argparse restricts the commands

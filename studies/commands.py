@@ -1,5 +1,5 @@
 """The study commands behind the CLI: ``robinsim run``, ``robinsim mc``, ``robinsim sweep``,
-``robinsim sensitivity``, ``robinsim map`` and ``robinsim optimize``.
+``robinsim sensitivity``, ``robinsim map``, ``robinsim optimize`` and ``robinsim hybrid``.
 
 Each checks its arguments and the output directory before any long work, computes, then writes
 ``results.csv``, ``report.json``, ``report.md`` and (unless ``figures=False``) the figures into
@@ -18,15 +18,18 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from mapping.bnn import export_binary
+from mapping.networks import data as network_data
+from mapping.networks.hybrid import HybridBNN, check_threshold
 from studies import figures as figure_files
 from studies import memory as run_memory
-from studies import claims, montecarlo, optimize, precision, report, sensitivity, sweep
+from studies import claims, hybrid, montecarlo, optimize, precision, report, sensitivity, sweep
 from studies.inputs import load_accelerators, load_dataset, load_model, provenance
 from mapping.performance.schedule import map_model
 from mapping.performance.workload import from_table
 from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
 
-__all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity", "main_map", "map_layers_text", "main_optimize"]
+__all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity", "main_map", "map_layers_text", "main_optimize",
+           "main_hybrid"]
 
 
 def _load_inputs(out, presets, model, images, *, chips: int, scheduler, what: str):
@@ -302,4 +305,59 @@ def main_optimize(*, out, preset="robin-eo", fields=None, objectives="epb,fps", 
     if echo:
         print(optimize.summary_text(df))
         print(f"wrote {', '.join(str(p) for p in paths)}")
+    return df
+
+
+def main_hybrid(*, out, preset="robin-eo", model="mnist-hybrid", thresholds=(0.0, 0.5, 1.0, 1.5, 2.0), chips=2, seed=0,
+                images=None, data=None, cloud=None, link=None, overwrite=False, progress=False, echo=True, figures=True):
+    """``robinsim hybrid``: :func:`studies.hybrid.run` on ``preset``, then hybrid.csv, hybrid.json and
+    (unless ``figures=False``) the figures ``hybrid_accuracy_energy`` and ``hybrid_exit_fractions``
+    in ``out``. ``data``: a folder of CIFAR-10 python batches (``mapping.networks.data.load_cifar10``,
+    test batch; needs a CIFAR architecture), None = MNIST test. An ``out`` that already holds
+    hybrid.csv is refused unless ``overwrite``. Returns the table."""
+    check_out_dir(out)
+    if (Path(out) / "hybrid.csv").exists() and not overwrite:
+        raise ValueError(f"--out {str(out)!r} already holds hybrid.csv; allowed: another --out, or --overwrite to replace it")
+    try:
+        thresholds = [check_threshold(t) for t in thresholds]
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"--thresholds: {exc}") from None
+    torch_model = load_model(model)
+    if not isinstance(torch_model, HybridBNN):
+        raise ValueError(f"--model {str(model)!r} is not an edge-cloud hybrid network (architecture "
+                         f"{getattr(torch_model, 'arch', None)!r}); allowed: a hybrid checkpoint such as mnist-hybrid")
+    dataset = None
+    if data is not None:
+        if torch_model.input_shape != (3, 32, 32):
+            raise ValueError(f"--data reads CIFAR-10 batches (3x32x32 images) but --model {str(model)!r} takes "
+                             f"{torch_model.input_shape}; allowed: a CIFAR architecture or checkpoint (e.g. cifar-hybrid)")
+        dataset = network_data.load_cifar10(data, "test")
+    elif torch_model.input_shape != (1, 28, 28):
+        raise ValueError(f"--model {str(model)!r} takes {torch_model.input_shape} images; without --data the MNIST test "
+                         "split is used: give --data PATH (CIFAR-10 python batches) for a CIFAR model")
+    try:
+        cloud_obj, link_obj = hybrid.load_cloud_link(cloud, link)
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        raise ValueError(f"--cloud/--link: {' '.join(str(exc).split())}") from None
+    try:
+        accs = load_accelerators(preset)
+    except (ValueError, KeyError, FileNotFoundError) as exc:
+        raise ValueError(f"--preset {str(preset)!r}: {' '.join(str(exc).strip(chr(39) + chr(34)).split())}") from None
+    df = hybrid.run(torch_model, accs, thresholds, chips=chips, seed=seed, images=images, data=dataset, cloud=cloud_obj,
+                    link=link_obj, progress=progress)
+    out = prepare_out_dir(out)
+    write_csv(out / "hybrid.csv", df, sort_by=["threshold", "chip"])
+    meta = {"kind": "hybrid", "model": str(model), "preset": next(iter(accs)), "thresholds": thresholds,
+            "chips": chips, "seed": seed, "images": images, "data": None if data is None else str(data),
+            "cloud": getattr(getattr(cloud_obj, "config", None), "name", str(cloud)),
+            "link": getattr(getattr(link_obj, "config", None), "name", str(link)),
+            "exit_names": list(torch_model.exit_names), "costs": dict(df.attrs), "file": "hybrid.csv",
+            "configurations": provenance(accs)}
+    write_json(out / "hybrid.json", meta)
+    paths = figure_files.hybrid_figures(out) if figures else []
+    if echo:
+        summary = df.groupby("threshold")[["exit_fraction", "accuracy", "total_energy_j", "energy_reduction",
+                                           "compute_energy_reduction"]].mean()
+        print(summary.to_string(float_format=lambda v: f"{v:.4g}"))
+        print(f"wrote {out}/hybrid.csv, hybrid.json and {len(paths) // 2} figures (PNG + PDF)")
     return df

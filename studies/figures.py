@@ -6,7 +6,8 @@ with ROBIN's and LightBulb's presets, ``claims_sensitivity.csv`` (its figures:
 ``claims_tornado_<claim>``, one per report.json ``claims_sensitivity`` entry).
 A ``robinsim sensitivity`` directory holds ``sensitivity.json`` and ``sensitivity.csv`` instead
 (its figure: ``tornado``), a ``robinsim optimize`` one ``optimize.json`` and ``trials.csv`` (its
-figure: ``pareto``).
+figure: ``pareto``), a ``robinsim hybrid`` one ``hybrid.json`` and ``hybrid.csv`` (its figures:
+``hybrid_accuracy_energy``, ``hybrid_exit_fractions``).
 Published baselines come from :mod:`accel.baselines` (static data, nothing is recomputed).
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ from accel import baselines
 from studies import plots
 from studies.outputs import prepare_out_dir, read_json, save_figure
 
-__all__ = ["draw", "redraw", "published_table", "tornado_labels", "claim_tornado", "FIGURES"]
+__all__ = ["draw", "redraw", "published_table", "tornado_labels", "claim_tornado", "hybrid_figures", "FIGURES"]
 
 #: Figure stems written for each kind of study.
 FIGURES = {
@@ -70,6 +71,8 @@ def draw(results_dir, out_dir=None) -> list[Path]:
         meta = read_json(results_dir / "optimize.json")
         trials = pd.read_csv(results_dir / meta["files"]["trials"])
         return save_figure(plots.optimize_pareto(trials, meta), out_dir, "pareto")
+    if not (results_dir / "report.json").is_file() and (results_dir / "hybrid.json").is_file():
+        return hybrid_figures(results_dir, out_dir)
     meta, df = _load(results_dir)
     kind = meta["kind"]
     if "preset" in df.columns and meta.get("presets"):
@@ -94,6 +97,21 @@ def draw(results_dir, out_dir=None) -> list[Path]:
 
 _SENSITIVITY_METRICS = {"epb": "energy per bit", "fps": "throughput", "power": "total power", "area": "chip area",
                         "accuracy": "mean accuracy over sampled chips"}
+
+
+def hybrid_figures(results_dir, out_dir=None) -> list[Path]:
+    """The two figures of a ``robinsim hybrid`` directory (hybrid.json + hybrid.csv)."""
+    results_dir = Path(results_dir)
+    out_dir = results_dir if out_dir is None else Path(out_dir)
+    meta = read_json(results_dir / "hybrid.json")
+    df = pd.read_csv(results_dir / meta.get("file", "hybrid.csv"))
+    where = f"{meta['model']} on {meta['preset']}"
+    return (save_figure(plots.hybrid_accuracy_energy(df, title=f"Accuracy versus energy per sample, {where}\n"
+                                                               "(point labels: entropy threshold, nats)"),
+                        out_dir, "hybrid_accuracy_energy")
+            + save_figure(plots.hybrid_exit_fractions(df, meta["exit_names"], title=f"Where samples leave, {where}\n"
+                                                      "(at the first edge exit with entropy < threshold)"),
+                          out_dir, "hybrid_exit_fractions"))
 
 
 def tornado_labels(meta) -> dict:

@@ -31,6 +31,8 @@ __all__ = [
     "pareto",
     "optimize_pareto",
     "tornado",
+    "hybrid_accuracy_energy",
+    "hybrid_exit_fractions",
 ]
 
 #: Colour of each energy-breakdown category; keys exactly ``accel.components.CATEGORIES``.
@@ -546,4 +548,75 @@ def tornado(df: pd.DataFrame, *, scale: float = 1.0, x_label: str = "", title: s
     ax.legend(handles=handles, frameon=False, fontsize=7, loc="lower right")
     if title:
         ax.set_title(title, fontsize=10)
+    return fig
+
+
+def hybrid_accuracy_energy(df: pd.DataFrame, title: str = "") -> Figure:
+    """Accuracy versus total energy per sample over the entropy thresholds of an edge-cloud study.
+
+    ``df``: columns ``threshold``, ``chip``, ``accuracy`` (0-1), ``total_energy_j`` and
+    ``baseline_energy_j``. Points are means over chips (error bars: min-max over chips), each
+    labelled with its threshold (nats); the dashed line is the all-cloud baseline's energy.
+    """
+    g = df.groupby("threshold")
+    mean = g[["accuracy", "total_energy_j"]].mean()
+    lo, hi = g[["accuracy", "total_energy_j"]].min(), g[["accuracy", "total_energy_j"]].max()
+    scale, unit = _energy_scale(pd.concat([df["total_energy_j"], df["baseline_energy_j"]]))
+    fig, (ax,) = _figure(6.4, 4.4)
+    x, y = mean["total_energy_j"].to_numpy() * scale, mean["accuracy"].to_numpy() * 100
+    xerr = np.vstack([x - lo["total_energy_j"].to_numpy() * scale, hi["total_energy_j"].to_numpy() * scale - x])
+    yerr = np.vstack([y - lo["accuracy"].to_numpy() * 100, hi["accuracy"].to_numpy() * 100 - y])
+    n = int(g.size().min())
+    ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="-o", color=_SIM_COLOR, ms=4, capsize=2, lw=1,
+                label=f"edge-cloud (mean of {count_label(n, 'chip')}, bars min-max)")
+    groups: list[list] = []  # thresholds at one point share a label ("1.6–2")
+    for t, xi, yi in zip(mean.index, x, y):
+        if groups and np.isclose(groups[-1][1], xi, rtol=1e-9) and np.isclose(groups[-1][2], yi, rtol=1e-9):
+            groups[-1][0].append(t)
+        else:
+            groups.append([[t], xi, yi])
+    for ts, xi, yi in groups:
+        label = f"{ts[0]:g}" if len(ts) == 1 else f"{ts[0]:g}–{ts[-1]:g}"
+        ax.annotate(label, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.axvline(float(df["baseline_energy_j"].iloc[0]) * scale, color="black", ls="--", lw=1,
+               label="all in the cloud (full precision)")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"total energy per sample ({unit}; edge + link + cloud)")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_title(title or "Accuracy versus energy over entropy thresholds\n(point labels: threshold, nats)", fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=2, frameon=False)
+    return fig
+
+
+def _energy_scale(values_j) -> tuple[float, str]:
+    peak = float(np.nanmax(np.abs(np.asarray(values_j, dtype=float))))
+    for factor, unit in ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"), (1e-12, "pJ")):
+        if peak >= factor:
+            return 1.0 / factor, unit
+    return 1e15, "fJ"
+
+
+def hybrid_exit_fractions(df: pd.DataFrame, exit_names, title: str = "") -> Figure:
+    """Fraction of samples leaving at each exit versus the entropy threshold, stacked (mean over chips).
+
+    ``df``: columns ``threshold`` and ``exit_<name>_fraction`` for every name of ``exit_names``
+    (edge exits first, the cloud exit last).
+    """
+    cols = [f"exit_{name}_fraction" for name in exit_names]
+    mean = df.groupby("threshold")[cols].mean()
+    t = mean.index.to_numpy(dtype=float)
+    edge = colormaps["Blues"](np.linspace(0.45, 0.85, max(len(cols) - 1, 1)))
+    colors = [*edge[: len(cols) - 1], "#ff7f0e"]
+    fig, (ax,) = _figure(6.4, 4.0)
+    ax.stackplot(t, *(mean[c].to_numpy() * 100 for c in cols), labels=list(exit_names), colors=colors, alpha=0.85)
+    if len(t) > 1:
+        ax.set_xlim(t.min(), t.max())
+    ax.set_ylim(0, 100)
+    ax.set_xlabel("entropy threshold (nats)")
+    ax.set_ylabel("samples leaving at the exit (%)")
+    ax.set_title(title or "Where samples leave (a sample exits at the first edge exit with entropy < threshold)",
+                 fontsize=10)
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside lower center", ncols=len(cols), frameon=False)
     return fig

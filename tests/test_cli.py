@@ -32,7 +32,7 @@ def assert_one_line_error(result, *needles):
         assert n in lines[0], lines[0]
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["mc"], ["sweep"], ["map"], ["plot"], ["presets"]])
+@pytest.mark.parametrize("command", [[], ["run"], ["mc"], ["sweep"], ["map"], ["plot"], ["presets"], ["hybrid"]])
 def test_help_everywhere(command):
     result = robinsim(*command, "--help")
     assert result.returncode == 0

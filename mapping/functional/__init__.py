@@ -9,8 +9,9 @@ calibration (``XnorCell.calibrated``) removes the nominal cell's offsets and gai
 Conditions: ``variation`` / ``tuning`` / ``noise`` (None: the preset's, False: off, or a
 settings object) or one ``conditions=`` (:class:`accel.conditions.Conditions`).
 
-Inference (:func:`predict`): every binary dot product is mapped to physical cells (unit, VDU,
-channel) by ``mapping.performance.schedule.assign_vdus`` - K split into chunks of N, chunk element j on
+Inference (:func:`predict`; :func:`simulate_outputs` for the output tensor): every binary dot
+product is mapped to physical cells (unit, VDU, channel) by
+``mapping.performance.schedule.assign_vdus`` - K split into chunks of N, chunk element j on
 channel j, position ``l`` of an image on replica ``l % replicas``. Each layer then runs as a
 linear layer with per-cell weights and offsets (:mod:`mapping.functional.layer`), with
 receiver shot/thermal noise per readout (``accel.components.Receiver.noise_sigma``), an
@@ -51,12 +52,15 @@ __all__ = [
     "ChipSample",
     "sample_chip_state",
     "predict",
+    "simulate_outputs",
     "simulate_chip",
     "simulate_accuracy",
 ]
 
 #: Spawn-key suffix of a chip's receiver-noise stream (``accel.chip.chip_stream``).
 _NOISE_STREAM = 0x6E6F697365
+#: Noise streams per chip (:func:`simulate_outputs`): keys ``_NOISE_STREAM + stream``, far from the other keys.
+_MAX_STREAMS = 1 << 16
 
 
 # ------------------------------------------------------------------------------ validation
@@ -129,8 +133,8 @@ def sample_chip_state(accelerator, *, seed, chip, variation=None, tuning=None, c
     return acc.sample_chip(seed, chip, Conditions.of(conditions, variation=variation, tuning=tuning))
 
 
-def _noise_rngs(seed: int, chip: int) -> tuple[np.random.Generator, torch.Generator]:
-    sparse, dense = chip_stream(seed, chip, _NOISE_STREAM).spawn(2)
+def _noise_rngs(seed: int, chip: int, stream: int = 0) -> tuple[np.random.Generator, torch.Generator]:
+    sparse, dense = chip_stream(seed, chip, _NOISE_STREAM + stream).spawn(2)
     return np.random.default_rng(sparse), torch.Generator().manual_seed(int(dense.generate_state(1, np.uint64)[0] >> 1))
 
 
@@ -198,18 +202,49 @@ def predict(model, accelerator, images, chip_sample: ChipSample | None = None, n
 
 
 def _predict(net: Network, ideal: IdealRun, chip_sample, noise, generator_seed=None, dense_probability=None):
+    outputs, flips = _outputs(net, ideal, chip_sample, noise, generator_seed, dense_probability)
+    return outputs.argmax(1), flips
+
+
+def _outputs(net: Network, ideal: IdealRun, chip_sample, noise, generator_seed=None, dense_probability=None, stream=0):
     acc = net.accelerator
     max_cells = max([acc.N] + [g.k for g in net.geometries.values() if g.comparator])
     readout = _Readout.build(acc, noise, max_cells)
     if chip_sample is None and readout.scale == 0 and readout.adc.exact:
-        return ideal.predictions.clone(), dict.fromkeys(net.geometries, 0)
+        return ideal.outputs.clone(), dict.fromkeys(net.geometries, 0)
     coefficients = None if chip_sample is None else acc.components.xnor_cell.calibrated(chip_sample.coefficients)
     if generator_seed is not None:
         seed, chip = generator_seed, 0
     else:
         seed, chip = (0, 0) if chip_sample is None else (chip_sample.seed, chip_sample.chip)
-    rng, generator = _noise_rngs(seed, chip)
+    rng, generator = _noise_rngs(seed, chip, stream)
     return run_chip(net, ideal, _layer_cells(net, coefficients, readout), readout.adc, rng, generator, dense_probability)
+
+
+def simulate_outputs(model, accelerator, images, *, chip, seed, conditions=None, stream: int = 0) -> torch.Tensor:
+    """Hardware output tensor of a folded network (e.g. its logits, or the ±1 activation at the end
+    of an edge segment; (B, ...) float32) for every image on chip ``chip`` of run ``seed``
+    (sampled under ``conditions``, :class:`Conditions`; None: the preset's); ``chip=None`` is the
+    ideal chip (α = β = γ = 0, δ = 1), whose noise draws come from chip 0 of ``seed``.
+
+    ``stream`` (>= 0) picks the receiver-noise stream of the chip: 0 is the one :func:`predict`
+    and :func:`simulate_chip` use (so ``simulate_outputs(...).argmax(1)`` equals their
+    predictions), and each part of a network run as several folded networks on one chip (the
+    segments of an edge trunk) takes its own. On the ideal chip with noise off (and an exact ADC)
+    the result equals ``model``'s own forward exactly.
+    """
+    folded = _check_model(model)
+    acc = _check_accelerator(accelerator)
+    images = _check_images(images, folded)
+    seed = check_seed("seed", seed)
+    stream = check_int("stream", stream, lo=0, hi=_MAX_STREAMS - 1)
+    resolved = Conditions.of(conditions).resolve(acc.config)
+    net = Network(folded, acc)
+    ideal = IdealRun.build(net, images)
+    if chip is None:
+        return _outputs(net, ideal, None, resolved.noise, seed, stream=stream)[0]
+    sample = acc.sample_chip(seed, check_int("chip", chip, lo=0), resolved)
+    return _outputs(net, ideal, sample, resolved.noise, stream=stream)[0]
 
 
 # ------------------------------------------------------------------------------ accuracy per chip

@@ -6,8 +6,8 @@ from it only where some readout differs, so :func:`run_chip` works incrementally
 layer by layer it draws the readouts that can differ (:mod:`mapping.functional.layer`), and
 keeps the set S of images whose signs have left the ideal path. Images outside S have the
 ideal input at the next layer (taken from the cache); the hardware activations of images in
-S are carried forward from layer to layer (``FoldedBNN.run_steps``). Predictions outside S
-are the ideal ones.
+S are carried forward from layer to layer (``FoldedBNN.run_steps``). Outputs (and so
+predictions) outside S are the ideal ones.
 """
 from __future__ import annotations
 
@@ -65,11 +65,13 @@ class Network:
 @dataclass(eq=False)
 class IdealRun:
     """The ideal chip on ``images``: per binary layer its ±1 input (int8) and exact sums (int16
-    or int32), and the predictions."""
+    or int32), the network's output tensor (``outputs``, e.g. the logits) and the predictions
+    (its argmax over dimension 1)."""
 
     images: torch.Tensor
     inputs: dict[str, torch.Tensor]
     sums: dict[str, torch.Tensor]
+    outputs: torch.Tensor
     predictions: torch.Tensor
 
     @classmethod
@@ -84,22 +86,22 @@ class IdealRun:
             sums[spec.name].append(s.to(torch.int16 if geo.k < 2**15 else torch.int32))
             return s
 
-        preds = [network.folded.forward(images[i : i + BATCH_IMAGES], dot=dot).argmax(1)
-                 for i in range(0, len(images), BATCH_IMAGES)]
+        outputs = [network.folded.forward(images[i : i + BATCH_IMAGES], dot=dot) for i in range(0, len(images), BATCH_IMAGES)]
         return cls(images, {k: torch.cat(v) for k, v in inputs.items()}, {k: torch.cat(v) for k, v in sums.items()},
-                   torch.cat(preds))
+                   torch.cat(outputs), torch.cat([out.argmax(1) for out in outputs]))
 
 
 def run_chip(network: Network, ideal: IdealRun, cells: dict[str, LayerCells], adc: Adc,
              rng: np.random.Generator, generator: torch.Generator, dense_probability: float | None = None):
-    """Hardware predictions of one chip and, per binary layer, the number of sign activations
-    that differ from the ideal chip's (module docstring)."""
+    """Hardware output tensor of one chip (``ideal.outputs`` where an image stayed on the ideal
+    path) and, per binary layer, the number of sign activations that differ from the ideal
+    chip's (module docstring)."""
     options = {} if dense_probability is None else {"dense_probability": dense_probability}
     folded = network.folded
     names = list(network.geometries)
     steps = [folded.step_of(name) for name in names] + [None]
     specs = {spec.name: spec for spec in folded.layers}
-    preds = ideal.predictions.clone()
+    outputs = ideal.outputs.clone()
     flips = dict.fromkeys(names, 0)
     for b0 in range(0, len(ideal.images), BATCH_IMAGES):
         rows = slice(b0, b0 + BATCH_IMAGES)
@@ -127,5 +129,5 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, LayerCells], ad
                 flips[name] += int((decide(geo, s_members) != ideal_out).sum())
                 a_members = folded.run_steps(specs[name].binarize(s_members), steps[i] + 1, steps[i + 1])
         if len(members):
-            preds[b0 + members] = a_members.argmax(1)
-    return preds, flips
+            outputs[b0 + members] = a_members
+    return outputs, flips

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from mapping.networks import architectures
+from mapping.networks.hybrid import HybridBNN
 from mapping.networks.layers import BNN
 
 __all__ = ["SUFFIX", "PRETRAINED_DIR", "save", "load", "load_pretrained", "pretrained_names"]
@@ -49,15 +50,16 @@ def _write_chunks(f, chunks) -> None:
         f.write(chunk)
 
 
-def save(model: BNN, path, metadata: dict | None = None) -> Path:
-    """Write ``model`` (a registered architecture) and JSON-able ``metadata`` to ``path`` atomically.
+def save(model: BNN | HybridBNN, path, metadata: dict | None = None) -> Path:
+    """Write ``model`` (a ``BNN`` or ``HybridBNN`` of a registered architecture) and JSON-able
+    ``metadata`` to ``path`` atomically.
 
     The file is written to a temporary file in the same folder and renamed into place, so a
     failure never leaves a half-written checkpoint (an existing file stays as it was).
     Returns the path.
     """
-    if not isinstance(model, BNN) or model.arch not in architectures.ARCHITECTURES:
-        raise TypeError(f"model must be a mapping.bnn.BNN of a registered architecture ({sorted(architectures.ARCHITECTURES)}), "
+    if not isinstance(model, (BNN, HybridBNN)) or model.arch not in architectures.ARCHITECTURES:
+        raise TypeError(f"model must be a mapping.bnn.BNN or HybridBNN of a registered architecture ({sorted(architectures.ARCHITECTURES)}), "
                         f"got {type(model).__name__} with arch={getattr(model, 'arch', None)!r}")
     metadata = dict(model.metadata if metadata is None else metadata)
     for key, value in metadata.items():
@@ -135,7 +137,7 @@ def _mismatch(model: nn.Module, table: dict[str, list]) -> str | None:
     return None
 
 
-def load(path, arch: str | None = None) -> BNN:
+def load(path, arch: str | None = None) -> BNN | HybridBNN:
     """Rebuild the model stored at ``path`` (eval mode; ``.metadata`` holds the saved metadata).
 
     ``arch`` (optional) is the architecture the caller expects. Errors name the file and the
@@ -198,8 +200,8 @@ def pretrained_names() -> list[str]:
     return sorted(p.name.removesuffix(SUFFIX) for p in PRETRAINED_DIR.glob(f"*{SUFFIX}"))
 
 
-def load_pretrained(name: str) -> BNN:
-    """Load a shipped checkpoint by name (e.g. ``"mnist-cnn"``, ``"mnist-mlp"``)."""
+def load_pretrained(name: str) -> BNN | HybridBNN:
+    """Load a shipped checkpoint by name (e.g. ``"mnist-cnn"``, ``"mnist-mlp"``, ``"mnist-hybrid"``)."""
     names = pretrained_names()
     if name not in names:
         raise ValueError(f"name={name!r} is not a shipped checkpoint; allowed: {names}")

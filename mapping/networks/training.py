@@ -23,14 +23,20 @@ def clip_latent_weights(model: nn.Module) -> None:
                 m.weight.clamp_(-1.0, 1.0)
 
 
+def _final(out):
+    """The logits of a model's output: a tensor, or the last of a multi-exit model's tuple."""
+    return out[-1] if isinstance(out, (tuple, list)) else out
+
+
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
-    """Eval-mode class predictions (int64) in batches; restores the training flag."""
+    """Eval-mode class predictions (int64; of the last exit of a multi-exit model) in batches;
+    restores the training flag."""
     batch_size = check_int("batch_size", batch_size, lo=1)
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            return torch.cat([model(images[i : i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+            return torch.cat([_final(model(images[i : i + batch_size])).argmax(1) for i in range(0, len(images), batch_size)])
     finally:
         model.train(was_training)
 
@@ -43,11 +49,12 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch
 
 def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int, batch_size: int = 100,
           lr: float = 1e-3, seed: int = 0, val: tuple | None = None, progress: bool = True,
-          log: Callable[[dict], None] | None = None) -> list[dict]:
-    """Train with cross-entropy, Adam and a per-step cosine LR decay to 0; returns per-epoch history.
+          log: Callable[[dict], None] | None = None, loss: Callable | None = None) -> list[dict]:
+    """Train with cross-entropy (or ``loss(model_output, labels)``, e.g.
+    :func:`mapping.networks.hybrid.joint_loss`), Adam and a per-step cosine LR decay to 0; returns per-epoch history.
 
     Each history row: ``epoch``, ``train_loss`` (mean over the epoch's batches), ``lr`` (at the
-    epoch's end) and, when ``val = (images, labels)`` is given, ``val_accuracy``; ``log`` is
+    epoch's end) and, when ``val = (images, labels)`` is given, ``val_accuracy`` (of the last exit); ``log`` is
     called with each row as soon as its epoch ends.
     Shuffling uses ``torch.Generator().manual_seed(seed)``.
     """
@@ -59,6 +66,7 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epoch
     images, labels = check_dataset(images, labels, n_classes=N_CLASSES, image_shape=shape)
     if val is not None:
         val = check_dataset(*val, n_classes=N_CLASSES, image_shape=shape)
+    loss_fn = F.cross_entropy if loss is None else loss
     gen = torch.Generator().manual_seed(seed)
     steps = math.ceil(len(images) / batch_size)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -70,13 +78,13 @@ def train(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epoch
         total, bar = 0.0, tqdm(range(steps), desc=f"epoch {epoch}/{epochs}", disable=not progress, leave=False)
         for k in bar:
             idx = order[k * batch_size : (k + 1) * batch_size]
-            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            batch_loss = loss_fn(model(images[idx]), labels[idx])
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            batch_loss.backward()
             opt.step()
             sched.step()
             clip_latent_weights(model)
-            value = loss.item()
+            value = batch_loss.item()
             total += value
             if k % 50 == 0:
                 bar.set_postfix(loss=f"{value:.3f}")
