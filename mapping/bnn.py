@@ -1,6 +1,6 @@
 """The BNN toolkit in one namespace (``from mapping import bnn``): binary layers
-(:mod:`mapping.networks.layers`), folding and export (:mod:`mapping.networks.folding`) and
-checkpoint I/O (:mod:`mapping.networks.checkpoints`).
+(:mod:`mapping.networks.layers`), folding and export (:mod:`mapping.networks.folding`; k-bit
+layers: :mod:`mapping.networks.quant_folding`) and checkpoint I/O (:mod:`mapping.networks.checkpoints`).
 """
 from mapping.networks.checkpoints import load, load_pretrained, save
 from mapping.networks.folding import BinaryLayerSpec, FoldedBNN, export_binary, fold_threshold
@@ -14,6 +14,7 @@ from mapping.networks.layers import (
     electronic,
     sign_ste,
 )
+from mapping.networks.quant_folding import QuantLayerSpec
 
 __all__ = [
     "sign_ste",
@@ -25,6 +26,7 @@ __all__ = [
     "electronic",
     "BNN",
     "BinaryLayerSpec",
+    "QuantLayerSpec",
     "FoldedBNN",
     "fold_threshold",
     "export_binary",

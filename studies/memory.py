@@ -58,9 +58,11 @@ def functional_bytes(config, folded, images: int) -> dict:
         positions = math.prod(out[1:]) if len(out) > 1 else 1
         t = tiling(spec.K, out[0], positions, n, m, u)
         used = int(t["replicas"]) * out[0] * int(t["n_chunks"]) * n
-        cells += min(u * m * n, used)
+        planes = getattr(spec, "weight_bits", 1)  # a k-bit layer holds one set of cells per weight plane
+        passes = planes * (getattr(spec, "act_bits", None) or 1)
+        cells += planes * min(u * m * n, used)
         stored += math.prod(spec.in_shape) + math.prod(out)
-        columns += spec.K * positions
+        columns += passes * spec.K * positions  # every pass gathers its inputs
     return {"layer cells": CELL_BYTES * cells,
             "images": images * STORED_BYTES_PER_ELEMENT * stored
             + min(images, BATCH_IMAGES) * BATCH_BYTES_PER_COLUMN * columns}

@@ -193,7 +193,9 @@ def _digest(*arrays) -> str:
 
 
 def _manifest(folded, dataset, accs, chips, seed, parameter, levels, conditions) -> dict:
-    model_arrays = [t for spec in folded.layers for t in (spec.weight_pm1, spec.threshold, spec.flip)]
+    model_arrays = [t for spec in folded.layers
+                    for t in (spec.weight_pm1 if hasattr(spec, "weight_pm1") else spec.weight_codes,
+                              spec.threshold, spec.flip)]
     return {
         "model": _digest(*model_arrays, *[p for p in folded.source.state_dict().values()]),
         "dataset": _digest(*dataset),

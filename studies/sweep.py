@@ -197,7 +197,9 @@ def _evaluate_point(folded, dataset, base, *, index, point, chips, seed, input_s
 
 def _manifest(folded, data, base_config, points, chips, seed, conditions) -> dict:
     """What fixes each design point's row (a resumed sweep must match it; module docstring of studies.resume)."""
-    model_arrays = [t for spec in folded.layers for t in (spec.weight_pm1, spec.threshold, spec.flip)]
+    model_arrays = [t for spec in folded.layers
+                    for t in (spec.weight_pm1 if hasattr(spec, "weight_pm1") else spec.weight_codes,
+                              spec.threshold, spec.flip)]
     config_text = json.dumps(base_config.to_dict(), sort_keys=True, default=str).encode()
     return {
         "kind": "sweep",

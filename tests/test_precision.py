@@ -46,3 +46,16 @@ def test_compare_rows_equal_the_simulator_and_the_scheduler(data, full_model):
     assert f["energy_j"] == map_model(full_model, acc, SHAPE, batch=1).energy_j and f["binary_macs"] == 0
     text = "\n".join(precision_markdown(df.to_dict("records")))
     assert "`bin`" in text and "same (electronic)" in text and "nan" not in text
+
+
+def test_mixed_checkpoint_is_mixed_and_runs_on_chips(data):
+    """The shipped Hybrid-Net network: k-bit conv2/fc3 as bit-plane passes on sampled chips."""
+    acc = Accelerator(presets.load("lightbulb"))
+    mixed = load_pretrained("mnist-cnn-mixed")
+    assert precision.precision_of(mixed, SHAPE) == ("mixed", ["conv2", "fc3"])
+    df = precision.compare({"mixed": mixed}, {"lightbulb": acc}, (data[0][:32], data[1][:32]), chips=1, seed=1)
+    chips = simulate_accuracy(mixed, acc, (data[0][:32], data[1][:32]), chips=1, seed=1, progress=False)["accuracy"]
+    row = df.iloc[0]
+    assert row["accuracy_mean"] == chips.mean()
+    rep = map_model(mixed, acc, SHAPE, batch=1)
+    assert row["binary_macs"] == rep.binary_macs > row["logical_macs"] == rep.logical_macs

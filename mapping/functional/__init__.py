@@ -18,8 +18,11 @@ receiver shot/thermal noise per readout (``accel.components.Receiver.noise_sigma
 ADC of ``accel.components.Adc.bits`` bits per chunk when K > N (partial sums added
 digitally) or the comparator when K <= N, and the folded BatchNorm threshold. Activation rings see their input
 bit every cycle; weight rings hold theirs for a tile (so cells are fixed per (output, chunk)
-and noise is drawn per readout). The ideal chip (``chip_sample=None``) has α = β = γ = 0,
-δ = 1; without noise it reproduces the software BNN exactly.
+and noise is drawn per readout). Multi-bit layers (k_a-bit codes × k_w-bit weights) run as
+k_a·k_w ±1 bit-plane passes on the same cells, each readout through the noise and the ADC
+(always, also when K <= N), shift-added in the back end (:mod:`mapping.functional.multibit`).
+The ideal chip (``chip_sample=None``) has α = β = γ = 0, δ = 1; without noise it reproduces
+the software BNN exactly.
 
 Randomness: chip ``k`` of seed ``s`` uses ``photonics.variation.chip_seed_sequence(s, k)`` for
 its variation and an independent child of it (``accel.chip.chip_stream``) for the receiver
@@ -164,16 +167,18 @@ class _Readout:
         return self.sigma_by_cells[lengths - 1]
 
 
-def _layer_cells(net: Network, coefficients: np.ndarray | None, readout: _Readout) -> dict[str, LayerCells]:
-    """Per-layer cells of one chip; ``coefficients`` calibrated (units, M, N, 4), None = ideal."""
+def _layer_cells(net: Network, coefficients: np.ndarray | None, readout: _Readout) -> dict[str, tuple[LayerCells, ...]]:
+    """Per-layer cells of one chip, one per geometry (weight plane); ``coefficients`` calibrated
+    (units, M, N, 4), None = ideal."""
     out = {}
-    for name, geo in net.geometries.items():
+    for name, geos in net.geometries.items():
+        g = geos[0]
         if coefficients is None:
-            coef = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64).expand(1, geo.out_features, geo.n_chunks, geo.chunk, 4)
+            coef = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64).expand(1, g.out_features, g.n_chunks, g.chunk, 4)
         else:
             unit, vdu = net.cells_index[name]
             coef = torch.from_numpy(coefficients[unit, vdu])  # (R, O, C, N, 4)
-        out[name] = LayerCells.from_coefficients(geo, coef, readout.sigma(geo))
+        out[name] = tuple(LayerCells.from_coefficients(geo, coef, readout.sigma(geo)) for geo in geos)
     return out
 
 
@@ -208,7 +213,7 @@ def _predict(net: Network, ideal: IdealRun, chip_sample, noise, generator_seed=N
 
 def _outputs(net: Network, ideal: IdealRun, chip_sample, noise, generator_seed=None, dense_probability=None, stream=0):
     acc = net.accelerator
-    max_cells = max([acc.N] + [g.k for g in net.geometries.values() if g.comparator])
+    max_cells = max([acc.N] + [g.k for geos in net.geometries.values() for g in geos if g.comparator])
     readout = _Readout.build(acc, noise, max_cells)
     if chip_sample is None and readout.scale == 0 and readout.adc.exact:
         return ideal.outputs.clone(), dict.fromkeys(net.geometries, 0)
@@ -301,8 +306,8 @@ def simulate_chip(model, accelerator, dataset, *, chip, seed, variation=None, tu
                   conditions=None) -> dict:
     """One chip's row: ``chip``, ``accuracy``, ``tuning_power_w``, ``common_mode_power_w``
     (tracking, outside the tuning power), ``rings_out_of_range``,
-    ``lock_time_s`` and ``flipped_<layer>`` (fraction of that binary layer's sign activations,
-    over the whole dataset, that differ from the ideal chip's). A pure function of its arguments.
+    ``lock_time_s`` and ``flipped_<layer>`` (fraction of that optical layer's output activations,
+    signs or codes, over the whole dataset, that differ from the ideal chip's). A pure function of its arguments.
     ``variation`` / ``tuning`` / ``noise`` or ``conditions`` as in :func:`simulate_accuracy`.
     """
     chip = check_int("chip", chip, lo=0)

@@ -1,4 +1,4 @@
-"""One binary layer as the optical hardware computes it (helper of ``mapping.functional``).
+"""One binary layer (or one ±1 pass) as the optical hardware computes it (helper of ``mapping.functional``).
 
 A layer's dot products are split into chunks of ``N`` (one VDU readout each). With per-cell
 coefficients ``c(a, w) = alpha + beta*a + gamma*w + delta*a*w`` a chunk readout is::
@@ -8,9 +8,10 @@ coefficients ``c(a, w) = alpha + beta*a + gamma*w + delta*a*w`` a chunk readout 
 
 with ``n`` Gaussian receiver noise. ``r`` goes either to a comparator (one chunk, thresholded
 layer; the reference sits half-way between the two popcount levels around the threshold) or
-to an ADC whose outputs are summed digitally. Both give exactly the ideal result whenever
-``|e + n| < 1`` (half a level step), so the ideal sums are computed with one plain conv/matmul
-and only readouts that can differ are evaluated cell by cell:
+to an ADC whose outputs are summed digitally (every chunk of a ``digital`` geometry: the ±1
+passes of a multi-bit layer, :mod:`mapping.functional.multibit`). Both give exactly the ideal
+result whenever ``|e + n| < 1`` (half a level step), so the ideal sums are computed with one
+plain conv/matmul and only readouts that can differ are evaluated cell by cell:
 
 * ``|e| <= bound = sum_j |w_dev_j| + |bias|`` for every input, so a readout can differ only
   when ``|n| > 1 - bound``. For chunks with a small probability ``p`` of that, the readouts
@@ -48,11 +49,15 @@ _DENSE_BATCH_BYTES = 128 * 2**20
 
 @dataclass(frozen=True)
 class LayerGeometry:
-    """Chip-independent description of one binary layer.
+    """Chip-independent description of one binary layer, or one ±1 pass of a multi-bit layer.
 
     ``weight`` is (O, K) ±1 float32 in torch's flatten order; ``kernel`` is (C_in, kh, kw) for a
     conv and ``None`` for a linear layer; ``threshold`` (int64) / ``flip`` (bool) per output
     channel: output +1 iff ``s <= threshold`` (flip) or ``s >= threshold``; ``chunk`` is N.
+    ``digital``: every chunk readout goes through the ADC and the digital sum is the result
+    (the passes of multi-bit layers, :mod:`mapping.functional.multibit`, whose back end
+    decides): no comparator even when K <= N; ``threshold``/``flip`` are None, and
+    :func:`apply_readouts` marks the images whose sums differ.
     """
 
     name: str
@@ -61,9 +66,10 @@ class LayerGeometry:
     stride: tuple[int, int]
     padding: tuple[int, int]
     pad_value: float
-    threshold: torch.Tensor
-    flip: torch.Tensor
+    threshold: torch.Tensor | None
+    flip: torch.Tensor | None
     chunk: int
+    digital: bool = False
 
     @property
     def out_features(self) -> int:
@@ -79,8 +85,8 @@ class LayerGeometry:
 
     @property
     def comparator(self) -> bool:
-        """True when one readout per output feeds the comparator directly (K <= N)."""
-        return self.n_chunks == 1
+        """True when one readout per output feeds the comparator directly (K <= N, not digital)."""
+        return self.n_chunks == 1 and not self.digital
 
     def chunk_lengths(self) -> np.ndarray:
         """Cells used by each chunk, shape (C,)."""
@@ -357,8 +363,8 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     """Hardware sums given the ideal sums ``s0`` of input ``a`` and a :class:`ReadoutDraw`.
 
     Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
-    output sign differs from the ideal one. ADC layers: the digital sum of quantised chunk
-    readouts. Comparator layers: the ideal sum, except where the analog comparator decided
+    output sign (some sum, for a ``digital`` geometry) differs from the ideal one. ADC layers:
+    the digital sum of quantised chunk readouts. Comparator layers: the ideal sum, except where the analog comparator decided
     otherwise, where it is the nearest integer on the hardware's side of the threshold (so
     :func:`decide` gives the hardware output).
     """
@@ -369,14 +375,13 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
     if index is not None:
-        o = index[1]
-        flipped = _decide_at(geometry, s[index], o) != _decide_at(geometry, s0[index], o)
+        flipped = _differs(geometry, s[index], s0[index], index[1])
         changed[index[0][flipped]] = True
     if draw.dense.any():
         _dense(geometry, cells, readouts, s, adc, rng, generator, draw)
         outs = torch.from_numpy(np.flatnonzero(draw.dense.any(axis=1)))
         o = outs.reshape((1, -1) + (1,) * (s.dim() - 2))
-        flipped = _decide_at(geometry, s[:, outs], o) != _decide_at(geometry, s0[:, outs], o)
+        flipped = _differs(geometry, s[:, outs], s0[:, outs], o)
         changed |= flipped.reshape(s.shape[0], -1).any(dim=1)
     return s, changed
 
@@ -388,6 +393,14 @@ def hardware_sums(geometry: LayerGeometry, cells: LayerCells, a: torch.Tensor, a
     s0 = ideal_sums(geometry, a)
     draw = draw_readouts(geometry, cells, adc, s0[0, 0].numel() * s0.shape[0], rng, dense_probability)
     return apply_readouts(geometry, cells, draw, a, s0, adc, rng, generator)
+
+
+def _differs(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """Where the outputs of sums ``s`` differ from those of ``s0`` (sign outputs; the sums
+    themselves for a digital geometry)."""
+    if geometry.digital:
+        return s != s0
+    return _decide_at(geometry, s, out) != _decide_at(geometry, s0, out)
 
 
 def _decide_at(geometry: LayerGeometry, s: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,11 @@
 """A folded BNN on the accelerator's cells, run chip by chip (helper of ``mapping.functional``).
 
-The ideal chip's run on a set of images (:class:`IdealRun`: every binary layer's ±1 input and
-exact sums, the predictions) is chip-independent and computed once. A sampled chip differs
+The ideal chip's run on a set of images (:class:`IdealRun`: every optical layer's input and
+exact integer sums, the predictions) is chip-independent and computed once. A sampled chip differs
 from it only where some readout differs, so :func:`run_chip` works incrementally and exactly:
-layer by layer it draws the readouts that can differ (:mod:`mapping.functional.layer`), and
-keeps the set S of images whose signs have left the ideal path. Images outside S have the
+layer by layer it draws the readouts that can differ (:mod:`mapping.functional.layer`; every
+pass of a multi-bit layer, :mod:`mapping.functional.multibit`), and keeps the set S of images
+whose output activations (signs or codes) have left the ideal path. Images outside S have the
 ideal input at the next layer (taken from the cache); the hardware activations of images in
 S are carried forward from layer to layer (``FoldedBNN.run_steps``). Outputs (and so
 predictions) outside S are the ideal ones.
@@ -18,9 +19,11 @@ import torch
 
 from accel import Accelerator
 from mapping.networks.folding import FoldedBNN
+from mapping.networks.quant_folding import QuantLayerSpec
 from mapping.functional.layer import (
     Adc, LayerCells, LayerGeometry, apply_readouts, decide, draw_readouts, ideal_sums,
 )
+from mapping.functional.multibit import accumulate, draw_passes, pass_geometries, pass_order
 from mapping.performance.schedule import assign_vdus
 
 __all__ = ["BATCH_IMAGES", "Network", "IdealRun", "run_chip"]
@@ -33,30 +36,36 @@ BATCH_IMAGES = 2000
 class Network:
     """Chip-independent mapping of a folded BNN onto an accelerator.
 
-    ``geometries[name]`` per binary layer (forward order); ``cells_index[name]`` = (unit, vdu)
+    ``geometries[name]`` per optical layer (forward order): a tuple of one geometry for a binary
+    layer (``BinaryLayerSpec``), of one digital geometry per weight plane for a multi-bit layer
+    (``QuantLayerSpec``, :mod:`mapping.functional.multibit`); ``cells_index[name]`` = (unit, vdu)
     arrays (R, O, C) of each (replica, output, chunk) from ``mapping.performance.schedule.assign_vdus``
-    (positions = output positions of one image); ``positions[name]`` readouts per image and pair.
+    (positions = output positions of one image; every pass of a multi-bit layer uses the same
+    cells); ``positions[name]`` readouts per image and pair.
     """
 
     folded: FoldedBNN
     accelerator: Accelerator
-    geometries: dict[str, LayerGeometry] = field(default_factory=dict)
+    geometries: dict[str, tuple[LayerGeometry, ...]] = field(default_factory=dict)
     cells_index: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
     positions: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
         n = self.accelerator.N
         for spec in self.folded.layers:
-            o = spec.weight_pm1.shape[0]
-            if spec.kind == "conv":
-                kernel = tuple(spec.weight_pm1.shape[1:])
-                positions = int(np.prod(spec.out_shape[1:]))
-                stride, padding = tuple(spec.stride), tuple(spec.padding)
+            positions = int(np.prod(spec.out_shape[1:])) if spec.kind == "conv" else 1
+            if isinstance(spec, QuantLayerSpec):
+                o = spec.weight_codes.shape[0]
+                self.geometries[spec.name] = pass_geometries(spec, n)
             else:
-                kernel, positions, stride, padding = None, 1, (1, 1), (0, 0)
-            self.geometries[spec.name] = LayerGeometry(
-                spec.name, spec.weight_pm1.reshape(o, -1).float(), kernel, stride, padding, float(spec.pad_value),
-                spec.threshold, spec.flip, n)
+                o = spec.weight_pm1.shape[0]
+                if spec.kind == "conv":
+                    kernel, stride, padding = tuple(spec.weight_pm1.shape[1:]), tuple(spec.stride), tuple(spec.padding)
+                else:
+                    kernel, stride, padding = None, (1, 1), (0, 0)
+                self.geometries[spec.name] = (LayerGeometry(
+                    spec.name, spec.weight_pm1.reshape(o, -1).float(), kernel, stride, padding, float(spec.pad_value),
+                    spec.threshold, spec.flip, n),)
             assignment = assign_vdus(self.accelerator, out_channels=o, k=spec.K, positions=positions)
             self.cells_index[spec.name] = (np.moveaxis(assignment.unit, 2, 0), np.moveaxis(assignment.vdu, 2, 0))
             self.positions[spec.name] = positions
@@ -64,9 +73,10 @@ class Network:
 
 @dataclass(eq=False)
 class IdealRun:
-    """The ideal chip on ``images``: per binary layer its ±1 input (int8) and exact sums (int16
-    or int32), the network's output tensor (``outputs``, e.g. the logits) and the predictions
-    (its argmax over dimension 1)."""
+    """The ideal chip on ``images``: per optical layer its input (int8: ±1 or codes) and exact
+    integer sums (binary layers: ±1 sums, int16 or int32; multi-bit layers: the back end's ``A``
+    from the ideal passes, int32), the network's output tensor (``outputs``, e.g. the logits) and
+    the predictions (its argmax over dimension 1)."""
 
     images: torch.Tensor
     inputs: dict[str, torch.Tensor]
@@ -80,10 +90,16 @@ class IdealRun:
         sums: dict[str, list] = {name: [] for name in network.geometries}
 
         def dot(spec, a):
-            geo = network.geometries[spec.name]
-            s = ideal_sums(geo, a)
+            geos = network.geometries[spec.name]
+            if isinstance(spec, QuantLayerSpec):
+                planes = spec.input_planes(a)
+                s = sum(spec.pass_term(i, j, ideal_sums(geos[j], planes[i])) for i, j in pass_order(spec))
+                stored = torch.int32
+            else:
+                s = ideal_sums(geos[0], a)
+                stored = torch.int16 if geos[0].k < 2**15 else torch.int32
             inputs[spec.name].append(a.to(torch.int8))
-            sums[spec.name].append(s.to(torch.int16 if geo.k < 2**15 else torch.int32))
+            sums[spec.name].append(s.to(stored))
             return s
 
         outputs = [network.folded.forward(images[i : i + BATCH_IMAGES], dot=dot) for i in range(0, len(images), BATCH_IMAGES)]
@@ -91,11 +107,11 @@ class IdealRun:
                    torch.cat(outputs), torch.cat([out.argmax(1) for out in outputs]))
 
 
-def run_chip(network: Network, ideal: IdealRun, cells: dict[str, LayerCells], adc: Adc,
+def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCells, ...]], adc: Adc,
              rng: np.random.Generator, generator: torch.Generator, dense_probability: float | None = None):
     """Hardware output tensor of one chip (``ideal.outputs`` where an image stayed on the ideal
-    path) and, per binary layer, the number of sign activations that differ from the ideal
-    chip's (module docstring)."""
+    path) and, per optical layer, the number of output activations (signs or codes) that differ
+    from the ideal chip's (module docstring)."""
     options = {} if dense_probability is None else {"dense_probability": dense_probability}
     folded = network.folded
     names = list(network.geometries)
@@ -109,8 +125,18 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, LayerCells], ad
         members = torch.zeros(0, dtype=torch.int64)  # S: batch rows off the ideal path, sorted
         a_members = None  # their input to the current layer
         for i, name in enumerate(names):
-            geo = network.geometries[name]
-            draw = draw_readouts(geo, cells[name], adc, n_rows * network.positions[name], rng, **options)
+            spec, readouts = specs[name], n_rows * network.positions[name]
+            if isinstance(spec, QuantLayerSpec):
+                members, out_members = _multibit_layer(network, ideal, spec, cells[name], adc, rng, generator, options,
+                                                       rows, readouts, members, a_members)
+                if out_members is None:
+                    continue
+                ideal_out = spec.activate(ideal.sums[name][rows][members].float())
+                flips[name] += int((out_members != ideal_out).sum())
+                a_members = folded.run_steps(out_members, steps[i] + 1, steps[i + 1])
+                continue
+            geo, layer_cells = network.geometries[name][0], cells[name][0]
+            draw = draw_readouts(geo, layer_cells, adc, readouts, rng, **options)
             if draw.empty and not len(members):
                 continue
             if draw.empty:
@@ -121,13 +147,35 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, LayerCells], ad
                 if len(members):
                     a[members] = a_members
                     s0[members] = ideal_sums(geo, a_members)
-                s, changed = apply_readouts(geo, cells[name], draw, a, s0, adc, rng, generator)
+                s, changed = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator)
                 members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
                 s_members = s[members]
             if len(members):
                 ideal_out = decide(geo, ideal.sums[name][rows][members].float())
                 flips[name] += int((decide(geo, s_members) != ideal_out).sum())
-                a_members = folded.run_steps(specs[name].binarize(s_members), steps[i] + 1, steps[i + 1])
+                a_members = folded.run_steps(spec.binarize(s_members), steps[i] + 1, steps[i + 1])
         if len(members):
             outputs[b0 + members] = a_members
     return outputs, flips
+
+
+def _multibit_layer(network, ideal, spec, cells, adc, rng, generator, options, rows, readouts, members, a_members):
+    """One multi-bit layer of :func:`run_chip` on a batch: the updated S and the output
+    activations of its members (None when S is empty and every readout is ideal). An image joins
+    S when its output codes differ from those of the ideal passes on its input."""
+    geos = network.geometries[spec.name]
+    draws = draw_passes(spec, geos, cells, adc, readouts, rng, **options)
+    if all(d.empty for d in draws):
+        if not len(members):
+            return members, None
+        return members, spec.activate(accumulate(spec, geos, cells, draws, a_members, adc, rng, generator)[0])
+    h = ideal.inputs[spec.name][rows].float()
+    if len(members):
+        h[members] = a_members
+    a_hw, a_ideal = accumulate(spec, geos, cells, draws, h, adc, rng, generator)
+    differ = (a_hw != a_ideal).reshape(len(h), -1).any(dim=1).nonzero().flatten()  # only these can change codes
+    changed = (spec.activate(a_hw[differ]) != spec.activate(a_ideal[differ])).flatten(1).any(dim=1)
+    members = torch.unique(torch.cat([members, differ[changed]]))
+    if not len(members):
+        return members, None
+    return members, spec.activate(a_hw[members])

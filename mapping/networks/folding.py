@@ -2,8 +2,11 @@
 
 The BatchNorm and sign that follow a binary layer fold into one integer threshold per output
 channel: the output is +1 iff ``s >= threshold`` (``flip`` False) or ``s <= threshold``
-(``flip`` True, negative BatchNorm scale). ``export_binary`` builds that folded network and
-checks it predicts exactly what the model predicts.
+(``flip`` True, negative BatchNorm scale). Optical layers with k-bit operands
+(:class:`mapping.networks.quant.QuantConv2d`/``QuantLinear``) or a k-bit output (an
+:class:`~mapping.networks.quant.ActQuant` after the BatchNorm) fold into several thresholds per
+channel on their integer sum (:mod:`mapping.networks.quant_folding`). ``export_binary`` builds
+that folded network and checks it predicts exactly what the model predicts.
 """
 from __future__ import annotations
 
@@ -16,6 +19,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input
+from mapping.networks.quant import ActQuant, QuantConv2d, QuantLinear, integer_range
+from mapping.networks.quant_folding import QuantLayerSpec, fold_levels
 from photonics.validation import check_int
 
 __all__ = ["BinaryLayerSpec", "FoldedBNN", "fold_threshold", "export_binary"]
@@ -67,29 +72,32 @@ class BinaryLayerSpec:
 
 
 class FoldedBNN:
-    """The exported network: binary layers as ``BinaryLayerSpec`` + electronic layers in float.
+    """The exported network: optical layers as ``BinaryLayerSpec`` (±1 in, sign out) or
+    ``QuantLayerSpec`` (k-bit operands or output) + electronic layers in float.
 
-    ``forward(x, dot=None, record=None)``: ``dot(spec, a_pm1) -> s`` replaces the ideal sums
-    (same shape, float); ``record`` (a dict) receives each binary layer's ±1 output by name.
+    ``forward(x, dot=None, record=None)``: ``dot(spec, h) -> s`` replaces the ideal integer sums
+    (``spec.ideal_sum(h)``: same shape, float) of the layer input ``h`` (±1 or codes); ``record``
+    (a dict) receives each optical layer's output (±1 or codes) by name.
     """
 
-    def __init__(self, plan: list, layers: list[BinaryLayerSpec], input_shape: tuple, source: nn.Module,
-                 sign_modules: dict[str, nn.Module]):
+    def __init__(self, plan: list, layers: list, input_shape: tuple, source: nn.Module,
+                 output_modules: dict[str, nn.Module]):
         self._plan = plan
         self.layers = layers
         self.input_shape = tuple(input_shape)
         self.source = source
-        self._sign_modules = sign_modules
+        self._output_modules = output_modules
 
     @property
     def binary_macs(self) -> int:
-        """Binary multiply-accumulates per image (Σ over binary layers of K · outputs)."""
+        """Binary multiply-accumulates per image on the optical engine (Σ over optical layers of
+        K · outputs · passes; a k_a-bit × k_w-bit layer makes k_a·k_w ±1 passes)."""
         total = 0
         for spec in self.layers:
             n_out = 1
             for d in spec.out_shape:
                 n_out *= d
-            total += spec.K * n_out
+            total += spec.K * n_out * (spec.passes if isinstance(spec, QuantLayerSpec) else 1)
         return total
 
     def forward(self, x: torch.Tensor, dot: Callable | None = None, record: dict | None = None) -> torch.Tensor:
@@ -115,7 +123,7 @@ class FoldedBNN:
                     expected = (h.shape[0],) + tuple(spec.out_shape)
                     if tuple(s.shape) != expected:
                         raise ValueError(f"dot returned shape {tuple(s.shape)} for layer '{spec.name}'; expected {expected}")
-                    h = spec.binarize(s)
+                    h = spec.activate(s) if isinstance(spec, QuantLayerSpec) else spec.binarize(s)
                     if record is not None:
                         record[spec.name] = h
                 else:
@@ -130,7 +138,7 @@ class FoldedBNN:
         return torch.cat([self.forward(x[i : i + batch_size], dot).argmax(1) for i in range(0, len(x), batch_size)])
 
     def verify(self, images: torch.Tensor, batch_size: int = 250) -> int:
-        """Check that every binary layer's signs and every prediction equal the source model's.
+        """Check that every optical layer's outputs (signs or codes) and every prediction equal the source model's.
 
         Returns the number of images checked; raises RuntimeError naming the first differing layer.
         """
@@ -140,7 +148,7 @@ class FoldedBNN:
         was_training = model.training
         model.eval()
         seen: dict[str, torch.Tensor] = {}
-        hooks = [m.register_forward_hook(lambda _m, _i, out, n=n: seen.__setitem__(n, out)) for n, m in self._sign_modules.items()]
+        hooks = [m.register_forward_hook(lambda _m, _i, out, n=n: seen.__setitem__(n, out)) for n, m in self._output_modules.items()]
         try:
             with torch.no_grad():
                 for start in range(0, len(images), batch_size):
@@ -151,7 +159,7 @@ class FoldedBNN:
                     for spec in self.layers:
                         diff = int((ours[spec.name] != seen[spec.name]).sum())
                         if diff:
-                            raise RuntimeError(f"folded layer '{spec.name}' differs from the model on {diff} sign activations "
+                            raise RuntimeError(f"folded layer '{spec.name}' differs from the model on {diff} activations "
                                                f"in images {start}..{start + len(x) - 1}")
                     bad = (folded_logits.argmax(1) != model_logits.argmax(1)).nonzero()
                     if len(bad):
@@ -196,8 +204,9 @@ def fold_threshold(K: int, bn: nn.Module | None = None, channels: int = 1) -> tu
 
 
 _FLOAT_OK = (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout, nn.ReLU, nn.Hardtanh,
-             nn.BatchNorm1d, nn.BatchNorm2d, Sign)
-_KEEPS_PM1 = (nn.MaxPool2d, nn.Flatten, nn.Identity, nn.Dropout)
+             nn.BatchNorm1d, nn.BatchNorm2d, Sign, ActQuant)
+_KEEPS_PM1 = (nn.MaxPool2d, nn.Flatten, nn.Identity, nn.Dropout)  # keep ±1 values and codes alike
+_OPTICAL = (BinaryConv2d, BinaryLinear, QuantConv2d, QuantLinear)
 
 
 def _flat_layers(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Module]]:
@@ -211,13 +220,40 @@ def _flat_layers(model: nn.Module, prefix: str = "") -> list[tuple[str, nn.Modul
     return out
 
 
+def _is_optical(m: nn.Module) -> bool:
+    return isinstance(m, _OPTICAL) and (getattr(m, "binary", False) or getattr(m, "quantized", False))
+
+
+def _check_optical_input(name: str, m: nn.Module, value: tuple, source: str) -> None:
+    """``value``: what the layer input holds, ("pm1",), ("codes", bits) or ("float",)."""
+    label = f"'{name}' ({type(m).__name__})"
+    if isinstance(m, (BinaryConv2d, BinaryLinear)):
+        if value[0] != "pm1":
+            raise ValueError(f"binary layer {label} gets non-±1 input from {source}; put a Sign before it")
+        return
+    want = f"{m.act_bits}-bit codes from an ActQuant(bits={m.act_bits})"
+    if value[0] == "pm1":
+        raise ValueError(f"quant layer {label} gets ±1 input from {source}; it takes {want} (act_bits={m.act_bits})")
+    if value[0] == "float":
+        raise ValueError(f"quant layer {label} gets non-code input from {source}; "
+                         f"put an ActQuant(bits={m.act_bits}) before it")
+    if value[1] != m.act_bits:
+        raise ValueError(f"quant layer {label} gets {value[1]}-bit codes from {source}; "
+                         f"act_bits={m.act_bits} needs {want}")
+
+
 def export_binary(model: nn.Module, probe: torch.Tensor | None = None, input_shape: tuple | None = None) -> FoldedBNN:
     """Fold a sequential BNN into a :class:`FoldedBNN` and verify it.
 
-    Each binary layer must be followed by an optional BatchNorm and a :class:`Sign`, and get ±1
-    input. Other layers must be electronic (``electronic = True``) or parameter-free/BatchNorm.
+    Each optical layer (BinaryConv2d/BinaryLinear, QuantConv2d/QuantLinear) must be followed by an
+    optional BatchNorm and a :class:`Sign` (±1 output) or an :class:`ActQuant` (code output). A
+    binary layer must get ±1 input (from a Sign), a quant layer codes of exactly its ``act_bits``
+    (from an ActQuant); only MaxPool2d/Flatten/Identity/Dropout may sit in between. Other layers
+    must be electronic (``electronic = True``) or parameter-free/BatchNorm/ActQuant. Violations
+    raise ValueError naming the layer. A binary layer with BatchNorm and Sign folds into a
+    :class:`BinaryLayerSpec`, any other optical layer into a :class:`QuantLayerSpec`.
     The folded network is checked on ``probe`` images (default: 64 seeded uniform [0, 1] images)
-    to give exactly the model's sign activations and predictions; RuntimeError otherwise.
+    to give exactly the model's activations and predictions; RuntimeError otherwise.
     Bitwise equality is guaranteed with :class:`ExactBatchNorm1d`/``2d``; plain ``nn.BatchNorm``
     layers fold too but rely on the probe check.
     """
@@ -229,27 +265,32 @@ def export_binary(model: nn.Module, probe: torch.Tensor | None = None, input_sha
     items = _flat_layers(model)
     shapes = _trace_shapes(model, items, input_shape)
     plan: list = []
-    specs: list[BinaryLayerSpec] = []
-    sign_modules: dict[str, nn.Module] = {}
-    pm1, pm1_from = False, "the model input"
+    specs: list = []
+    output_modules: dict[str, nn.Module] = {}
+    value, source = ("float",), "the model input"
     i = 0
     while i < len(items):
         name, m = items[i]
-        if getattr(m, "binary", False) and isinstance(m, (BinaryConv2d, BinaryLinear)):
-            if not pm1:
-                raise ValueError(f"binary layer '{name}' ({type(m).__name__}) gets non-±1 input from {pm1_from}; put a Sign before it")
+        if _is_optical(m):
+            _check_optical_input(name, m, value, source)
             bn, j = None, i + 1
             if j < len(items) and isinstance(items[j][1], (nn.BatchNorm1d, nn.BatchNorm2d)):
                 bn, j = items[j][1], j + 1
-            if j >= len(items) or not isinstance(items[j][1], Sign):
+            if j >= len(items) or not isinstance(items[j][1], (Sign, ActQuant)):
                 after = f"'{items[j][0]}' ({type(items[j][1]).__name__})" if j < len(items) else "the end of the model"
-                raise ValueError(f"binary layer '{name}' ({type(m).__name__}) must be followed by [BatchNorm and] Sign to fold; found {after}")
+                kind = "binary" if getattr(m, "binary", False) else "quant"
+                raise ValueError(f"{kind} layer '{name}' ({type(m).__name__}) must be followed by [BatchNorm and] Sign or "
+                                 f"ActQuant to fold; found {after}")
             if bn is not None:
                 _check_bn(items[i + 1][0], bn, m.out_channels if isinstance(m, nn.Conv2d) else m.out_features)
-            specs.append(_spec(name, m, bn, shapes[name]))
-            sign_modules[name] = items[j][1]
+            act = items[j][1]
+            if isinstance(m, (BinaryConv2d, BinaryLinear)) and isinstance(act, Sign):
+                specs.append(_spec(name, m, bn, shapes[name]))
+            else:
+                specs.append(_quant_spec(name, m, bn, act, shapes[name]))
+            output_modules[name] = act
             plan.append(len(specs) - 1)
-            pm1, pm1_from = True, f"'{name}'"
+            value, source = (("pm1",) if isinstance(act, Sign) else ("codes", act.bits)), f"'{name}'"
             i = j + 1
             continue
         if isinstance(m, (nn.Conv2d, nn.Linear)) and not getattr(m, "binary", False):
@@ -258,16 +299,18 @@ def export_binary(model: nn.Module, probe: torch.Tensor | None = None, input_sha
                                 "use BinaryConv2d/BinaryLinear or mapping.bnn.electronic(layer)")
         elif not isinstance(m, _FLOAT_OK):
             raise TypeError(f"unsupported layer '{name}' ({type(m).__name__}); supported: BinaryConv2d, BinaryLinear, "
-                            f"electronic Conv2d/Linear, {', '.join(t.__name__ for t in _FLOAT_OK)}")
+                            f"QuantConv2d, QuantLinear, electronic Conv2d/Linear, {', '.join(t.__name__ for t in _FLOAT_OK)}")
         plan.append(copy.deepcopy(m).eval())
         if isinstance(m, Sign):
-            pm1, pm1_from = True, f"'{name}'"
+            value, source = ("pm1",), f"'{name}'"
+        elif isinstance(m, ActQuant):
+            value, source = ("codes", m.bits), f"'{name}'"
         elif not isinstance(m, _KEEPS_PM1):
-            pm1, pm1_from = False, f"'{name}' ({type(m).__name__})"
+            value, source = ("float",), f"'{name}' ({type(m).__name__})"
         i += 1
     if not specs:
-        raise ValueError("model has no binary layers (BinaryConv2d/BinaryLinear) to export")
-    folded = FoldedBNN(plan, specs, input_shape, model, sign_modules)
+        raise ValueError("model has no optical layers (BinaryConv2d/BinaryLinear/QuantConv2d/QuantLinear) to export")
+    folded = FoldedBNN(plan, specs, input_shape, model, output_modules)
     if probe is None:
         probe = torch.rand((64,) + input_shape, generator=torch.Generator().manual_seed(0))
     folded.verify(probe)
@@ -284,25 +327,74 @@ def _check_bn(name: str, bn: nn.Module, n_out: int) -> None:
             raise ValueError(f"BatchNorm '{name}' has a non-finite {pname}; cannot fold")
 
 
+def _layout(name: str, m: nn.Module) -> tuple[int, str, tuple, tuple]:
+    """K, kind, stride and padding of an optical conv or linear layer."""
+    if isinstance(m, nn.Conv2d):
+        if m.groups != 1 or m.dilation != (1, 1):
+            kind = "binary" if getattr(m, "binary", False) else "quant"
+            raise ValueError(f"{kind} layer '{name}' has groups={m.groups}, dilation={m.dilation}; allowed: groups=1, dilation=(1, 1)")
+        return m.in_channels * m.kernel_size[0] * m.kernel_size[1], "conv", tuple(m.stride), tuple(m.padding)
+    return m.in_features, "linear", (), ()
+
+
 def _spec(name: str, m: nn.Module, bn, shapes: tuple) -> BinaryLayerSpec:
     w = m.weight.detach()
     weight_pm1 = torch.where(w >= 0, 1.0, -1.0).to(torch.float32)
-    if isinstance(m, BinaryConv2d):
-        if m.groups != 1 or m.dilation != (1, 1):
-            raise ValueError(f"binary layer '{name}' has groups={m.groups}, dilation={m.dilation}; allowed: groups=1, dilation=(1, 1)")
-        K = m.in_channels * m.kernel_size[0] * m.kernel_size[1]
-        kind, stride, padding = "conv", tuple(m.stride), tuple(m.padding)
-    else:
-        K, kind, stride, padding = m.in_features, "linear", (), ()
+    K, kind, stride, padding = _layout(name, m)
     threshold, flip = fold_threshold(K, bn, channels=weight_pm1.shape[0])
     in_shape, out_shape = shapes
     return BinaryLayerSpec(name, kind, weight_pm1, threshold, flip, stride, padding, PAD_VALUE, in_shape, out_shape, K)
 
 
+def _quant_spec(name: str, m: nn.Module, bn, act: nn.Module, shapes: tuple) -> QuantLayerSpec:
+    """Fold a quant layer (or a binary layer followed by an ActQuant) with its BatchNorm and Sign/ActQuant."""
+    K, kind, stride, padding = _layout(name, m)
+    quant = isinstance(m, (QuantConv2d, QuantLinear))
+    if quant:
+        weight_codes = m.integer_weights().to(torch.float32)
+        weight_bits, act_bits, pad_value = m.weight_bits, m.act_bits, float(getattr(m, "pad_value", 0.0))
+        lo, hi = integer_range(K, act_bits, weight_bits)
+        step = 1
+    else:
+        weight_codes = torch.where(m.weight.detach() >= 0, 1.0, -1.0).to(torch.float32)
+        weight_bits, act_bits, pad_value = 1, None, PAD_VALUE
+        lo, hi, step = -K, K, 2
+    channels = weight_codes.shape[0]
+    top = act.levels if isinstance(act, ActQuant) else 1
+    modules = [x for x in (m, bn, act) if x is not None]
+    states = [x.training for x in modules]
+
+    def evaluate(levels: torch.Tensor) -> torch.Tensor:
+        shape = (len(levels), channels) + ((1, 1) if kind == "conv" else ())
+        y = levels.view((-1,) + (1,) * (len(shape) - 1)).expand(shape).contiguous()
+        if quant:
+            y = m.scale_integer(y)
+        if bn is not None:
+            y = bn(y)
+        y = act(y) if isinstance(act, ActQuant) else (y >= 0).to(y.dtype)
+        return y.reshape(len(levels), channels).round().to(torch.int64)
+
+    for x in modules:
+        x.eval()
+    try:
+        with torch.no_grad():
+            threshold, flip = fold_levels(lo, hi, step, evaluate, channels, top, name)
+            scale = float(m.scale().detach()) if quant else 1.0
+    finally:
+        for x, state in zip(modules, states):
+            x.train(state)
+    out_bits = act.bits if isinstance(act, ActQuant) else None
+    if out_bits is None:
+        threshold = threshold[:, 0]
+    in_shape, out_shape = shapes
+    return QuantLayerSpec(name, kind, weight_codes, weight_bits, act_bits, scale, threshold, flip, out_bits, stride,
+                          padding, pad_value, in_shape, out_shape, K)
+
+
 def _trace_shapes(model: nn.Module, items: list, input_shape: tuple) -> dict[str, tuple]:
     shapes: dict[str, tuple] = {}
     hooks = [m.register_forward_hook(lambda _m, inp, out, n=n: shapes.__setitem__(n, (tuple(inp[0].shape[1:]), tuple(out.shape[1:]))))
-             for n, m in items if isinstance(m, (BinaryConv2d, BinaryLinear))]
+             for n, m in items if isinstance(m, _OPTICAL)]
     was_training = model.training
     model.eval()
     try:
