@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input
+from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input, layer_dot
 from mapping.networks.quant import ActQuant, QuantConv2d, QuantLinear, integer_range
 from mapping.networks.quant_folding import QuantLayerSpec, fold_levels
 from photonics.validation import check_int
@@ -55,13 +54,7 @@ class BinaryLayerSpec:
 
     def ideal_sum(self, a_pm1: torch.Tensor) -> torch.Tensor:
         """Exact integer sums s = Σ a·w (float32) for ±1 activations of shape (B, *in_shape)."""
-        w = self.weight_pm1.to(a_pm1.dtype)
-        if self.kind == "linear":
-            return F.linear(a_pm1, w)
-        ph, pw = self.padding
-        if ph or pw:
-            a_pm1 = F.pad(a_pm1, (pw, pw, ph, ph), value=self.pad_value)
-        return F.conv2d(a_pm1, w, None, self.stride)
+        return layer_dot(self, a_pm1, self.weight_pm1.to(a_pm1.dtype))
 
     def binarize(self, s: torch.Tensor) -> torch.Tensor:
         """Compare sums s (B, *out_shape) with the folded thresholds; returns ±1 (dtype of s)."""

@@ -27,6 +27,7 @@ __all__ = [
     "electronic",
     "BNN",
     "check_input",
+    "layer_dot",
 ]
 
 PAD_VALUE = -1.0  # binary convs pad with bit 0 = −1, so every optical input is ±1
@@ -159,3 +160,14 @@ def check_input(x, input_shape: tuple) -> None:
         raise ValueError(f"x must have shape (B, {', '.join(map(str, input_shape))}), got {tuple(x.shape)}")
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+
+
+def layer_dot(spec, h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``h`` (B, *in_shape) against weights ``w`` for a folded layer ``spec``: a linear layer, or a
+    conv with ``spec.stride`` after padding ``spec.padding`` with ``spec.pad_value``."""
+    if spec.kind == "linear":
+        return F.linear(h, w)
+    ph, pw = spec.padding
+    if ph or pw:
+        h = F.pad(h, (pw, pw, ph, ph), value=spec.pad_value)
+    return F.conv2d(h, w, None, spec.stride)

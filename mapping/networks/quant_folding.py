@@ -23,8 +23,8 @@ from functools import cached_property
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
+from mapping.networks.layers import layer_dot
 from mapping.networks.quant import activation_planes, weight_planes
 
 __all__ = ["QuantLayerSpec", "fold_levels", "count_passed"]
@@ -152,14 +152,7 @@ class QuantLayerSpec:
 
     def ideal_sum(self, h: torch.Tensor) -> torch.Tensor:
         """Exact integer sums (float64) of input ``h`` (B, *in_shape): ±1 activations or codes."""
-        w = self.weight_codes.to(torch.float64)
-        h = h.to(torch.float64)
-        if self.kind == "linear":
-            return F.linear(h, w)
-        ph, pw = self.padding
-        if ph or pw:
-            h = F.pad(h, (pw, pw, ph, ph), value=self.pad_value)
-        return F.conv2d(h, w, None, self.stride)
+        return layer_dot(self, h.to(torch.float64), self.weight_codes.to(torch.float64))
 
     def activate(self, s: torch.Tensor) -> torch.Tensor:
         """Output activations (float32) of integer sums ``s``: ±1 (Sign) or codes (ActQuant)."""
