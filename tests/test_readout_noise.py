@@ -124,6 +124,52 @@ def test_noise_error_rates_match_gaussian_tails(p_max):
             assert abs(count - mean) <= 5 * math.sqrt(mean) + 1, (o, value, count, mean)
 
 
+@pytest.mark.parametrize("levels", [32, 6])  # wide ADC, and one that clips the top readouts
+def test_code_distribution_matches_closed_form_across_levels_and_clipping(levels):
+    """Offsets up to 1.6 levels and σ = 0.45: readouts near a boundary (own draw), far ones
+    (candidates) and readouts whose noiseless code is already off all land on code k with
+    probability Φ(((k + ½)·lsb − v)/σ) − Φ(((k − ½)·lsb − v)/σ), the ends clipped (chi-square)."""
+    rng = np.random.default_rng(5)
+    n, batch = 4, 60_000
+    e = np.array([0.0, 0.45, -0.8, 1.3, -1.6, 0.95])
+    a, offsets, base, k_total = _linear_case(rng, batch, 1, n, len(e))
+    weight = np.ones((1, 1, n, len(e)), np.float32)
+    sigma, lsb = 0.45, 2.0
+    got = rn.adc_digital_sums(a, offsets, base, weight, e[None, None, :].astype(np.float32), np.array([n]),
+                              np.array([sigma]), 1.0, lsb, levels, k_total, key=21)[:, :, 0]
+    s = a.astype(np.float64).sum(axis=1)  # the same ideal sum for every output (weights 1)
+    for o in range(len(e)):
+        for value in np.unique(s):
+            rows = s == value
+            codes = np.rint((got[rows, o] + k_total) / lsb).astype(int)
+            v = value + e[o] + n
+            edges = (np.arange(levels + 1) - 0.5) * lsb
+            cdf = special.ndtr((edges - v) / sigma)
+            cdf[0], cdf[-1] = 0.0, 1.0
+            expected = np.diff(cdf) * rows.sum()
+            observed = np.bincount(codes, minlength=levels)
+            keep = expected > 5
+            assert observed[~keep].sum() <= expected[~keep].sum() + 5 * math.sqrt(expected[~keep].sum()) + 3
+            chi2 = (((observed[keep] - expected[keep]) ** 2) / expected[keep]).sum()
+            assert stats.chi2.sf(chi2, max(1, keep.sum() - 1)) > 1e-6, (o, value, observed, expected.round(1))
+
+
+def test_general_inputs_take_the_multiply_add_path_and_equal_the_oracle():
+    """Inputs other than ±1 (here 0, ½ and −2) cannot use the ±1 subset tables; the result is the oracle's."""
+    rng = np.random.default_rng(6)
+    n_chunks, n, outs = 2, 7, 3
+    a, offsets, base, k_total = _linear_case(rng, 30, n_chunks, n, outs)
+    a = rng.choice(np.array([0.0, 0.5, -2.0, 1.0], np.float32), size=a.shape)
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0) + 0.2 * rng.normal(size=(1, n_chunks, n, outs)))
+    weight = weight.astype(np.float32)
+    bias = (0.2 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    lengths = np.full(n_chunks, n)
+    got = rn.adc_digital_sums(a, offsets, base, weight, bias, lengths, np.zeros(n_chunks), 0.0, 2.0, 32, k_total, key=1)
+    want = _oracle(a.reshape(30, 1, n_chunks, n).astype(np.float64), weight[0], bias[0].astype(np.float64), lengths,
+                   2.0, 32, k_total)
+    np.testing.assert_allclose(got, want, atol=1e-3)
+
+
 def test_result_does_not_depend_on_thread_count():
     """Counter-based streams: the same key gives the same bytes with one thread or two."""
     rng = np.random.default_rng(3)

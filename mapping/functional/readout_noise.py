@@ -70,13 +70,24 @@ def _ndtri(p):
 
 
 @nb.njit(cache=True, inline="always")
-def _uniform(key, index):
-    """Uniform in (0, 1) from SplitMix64 of ``key + (index + 1)·golden``; 53 random bits."""
-    z = key + (np.uint64(index) + np.uint64(1)) * _GOLDEN
+def _mix(z):
+    """SplitMix64's output function."""
     z = (z ^ (z >> _S30)) * _MIX1
     z = (z ^ (z >> _S27)) * _MIX2
-    z = z ^ (z >> _S31)
+    return z ^ (z >> _S31)
+
+
+@nb.njit(cache=True, inline="always")
+def _uniform(key, index):
+    """Uniform in (0, 1) from SplitMix64 of ``key + (index + 1)·golden``; 53 random bits."""
+    z = _mix(key + (np.uint64(index) + np.uint64(1)) * _GOLDEN)
     return (float(z >> _S11) + 0.5) * _TWO_M53
+
+
+@nb.njit(cache=True)
+def _second_key(key):
+    """The key of a stream unrelated to ``key``'s (the near readouts' draws)."""
+    return _mix(key ^ np.uint64(0x5851F42D4C957F2D))
 
 
 @nb.njit(cache=True)
@@ -101,6 +112,12 @@ def ndtri(p):
 
 #: Points per chunk of the tail-probability table used to skip noise draws that cannot change a code.
 _TABLE_POINTS = 512
+#: Largest candidate probability of the readouts far from a code boundary (see adc_digital_sums).
+FAR_PROBABILITY = 0.01
+#: Inputs per subset-sum table (2**GROUP_BITS rows each) of the ±1 path.
+GROUP_BITS = 5
+#: Output positions per scratch allocation of the kernel.
+_BLOCK = 64
 
 
 @nb.njit(cache=True, inline="always")
@@ -110,61 +127,134 @@ def _code(v, inv_lsb, top_code):
 
 @nb.njit(cache=True, inline="always")
 def _next_candidate(f, key, row_stream, counter, log_keep):
-    """Next candidate index after ``f`` (geometric gap: each readout is one with probability p_max)."""
-    if log_keep == 0.0:  # p_max = 1: every readout
+    """Next candidate index after ``f`` (geometric gap: each readout is one with probability q)."""
+    if log_keep == 0.0:  # q = 1: every readout
         return f + 1, counter
     gap = np.log(_uniform(key, row_stream + counter)) / log_keep
     return (f + 1 + np.int64(gap)) if gap < 1e18 else np.int64(1) << 62, counter + 1
 
 
-@nb.njit(cache=True, parallel=True)
-def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, sigma, p_max, table, step, inv_lsb,
-                lsb, top_code, k_total, key, out):
-    batch, outs, positions = out.shape
-    replicas, n_chunks, n, _ = weight.shape
-    log_keep = np.log1p(-p_max) if p_max < 1.0 else 0.0
-    points = table.shape[1]
-    for m in nb.prange(batch * positions):
-        b = m // positions
-        l = m - b * positions
-        rep = l % replicas
-        base = b * image_stride + position_base[l]
-        x = np.zeros(n_chunks * n, dtype=np.float32)
-        for k in range(n_chunks * n):
-            if offsets[k] >= 0:
-                x[k] = a[base + offsets[k]]
-        total = np.zeros(outs, dtype=np.float32)
-        acc = np.empty(outs, dtype=np.float32)
-        row_stream = np.uint64(m) << np.uint64(32)
-        counter = 0
-        f = np.int64(1) << 62
-        if p_max > 0.0:
-            f, counter = _next_candidate(np.int64(-1), key, row_stream, counter, log_keep)
+@nb.njit(cache=True, inline="always")
+def _tail_change(u, mass, v, frac, sigma, table_row, step, lsb, inv_lsb, top_code):
+    """Code change of readout ``v`` (``frac`` its offset from the nearest code centre, in codes)
+    under noise from the two tails of mass ``mass/2`` of N(0, σ²), selected by uniform ``u``:
+    u < 1/2 the lower tail, σ·Φ⁻¹(u·mass), else the upper one, −σ·Φ⁻¹((u − 1/2)·mass).
+    Φ⁻¹ is evaluated only when ``table_row`` (Φ on a grid of distances) says the noise may cross."""
+    lower = u < 0.5
+    w = (u if lower else u - 0.5) * mass
+    distance = (0.5 + frac if lower else 0.5 - frac) * lsb  # to the boundary on the noise's side
+    k = min(np.int64(distance / step), table_row.shape[0] - 1)
+    if w >= table_row[k]:  # table_row[k] >= P(noise beyond the boundary)
+        return np.float32(0.0)
+    tail = sigma * _ndtri(w)
+    noise = tail if lower else -tail
+    return _code(v + noise, inv_lsb, top_code) - _code(v, inv_lsb, top_code)
+
+
+@nb.njit(cache=True)
+def _subset_tables(weight, bias, lengths, group_bits):
+    """±1 inputs: ``Σ_j x_j·w_j = 2·Σ_{x_j = +1} w_j − Σ_j w_j``. Returns ``tables`` (R, C, G,
+    2**bits, O) with twice the subset sums of each group of ``group_bits`` inputs and ``base``
+    (R, C, O) = bias + cells − Σ_j w_j, so a readout is ``base + Σ_g tables[g, mask_g]``."""
+    replicas, n_chunks, n, outs = weight.shape
+    groups = (n + group_bits - 1) // group_bits
+    tables = np.zeros((replicas, n_chunks, groups, 1 << group_bits, outs), dtype=np.float32)
+    base = np.empty((replicas, n_chunks, outs), dtype=np.float32)
+    for r in range(replicas):
         for c in range(n_chunks):
             for o in range(outs):
-                acc[o] = bias[rep, c, o] + lengths[c]
-            for j in range(n):
-                xv = x[c * n + j]
+                base[r, c, o] = bias[r, c, o] + lengths[c]
+            for g in range(groups):
+                for j in range(min(group_bits, n - g * group_bits)):
+                    bit = 1 << j
+                    for mask in range(bit, 2 * bit):
+                        for o in range(outs):
+                            tables[r, c, g, mask, o] = tables[r, c, g, mask - bit, o] + 2.0 * weight[r, c, g * group_bits + j, o]
+                    for o in range(outs):
+                        base[r, c, o] -= weight[r, c, g * group_bits + j, o]
+    return tables, base
+
+
+@nb.njit(cache=True, parallel=True)
+def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma, thr, q,
+                table, step, inv_lsb, lsb, top_code, k_total, key, key_near, out):
+    total_rows, outs = out.shape
+    positions = position_base.shape[0]
+    replicas, n_chunks, n, _ = weight.shape
+    groups, group_bits = tables.shape[2], np.int64(np.log2(tables.shape[3]))
+    log_keep = np.log1p(-q) if q < 1.0 else 0.0
+    for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
+        x = np.zeros(n_chunks * n, dtype=np.float32)
+        masks = np.zeros(n_chunks * groups, dtype=np.int64)
+        total = np.empty(outs, dtype=np.float32)
+        acc = np.empty(outs, dtype=np.float32)
+        frac = np.empty(outs, dtype=np.float32)
+        for m in range(blk * _BLOCK, min((blk + 1) * _BLOCK, total_rows)):
+            b = m // positions
+            l = m - b * positions
+            rep = l % replicas
+            start = b * image_stride + position_base[l]
+            if tabled:  # bit j of a group's mask: its input j is +1 (no branch on the data)
+                for i in range(n_chunks * groups):
+                    c, g = i // groups, i % groups
+                    mask = 0
+                    for j in range(min(group_bits, n - g * group_bits)):
+                        off = offsets[c * n + g * group_bits + j]
+                        if off >= 0:
+                            mask |= np.int64(a[start + off] > 0) << j
+                    masks[i] = mask
+            else:
+                for k in range(n_chunks * n):
+                    x[k] = a[start + offsets[k]] if offsets[k] >= 0 else np.float32(0.0)
+            total[:] = 0.0
+            row_stream = np.uint64(m) << np.uint64(32)
+            counter = 0
+            f = np.int64(1) << 62
+            if q > 0.0:
+                f, counter = _next_candidate(np.int64(-1), key, row_stream, counter, log_keep)
+            for c in range(n_chunks):
+                if tabled:
+                    for o in range(outs):
+                        acc[o] = base[rep, c, o]
+                    for g in range(groups):
+                        row = tables[rep, c, g, masks[c * groups + g]]
+                        for o in range(outs):
+                            acc[o] += row[o]
+                else:
+                    for o in range(outs):
+                        acc[o] = bias[rep, c, o] + lengths[c]
+                    for j in range(n):
+                        xv = x[c * n + j]
+                        for o in range(outs):
+                            acc[o] += xv * weight[rep, c, j, o]
+                th = thr[c]
+                near = 0
                 for o in range(outs):
-                    acc[o] += xv * weight[rep, c, j, o]
+                    qv = acc[o] * np.float32(inv_lsb)
+                    r = np.rint(qv)
+                    frac[o] = qv - r
+                    total[o] += min(max(r, np.float32(0.0)), top_code)
+                    near += abs(qv - r) > th
+                if near:  # readouts near a boundary: every one gets its own full Gaussian draw
+                    for o in range(outs):
+                        if abs(frac[o]) > th:
+                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
+                            total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table[c], step, lsb,
+                                                     inv_lsb, top_code)
+                while f < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
+                    o = f - c * outs
+                    u = _uniform(key, row_stream + np.uint64(counter))
+                    counter += 1
+                    if abs(frac[o]) <= th:
+                        total[o] += _tail_change(u, q, acc[o], frac[o], sigma[c], table[c], step, lsb, inv_lsb,
+                                                 top_code)
+                    f, counter = _next_candidate(f, key, row_stream, counter, log_keep)
             for o in range(outs):
-                total[o] += _code(acc[o], inv_lsb, top_code)
-            while f < (c + 1) * outs:  # candidates: readouts of this chunk with |noise| in the p_max tails
-                o = f - c * outs
-                u = _uniform(key, row_stream + counter)
-                counter += 1
-                w = (u if u < 0.5 else u - 0.5) * p_max  # the noise is σ·Φ⁻¹(w) (u < 0.5) or −σ·Φ⁻¹(w)
-                v = np.float64(acc[o])
-                frac = v * inv_lsb - np.rint(v * inv_lsb)
-                distance = (0.5 + frac if u < 0.5 else 0.5 - frac) * lsb  # to the boundary on the noise's side
-                k = min(np.int64(distance / step), points - 1)
-                if w < table[c, k]:  # |noise| may exceed the distance (table[c, k] >= P(noise beyond it))
-                    tail = sigma[c] * _ndtri(w)
-                    noise = tail if u < 0.5 else -tail
-                    total[o] += _code(v + noise, inv_lsb, top_code) - _code(v, inv_lsb, top_code)
-                f, counter = _next_candidate(f, key, row_stream, counter, log_keep)
-        for o in range(outs):
-            out[b, o, l] = total[o] * lsb - k_total
+                out[m, o] = total[o] * lsb - k_total
+
+
+def _is_pm1(a: np.ndarray) -> bool:
+    return bool(np.all(np.abs(a) == 1.0))
 
 
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
@@ -179,14 +269,17 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     of ``weight`` (R, C, N, O) (effective cell weights) and ``bias`` (R, C, O) (chunk offsets);
     ``lengths`` (C,) cells per chunk, ``sigma`` (C,) noise std, ``key`` the random stream. ADC code
     ``clip(rint((r + n_c)/lsb), 0, levels - 1)``, value ``code·lsb − n_c`` summed over chunks.
-    Returns (B, O, L) float32.
+    Returns (B, O, L) float32. When every input is ±1 a readout is assembled from subset-sum
+    tables of ``GROUP_BITS`` inputs (one row per group instead of one multiply-add per cell).
 
     ``p_max``: an upper bound, over all readouts, of the probability that the noise changes a
-    code (1 = draw every readout's noise). Each readout is a candidate with probability ``p_max``
-    and then gets noise from the two tails of mass ``p_max/2`` of N(0, σ²); the others have
-    noise smaller than any readout's distance to a code boundary, so their code is the
-    noiseless one. A candidate's ``Φ⁻¹`` is evaluated only when a table of ``Φ`` says the noise
-    can reach the boundary.
+    code (1 = any readout's may). With ``q = min(p_max, FAR_PROBABILITY)`` and ``D = σ·Φ⁻¹(1 − q/2)``
+    (so that P(|n| > D) = q), a readout closer than ``D`` to a code boundary ("near") gets a
+    full Gaussian draw of its own; every other readout is a candidate with probability ``q``
+    (geometric gaps) and a candidate's noise comes from the two tails of mass ``q/2``, while a
+    non-candidate's noise is below ``D`` and cannot reach a boundary. Every readout therefore sees
+    an exact N(0, σ²) draw. ``Φ⁻¹`` is evaluated only when a table of ``Φ`` says the noise can
+    reach the boundary.
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -207,13 +300,24 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     if len(a) and (offsets.max() + position_base.max() >= stride or position_base.min() < 0):
         raise ValueError("offsets + position_base reach outside one image of a")
     sigma = np.ascontiguousarray(sigma, dtype=np.float64)
-    p_max = float(p_max) if np.any(sigma > 0) else 0.0
-    step = lsb / (_TABLE_POINTS - 1)
+    bias = np.ascontiguousarray(bias, dtype=np.float32)
+    lengths = np.ascontiguousarray(lengths, dtype=np.float32)
+    q = min(float(p_max), FAR_PROBABILITY) if np.any(sigma > 0) else 0.0
     noisy = sigma > 0
+    if q > 0.0:  # |frac| > thr: closer than D = σ·Φ⁻¹(1 − q/2) to a boundary (in codes from the centre)
+        thr = np.where(noisy, 0.5 + sigma * ndtri(0.5 * q) / lsb, 0.5)
+    else:
+        thr = np.full(n_chunks, 0.5)
+    step = lsb / (_TABLE_POINTS - 1)
     table = np.zeros((n_chunks, _TABLE_POINTS))  # P(noise < -d) at grid points d <= a readout's distance
     table[noisy] = ndtr(-(np.arange(_TABLE_POINTS) * step)[None, :] / sigma[noisy, None])
-    out = np.empty((len(a), outs, len(position_base)), dtype=np.float32)
-    _adc_kernel(a.reshape(-1), stride, position_base, offsets, weight, np.ascontiguousarray(bias, dtype=np.float32),
-                np.ascontiguousarray(lengths, dtype=np.float32), sigma, p_max, table, step, 1.0 / lsb, float(lsb),
-                np.float32(levels - 1), float(k_total), np.uint64(key), out)
-    return out
+    tabled = _is_pm1(a)
+    if tabled:
+        tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
+    else:
+        tables, base = np.zeros((1, 1, 1, 2, 1), np.float32), np.zeros((1, 1, 1), np.float32)
+    out = np.empty((len(a) * len(position_base), outs), dtype=np.float32)  # (B·L, O): contiguous rows per position
+    _adc_kernel(a.reshape(-1), stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma,
+                thr, q, table, step, 1.0 / lsb, float(lsb), np.float32(levels - 1), float(k_total), np.uint64(key),
+                np.uint64(_second_key(np.uint64(key))), out)
+    return out.reshape(len(a), len(position_base), outs).transpose(0, 2, 1)
