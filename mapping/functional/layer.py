@@ -192,9 +192,8 @@ def ideal_sums(geometry: LayerGeometry, a: torch.Tensor) -> torch.Tensor:
 def decide(geometry: LayerGeometry, s: torch.Tensor) -> torch.Tensor:
     """Sign output (bool, True = +1) of sums ``s`` against the folded thresholds."""
     shape = (1, -1) + (1,) * (s.dim() - 2)
-    t = geometry.threshold.to(s.dtype).reshape(shape)
-    flip = geometry.flip.reshape(shape)
-    return torch.where(flip, s <= t, s >= t)
+    sign = (1.0 - 2.0 * geometry.flip.to(s.dtype)).reshape(shape)  # s <= t  <=>  -s >= -t (exact for integer sums)
+    return s * sign >= geometry.threshold.to(s.dtype).reshape(shape) * sign
 
 
 def _comparator_references(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -342,6 +341,11 @@ class ReadoutDraw:
         """True when every readout gives the ideal result."""
         return not self.counts.any() and not self.dense.any()
 
+    @property
+    def full(self) -> bool:
+        """True when every readout is evaluated (no sum is left at its ideal value)."""
+        return bool(self.dense.all())
+
 
 def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts_per_pair: int,
                   rng: np.random.Generator, dense_probability: float = DENSE_PROBABILITY) -> ReadoutDraw:
@@ -358,8 +362,8 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
 
 
 def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
-                   s0: torch.Tensor, adc: Adc, rng: np.random.Generator,
-                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+                   s0: torch.Tensor, adc: Adc, rng: np.random.Generator, generator: torch.Generator,
+                   known: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Hardware sums given the ideal sums ``s0`` of input ``a`` and a :class:`ReadoutDraw`.
 
     Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
@@ -367,11 +371,15 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     the digital sum of quantised chunk readouts. Comparator layers: the ideal sum, except where the analog comparator decided
     otherwise, where it is the nearest integer on the hardware's side of the threshold (so
     :func:`decide` gives the hardware output).
+
+    ``known`` (bool (B,)): images already marked by the caller; their mark is not recomputed
+    (returned False) and, when ``draw.full``, their rows of ``s0`` are not read at all.
     """
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     if draw.empty:
         return s0, changed
-    s = s0.clone()
+    full = draw.full and not geometry.comparator
+    s = torch.empty_like(s0) if full else s0.clone()  # a full draw overwrites every sum
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
     if index is not None:
@@ -379,11 +387,27 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         changed[index[0][flipped]] = True
     if draw.dense.any():
         _dense(geometry, cells, readouts, s, adc, rng, generator, draw)
-        outs = torch.from_numpy(np.flatnonzero(draw.dense.any(axis=1)))
-        o = outs.reshape((1, -1) + (1,) * (s.dim() - 2))
-        flipped = _differs(geometry, s[:, outs], s0[:, outs], o)
-        changed |= flipped.reshape(s.shape[0], -1).any(dim=1)
+        outs = np.flatnonzero(draw.dense.any(axis=1))
+        rows = None if known is None else torch.nonzero(~known).flatten()
+        if rows is not None and len(rows) < s.shape[0]:
+            if len(rows):
+                changed[rows] = _dense_changed(geometry, s[rows], s0[rows], outs)
+        else:
+            changed |= _dense_changed(geometry, s, s0, outs)
     return s, changed
+
+
+def _dense_changed(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor, outs: np.ndarray) -> torch.Tensor:
+    """Bool (B,): some output among ``outs`` of sums ``s`` differs from that of ``s0``."""
+    if len(outs) < s.shape[1]:
+        outs_t = torch.from_numpy(outs)
+        o = outs_t.reshape((1, -1) + (1,) * (s.dim() - 2))
+        diff = _differs(geometry, s[:, outs_t], s0[:, outs_t], o)
+    elif geometry.digital:
+        diff = s != s0
+    else:
+        diff = decide(geometry, s) != decide(geometry, s0)
+    return diff.reshape(s.shape[0], -1).any(dim=1)
 
 
 def hardware_sums(geometry: LayerGeometry, cells: LayerCells, a: torch.Tensor, adc: Adc,
@@ -405,8 +429,8 @@ def _differs(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor, out: to
 
 def _decide_at(geometry: LayerGeometry, s: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Sign outputs of sums ``s`` belonging to output features ``out`` (broadcast with ``s``)."""
-    t = geometry.threshold[out].to(s.dtype)
-    return torch.where(geometry.flip[out], s <= t, s >= t)
+    sign = 1.0 - 2.0 * geometry.flip[out].to(s.dtype)
+    return s * sign >= geometry.threshold[out].to(s.dtype) * sign
 
 
 def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):

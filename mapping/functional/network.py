@@ -139,21 +139,31 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
             draw = draw_readouts(geo, layer_cells, adc, readouts, rng, **options)
             if draw.empty and not len(members):
                 continue
+            every = len(members) == n_rows  # every image of the batch is already off the ideal path
             if draw.empty:
                 s_members = ideal_sums(geo, a_members)
             else:
-                a = ideal.inputs[name][rows].float()
+                if every:
+                    a = a_members
+                else:
+                    a = ideal.inputs[name][rows].float()
+                    if len(members):
+                        a[members] = a_members
                 s0 = ideal.sums[name][rows].float()
-                if len(members):
-                    a[members] = a_members
+                known = torch.zeros(n_rows, dtype=torch.bool)
+                known[members] = True
+                if len(members) and not (draw.full and not geo.comparator):  # a full draw never reads them
                     s0[members] = ideal_sums(geo, a_members)
-                s, changed = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator)
-                members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
-                s_members = s[members]
+                s, changed = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator, known=known)
+                if changed.any():
+                    members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
+                s_members = s if len(members) == n_rows else s[members]
             if len(members):
-                ideal_out = decide(geo, ideal.sums[name][rows][members].float())
-                flips[name] += int((decide(geo, s_members) != ideal_out).sum())
-                a_members = folded.run_steps(spec.binarize(s_members), steps[i] + 1, steps[i + 1])
+                ideal_sum = ideal.sums[name][rows]
+                ideal_out = decide(geo, (ideal_sum if len(members) == n_rows else ideal_sum[members]).float())
+                plus = decide(geo, s_members)
+                flips[name] += int(torch.count_nonzero(plus != ideal_out))
+                a_members = folded.run_steps(torch.where(plus, 1.0, -1.0), steps[i] + 1, steps[i + 1])
         if len(members):
             outputs[b0 + members] = a_members
     return outputs, flips

@@ -110,8 +110,8 @@ def ndtri(p):
     return _ndtri(p)
 
 
-#: Points per chunk of the tail-probability table used to skip noise draws that cannot change a code.
-_TABLE_POINTS = 512
+#: Grid points per ADC step of the tail-probability table (it spans two steps).
+_TABLE_POINTS = 2048
 #: Largest candidate probability of the readouts far from a code boundary (see adc_digital_sums).
 FAR_PROBABILITY = 0.01
 #: Inputs per subset-sum table (2**GROUP_BITS rows each) of the ±1 path.
@@ -135,17 +135,24 @@ def _next_candidate(f, key, row_stream, counter, log_keep):
 
 
 @nb.njit(cache=True, inline="always")
-def _tail_change(u, mass, v, frac, sigma, table_row, step, lsb, inv_lsb, top_code):
+def _tail_change(u, mass, v, frac, sigma, table_row, inv_step, lsb, inv_lsb, top_code):
     """Code change of readout ``v`` (``frac`` its offset from the nearest code centre, in codes)
     under noise from the two tails of mass ``mass/2`` of N(0, σ²), selected by uniform ``u``:
     u < 1/2 the lower tail, σ·Φ⁻¹(u·mass), else the upper one, −σ·Φ⁻¹((u − 1/2)·mass).
-    Φ⁻¹ is evaluated only when ``table_row`` (Φ on a grid of distances) says the noise may cross."""
+
+    ``table_row[k] = Φ(−k·step/σ)`` brackets ``P(noise beyond distance d)`` between the grid
+    points around ``d``: no crossing, or exactly one (the neighbouring code), is decided from
+    the table; Φ⁻¹ is evaluated only in the thin bracket between two grid points."""
     lower = u < 0.5
     w = (u if lower else u - 0.5) * mass
     distance = (0.5 + frac if lower else 0.5 - frac) * lsb  # to the boundary on the noise's side
-    k = min(np.int64(distance / step), table_row.shape[0] - 1)
-    if w >= table_row[k]:  # table_row[k] >= P(noise beyond the boundary)
+    k = np.int64(distance * inv_step)  # k·step <= distance < (k + 1)·step
+    if w >= table_row[k]:  # table_row[k] >= P(noise beyond the boundary): no crossing
         return np.float32(0.0)
+    if w < table_row[k + 1] and w >= table_row[np.int64((distance + lsb) * inv_step)]:  # exactly one boundary
+        r = np.rint(v * inv_lsb)
+        moved = r - 1.0 if lower else r + 1.0
+        return min(max(moved, np.float32(0.0)), top_code) - min(max(r, np.float32(0.0)), top_code)
     tail = sigma * _ndtri(w)
     noise = tail if lower else -tail
     return _code(v + noise, inv_lsb, top_code) - _code(v, inv_lsb, top_code)
@@ -177,7 +184,7 @@ def _subset_tables(weight, bias, lengths, group_bits):
 
 @nb.njit(cache=True, parallel=True)
 def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma, thr, q,
-                table, step, inv_lsb, lsb, top_code, k_total, key, key_near, out):
+                table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_near, out):
     total_rows, outs = out.shape
     positions = position_base.shape[0]
     replicas, n_chunks, n, _ = weight.shape
@@ -189,6 +196,7 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
         total = np.empty(outs, dtype=np.float32)
         acc = np.empty(outs, dtype=np.float32)
         frac = np.empty(outs, dtype=np.float32)
+        near_outs = np.empty(outs, dtype=np.int64)
         for m in range(blk * _BLOCK, min((blk + 1) * _BLOCK, total_rows)):
             b = m // positions
             l = m - b * positions
@@ -235,19 +243,24 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
                     frac[o] = qv - r
                     total[o] += min(max(r, np.float32(0.0)), top_code)
                     near += abs(qv - r) > th
+                table_row = table[chunk_table[c]]
                 if near:  # readouts near a boundary: every one gets its own full Gaussian draw
-                    for o in range(outs):
-                        if abs(frac[o]) > th:
-                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
-                            total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table[c], step, lsb,
-                                                     inv_lsb, top_code)
+                    count = 0
+                    for o in range(outs):  # their indices, without a branch on the data
+                        near_outs[count] = o
+                        count += abs(frac[o]) > th
+                    for i in range(count):
+                        o = near_outs[i]
+                        u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
+                        total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
+                                                 inv_lsb, top_code)
                 while f < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
                     o = f - c * outs
                     u = _uniform(key, row_stream + np.uint64(counter))
                     counter += 1
                     if abs(frac[o]) <= th:
-                        total[o] += _tail_change(u, q, acc[o], frac[o], sigma[c], table[c], step, lsb, inv_lsb,
-                                                 top_code)
+                        total[o] += _tail_change(u, q, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
+                                                 inv_lsb, top_code)
                     f, counter = _next_candidate(f, key, row_stream, counter, log_keep)
             for o in range(outs):
                 out[m, o] = total[o] * lsb - k_total
@@ -308,9 +321,11 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         thr = np.where(noisy, 0.5 + sigma * ndtri(0.5 * q) / lsb, 0.5)
     else:
         thr = np.full(n_chunks, 0.5)
-    step = lsb / (_TABLE_POINTS - 1)
-    table = np.zeros((n_chunks, _TABLE_POINTS))  # P(noise < -d) at grid points d <= a readout's distance
-    table[noisy] = ndtr(-(np.arange(_TABLE_POINTS) * step)[None, :] / sigma[noisy, None])
+    step = lsb / _TABLE_POINTS
+    levels_sigma, chunk_table = np.unique(sigma, return_inverse=True)  # one table per distinct σ
+    grid = np.arange(2 * _TABLE_POINTS + 2) * step  # distances 0 .. 2 steps (a readout's two nearest boundaries)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = np.where(levels_sigma[:, None] > 0, ndtr(-grid[None, :] / levels_sigma[:, None]), 0.0)
     tabled = _is_pm1(a)
     if tabled:
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
@@ -318,6 +333,6 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         tables, base = np.zeros((1, 1, 1, 2, 1), np.float32), np.zeros((1, 1, 1), np.float32)
     out = np.empty((len(a) * len(position_base), outs), dtype=np.float32)  # (B·L, O): contiguous rows per position
     _adc_kernel(a.reshape(-1), stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma,
-                thr, q, table, step, 1.0 / lsb, float(lsb), np.float32(levels - 1), float(k_total), np.uint64(key),
+                thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb), np.float32(levels - 1), float(k_total), np.uint64(key),
                 np.uint64(_second_key(np.uint64(key))), out)
     return out.reshape(len(a), len(position_base), outs).transpose(0, 2, 1)
