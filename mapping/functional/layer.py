@@ -190,10 +190,14 @@ def ideal_sums(geometry: LayerGeometry, a: torch.Tensor) -> torch.Tensor:
 
 
 def decide(geometry: LayerGeometry, s: torch.Tensor) -> torch.Tensor:
-    """Sign output (bool, True = +1) of sums ``s`` against the folded thresholds."""
+    """Sign output (bool, True = +1) of integer-valued sums ``s`` (float or integer dtype)
+    against the folded thresholds: ``s >= t``, or ``s <= t`` where flipped, which for integer
+    sums is ``not s >= t + 1`` (one comparison and an in-place XOR, no float temporary)."""
     shape = (1, -1) + (1,) * (s.dim() - 2)
-    sign = (1.0 - 2.0 * geometry.flip.to(s.dtype)).reshape(shape)  # s <= t  <=>  -s >= -t (exact for integer sums)
-    return s * sign >= geometry.threshold.to(s.dtype).reshape(shape) * sign
+    t = geometry.threshold + geometry.flip.to(torch.int64)
+    if not s.is_floating_point() and (t.abs() > torch.iinfo(s.dtype).max).any():
+        s = s.to(torch.int64)
+    return torch.ge(s, t.to(s.dtype).reshape(shape)).logical_xor_(geometry.flip.reshape(shape))
 
 
 def _comparator_references(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -492,9 +496,13 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max):
     w_eff = (g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]).permute(0, 2, 3, 1).numpy()  # (R, C, N, O')
     bias = cells.bias[:, outs_t].transpose(1, 2).numpy()  # (R, C, O')
     offsets, position_base = readouts.gather
+    flat = s.view(s.shape[0], s.shape[1], -1)
+    every = len(outs) == s.shape[1]  # the kernel writes straight into s
     value = readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
-                                           cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)))
-    s.view(s.shape[0], s.shape[1], -1)[:, outs_t] = torch.from_numpy(value)
+                                           cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
+                                           out=flat.numpy() if every else None)
+    if not every:
+        flat[:, outs_t] = torch.from_numpy(value)
 
 
 def _dense_comparator(geometry, cells, readouts, s, generator, outs):

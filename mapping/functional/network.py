@@ -149,18 +149,22 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     a = ideal.inputs[name][rows].float()
                     if len(members):
                         a[members] = a_members
-                s0 = ideal.sums[name][rows].float()
+                full = draw.full and not geo.comparator  # a full draw never reads the members' rows of s0
+                if every and full:
+                    s0 = torch.empty(ideal.sums[name][rows].shape)
+                else:
+                    s0 = ideal.sums[name][rows].float()
+                    if len(members) and not full:
+                        s0[members] = ideal_sums(geo, a_members)
                 known = torch.zeros(n_rows, dtype=torch.bool)
                 known[members] = True
-                if len(members) and not (draw.full and not geo.comparator):  # a full draw never reads them
-                    s0[members] = ideal_sums(geo, a_members)
                 s, changed = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator, known=known)
                 if changed.any():
                     members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
                 s_members = s if len(members) == n_rows else s[members]
             if len(members):
                 ideal_sum = ideal.sums[name][rows]
-                ideal_out = decide(geo, (ideal_sum if len(members) == n_rows else ideal_sum[members]).float())
+                ideal_out = decide(geo, ideal_sum if len(members) == n_rows else ideal_sum[members])
                 plus = decide(geo, s_members)
                 flips[name] += int(torch.count_nonzero(plus != ideal_out))
                 a_members = folded.run_steps(torch.where(plus, 1.0, -1.0), steps[i] + 1, steps[i + 1])

@@ -185,8 +185,8 @@ def _subset_tables(weight, bias, lengths, group_bits):
 @nb.njit(cache=True, parallel=True)
 def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma, thr, q,
                 table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_near, out):
-    total_rows, outs = out.shape
-    positions = position_base.shape[0]
+    batch, outs, positions = out.shape
+    total_rows = batch * positions
     replicas, n_chunks, n, _ = weight.shape
     groups, group_bits = tables.shape[2], np.int64(np.log2(tables.shape[3]))
     log_keep = np.log1p(-q) if q < 1.0 else 0.0
@@ -197,6 +197,7 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
         acc = np.empty(outs, dtype=np.float32)
         frac = np.empty(outs, dtype=np.float32)
         near_outs = np.empty(outs, dtype=np.int64)
+        result = np.empty((_BLOCK, outs), dtype=np.float32)
         for m in range(blk * _BLOCK, min((blk + 1) * _BLOCK, total_rows)):
             b = m // positions
             l = m - b * positions
@@ -263,16 +264,25 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
                                                  inv_lsb, top_code)
                     f, counter = _next_candidate(f, key, row_stream, counter, log_keep)
             for o in range(outs):
-                out[m, o] = total[o] * lsb - k_total
+                result[m - blk * _BLOCK, o] = total[o] * lsb - k_total
+        for o in range(outs):  # (B, O, L): runs of consecutive positions per output
+            for m in range(blk * _BLOCK, min((blk + 1) * _BLOCK, total_rows)):
+                b = m // positions
+                out[b, o, m - b * positions] = result[m - blk * _BLOCK, o]
 
 
-def _is_pm1(a: np.ndarray) -> bool:
-    return bool(np.all(np.abs(a) == 1.0))
+@nb.njit(cache=True)
+def _is_pm1(a):
+    """True when every element of ``a`` (flat) is ±1."""
+    for v in a:
+        if v != 1.0 and v != -1.0:
+            return False
+    return True
 
 
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
-                     k_total: int, key: int) -> np.ndarray:
+                     k_total: int, key: int, out: np.ndarray | None = None) -> np.ndarray:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
@@ -282,7 +292,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     of ``weight`` (R, C, N, O) (effective cell weights) and ``bias`` (R, C, O) (chunk offsets);
     ``lengths`` (C,) cells per chunk, ``sigma`` (C,) noise std, ``key`` the random stream. ADC code
     ``clip(rint((r + n_c)/lsb), 0, levels - 1)``, value ``code·lsb − n_c`` summed over chunks.
-    Returns (B, O, L) float32. When every input is ±1 a readout is assembled from subset-sum
+    Returns (B, O, L) float32 (written into ``out`` when given: C-contiguous float32 of that
+    shape). When every input is ±1 a readout is assembled from subset-sum
     tables of ``GROUP_BITS`` inputs (one row per group instead of one multiply-add per cell).
 
     ``p_max``: an upper bound, over all readouts, of the probability that the noise changes a
@@ -326,13 +337,17 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     grid = np.arange(2 * _TABLE_POINTS + 2) * step  # distances 0 .. 2 steps (a readout's two nearest boundaries)
     with np.errstate(divide="ignore", invalid="ignore"):
         table = np.where(levels_sigma[:, None] > 0, ndtr(-grid[None, :] / levels_sigma[:, None]), 0.0)
-    tabled = _is_pm1(a)
+    tabled = _is_pm1(a.reshape(-1))
     if tabled:
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
     else:
         tables, base = np.zeros((1, 1, 1, 2, 1), np.float32), np.zeros((1, 1, 1), np.float32)
-    out = np.empty((len(a) * len(position_base), outs), dtype=np.float32)  # (B·L, O): contiguous rows per position
+    shape = (len(a), outs, len(position_base))
+    if out is None:
+        out = np.empty(shape, dtype=np.float32)
+    elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}, got {out.dtype} {out.shape}")
     _adc_kernel(a.reshape(-1), stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma,
                 thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb), np.float32(levels - 1), float(k_total), np.uint64(key),
                 np.uint64(_second_key(np.uint64(key))), out)
-    return out.reshape(len(a), len(position_base), outs).transpose(0, 2, 1)
+    return out
