@@ -113,7 +113,7 @@ def ndtri(p):
 #: Grid points per ADC step of the tail-probability table (it spans two steps).
 _TABLE_POINTS = 2048
 #: Largest candidate probability of the readouts far from a code boundary (see adc_digital_sums).
-FAR_PROBABILITY = 0.01
+FAR_PROBABILITY = 0.003
 #: Inputs per subset-sum table (2**GROUP_BITS rows each) of the ±1 path.
 GROUP_BITS = 5
 #: Output positions per scratch allocation of the kernel.
@@ -197,6 +197,8 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
         acc = np.empty(outs, dtype=np.float32)
         frac = np.empty(outs, dtype=np.float32)
         near_outs = np.empty(outs, dtype=np.int64)
+        hit_outs = np.empty(outs, dtype=np.int64)
+        hit_u = np.empty(outs)
         result = np.empty((_BLOCK, outs), dtype=np.float32)
         for m in range(blk * _BLOCK, min((blk + 1) * _BLOCK, total_rows)):
             b = m // positions
@@ -204,14 +206,15 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
             rep = l % replicas
             start = b * image_stride + position_base[l]
             if tabled:  # bit j of a group's mask: its input j is +1 (no branch on the data)
-                for i in range(n_chunks * groups):
-                    c, g = i // groups, i % groups
-                    mask = 0
-                    for j in range(min(group_bits, n - g * group_bits)):
-                        off = offsets[c * n + g * group_bits + j]
-                        if off >= 0:
-                            mask |= np.int64(a[start + off] > 0) << j
-                    masks[i] = mask
+                for c in range(n_chunks):
+                    for g in range(groups):
+                        first = c * n + g * group_bits
+                        mask = 0
+                        for j in range(min(group_bits, n - g * group_bits)):
+                            off = offsets[first + j]
+                            if off >= 0:
+                                mask |= np.int64(a[start + off] > 0) << j
+                        masks[c * groups + g] = mask
             else:
                 for k in range(n_chunks * n):
                     x[k] = a[start + offsets[k]] if offsets[k] >= 0 else np.float32(0.0)
@@ -250,10 +253,18 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
                     for o in range(outs):  # their indices, without a branch on the data
                         near_outs[count] = o
                         count += abs(frac[o]) > th
-                    for i in range(count):
+                    hits = 0
+                    for i in range(count):  # branch-free screen: can the draw reach the boundary on its side?
                         o = near_outs[i]
                         u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
-                        total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
+                        side = np.float64(u < 0.5)  # 1: the lower tail
+                        distance = (0.5 + frac[o] * (2.0 * side - 1.0)) * lsb
+                        hit_outs[hits] = o
+                        hit_u[hits] = u
+                        hits += (u - 0.5 * (1.0 - side)) < table_row[np.int64(distance * inv_step)]
+                    for i in range(hits):
+                        o = hit_outs[i]
+                        total[o] += _tail_change(hit_u[i], 1.0, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
                                                  inv_lsb, top_code)
                 while f < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
                     o = f - c * outs
