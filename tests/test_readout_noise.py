@@ -154,12 +154,18 @@ def test_code_distribution_matches_closed_form_across_levels_and_clipping(levels
             assert stats.chi2.sf(chi2, max(1, keep.sum() - 1)) > 1e-6, (o, value, observed, expected.round(1))
 
 
-def test_general_inputs_take_the_multiply_add_path_and_equal_the_oracle():
-    """Inputs other than ±1 (here 0, ½ and −2) cannot use the ±1 subset tables; the result is the oracle's."""
+@pytest.mark.parametrize("case", ["general inputs", "tables too large"])
+def test_multiply_add_path_equals_the_oracle(case, monkeypatch):
+    """Inputs other than ±1 (here 0, ½ and −2), or ±1 inputs whose subset-sum tables would exceed
+    the memory bound, take the multiply-add path; the result is the oracle's."""
     rng = np.random.default_rng(6)
     n_chunks, n, outs = 2, 7, 3
     a, offsets, base, k_total = _linear_case(rng, 30, n_chunks, n, outs)
-    a = rng.choice(np.array([0.0, 0.5, -2.0, 1.0], np.float32), size=a.shape)
+    if case == "general inputs":
+        a = rng.choice(np.array([0.0, 0.5, -2.0, 1.0], np.float32), size=a.shape)
+    else:
+        monkeypatch.setattr(rn, "_TABLE_BYTES", 0)
+        monkeypatch.setattr(rn, "_subset_tables", None)  # would fail if called
     weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0) + 0.2 * rng.normal(size=(1, n_chunks, n, outs)))
     weight = weight.astype(np.float32)
     bias = (0.2 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
@@ -168,6 +174,56 @@ def test_general_inputs_take_the_multiply_add_path_and_equal_the_oracle():
     want = _oracle(a.reshape(30, 1, n_chunks, n).astype(np.float64), weight[0], bias[0].astype(np.float64), lengths,
                    2.0, 32, k_total)
     np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+def test_far_readouts_cross_at_the_gaussian_tail_rate():
+    """Readouts just beyond the near band (distance 1.05 D to the upper boundary, D with
+    P(|n| > D) = FAR_PROBABILITY) only change through the candidate stream; they come out one
+    level high with probability Φ(−d/σ) (400,000 images x 4 outputs) and almost never low."""
+    rng = np.random.default_rng(9)
+    n, batch, sigma = 4, 400_000, 0.25
+    d = 1.05 * sigma * -special.ndtri(rn.FAR_PROBABILITY / 2)
+    e = np.full(4, 1.0 - d)
+    a, offsets, base, k_total = _linear_case(rng, batch, 1, n, len(e))
+    weight = np.ones((1, 1, n, len(e)), np.float32)
+    got = rn.adc_digital_sums(a, offsets, base, weight, e[None, None, :].astype(np.float32), np.array([n]),
+                              np.array([sigma]), 1.0, 2.0, 32, k_total, key=13)[:, :, 0]
+    exact = a.astype(np.float64).sum(axis=1, keepdims=True)
+    inside = np.broadcast_to(np.abs(exact) < n, got.shape)
+    shift = (got - exact)[inside] / 2
+    mean = inside.sum() * special.ndtr(-d / sigma)
+    assert abs(np.sum(shift == 1) - mean) <= 5 * math.sqrt(mean), (np.sum(shift == 1), mean)
+    low = inside.sum() * special.ndtr(-(2.0 - d) / sigma)  # the far side: about one readout in all
+    assert np.sum(shift < 0) <= low + 5 * math.sqrt(low) + 3
+
+
+def test_many_chunks_match_a_full_gaussian_draw_per_readout():
+    """Two-sample check against the plain dense oracle (a NumPy Gaussian for every readout of
+    every chunk, quantised and summed): 12 chunks of 10 cells with per-cell deviations that put
+    readouts near, far from and beyond code boundaries. The histograms of the digital sums'
+    shift from the noiseless sums agree (chi-square two-sample) for every output."""
+    rng = np.random.default_rng(8)
+    n_chunks, n, outs, batch = 12, 10, 4, 20_000
+    a, offsets, base, k_total = _linear_case(rng, batch, n_chunks, n, outs)
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+              + 0.12 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
+    bias = (0.3 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    lengths, sigma = np.full(n_chunks, n), 0.3
+    got = rn.adc_digital_sums(a, offsets, base, weight, bias, lengths, np.full(n_chunks, sigma), 1.0, 2.0, 32,
+                              k_total, key=5)
+    x = a.reshape(batch, 1, n_chunks, n).astype(np.float64)
+    clean = _oracle(x, weight[0], bias[0].astype(np.float64), lengths, 2.0, 32, k_total)
+    noisy = _oracle(x, weight[0], bias[0].astype(np.float64), lengths, 2.0, 32, k_total,
+                    noise=sigma * rng.standard_normal((batch, 1, n_chunks, outs)))
+    for o in range(outs):
+        d_got, d_want = (got[:, o, 0] - clean[:, o, 0]) / 2, (noisy[:, o, 0] - clean[:, o, 0]) / 2
+        values = np.union1d(d_got, d_want)
+        c_got = np.array([np.sum(d_got == v) for v in values])
+        c_want = np.array([np.sum(d_want == v) for v in values])
+        keep = c_got + c_want >= 10
+        table = np.stack([c_got[keep], c_want[keep]])
+        assert np.sum(d_got != 0) > 1000  # the noise does change many sums
+        assert stats.chi2_contingency(table)[1] > 1e-6, (o, values[keep], table)
 
 
 def test_result_does_not_depend_on_thread_count():

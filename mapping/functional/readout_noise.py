@@ -116,6 +116,8 @@ _TABLE_POINTS = 2048
 FAR_PROBABILITY = 0.003
 #: Inputs per subset-sum table (2**GROUP_BITS rows each) of the ±1 path.
 GROUP_BITS = 5
+#: Largest subset-sum tables (bytes) of one call; a layer beyond takes the multiply-add path.
+_TABLE_BYTES = 64 * 2**20
 #: Output positions per scratch allocation of the kernel.
 _BLOCK = 64
 
@@ -307,8 +309,9 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     ``lengths`` (C,) cells per chunk, ``sigma`` (C,) noise std, ``key`` the random stream. ADC code
     ``clip(rint((r + n_c)/lsb), 0, levels - 1)``, value ``code·lsb − n_c`` summed over chunks.
     Returns (B, O, L) float32 (written into ``out`` when given: C-contiguous float32 of that
-    shape). When every input is ±1 a readout is assembled from subset-sum
-    tables of ``GROUP_BITS`` inputs (one row per group instead of one multiply-add per cell).
+    shape). When every input is ±1 (and the tables fit in 64 MiB) a readout is assembled from
+    subset-sum tables of ``GROUP_BITS`` inputs (one row per group instead of one multiply-add per
+    cell).
 
     ``p_max``: an upper bound, over all readouts, of the probability that the noise changes a
     code (1 = any readout's may). With ``q = min(p_max, FAR_PROBABILITY)`` and ``D = σ·Φ⁻¹(1 − q/2)``
@@ -351,7 +354,9 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     grid = np.arange(2 * _TABLE_POINTS + 2) * step  # distances 0 .. 2 steps (a readout's two nearest boundaries)
     with np.errstate(divide="ignore", invalid="ignore"):
         table = np.where(levels_sigma[:, None] > 0, ndtr(-grid[None, :] / levels_sigma[:, None]), 0.0)
-    tabled = _is_pm1(a.reshape(-1))
+    groups = -(-n // GROUP_BITS)
+    table_bytes = 4 * replicas * n_chunks * groups * 2**GROUP_BITS * outs
+    tabled = table_bytes <= _TABLE_BYTES and _is_pm1(a.reshape(-1))
     if tabled:
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
     else:
