@@ -391,26 +391,20 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         changed[index[0][flipped]] = True
     if draw.dense.any():
         _dense(geometry, cells, readouts, s, adc, rng, generator, draw)
-        outs = np.flatnonzero(draw.dense.any(axis=1))
         rows = None if known is None else torch.nonzero(~known).flatten()
         if rows is not None and len(rows) < s.shape[0]:
             if len(rows):
-                changed[rows] = _dense_changed(geometry, s[rows], s0[rows], outs)
+                changed[rows] = _dense_changed(geometry, s[rows], s0[rows])
         else:
-            changed |= _dense_changed(geometry, s, s0, outs)
+            changed |= _dense_changed(geometry, s, s0)
     return s, changed
 
 
-def _dense_changed(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor, outs: np.ndarray) -> torch.Tensor:
-    """Bool (B,): some output among ``outs`` of sums ``s`` differs from that of ``s0``."""
-    if len(outs) < s.shape[1]:
-        outs_t = torch.from_numpy(outs)
-        o = outs_t.reshape((1, -1) + (1,) * (s.dim() - 2))
-        diff = _differs(geometry, s[:, outs_t], s0[:, outs_t], o)
-    elif geometry.digital:
-        diff = s != s0
-    else:
-        diff = decide(geometry, s) != decide(geometry, s0)
+def _dense_changed(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor) -> torch.Tensor:
+    """Bool (B,): some output of sums ``s`` differs from that of ``s0``."""
+    # Every output is compared, not only ``outs``: the others differ only where the sparse
+    # readouts changed them, and those images are marked already.
+    diff = (s != s0) if geometry.digital else decide(geometry, s).logical_xor_(decide(geometry, s0))
     return diff.reshape(s.shape[0], -1).any(dim=1)
 
 
