@@ -185,12 +185,13 @@ def _subset_tables(weight, bias, lengths, group_bits):
 
 
 @nb.njit(cache=True, parallel=True)
-def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma, thr, q,
+def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, weight, bias, lengths, tabled, tables, base,
+                sigma, thr, q,
                 table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_near, out):
     batch, outs, positions = out.shape
     total_rows = batch * positions
     replicas, n_chunks, n, _ = weight.shape
-    groups, group_bits = tables.shape[2], np.int64(np.log2(tables.shape[3]))
+    groups = tables.shape[2]
     log_keep = np.log1p(-q) if q < 1.0 else 0.0
     for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
         x = np.zeros(n_chunks * n, dtype=np.float32)
@@ -208,15 +209,13 @@ def _adc_kernel(a, image_stride, position_base, offsets, weight, bias, lengths, 
             rep = l % replicas
             start = b * image_stride + position_base[l]
             if tabled:  # bit j of a group's mask: its input j is +1 (no branch on the data)
-                for c in range(n_chunks):
-                    for g in range(groups):
-                        first = c * n + g * group_bits
-                        mask = 0
-                        for j in range(min(group_bits, n - g * group_bits)):
-                            off = offsets[first + j]
-                            if off >= 0:
-                                mask |= np.int64(a[start + off] > 0) << j
-                        masks[c * groups + g] = mask
+                for i in range(n_chunks * groups):
+                    mask = 0
+                    for j in range(GROUP_BITS):  # a compile-time constant: unrolled
+                        off = group_offsets[i * GROUP_BITS + j]
+                        if off >= 0:
+                            mask |= np.int64(a[start + off] > 0) << j
+                    masks[i] = mask
             else:
                 for k in range(n_chunks * n):
                     x[k] = a[start + offsets[k]] if offsets[k] >= 0 else np.float32(0.0)
@@ -359,14 +358,18 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     tabled = table_bytes <= _TABLE_BYTES and _is_pm1(a.reshape(-1))
     if tabled:
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
+        cells = np.full((n_chunks, groups * GROUP_BITS), -1, dtype=np.int64)  # (chunk, group, bit) -> input offset
+        cells[:, :n] = offsets.reshape(n_chunks, n)
+        group_offsets = cells.ravel()
     else:
         tables, base = np.zeros((1, 1, 1, 2, 1), np.float32), np.zeros((1, 1, 1), np.float32)
+        group_offsets = np.full(1, -1, dtype=np.int64)
     shape = (len(a), outs, len(position_base))
     if out is None:
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}, got {out.dtype} {out.shape}")
-    _adc_kernel(a.reshape(-1), stride, position_base, offsets, weight, bias, lengths, tabled, tables, base, sigma,
-                thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb), np.float32(levels - 1), float(k_total), np.uint64(key),
-                np.uint64(_second_key(np.uint64(key))), out)
+    _adc_kernel(a.reshape(-1), stride, position_base, offsets, group_offsets, weight, bias, lengths, tabled, tables,
+                base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
+                np.float32(levels - 1), float(k_total), np.uint64(key), np.uint64(_second_key(np.uint64(key))), out)
     return out
