@@ -19,8 +19,9 @@ plain conv/matmul and only readouts that can differ are evaluated cell by cell:
   Gaussian tail) and only those are evaluated ("sparse").
 * Chunks with ``p > DENSE_PROBABILITY`` (large deviation or large noise) are evaluated for
   every readout ("dense"): ADC layers in one Numba kernel that gathers the inputs, quantises
-  and sums the chunks, and draws a readout's noise only when it can change the code
-  (:mod:`mapping.functional.readout_noise`); comparator layers with a matmul and a Gaussian per readout.
+  and sums the chunks, and gives a readout a noise draw of its own only when it lies near a
+  code boundary (:mod:`mapping.functional.readout_noise`); comparator layers with a matmul and
+  a Gaussian per readout.
   All paths sample the same distribution.
 """
 from __future__ import annotations

@@ -1,13 +1,22 @@
 """Receiver noise at dense ADC readouts, drawn only where it can change a code (helper of
 ``mapping.functional.layer``).
 
-A readout ``r = s + e + n`` (±1 units, ``n ~ N(0, σ²)``) of an (output, chunk) pair whose
-deviation obeys ``|e| <= bound`` gives the noiseless ADC code unless ``|n| > margin = 1 -
-bound`` (half a level step minus the deviation). Each readout gets one uniform ``u`` from a
-counter-based generator (SplitMix64 of a per-call key and the readout's index, so the result
-does not depend on thread scheduling); ``n = σ·Φ⁻¹(u)`` is evaluated only when ``u`` lies in
-the two tails of mass ``p/2`` each, ``p = P(|n| > margin)``. Every readout therefore sees an
-exact Gaussian draw, at the cost of one hash for most of them instead of one Gaussian.
+A readout ``r = s + e + n`` (±1 units, ``n ~ N(0, σ²)``) changes its ADC code only when the
+noise reaches a code boundary. The kernel computes every noiseless readout (from subset-sum
+tables when the inputs are ±1), then splits the readouts by their own distance ``d`` to the
+nearest boundary against ``D = σ·Φ⁻¹(1 − q/2)``, ``q = min(p_max, FAR_PROBABILITY)``:
+
+* near (``d < D``): a uniform ``u`` of its own from a counter-based generator (SplitMix64 of a
+  per-call key and the readout's index, so the result does not depend on thread scheduling),
+  read as ``n = σ·Φ⁻¹(u)``; a table of Φ on a grid of distances decides "no crossing" and
+  "exactly one" without Φ⁻¹, which is evaluated only inside one grid cell or for two boundaries;
+* far: a candidate with probability ``q`` (geometric gaps along the row), whose noise comes
+  from the two tails of mass ``q/2``; a non-candidate's noise is below ``D <= d`` and leaves the
+  code alone.
+
+Every readout therefore sees an exact Gaussian draw, at the cost of one hash for the near ones
+and about ``q`` hashes per far one (tests: closed-form code distributions and a two-sample test
+against a Gaussian per readout).
 
 ``ndtri`` is Wichura's algorithm AS 241 (PPND16, Applied Statistics 37(3):477-484, 1988),
 accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtri``.
