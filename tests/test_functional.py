@@ -183,6 +183,29 @@ def test_adc_layer_matches_numpy_oracle(kind, spread):
     assert np.allclose(want, ideal) == (spread == "small")  # large deviations change ADC outputs
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int16, torch.int32])
+def test_decide_equals_the_threshold_rule(dtype):
+    """decide() against the rule itself, s >= t (or s <= t where flipped), for sums on and
+    between the integers (a coarse ADC's digital sums are not integers), at the thresholds
+    and at the ends of the integer dtype."""
+    rng = np.random.default_rng(12)
+    outs = 6
+    threshold = torch.tensor([-3, 0, 2, 5, 32767, -32768], dtype=torch.int64)
+    flip = torch.tensor([False, True, False, True, True, False])
+    g = LayerGeometry("t", torch.ones(outs, 4), None, (1, 1), (0, 0), -1.0, threshold, flip, 4)
+    if dtype.is_floating_point:
+        values = np.concatenate([np.arange(-8, 9), np.arange(-8, 9) + 1 / 3, [-2.9999, 2.0001, 4.9999, 5.0001]])
+        s = torch.tensor(rng.choice(values, size=(400, outs)), dtype=dtype)
+        s[:6] = threshold.to(dtype)  # exactly at every threshold
+    else:
+        info = torch.iinfo(dtype)
+        s = torch.tensor(rng.integers(-8, 9, size=(400, outs)), dtype=dtype)
+        s[:6] = torch.tensor([info.min, info.max, -3, 0, 32767, -32768], dtype=dtype).clamp(info.min, info.max)
+        s[6:12] = threshold.clamp(info.min, info.max).to(dtype)
+    want = torch.where(flip, s.double() <= threshold.double(), s.double() >= threshold.double())
+    assert torch.equal(decide(g, s), want)
+
+
 def test_coarse_adc_matches_oracle():
     """An ADC with fewer codes than popcount levels (2 bits for N = 6) quantises coarsely."""
     rng = np.random.default_rng(3)

@@ -191,14 +191,21 @@ def ideal_sums(geometry: LayerGeometry, a: torch.Tensor) -> torch.Tensor:
 
 
 def decide(geometry: LayerGeometry, s: torch.Tensor) -> torch.Tensor:
-    """Sign output (bool, True = +1) of integer-valued sums ``s`` (float or integer dtype)
-    against the folded thresholds: ``s >= t``, or ``s <= t`` where flipped, which for integer
-    sums is ``not s >= t + 1`` (one comparison and an in-place XOR, no float temporary)."""
+    """Sign output (bool, True = +1) of sums ``s`` (float or integer dtype) against the folded
+    thresholds: ``s >= t``, or ``s <= t`` where flipped. One comparison and an in-place XOR:
+    ``s >= t`` is ``s > t⁻`` (t⁻ the next representable value below t: ``t − 1`` for integers)
+    and ``s <= t`` is ``not s > t``."""
     shape = (1, -1) + (1,) * (s.dim() - 2)
-    t = geometry.threshold + geometry.flip.to(torch.int64)
-    if not s.is_floating_point() and (t.abs() > torch.iinfo(s.dtype).max).any():
-        s = s.to(torch.int64)
-    return torch.ge(s, t.to(s.dtype).reshape(shape)).logical_xor_(geometry.flip.reshape(shape))
+    flip = geometry.flip
+    if s.is_floating_point():
+        t = geometry.threshold.to(s.dtype)
+        below = torch.nextafter(t, torch.tensor(float("-inf"), dtype=s.dtype))
+    else:
+        t, below = geometry.threshold, geometry.threshold - 1
+        info = torch.iinfo(s.dtype)
+        if (below < info.min).any() or (t > info.max).any():
+            s = s.to(torch.int64)
+    return torch.gt(s, torch.where(flip, t, below).to(s.dtype).reshape(shape)).logical_xor_(flip.reshape(shape))
 
 
 def _comparator_references(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
