@@ -327,8 +327,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     full Gaussian draw of its own; every other readout is a candidate with probability ``q``
     (geometric gaps) and a candidate's noise comes from the two tails of mass ``q/2``, while a
     non-candidate's noise is below ``D`` and cannot reach a boundary. Every readout therefore sees
-    an exact N(0, σ²) draw. ``Φ⁻¹`` is evaluated only when a table of ``Φ`` says the noise can
-    reach the boundary.
+    an exact N(0, σ²) draw. ``Φ⁻¹`` is evaluated only where a table of ``Φ`` cannot decide (the
+    draw falls inside one grid cell of the boundary's tail probability, or may cross two).
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
