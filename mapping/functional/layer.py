@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from scipy.special import ndtr, ndtri
 
 from mapping.functional import readout_noise
+from mapping.networks.layers import passes_threshold
 
 __all__ = [
     "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide",
@@ -192,20 +193,9 @@ def ideal_sums(geometry: LayerGeometry, a: torch.Tensor) -> torch.Tensor:
 
 def decide(geometry: LayerGeometry, s: torch.Tensor) -> torch.Tensor:
     """Sign output (bool, True = +1) of sums ``s`` (float or integer dtype) against the folded
-    thresholds: ``s >= t``, or ``s <= t`` where flipped. One comparison and an in-place XOR:
-    ``s >= t`` is ``s > t⁻`` (t⁻ the next representable value below t: ``t − 1`` for integers)
-    and ``s <= t`` is ``not s > t``."""
+    thresholds (:func:`mapping.networks.layers.passes_threshold`)."""
     shape = (1, -1) + (1,) * (s.dim() - 2)
-    flip = geometry.flip
-    if s.is_floating_point():
-        t = geometry.threshold.to(s.dtype)
-        below = torch.nextafter(t, torch.tensor(float("-inf"), dtype=s.dtype))
-    else:
-        t, below = geometry.threshold, geometry.threshold - 1
-        info = torch.iinfo(s.dtype)
-        if (below < info.min).any() or (t > info.max).any():
-            s = s.to(torch.int64)
-    return torch.gt(s, torch.where(flip, t, below).to(s.dtype).reshape(shape)).logical_xor_(flip.reshape(shape))
+    return passes_threshold(s, geometry.threshold.reshape(shape), geometry.flip.reshape(shape))
 
 
 def _comparator_references(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -435,8 +425,7 @@ def _differs(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor, out: to
 
 def _decide_at(geometry: LayerGeometry, s: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Sign outputs of sums ``s`` belonging to output features ``out`` (broadcast with ``s``)."""
-    sign = 1.0 - 2.0 * geometry.flip[out].to(s.dtype)
-    return s * sign >= geometry.threshold[out].to(s.dtype) * sign
+    return passes_threshold(s, geometry.threshold[out], geometry.flip[out])
 
 
 def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):

@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input, layer_dot
+from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input, layer_dot, passes_threshold
 from mapping.networks.quant import ActQuant, QuantConv2d, QuantLinear, integer_range
 from mapping.networks.quant_folding import QuantLayerSpec, fold_levels
 from photonics.validation import check_int
@@ -58,9 +58,7 @@ class BinaryLayerSpec:
 
     def binarize(self, s: torch.Tensor) -> torch.Tensor:
         """Compare sums s (B, *out_shape) with the folded thresholds; returns ±1 (dtype of s)."""
-        t = self._channel_view(self.threshold, s.dim()).to(s.dtype)
-        flip = self._channel_view(self.flip, s.dim())
-        plus = torch.where(flip, s <= t, s >= t)
+        plus = passes_threshold(s, self._channel_view(self.threshold, s.dim()), self._channel_view(self.flip, s.dim()))
         return torch.where(plus, 1.0, -1.0).to(s.dtype)
 
 

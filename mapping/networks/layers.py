@@ -28,6 +28,7 @@ __all__ = [
     "BNN",
     "check_input",
     "layer_dot",
+    "passes_threshold",
 ]
 
 PAD_VALUE = -1.0  # binary convs pad with bit 0 = −1, so every optical input is ±1
@@ -171,3 +172,19 @@ def layer_dot(spec, h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     if ph or pw:
         h = F.pad(h, (pw, pw, ph, ph), value=spec.pad_value)
     return F.conv2d(h, w, None, spec.stride)
+
+
+def passes_threshold(s: torch.Tensor, threshold: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:
+    """The folded sign rule: True where ``s >= threshold``, or ``s <= threshold`` where ``flip``
+    (``threshold`` int64 and ``flip`` bool, both broadcastable against ``s``, which is float or
+    integer). One comparison and an in-place XOR: ``s >= t`` is ``s > t⁻`` (t⁻ the next
+    representable value below t: ``t − 1`` for integers) and ``s <= t`` is ``not s > t``."""
+    if s.is_floating_point():
+        t = threshold.to(s.dtype)
+        below = torch.nextafter(t, torch.tensor(float("-inf"), dtype=s.dtype))
+    else:
+        t, below = threshold, threshold - 1
+        info = torch.iinfo(s.dtype)
+        if (below < info.min).any() or (t > info.max).any():
+            s = s.to(torch.int64)
+    return torch.gt(s, torch.where(flip, t, below).to(s.dtype)).logical_xor_(flip)
