@@ -332,21 +332,18 @@ def _distinct_positions(rng: np.random.Generator, counts: np.ndarray, population
 class ReadoutDraw:
     """Which readouts of a layer (on one batch) must be evaluated: ``counts`` (O*C,) sparse
     readouts per (output, chunk) pair, ``dense`` (O, C) pairs evaluated for every readout,
-    ``margin`` (O, C) = 1 - bound (sparse readouts have noise beyond it)."""
+    ``margin`` (O, C) = 1 - bound (sparse readouts have noise beyond it); ``full``: the sums are
+    all computed anew (every pair of an ADC layer dense), so none is read from the ideal sums."""
 
     counts: np.ndarray
     dense: np.ndarray
     margin: np.ndarray
+    full: bool = False
 
     @property
     def empty(self) -> bool:
         """True when every readout gives the ideal result."""
         return not self.counts.any() and not self.dense.any()
-
-    @property
-    def full(self) -> bool:
-        """True when every readout is evaluated (no sum is left at its ideal value)."""
-        return bool(self.dense.all())
 
 
 def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts_per_pair: int,
@@ -360,7 +357,7 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
     if not geometry.comparator:  # an ADC layer evaluates dense outputs over all their chunks at once
         dense = np.repeat(dense.any(axis=1, keepdims=True), dense.shape[1], axis=1)
     counts = rng.binomial(readouts_per_pair, np.where(dense, 0.0, p).ravel())
-    return ReadoutDraw(counts, dense, margin)
+    return ReadoutDraw(counts, dense, margin, full=not geometry.comparator and bool(dense.all()))
 
 
 def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
@@ -380,8 +377,7 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     if draw.empty:
         return s0, changed
-    full = draw.full and not geometry.comparator
-    s = torch.empty_like(s0) if full else s0.clone()  # a full draw overwrites every sum
+    s = torch.empty_like(s0) if draw.full else s0.clone()
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
     if index is not None:

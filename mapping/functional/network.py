@@ -149,12 +149,11 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     a = ideal.inputs[name][rows].float()
                     if len(members):
                         a[members] = a_members
-                full = draw.full and not geo.comparator  # a full draw never reads the members' rows of s0
-                if every and full:
+                if every and draw.full:  # a full draw never reads the members' rows of s0
                     s0 = torch.empty(ideal.sums[name][rows].shape)
                 else:
                     s0 = ideal.sums[name][rows].float()
-                    if len(members) and not full:
+                    if len(members) and not draw.full:
                         s0[members] = ideal_sums(geo, a_members)
                 known = torch.zeros(n_rows, dtype=torch.bool)
                 known[members] = True

@@ -132,8 +132,14 @@ _BLOCK = 64
 
 
 @nb.njit(cache=True, inline="always")
+def _clip(r, top_code):
+    """A rounded readout (in codes) clipped to the ADC's range 0 .. top_code."""
+    return min(max(r, np.float32(0.0)), top_code)
+
+
+@nb.njit(cache=True, inline="always")
 def _code(v, inv_lsb, top_code):
-    return min(max(np.rint(v * inv_lsb), np.float32(0.0)), top_code)
+    return _clip(np.rint(v * inv_lsb), top_code)
 
 
 @nb.njit(cache=True, inline="always")
@@ -163,7 +169,7 @@ def _tail_change(u, mass, v, frac, sigma, table_row, inv_step, lsb, inv_lsb, top
     if w < table_row[k + 1] and w >= table_row[np.int64((distance + lsb) * inv_step)]:  # exactly one boundary
         r = np.rint(v * inv_lsb)
         moved = r - 1.0 if lower else r + 1.0
-        return min(max(moved, np.float32(0.0)), top_code) - min(max(r, np.float32(0.0)), top_code)
+        return _clip(moved, top_code) - _clip(r, top_code)
     tail = sigma * _ndtri(w)
     noise = tail if lower else -tail
     return _code(v + noise, inv_lsb, top_code) - _code(v, inv_lsb, top_code)
@@ -203,7 +209,7 @@ def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, weight, 
     groups = tables.shape[2]
     log_keep = np.log1p(-q) if q < 1.0 else 0.0
     for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
-        x = np.zeros(n_chunks * n, dtype=np.float32)
+        x = np.zeros(0 if tabled else n_chunks * n, dtype=np.float32)  # inputs of the multiply-add path
         masks = np.zeros(n_chunks * groups, dtype=np.int64)
         total = np.empty(outs, dtype=np.float32)
         acc = np.empty(outs, dtype=np.float32)
@@ -255,7 +261,7 @@ def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, weight, 
                     qv = acc[o] * np.float32(inv_lsb)
                     r = np.rint(qv)
                     frac[o] = qv - r
-                    total[o] += min(max(r, np.float32(0.0)), top_code)
+                    total[o] += _clip(r, top_code)
                     near += abs(qv - r) > th
                 table_row = table[chunk_table[c]]
                 if near:  # readouts near a boundary: every one gets its own full Gaussian draw
