@@ -24,6 +24,9 @@ accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtr
 from __future__ import annotations
 
 import numba as nb
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 import numpy as np
 from scipy.special import ndtr
 
@@ -175,6 +178,14 @@ def _tail_change(u, mass, v, frac, sigma, table_row, inv_step, lsb, inv_lsb, top
     return _code(v + noise, inv_lsb, top_code) - _code(v, inv_lsb, top_code)
 
 
+@intrinsic
+def _trailing_zeros(typingctx, x):
+    """Index of the lowest set bit of the int64 ``x`` (x != 0): LLVM's cttz."""
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+    return types.int64(types.int64), codegen
+
+
 @nb.njit(cache=True)
 def _subset_tables(weight, bias, lengths, group_bits):
     """±1 inputs: ``Σ_j x_j·w_j = 2·Σ_{x_j = +1} w_j − Σ_j w_j``. Returns ``tables`` (R, C, G,
@@ -200,102 +211,113 @@ def _subset_tables(weight, bias, lengths, group_bits):
 
 
 @nb.njit(cache=True, parallel=True)
-def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, weight, bias, lengths, tabled, tables, base,
-                sigma, thr, q,
-                table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_near, out):
+def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled,
+                tables, base, sigma, thr, q, table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_near,
+                out):
     batch, outs, positions = out.shape
     total_rows = batch * positions
     replicas, n_chunks, n, _ = weight.shape
     groups = tables.shape[2]
+    n_masks = n_chunks * groups
     log_keep = np.log1p(-q) if q < 1.0 else 0.0
     for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
-        x = np.zeros(0 if tabled else n_chunks * n, dtype=np.float32)  # inputs of the multiply-add path
-        masks = np.zeros(n_chunks * groups, dtype=np.int64)
-        total = np.empty(outs, dtype=np.float32)
+        m0 = blk * _BLOCK
+        rows = min(_BLOCK, total_rows - m0)
+        masks = np.zeros((n_masks if tabled else 0, _BLOCK), dtype=np.int64)  # bit j: input j of the group is +1
+        x = np.empty((_BLOCK, 0 if tabled else n_chunks * n), dtype=np.float32)  # inputs of the multiply-add path
+        replica = np.empty(_BLOCK, dtype=np.int64)
+        f = np.empty(_BLOCK, dtype=np.int64)  # each row's next far candidate (index c·outs + o) and stream counter
+        counter = np.empty(_BLOCK, dtype=np.int64)
+        total = np.zeros((_BLOCK, outs), dtype=np.float32)
         acc = np.empty(outs, dtype=np.float32)
         frac = np.empty(outs, dtype=np.float32)
-        near_outs = np.empty(outs, dtype=np.int64)
-        hit_outs = np.empty(outs, dtype=np.int64)
-        hit_u = np.empty(outs)
-        result = np.empty((_BLOCK, outs), dtype=np.float32)
-        for m in range(blk * _BLOCK, min((blk + 1) * _BLOCK, total_rows)):
-            b = m // positions
-            l = m - b * positions
-            rep = l % replicas
+        b = m0 // positions
+        l = m0 - b * positions
+        for i in range(rows):  # gather each row's inputs once: the chunk loop below reuses a chunk's tables
+            replica[i] = l % replicas
             start = b * image_stride + position_base[l]
-            if tabled:  # bit j of a group's mask: its input j is +1 (no branch on the data)
-                for i in range(n_chunks * groups):
+            if tabled:  # no branch on the data: unused cells read offset 0 and are masked off
+                for g in range(n_masks):
                     mask = 0
-                    for j in range(GROUP_BITS):  # a compile-time constant: unrolled
-                        off = group_offsets[i * GROUP_BITS + j]
-                        if off >= 0:
-                            mask |= np.int64(a[start + off] > 0) << j
-                    masks[i] = mask
+                    for j in range(GROUP_BITS):  # a compile-time constant: unrolled; unsigned: no wraparound
+                        mask |= np.int64(a[np.uint64(start + group_offsets[g * GROUP_BITS + j])] > 0) << j
+                    masks[g, i] = mask & group_valid[g]
             else:
                 for k in range(n_chunks * n):
-                    x[k] = a[start + offsets[k]] if offsets[k] >= 0 else np.float32(0.0)
-            total[:] = 0.0
-            row_stream = np.uint64(m) << np.uint64(32)
-            counter = 0
-            f = np.int64(1) << 62
+                    x[i, k] = a[start + offsets[k]] if offsets[k] >= 0 else np.float32(0.0)
+            counter[i] = 0
+            f[i] = np.int64(1) << 62
             if q > 0.0:
-                f, counter = _next_candidate(np.int64(-1), key, row_stream, counter, log_keep)
-            for c in range(n_chunks):
+                f[i], counter[i] = _next_candidate(np.int64(-1), key, np.uint64(m0 + i) << np.uint64(32), 0, log_keep)
+            l += 1
+            if l == positions:
+                b, l = b + 1, 0
+        for c in range(n_chunks):
+            table_row = table[chunk_table[c]]
+            th = thr[c]
+            for i in range(rows):
+                rep = replica[i]
+                row_total = total[i]
+                row_stream = np.uint64(m0 + i) << np.uint64(32)
                 if tabled:
                     for o in range(outs):
                         acc[o] = base[rep, c, o]
                     for g in range(groups):
-                        row = tables[rep, c, g, masks[c * groups + g]]
+                        row = tables[rep, c, g, masks[c * groups + g, i]]
                         for o in range(outs):
                             acc[o] += row[o]
                 else:
                     for o in range(outs):
                         acc[o] = bias[rep, c, o] + lengths[c]
                     for j in range(n):
-                        xv = x[c * n + j]
+                        xv = x[i, c * n + j]
                         for o in range(outs):
                             acc[o] += xv * weight[rep, c, j, o]
-                th = thr[c]
                 near = 0
                 for o in range(outs):
                     qv = acc[o] * np.float32(inv_lsb)
                     r = np.rint(qv)
                     frac[o] = qv - r
-                    total[o] += _clip(r, top_code)
+                    row_total[o] += _clip(r, top_code)
                     near += abs(qv - r) > th
-                table_row = table[chunk_table[c]]
                 if near:  # readouts near a boundary: every one gets its own full Gaussian draw
-                    count = 0
-                    for o in range(outs):  # their indices, without a branch on the data
-                        near_outs[count] = o
-                        count += abs(frac[o]) > th
-                    hits = 0
-                    for i in range(count):  # branch-free screen: can the draw reach the boundary on its side?
-                        o = near_outs[i]
-                        u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
-                        side = np.float64(u < 0.5)  # 1: the lower tail
-                        distance = (0.5 + frac[o] * (2.0 * side - 1.0)) * lsb
-                        hit_outs[hits] = o
-                        hit_u[hits] = u
-                        hits += (u - 0.5 * (1.0 - side)) < table_row[np.int64(distance * inv_step)]
-                    for i in range(hits):
-                        o = hit_outs[i]
-                        total[o] += _tail_change(hit_u[i], 1.0, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
-                                                 inv_lsb, top_code)
-                while f < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
-                    o = f - c * outs
-                    u = _uniform(key, row_stream + np.uint64(counter))
-                    counter += 1
+                    for w0 in range(0, outs, 64):  # their outputs as bits of words (one vectorised pass each)
+                        bits = np.int64(0)
+                        word = frac[w0 : w0 + 64]  # indices from 0: contiguous vector loads
+                        for j in range(len(word)):
+                            bits |= np.int64(abs(word[j]) > th) << j
+                        while bits:
+                            o = w0 + _trailing_zeros(bits)
+                            bits &= bits - 1
+                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
+                            lower = u < 0.5
+                            distance = (0.5 + frac[o] if lower else 0.5 - frac[o]) * lsb  # to the boundary on that side
+                            if (u if lower else u - 0.5) < table_row[np.int64(distance * inv_step)]:  # can it reach it?
+                                row_total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table_row, inv_step,
+                                                             lsb, inv_lsb, top_code)
+                fi, count = f[i], counter[i]
+                while fi < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
+                    o = fi - c * outs
+                    u = _uniform(key, row_stream + np.uint64(count))
+                    count += 1
                     if abs(frac[o]) <= th:
-                        total[o] += _tail_change(u, q, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
-                                                 inv_lsb, top_code)
-                    f, counter = _next_candidate(f, key, row_stream, counter, log_keep)
+                        row_total[o] += _tail_change(u, q, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
+                                                     inv_lsb, top_code)
+                    fi, count = _next_candidate(fi, key, row_stream, count, log_keep)
+                f[i], counter[i] = fi, count
+        for i in range(rows):
             for o in range(outs):
-                result[m - blk * _BLOCK, o] = total[o] * lsb - k_total
-        for o in range(outs):  # (B, O, L): runs of consecutive positions per output
-            for m in range(blk * _BLOCK, min((blk + 1) * _BLOCK, total_rows)):
-                b = m // positions
-                out[b, o, m - b * positions] = result[m - blk * _BLOCK, o]
+                total[i, o] = total[i, o] * lsb - k_total
+        b = m0 // positions
+        l0 = m0 - b * positions
+        i = 0
+        while i < rows:  # (B, O, L): runs of consecutive positions of one image per output
+            run = min(rows - i, positions - l0)
+            for o in range(outs):
+                for k in range(run):
+                    out[b, o, l0 + k] = total[i + k, o]
+            i += run
+            b, l0 = b + 1, 0
 
 
 @nb.njit(cache=True)
@@ -375,16 +397,18 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
         cells = np.full((n_chunks, groups * GROUP_BITS), -1, dtype=np.int64)  # (chunk, group, bit) -> input offset
         cells[:, :n] = offsets.reshape(n_chunks, n)
-        group_offsets = cells.ravel()
+        used = cells.reshape(-1, GROUP_BITS) >= 0
+        group_valid = (used << np.arange(GROUP_BITS)).sum(axis=1).astype(np.int64)  # bits of the cells in use
+        group_offsets = np.maximum(cells.ravel(), 0)
     else:
         tables, base = np.zeros((1, 1, 1, 2, 1), np.float32), np.zeros((1, 1, 1), np.float32)
-        group_offsets = np.full(1, -1, dtype=np.int64)
+        group_offsets, group_valid = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
     shape = (len(a), outs, len(position_base))
     if out is None:
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}, got {out.dtype} {out.shape}")
-    _adc_kernel(a.reshape(-1), stride, position_base, offsets, group_offsets, weight, bias, lengths, tabled, tables,
+    _adc_kernel(a.reshape(-1), stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled, tables,
                 base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
                 np.float32(levels - 1), float(k_total), np.uint64(key), np.uint64(_second_key(np.uint64(key))), out)
     return out
