@@ -75,12 +75,14 @@ class Network:
 class IdealRun:
     """The ideal chip on ``images``: per optical layer its input (int8: ±1 or codes) and exact
     integer sums (binary layers: ±1 sums, int16 or int32; multi-bit layers: the back end's ``A``
-    from the ideal passes, int32), the network's output tensor (``outputs``, e.g. the logits) and
-    the predictions (its argmax over dimension 1)."""
+    from the ideal passes, int32), per binary layer its output signs (``decisions``, bool, True =
+    +1), the network's output tensor (``outputs``, e.g. the logits) and the predictions (its
+    argmax over dimension 1)."""
 
     images: torch.Tensor
     inputs: dict[str, torch.Tensor]
     sums: dict[str, torch.Tensor]
+    decisions: dict[str, torch.Tensor]
     outputs: torch.Tensor
     predictions: torch.Tensor
 
@@ -88,6 +90,8 @@ class IdealRun:
     def build(cls, network: Network, images: torch.Tensor) -> "IdealRun":
         inputs: dict[str, list] = {name: [] for name in network.geometries}
         sums: dict[str, list] = {name: [] for name in network.geometries}
+        decisions: dict[str, list] = {spec.name: [] for spec in network.folded.layers
+                                      if not isinstance(spec, QuantLayerSpec)}
 
         def dot(spec, a):
             geos = network.geometries[spec.name]
@@ -98,13 +102,15 @@ class IdealRun:
             else:
                 s = ideal_sums(geos[0], a)
                 stored = torch.int16 if geos[0].k < 2**15 else torch.int32
+                decisions[spec.name].append(decide(geos[0], s))
             inputs[spec.name].append(a.to(torch.int8))
             sums[spec.name].append(s.to(stored))
             return s
 
         outputs = [network.folded.forward(images[i : i + BATCH_IMAGES], dot=dot) for i in range(0, len(images), BATCH_IMAGES)]
         return cls(images, {k: torch.cat(v) for k, v in inputs.items()}, {k: torch.cat(v) for k, v in sums.items()},
-                   torch.cat(outputs), torch.cat([out.argmax(1) for out in outputs]))
+                   {k: torch.cat(v) for k, v in decisions.items()}, torch.cat(outputs),
+                   torch.cat([out.argmax(1) for out in outputs]))
 
 
 def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCells, ...]], adc: Adc,
@@ -139,10 +145,12 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
             draw = draw_readouts(geo, layer_cells, adc, readouts, rng, **options)
             if draw.empty and not len(members):
                 continue
-            every = len(members) == n_rows  # every image of the batch is already off the ideal path
-            if draw.empty:
-                s_members = ideal_sums(geo, a_members)
+            ideal_plus = ideal.decisions[name][rows]
+            if draw.empty:  # only the members' inputs differ from the ideal chip's
+                plus = decide(geo, ideal_sums(geo, a_members))
+                differ = plus != (ideal_plus if len(members) == n_rows else ideal_plus[members])
             else:
+                every = len(members) == n_rows  # every image of the batch is already off the ideal path
                 if every:
                     a = a_members
                 else:
@@ -155,17 +163,19 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     s0 = ideal.sums[name][rows].float()
                     if len(members) and not draw.full:
                         s0[members] = ideal_sums(geo, a_members)
-                known = torch.zeros(n_rows, dtype=torch.bool)
-                known[members] = True
-                s, changed = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator, known=known)
+                # S grows by the images whose signs differ from the ideal chip's (computed here once
+                # for every image from the cached ideal signs, so apply_readouts need not mark them)
+                s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,
+                                      known=torch.ones(n_rows, dtype=torch.bool))
+                plus = decide(geo, s)
+                differ = plus != ideal_plus
+                changed = differ.reshape(n_rows, -1).any(dim=1)
                 if changed.any():
                     members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
-                s_members = s if len(members) == n_rows else s[members]
+                if len(members) < n_rows:
+                    plus = plus[members]
+            flips[name] += int(torch.count_nonzero(differ))  # non-members differ nowhere
             if len(members):
-                ideal_sum = ideal.sums[name][rows]
-                ideal_out = decide(geo, ideal_sum if len(members) == n_rows else ideal_sum[members])
-                plus = decide(geo, s_members)
-                flips[name] += int(torch.count_nonzero(plus != ideal_out))
                 a_members = folded.run_steps(torch.where(plus, 1.0, -1.0), steps[i] + 1, steps[i + 1])
         if len(members):
             outputs[b0 + members] = a_members
