@@ -286,15 +286,22 @@ def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, group_va
                         word = frac[w0 : w0 + 64]  # indices from 0: contiguous vector loads
                         for j in range(len(word)):
                             bits |= np.int64(abs(word[j]) > th) << j
-                        while bits:
-                            o = w0 + _trailing_zeros(bits)
+                        hits = np.int64(0)
+                        while bits:  # screen without a branch on the draw: can it reach the boundary on its side?
+                            j = _trailing_zeros(bits)
                             bits &= bits - 1
+                            o = w0 + j
                             u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
-                            lower = u < 0.5
-                            distance = (0.5 + frac[o] if lower else 0.5 - frac[o]) * lsb  # to the boundary on that side
-                            if (u if lower else u - 0.5) < table_row[np.int64(distance * inv_step)]:  # can it reach it?
-                                row_total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table_row, inv_step,
-                                                             lsb, inv_lsb, top_code)
+                            side = np.float64(u < 0.5)  # 1: the lower tail
+                            distance = (0.5 + frac[o] * (2.0 * side - 1.0)) * lsb  # to the boundary on that side
+                            k = np.uint64(distance * inv_step)  # unsigned: no negative-index wraparound
+                            hits |= np.int64((u - 0.5 * (1.0 - side)) < table_row[k]) << j
+                        while hits:  # the few that may: their draw again and the exact code change
+                            o = w0 + _trailing_zeros(hits)
+                            hits &= hits - 1
+                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
+                            row_total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table_row, inv_step,
+                                                         lsb, inv_lsb, top_code)
                 fi, count = f[i], counter[i]
                 while fi < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
                     o = fi - c * outs
