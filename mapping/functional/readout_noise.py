@@ -273,13 +273,13 @@ def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, group_va
                         xv = x[i, c * n + j]
                         for o in range(outs):
                             acc[o] += xv * weight[rep, c, j, o]
-                near = 0
+                near = False
                 for o in range(outs):
                     qv = acc[o] * np.float32(inv_lsb)
                     r = np.rint(qv)
                     frac[o] = qv - r
                     row_total[o] += _clip(r, top_code)
-                    near += abs(qv - r) > th
+                    near |= abs(qv - r) > th
                 if near:  # readouts near a boundary: every one gets its own full Gaussian draw
                     for w0 in range(0, outs, 64):  # their outputs as bits of words (one vectorised pass each)
                         bits = np.int64(0)
@@ -387,11 +387,13 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     bias = np.ascontiguousarray(bias, dtype=np.float32)
     lengths = np.ascontiguousarray(lengths, dtype=np.float32)
     q = min(float(p_max), FAR_PROBABILITY) if np.any(sigma > 0) else 0.0
-    noisy = sigma > 0
     if q > 0.0:  # |frac| > thr: closer than D = σ·Φ⁻¹(1 − q/2) to a boundary (in codes from the centre)
-        thr = np.where(noisy, 0.5 + sigma * ndtri(0.5 * q) / lsb, 0.5)
+        thr = np.where(sigma > 0, 0.5 + sigma * ndtri(0.5 * q) / lsb, 0.5)
     else:
         thr = np.full(n_chunks, 0.5)
+    # float32 like the readouts' offsets (full-width vectors), rounded down: the near set only grows
+    thr32 = thr.astype(np.float32)
+    thr = np.where(thr32 > thr, np.nextafter(thr32, np.float32(0.0)), thr32)
     step = lsb / _TABLE_POINTS
     levels_sigma, chunk_table = np.unique(sigma, return_inverse=True)  # one table per distinct σ
     grid = np.arange(2 * _TABLE_POINTS + 2) * step  # distances 0 .. 2 steps (a readout's two nearest boundaries)
