@@ -157,7 +157,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     a = ideal.inputs[name][rows].float()
                     if len(members):
                         a[members] = a_members
-                if every and draw.full:  # a full draw never reads the members' rows of s0
+                if draw.full:  # a full draw computes every sum anew and (with every image known) never reads s0
                     s0 = torch.empty(ideal.sums[name][rows].shape)
                 else:
                     s0 = ideal.sums[name][rows].float()
@@ -176,10 +176,16 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     plus = plus[members]
             flips[name] += int(torch.count_nonzero(differ))  # non-members differ nowhere
             if len(members):
-                a_members = folded.run_steps(torch.where(plus, 1.0, -1.0), steps[i] + 1, steps[i + 1])
+                a_members = folded.run_steps(_pm1(plus), steps[i] + 1, steps[i + 1])
         if len(members):
             outputs[b0 + members] = a_members
     return outputs, flips
+
+
+def _pm1(plus: torch.Tensor) -> torch.Tensor:
+    """±1 float32 activations of the bool signs ``plus`` (one conversion and two in-place passes,
+    about twice as fast as ``torch.where(plus, 1.0, -1.0)``)."""
+    return plus.view(torch.uint8).to(torch.float32).mul_(2.0).sub_(1.0)
 
 
 def _multibit_layer(network, ideal, spec, cells, adc, rng, generator, options, rows, readouts, members, a_members):
