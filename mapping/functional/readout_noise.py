@@ -291,11 +291,12 @@ def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, group_va
                             j = _trailing_zeros(bits)
                             bits &= bits - 1
                             o = w0 + j
-                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
-                            side = np.float64(u < 0.5)  # 1: the lower tail
-                            distance = (0.5 + frac[o] * (2.0 * side - 1.0)) * lsb  # to the boundary on that side
-                            k = np.uint64(distance * inv_step)  # unsigned: no negative-index wraparound
-                            hits |= np.int64((u - 0.5 * (1.0 - side)) < table_row[k]) << j
+                            # the tail mass beyond either boundary (read before the draw is known, so the
+                            # loads overlap the hash; unsigned indices: no negative-index wraparound)
+                            low = table_row[np.uint64((0.5 + frac[o]) * lsb * inv_step)]
+                            high = table_row[np.uint64((0.5 - frac[o]) * lsb * inv_step)]
+                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))  # u < 1/2: the lower tail
+                            hits |= np.int64((u < low) | ((u >= 0.5) & (u - 0.5 < high))) << j
                         while hits:  # the few that may: their draw again and the exact code change
                             o = w0 + _trailing_zeros(hits)
                             hits &= hits - 1
