@@ -309,6 +309,19 @@ def test_hardware_equals_software_without_variation_and_noise(cnn, robin_eo, mni
     assert torch.equal(functional.predict(cnn, robin_eo, images, chip, noise=False), cnn_software)
 
 
+def test_ideal_run_caches_the_software_signs(cnn, robin_eo, mnist_test):
+    """IdealRun.decisions (what run_chip compares each chip's signs with) are the folded
+    network's own sign outputs, layer by layer."""
+    images = mnist_test[0][:500]
+    net = functional.Network(cnn, robin_eo)
+    ideal = functional.IdealRun.build(net, images)
+    record = {}
+    cnn.forward(images, record=record)
+    assert set(ideal.decisions) == set(net.geometries)
+    for name, signs in ideal.decisions.items():
+        assert signs.dtype == torch.bool and torch.equal(signs, record[name] > 0), name
+
+
 def test_generic_path_with_ideal_cells_is_exact(mlp, robin_eo, mnist_test):
     """Cells with exactly α=β=γ=0, δ=1 evaluated readout by readout (dense path forced) give the
     software predictions."""

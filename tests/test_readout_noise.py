@@ -197,6 +197,23 @@ def test_far_readouts_cross_at_the_gaussian_tail_rate():
     assert np.sum(shift < 0) <= low + 5 * math.sqrt(low) + 3
 
 
+@pytest.mark.parametrize("lsb", [2.0, 3.2])
+def test_near_thresholds_are_the_largest_float32_not_above_the_exact_band(lsb):
+    """The near band's float32 offsets are the closed form 0.5 − D/lsb (D = σ·Φ⁻¹(1 − q/2)) rounded
+    down: rounding up would class readouts closer than D to a boundary as far, whose noise
+    below D is then never drawn."""
+    sigma = np.array([0.0, 0.013, 0.05, 0.1, 0.142, 0.3, 0.7])
+    for p_max in (1.0, 0.02, 1e-3):
+        q, thr = rn._near_thresholds(sigma, p_max, lsb)
+        assert q == min(p_max, rn.FAR_PROBABILITY)
+        exact = np.where(sigma > 0, 0.5 - sigma * -special.ndtri(q / 2) / lsb, 0.5)
+        assert thr.dtype == np.float32
+        assert np.all(thr.astype(np.float64) <= exact)
+        assert np.all(np.nextafter(thr, np.float32(np.inf)).astype(np.float64) > exact)
+    q, thr = rn._near_thresholds(np.zeros(3), 1.0, lsb)  # no noise: no candidates, nothing near
+    assert q == 0.0 and np.all(thr == 0.5)
+
+
 def test_many_chunks_match_a_full_gaussian_draw_per_readout():
     """Two-sample check against the plain dense oracle (a NumPy Gaussian for every readout of
     every chunk, quantised and summed): 12 chunks of 10 cells with per-cell deviations that put

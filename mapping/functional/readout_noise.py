@@ -340,6 +340,21 @@ def _is_pm1(a):
     return True
 
 
+def _near_thresholds(sigma: np.ndarray, p_max: float, lsb: float) -> tuple[float, np.ndarray]:
+    """The far readouts' candidate probability ``q = min(p_max, FAR_PROBABILITY)`` (0 without
+    noise) and, per chunk, the offset from the code centre (in codes) beyond which a readout is
+    near: closer than ``D = σ·Φ⁻¹(1 − q/2)`` to a boundary, i.e. ``|frac| > 0.5 − D/lsb``. The
+    offsets are float32, like the readouts' (so the kernel compares full-width float32 vectors),
+    rounded down: the near set can only grow, and every far readout is at least D away."""
+    q = min(float(p_max), FAR_PROBABILITY) if np.any(sigma > 0) else 0.0
+    if q > 0.0:
+        thr = np.where(sigma > 0, 0.5 + sigma * ndtri(0.5 * q) / lsb, 0.5)
+    else:
+        thr = np.full(sigma.shape, 0.5)
+    thr32 = thr.astype(np.float32)
+    return q, np.where(thr32 > thr, np.nextafter(thr32, np.float32(-np.inf)), thr32)
+
+
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
                      k_total: int, key: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -387,14 +402,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     sigma = np.ascontiguousarray(sigma, dtype=np.float64)
     bias = np.ascontiguousarray(bias, dtype=np.float32)
     lengths = np.ascontiguousarray(lengths, dtype=np.float32)
-    q = min(float(p_max), FAR_PROBABILITY) if np.any(sigma > 0) else 0.0
-    if q > 0.0:  # |frac| > thr: closer than D = σ·Φ⁻¹(1 − q/2) to a boundary (in codes from the centre)
-        thr = np.where(sigma > 0, 0.5 + sigma * ndtri(0.5 * q) / lsb, 0.5)
-    else:
-        thr = np.full(n_chunks, 0.5)
-    # float32 like the readouts' offsets (full-width vectors), rounded down: the near set only grows
-    thr32 = thr.astype(np.float32)
-    thr = np.where(thr32 > thr, np.nextafter(thr32, np.float32(0.0)), thr32)
+    q, thr = _near_thresholds(sigma, p_max, lsb)
     step = lsb / _TABLE_POINTS
     levels_sigma, chunk_table = np.unique(sigma, return_inverse=True)  # one table per distinct σ
     grid = np.arange(2 * _TABLE_POINTS + 2) * step  # distances 0 .. 2 steps (a readout's two nearest boundaries)
