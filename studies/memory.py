@@ -13,7 +13,8 @@ layer of the model (K inputs per dot product, O outputs at L positions, n_chunks
   (4 float64), their four masked copies, the float64 deviation weights and bias and the float32
   ones kept (a count of the dtypes in ``LayerCells.from_coefficients``, not measured);
 * :data:`STORED_BYTES_PER_ELEMENT` = 4 per image and activation element (the layers' inputs and
-  outputs, Σ(in + out)), for the ideal chip's stored int8 inputs and int16/int32 sums of every image;
+  outputs, Σ(in + out)), for the ideal chip's stored int8 inputs, int16/int32 sums and bool output
+  signs of every image;
 * :data:`BATCH_BYTES_PER_COLUMN` = 6 per image of a batch (at most
   ``mapping.functional.network.BATCH_IMAGES`` images) and column element Σ K·L, the unfolded inputs
   and float32 partial sums of a batch.
@@ -21,7 +22,9 @@ layer of the model (K inputs per dot product, O outputs at L positions, n_chunks
 Calibration of the last two (peak RSS, ``mnist-cnn`` on ``robin-eo`` at units 400, after a
 warm-up chip; its layers have Σ(in + out) = 22,208 and Σ K·L = 59,584 elements per image): 100, 2000
 and 8000 images peak at 68, 694 and 1073 MB, i.e. 63 kB per stored image (2.8 B per element) and
-284 kB per batched image (4.8 B per column element); the constants round those up.
+284 kB per batched image (4.8 B per column element); the constants round those up. (The cached
+output signs came later: one byte per output element, 12.8 kB per image there, about 3.4 B per
+stored element, still within the constant; not re-measured.)
 
 A study adds the floorplans its accelerators keep (``mc``: every preset's; ``sweep`` with chips:
 up to ``mapping.functional._PREPARED_MAX`` - 1 earlier points' accelerators cached by the functional

@@ -161,7 +161,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     s0 = torch.empty(ideal.sums[name][rows].shape)
                 else:
                     s0 = ideal.sums[name][rows].float()
-                    if len(members) and not draw.full:
+                    if len(members):
                         s0[members] = ideal_sums(geo, a_members)
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
                 # for every image from the cached ideal signs, so apply_readouts need not mark them)

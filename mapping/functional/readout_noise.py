@@ -211,9 +211,9 @@ def _subset_tables(weight, bias, lengths, group_bits):
 
 
 @nb.njit(cache=True, parallel=True)
-def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled,
-                tables, base, sigma, thr, q, table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_near,
-                out):
+def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
+                tabled, tables, base, sigma, thr, q, table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key,
+                key_near, out):
     batch, outs, positions = out.shape
     total_rows = batch * positions
     replicas, n_chunks, n, _ = weight.shape
@@ -240,7 +240,7 @@ def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, group_va
                 for g in range(n_masks):
                     mask = 0
                     for j in range(GROUP_BITS):  # a compile-time constant: unrolled; unsigned: no wraparound
-                        mask |= np.int64(a[np.uint64(start + group_offsets[g * GROUP_BITS + j])] > 0) << j
+                        mask |= np.int64(signs[np.uint64(start + group_offsets[g * GROUP_BITS + j])]) << j
                     masks[g, i] = mask & group_valid[g]
             else:
                 for k in range(n_chunks * n):
@@ -328,16 +328,21 @@ def _adc_kernel(a, image_stride, position_base, offsets, group_offsets, group_va
             b, l0 = b + 1, 0
 
 
-@nb.njit(cache=True)
-def _is_pm1(a):
-    """True when every element of ``a`` (flat) is ±1 (one vectorisable pass per block)."""
-    for start in range(0, a.size, 1 << 16):
-        bad = False
-        for v in a[start : start + (1 << 16)]:
-            bad |= v * v != np.float32(1.0)
-        if bad:
-            return False
-    return True
+@nb.njit(cache=True, parallel=True)
+def _sign_bits(a, signs):
+    """``signs[i] = a[i] > 0`` (uint8) for the flat ``a``; returns True when every element is ±1
+    (one vectorisable pass per block, blocks in parallel)."""
+    bad = 0
+    for blk in nb.prange((a.size + (1 << 16) - 1) >> 16):
+        start = blk << 16
+        stop = min(start + (1 << 16), a.size)
+        found = False
+        for i in range(start, stop):
+            v = a[i]
+            signs[i] = v > 0
+            found |= v * v != np.float32(1.0)
+        bad += found
+    return bad == 0
 
 
 def _near_thresholds(sigma: np.ndarray, p_max: float, lsb: float) -> tuple[float, np.ndarray]:
@@ -410,7 +415,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         table = np.where(levels_sigma[:, None] > 0, ndtr(-grid[None, :] / levels_sigma[:, None]), 0.0)
     groups = -(-n // GROUP_BITS)
     table_bytes = 4 * replicas * n_chunks * groups * 2**GROUP_BITS * outs
-    tabled = table_bytes <= _TABLE_BYTES and _is_pm1(a.reshape(-1))
+    signs = np.empty(a.size if table_bytes <= _TABLE_BYTES else 0, dtype=np.uint8)  # input > 0, for the table path
+    tabled = signs.size == a.size and _sign_bits(a.reshape(-1), signs)
     if tabled:
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
         cells = np.full((n_chunks, groups * GROUP_BITS), -1, dtype=np.int64)  # (chunk, group, bit) -> input offset
@@ -426,7 +432,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}, got {out.dtype} {out.shape}")
-    _adc_kernel(a.reshape(-1), stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled, tables,
+    _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled, tables,
                 base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
                 np.float32(levels - 1), float(k_total), np.uint64(key), np.uint64(_second_key(np.uint64(key))), out)
     return out
