@@ -206,6 +206,17 @@ def test_decide_equals_the_threshold_rule(dtype):
     assert torch.equal(decide(g, s), want)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int16, torch.int32])
+def test_pm1_from_signs_maps_true_to_plus_one(dtype):
+    """The ±1 activations of bool signs (also on a non-contiguous view) against NumPy's where."""
+    from mapping.networks.layers import pm1_from_signs
+    plus = torch.from_numpy(np.random.default_rng(4).random((5, 3, 8)) < 0.5)
+    for p in (plus, plus.transpose(0, 2)):
+        got = pm1_from_signs(p, dtype)
+        assert got.dtype == dtype
+        assert np.array_equal(got.numpy(), np.where(p.numpy(), 1, -1).astype(got.numpy().dtype))
+
+
 def test_coarse_adc_matches_oracle():
     """An ADC with fewer codes than popcount levels (2 bits for N = 6) quantises coarsely."""
     rng = np.random.default_rng(3)

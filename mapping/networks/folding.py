@@ -17,7 +17,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from mapping.networks.layers import PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input, layer_dot, passes_threshold
+from mapping.networks.layers import (
+    PAD_VALUE, BinaryConv2d, BinaryLinear, Sign, check_input, layer_dot, passes_threshold, pm1_from_signs,
+)
 from mapping.networks.quant import ActQuant, QuantConv2d, QuantLinear, integer_range
 from mapping.networks.quant_folding import QuantLayerSpec, fold_levels
 from photonics.validation import check_int
@@ -59,7 +61,7 @@ class BinaryLayerSpec:
     def binarize(self, s: torch.Tensor) -> torch.Tensor:
         """Compare sums s (B, *out_shape) with the folded thresholds; returns ±1 (dtype of s)."""
         plus = passes_threshold(s, self._channel_view(self.threshold, s.dim()), self._channel_view(self.flip, s.dim()))
-        return torch.where(plus, 1.0, -1.0).to(s.dtype)
+        return pm1_from_signs(plus, s.dtype)
 
 
 class FoldedBNN:

@@ -29,6 +29,7 @@ __all__ = [
     "check_input",
     "layer_dot",
     "passes_threshold",
+    "pm1_from_signs",
 ]
 
 PAD_VALUE = -1.0  # binary convs pad with bit 0 = −1, so every optical input is ±1
@@ -188,3 +189,9 @@ def passes_threshold(s: torch.Tensor, threshold: torch.Tensor, flip: torch.Tenso
         if (below < info.min).any() or (t > info.max).any():
             s = s.to(torch.int64)
     return torch.gt(s, torch.where(flip, t, below).to(s.dtype)).logical_xor_(flip)
+
+
+def pm1_from_signs(plus: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """±1 activations (``dtype``) of the bool signs ``plus``: one conversion and two in-place
+    passes, about twice as fast as ``torch.where(plus, 1.0, -1.0)``."""
+    return plus.view(torch.uint8).to(dtype).mul_(2).sub_(1)
