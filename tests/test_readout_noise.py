@@ -9,6 +9,14 @@ from scipy import special, stats
 from mapping.functional import readout_noise as rn
 
 
+@pytest.fixture(params=["table", "pattern"])
+def path(request, monkeypatch):
+    """Run a test on the table path and on the pattern path (every ±1 input pattern of a chunk
+    has its row of codes and noise screens; forced here wherever it applies)."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if request.param == "pattern" else 2**62)
+    return request.param
+
+
 def test_ndtri_matches_scipy_to_double_precision():
     """AS 241 against scipy's ndtri over the body and both far tails (down to 1e-300)."""
     p = np.concatenate([np.linspace(1e-6, 1 - 1e-6, 20_001), np.logspace(-300, -1, 2_000),
@@ -44,7 +52,7 @@ def _oracle(x, weight, bias, lengths, lsb, levels, k_total, noise=None):
 
 
 @pytest.mark.parametrize("levels", [32, 4])  # exact (one code per popcount level) and coarse ADC
-def test_noiseless_sums_equal_numpy_oracle_linear(levels):
+def test_noiseless_sums_equal_numpy_oracle_linear(path, levels):
     """σ = 0: the kernel is the quantise-and-sum of the exact chunk readouts (last chunk partly unused)."""
     rng = np.random.default_rng(0)
     n_chunks, n, outs = 3, 8, 5
@@ -62,7 +70,7 @@ def test_noiseless_sums_equal_numpy_oracle_linear(levels):
     np.testing.assert_allclose(got, want, atol=1e-3)
 
 
-def test_noiseless_sums_equal_numpy_oracle_conv_with_replicas():
+def test_noiseless_sums_equal_numpy_oracle_conv_with_replicas(path):
     """Inputs gathered from a padded image (stride 2 in y) and positions alternating between two replicas."""
     rng = np.random.default_rng(1)
     cin, kh, kw, n, outs, batch = 2, 3, 3, 5, 4, 3
@@ -97,7 +105,7 @@ def test_noiseless_sums_equal_numpy_oracle_conv_with_replicas():
 
 
 @pytest.mark.parametrize("p_max", ["margin", 1.0])  # candidates only, every readout
-def test_noise_error_rates_match_gaussian_tails(p_max):
+def test_noise_error_rates_match_gaussian_tails(path, p_max):
     """Outputs with a known offset e and noise σ: a readout comes out one level (2 in ±1 units)
     high with probability Φ(−(1 − e)/σ) and low with Φ(−(1 + e)/σ), whether every readout's noise
     is drawn or only the candidates' (p_max = P(|n| > 1 − max|e|)). Readouts at the ends of the
@@ -125,7 +133,7 @@ def test_noise_error_rates_match_gaussian_tails(p_max):
 
 
 @pytest.mark.parametrize("levels", [32, 6])  # wide ADC, and one that clips the top readouts
-def test_code_distribution_matches_closed_form_across_levels_and_clipping(levels):
+def test_code_distribution_matches_closed_form_across_levels_and_clipping(path, levels):
     """Offsets up to 1.6 levels and σ = 0.45: readouts near a boundary (own draw), far ones
     (candidates) and readouts whose noiseless code is already off all land on code k with
     probability Φ(((k + ½)·lsb − v)/σ) − Φ(((k − ½)·lsb − v)/σ), the ends clipped (chi-square)."""
@@ -176,7 +184,7 @@ def test_multiply_add_path_equals_the_oracle(case, monkeypatch):
     np.testing.assert_allclose(got, want, atol=1e-3)
 
 
-def test_far_readouts_cross_at_the_gaussian_tail_rate():
+def test_far_readouts_cross_at_the_gaussian_tail_rate(path):
     """Readouts just beyond the near band (distance 1.05 D to the upper boundary, D with
     P(|n| > D) = FAR_PROBABILITY) only change through the candidate stream; they come out one
     level high with probability Φ(−d/σ) (400,000 images x 4 outputs) and almost never low."""
@@ -214,7 +222,7 @@ def test_near_thresholds_are_the_largest_float32_not_above_the_exact_band(lsb):
     assert q == 0.0 and np.all(thr == 0.5)
 
 
-def test_many_chunks_match_a_full_gaussian_draw_per_readout():
+def test_many_chunks_match_a_full_gaussian_draw_per_readout(path):
     """Two-sample check against the plain dense oracle (a NumPy Gaussian for every readout of
     every chunk, quantised and summed): 12 chunks of 10 cells with per-cell deviations that put
     readouts near, far from and beyond code boundaries. The histograms of the digital sums'
@@ -243,7 +251,7 @@ def test_many_chunks_match_a_full_gaussian_draw_per_readout():
         assert stats.chi2_contingency(table)[1] > 1e-6, (o, values[keep], table)
 
 
-def test_result_does_not_depend_on_thread_count():
+def test_result_does_not_depend_on_thread_count(path):
     """Counter-based streams: the same key gives the same bytes with one thread or two."""
     rng = np.random.default_rng(3)
     n_chunks, n, outs = 3, 6, 7
@@ -280,3 +288,33 @@ def test_bad_shapes_are_rejected_before_the_kernel():
         rn.adc_digital_sums(a, offsets, base, weight, bias, np.full(2, 4), np.zeros(2), 0.0, -2.0, 8, k_total, key=0)
     with pytest.raises(ValueError, match="n"):
         rn.uniforms(1, -3)
+
+
+def test_pattern_path_is_the_table_path_to_the_bit_without_noise(monkeypatch):
+    """σ = 0: the pattern path (rows of codes per input pattern) gives the table path's bytes,
+    and it is the path taken when each row is read often enough."""
+    rng = np.random.default_rng(10)
+    n_chunks, n, outs = 4, 9, 70  # outputs beyond one 64-wide screen word
+    a, offsets, base, k_total = _linear_case(rng, 3_000, n_chunks, n, outs, k_total=33)
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0) + 0.3 * rng.normal(size=(1, n_chunks, n, outs)))
+    weight[:, -1, k_total - (n_chunks - 1) * n:] = 0.0
+    args = (a, offsets, base, weight.astype(np.float32), (0.2 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32),
+            np.array([9, 9, 9, 6]), np.zeros(n_chunks), 0.0, 2.0, 16, k_total)
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62)
+    table = rn.adc_digital_sums(*args, key=1)
+    calls = []
+    kernel = rn._pattern_kernel
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 4)  # 3,000 rows >= 4 x 2**9
+    monkeypatch.setattr(rn, "_pattern_kernel", lambda *xs: (calls.append(1), kernel(*xs)))
+    assert rn.adc_digital_sums(*args, key=1).tobytes() == table.tobytes()
+    assert calls == [1]
+
+
+def test_screen_exponent_is_the_tightest_power_of_two_above_the_tail():
+    """The pattern path's screen passes a draw with probability 2**-e >= 2·mass (so it never
+    drops a crossing) and is tight: 2**-(e+1) < 2·mass, except at the largest exponent."""
+    for mass in np.concatenate([[0.0, 0.5, 0.25, 2.0**-16], np.logspace(-12, np.log10(0.5), 400)]):
+        e = rn._screen_exponent(mass)
+        assert 0 <= e <= rn._SCREEN_BITS
+        assert 2.0**-e >= 2 * mass
+        assert e == rn._SCREEN_BITS or 2.0 ** -(e + 1) < 2 * mass

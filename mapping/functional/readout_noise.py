@@ -18,6 +18,14 @@ Every readout therefore sees an exact Gaussian draw, at the cost of one hash for
 and about ``q`` hashes per far one (tests: closed-form code distributions and a two-sample test
 against a Gaussian per readout).
 
+Short chunks (``n <= PATTERN_BITS`` ±1 inputs) read by many readouts take the pattern path
+instead: every input pattern of a chunk gets a row of codes and noise screens
+(:func:`_pattern_tables`, the same float32 sums as the table path), and a readout is one byte of
+its row. Every readout's noise is screened with a 16-bit uniform from a vectorised hash (top bit:
+which tail; the other 15 against a power-of-two bound of that tail's mass), and only the draws
+that pass (about 1.4 times the readouts whose code changes) get 53 more bits and the exact code
+change. The two paths sample the same distribution with different streams.
+
 ``ndtri`` is Wichura's algorithm AS 241 (PPND16, Applied Statistics 37(3):477-484, 1988),
 accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtri``.
 """
@@ -328,6 +336,142 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
             b, l0 = b + 1, 0
 
 
+#: Longest chunk whose every input pattern gets a row of codes (the pattern path, ±1 inputs).
+PATTERN_BITS = 12
+#: Readouts per table row (rows / (replicas·2**n)) below which the pattern path does not pay.
+_PATTERN_REUSE = 64
+#: Largest screen exponent of the pattern path (15 bits of each 16-bit uniform pick it).
+_SCREEN_BITS = 15
+#: Output positions per scratch allocation of the pattern kernel (its rows of one chunk stay in L2).
+_PATTERN_BLOCK = 1024
+
+
+@nb.njit(cache=True, inline="always")
+def _screen_exponent(mass):
+    """Largest ``e <= 15`` with ``2**-e >= 2·mass`` (``mass <= 1/2``: a tail of the noise)."""
+    e = 0
+    while e < _SCREEN_BITS and 2.0 ** -(e + 1) >= 2.0 * mass:
+        e += 1
+    return e
+
+
+@nb.njit(cache=True, parallel=True)
+def _pattern_tables(tables, base, n_bits, sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code):
+    """Every input pattern ``p`` of a chunk of ``n_bits`` ±1 inputs (bit j: input j is +1):
+    the clipped code (R, C, 2**n, O) uint8 of its noiseless readout (summed from the subset-sum
+    tables in the table path's order, so the two agree to the bit) and its noise screen (uint8):
+    ``e_low | e_high << 4`` with :func:`_screen_exponent` of the tail mass beyond the lower /
+    upper code boundary (the table entries the exact code change reads first)."""
+    replicas, n_chunks, groups, _, outs = tables.shape
+    patterns = 1 << n_bits
+    codes = np.empty((replicas, n_chunks, patterns, outs), dtype=np.uint8)
+    screens = np.full((replicas, n_chunks, patterns, -(-outs // 64) * 64), 0xFF, dtype=np.uint8)
+    for rc in nb.prange(replicas * n_chunks):
+        r, c = rc // n_chunks, rc % n_chunks
+        table_row = table[chunk_table[c]]
+        for p in range(patterns):
+            for o in range(outs):
+                acc = base[r, c, o]
+                for g in range(groups):
+                    acc += tables[r, c, g, (p >> (g * GROUP_BITS)) & ((1 << GROUP_BITS) - 1), o]
+                qv = acc * np.float32(inv_lsb)
+                rounded = np.rint(qv)
+                codes[r, c, p, o] = np.uint8(_clip(rounded, top_code))
+                if sigma[c] > 0.0:
+                    frac = qv - rounded
+                    e_low = _screen_exponent(table_row[np.int64((0.5 + frac) * lsb * inv_step)])
+                    e_high = _screen_exponent(table_row[np.int64((0.5 - frac) * lsb * inv_step)])
+                    screens[r, c, p, o] = np.uint8(e_low | (e_high << 4))
+    return codes, screens
+
+
+@nb.njit(cache=True, parallel=True)
+def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid, codes, screens, tables, base, sigma,
+                    table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_exact, out):
+    """The table path when every input pattern of a chunk has its row (:func:`_pattern_tables`):
+    a readout is one byte of that row. The noise of every readout is screened with a 16-bit
+    uniform ``u`` (four per hash): its top bit picks the tail (``u < 1/2``: the lower one, as in
+    :func:`_tail_change`), and the draw can reach that tail's boundary only if the other 15 bits
+    are below ``2**(15 - e)``, ``2**-e >= 2·mass`` (the screen). A readout that passes gets 53
+    more bits (``u = (u16 + v)/2**16``) and the exact code change; one that fails keeps its code."""
+    batch, outs, positions = out.shape
+    total_rows = batch * positions
+    replicas, n_chunks, groups, _, _ = tables.shape
+    n = cell_offsets.shape[1]
+    n_words = (outs + 63) // 64  # words of 64 outputs (the screens' rows are padded to whole words)
+    last_valid = np.int64(-1) if outs % 64 == 0 else (np.int64(1) << (outs % 64)) - 1
+    group_mask = (1 << GROUP_BITS) - 1
+    for blk in nb.prange((total_rows + _PATTERN_BLOCK - 1) // _PATTERN_BLOCK):
+        m0 = blk * _PATTERN_BLOCK
+        rows = min(_PATTERN_BLOCK, total_rows - m0)
+        pattern = np.empty((n_chunks, _PATTERN_BLOCK), dtype=np.int16)
+        replica = np.empty(_PATTERN_BLOCK, dtype=np.int64)
+        total = np.zeros((_PATTERN_BLOCK, outs), dtype=np.float32)
+        hashes = np.empty(16, dtype=np.uint64)
+        draws = hashes.view(np.uint16)  # four 16-bit uniforms per hash
+        b = m0 // positions
+        l = m0 - b * positions
+        for i in range(rows):
+            replica[i] = l % replicas
+            start = b * image_stride + position_base[l]
+            for c in range(n_chunks):
+                p = 0
+                for j in range(n):
+                    p |= np.int64(signs[np.uint64(start + cell_offsets[c, j])]) << j
+                pattern[c, i] = np.int16(p & cell_valid[c])
+            l += 1
+            if l == positions:
+                b, l = b + 1, 0
+        for c in range(n_chunks):
+            table_row = table[chunk_table[c]]
+            for i in range(rows):
+                rep, p = replica[i], np.int64(pattern[c, i])
+                row_total = total[i]
+                code_row = codes[rep, c, p]
+                for o in range(outs):
+                    row_total[o] += np.float32(code_row[o])
+                if sigma[c] == 0.0:
+                    continue
+                row_stream = np.uint64(m0 + i) << np.uint64(32)
+                screen_row = screens[rep, c, p]
+                for w in range(n_words):  # 64 outputs: 16 hashes, then one fixed-length (vectorised) pass
+                    stream = row_stream + np.uint64((c * n_words + w) * 16)
+                    for k in range(16):
+                        hashes[k] = _mix(key + (stream + np.uint64(k + 1)) * _GOLDEN)
+                    word = screen_row[w * 64 : w * 64 + 64]
+                    bits = np.int64(0)
+                    for j in range(64):
+                        u = np.int32(draws[j])
+                        e = (np.int32(word[j]) >> ((u >> 15) << 2)) & 15
+                        bits |= np.int64(((u & 0x7FFF) >> (_SCREEN_BITS - e)) == 0) << j
+                    if w == n_words - 1:
+                        bits &= last_valid
+                    while bits:
+                        j = _trailing_zeros(bits)
+                        bits &= bits - 1
+                        o = w * 64 + j
+                        u = (float(draws[j]) + _uniform(key_exact, row_stream + np.uint64(c * n_words * 64 + o))) * 2.0**-16
+                        acc = base[rep, c, o]
+                        for g in range(groups):
+                            acc += tables[rep, c, g, (p >> (g * GROUP_BITS)) & group_mask, o]
+                        qv = acc * np.float32(inv_lsb)
+                        row_total[o] += _tail_change(u, 1.0, acc, qv - np.rint(qv), sigma[c], table_row, inv_step,
+                                                     lsb, inv_lsb, top_code)
+        for i in range(rows):
+            for o in range(outs):
+                total[i, o] = total[i, o] * lsb - k_total
+        b = m0 // positions
+        l0 = m0 - b * positions
+        i = 0
+        while i < rows:
+            run = min(rows - i, positions - l0)
+            for o in range(outs):
+                for k in range(run):
+                    out[b, o, l0 + k] = total[i + k, o]
+            i += run
+            b, l0 = b + 1, 0
+
+
 @nb.njit(cache=True, parallel=True)
 def _sign_bits(a, signs):
     """``signs[i] = a[i] > 0`` (uint8) for the flat ``a``; returns True when every element is ±1
@@ -358,6 +502,14 @@ def _near_thresholds(sigma: np.ndarray, p_max: float, lsb: float) -> tuple[float
         thr = np.full(sigma.shape, 0.5)
     thr32 = thr.astype(np.float32)
     return q, np.where(thr32 > thr, np.nextafter(thr32, np.float32(-np.inf)), thr32)
+
+
+def _patterns_pay(n: int, replicas: int, n_chunks: int, outs: int, rows: int, levels: int) -> bool:
+    """True when the pattern path applies (codes fit a byte, its rows fit ``_TABLE_BYTES``) and
+    each of its rows is read often enough to pay for building it."""
+    patterns = replicas * n_chunks * 2**n
+    return (n <= PATTERN_BITS and levels <= 256 and 2 * patterns * outs <= _TABLE_BYTES
+            and rows >= _PATTERN_REUSE * replicas * 2**n)
 
 
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
@@ -432,6 +584,16 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}, got {out.dtype} {out.shape}")
+    if tabled and _patterns_pay(n, replicas, n_chunks, outs, len(a) * len(position_base), levels):
+        codes, screens = _pattern_tables(tables, base, n, sigma, table, chunk_table.astype(np.int64).ravel(),
+                                                   1.0 / step, 1.0 / lsb, float(lsb), np.float32(levels - 1))
+        cell_offsets = offsets.reshape(n_chunks, n)
+        cell_valid = ((cell_offsets >= 0) << np.arange(n)).sum(axis=1).astype(np.int64)
+        _pattern_kernel(signs, stride, position_base, np.maximum(cell_offsets, 0), cell_valid, codes, screens, tables,
+                        base, sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
+                        np.float32(levels - 1), float(k_total), np.uint64(key), np.uint64(_second_key(np.uint64(key))),
+                        out)
+        return out
     _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled, tables,
                 base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
                 np.float32(levels - 1), float(k_total), np.uint64(key), np.uint64(_second_key(np.uint64(key))), out)
