@@ -505,10 +505,11 @@ def _near_thresholds(sigma: np.ndarray, p_max: float, lsb: float) -> tuple[float
 
 
 def _patterns_pay(n: int, replicas: int, n_chunks: int, outs: int, rows: int, levels: int) -> bool:
-    """True when the pattern path applies (codes fit a byte, its rows fit ``_TABLE_BYTES``) and
+    """True when the pattern path applies (codes fit a byte; its rows, one byte of code and one
+    of screen per output, the screens padded to words of 64, fit ``_TABLE_BYTES``) and
     each of its rows is read often enough to pay for building it."""
     patterns = replicas * n_chunks * 2**n
-    return (n <= PATTERN_BITS and levels <= 256 and 2 * patterns * outs <= _TABLE_BYTES
+    return (n <= PATTERN_BITS and levels <= 256 and patterns * (outs + -(-outs // 64) * 64) <= _TABLE_BYTES
             and rows >= _PATTERN_REUSE * replicas * 2**n)
 
 
