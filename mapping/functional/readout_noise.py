@@ -218,6 +218,33 @@ def _subset_tables(weight, bias, lengths, group_bits):
     return tables, base
 
 
+@nb.njit(cache=True, inline="always")
+def _write_rows(total, rows, m0, lsb, k_total, out):
+    """Codes summed over chunks (``total`` (rows, O), readout rows ``m0 ..``) to digital sums
+    ``total·lsb − k_total`` in ``out`` (B, O, L): runs of consecutive positions of one image per output."""
+    _, outs, positions = out.shape
+    b = m0 // positions
+    l0 = m0 - b * positions
+    i = 0
+    while i < rows:
+        run = min(rows - i, positions - l0)
+        for o in range(outs):
+            for k in range(run):
+                out[b, o, l0 + k] = total[i + k, o] * lsb - k_total
+        i += run
+        b, l0 = b + 1, 0
+
+
+@nb.njit(cache=True, inline="always")
+def _pattern_readout(tables, base, r, c, p, o):
+    """Noiseless readout of output ``o`` for input pattern ``p`` of chunk ``c`` (replica ``r``),
+    summed from the subset-sum tables in the table path's order (so the two agree to the bit)."""
+    acc = base[r, c, o]
+    for g in range(tables.shape[2]):
+        acc += tables[r, c, g, (p >> (g * GROUP_BITS)) & ((1 << GROUP_BITS) - 1), o]
+    return acc
+
+
 @nb.njit(cache=True, parallel=True)
 def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key,
@@ -321,19 +348,7 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                                                      inv_lsb, top_code)
                     fi, count = _next_candidate(fi, key, row_stream, count, log_keep)
                 f[i], counter[i] = fi, count
-        for i in range(rows):
-            for o in range(outs):
-                total[i, o] = total[i, o] * lsb - k_total
-        b = m0 // positions
-        l0 = m0 - b * positions
-        i = 0
-        while i < rows:  # (B, O, L): runs of consecutive positions of one image per output
-            run = min(rows - i, positions - l0)
-            for o in range(outs):
-                for k in range(run):
-                    out[b, o, l0 + k] = total[i + k, o]
-            i += run
-            b, l0 = b + 1, 0
+        _write_rows(total, rows, m0, lsb, k_total, out)
 
 
 #: Longest chunk whose every input pattern gets a row of codes (the pattern path, ±1 inputs).
@@ -362,7 +377,7 @@ def _pattern_tables(tables, base, n_bits, sigma, table, chunk_table, inv_step, i
     tables in the table path's order, so the two agree to the bit) and its noise screen (uint8):
     ``e_low | e_high << 4`` with :func:`_screen_exponent` of the tail mass beyond the lower /
     upper code boundary (the table entries the exact code change reads first)."""
-    replicas, n_chunks, groups, _, outs = tables.shape
+    replicas, n_chunks, _, _, outs = tables.shape
     patterns = 1 << n_bits
     codes = np.empty((replicas, n_chunks, patterns, outs), dtype=np.uint8)
     screens = np.full((replicas, n_chunks, patterns, -(-outs // 64) * 64), 0xFF, dtype=np.uint8)
@@ -371,9 +386,7 @@ def _pattern_tables(tables, base, n_bits, sigma, table, chunk_table, inv_step, i
         table_row = table[chunk_table[c]]
         for p in range(patterns):
             for o in range(outs):
-                acc = base[r, c, o]
-                for g in range(groups):
-                    acc += tables[r, c, g, (p >> (g * GROUP_BITS)) & ((1 << GROUP_BITS) - 1), o]
+                acc = _pattern_readout(tables, base, r, c, p, o)
                 qv = acc * np.float32(inv_lsb)
                 rounded = np.rint(qv)
                 codes[r, c, p, o] = np.uint8(_clip(rounded, top_code))
@@ -396,11 +409,10 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
     more bits (``u = (u16 + v)/2**16``) and the exact code change; one that fails keeps its code."""
     batch, outs, positions = out.shape
     total_rows = batch * positions
-    replicas, n_chunks, groups, _, _ = tables.shape
+    replicas, n_chunks, _, _, _ = tables.shape
     n = cell_offsets.shape[1]
     n_words = (outs + 63) // 64  # words of 64 outputs (the screens' rows are padded to whole words)
     last_valid = np.int64(-1) if outs % 64 == 0 else (np.int64(1) << (outs % 64)) - 1
-    group_mask = (1 << GROUP_BITS) - 1
     for blk in nb.prange((total_rows + _PATTERN_BLOCK - 1) // _PATTERN_BLOCK):
         m0 = blk * _PATTERN_BLOCK
         rows = min(_PATTERN_BLOCK, total_rows - m0)
@@ -451,25 +463,11 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
                         bits &= bits - 1
                         o = w * 64 + j
                         u = (float(draws[j]) + _uniform(key_exact, row_stream + np.uint64(c * n_words * 64 + o))) * 2.0**-16
-                        acc = base[rep, c, o]
-                        for g in range(groups):
-                            acc += tables[rep, c, g, (p >> (g * GROUP_BITS)) & group_mask, o]
+                        acc = _pattern_readout(tables, base, rep, c, p, o)
                         qv = acc * np.float32(inv_lsb)
                         row_total[o] += _tail_change(u, 1.0, acc, qv - np.rint(qv), sigma[c], table_row, inv_step,
                                                      lsb, inv_lsb, top_code)
-        for i in range(rows):
-            for o in range(outs):
-                total[i, o] = total[i, o] * lsb - k_total
-        b = m0 // positions
-        l0 = m0 - b * positions
-        i = 0
-        while i < rows:
-            run = min(rows - i, positions - l0)
-            for o in range(outs):
-                for k in range(run):
-                    out[b, o, l0 + k] = total[i + k, o]
-            i += run
-            b, l0 = b + 1, 0
+        _write_rows(total, rows, m0, lsb, k_total, out)
 
 
 @nb.njit(cache=True, parallel=True)
@@ -587,7 +585,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}, got {out.dtype} {out.shape}")
     if tabled and _patterns_pay(n, replicas, n_chunks, outs, len(a) * len(position_base), levels):
         codes, screens = _pattern_tables(tables, base, n, sigma, table, chunk_table.astype(np.int64).ravel(),
-                                                   1.0 / step, 1.0 / lsb, float(lsb), np.float32(levels - 1))
+                                         1.0 / step, 1.0 / lsb, float(lsb), np.float32(levels - 1))
         cell_offsets = offsets.reshape(n_chunks, n)
         cell_valid = ((cell_offsets >= 0) << np.arange(n)).sum(axis=1).astype(np.int64)
         _pattern_kernel(signs, stride, position_base, np.maximum(cell_offsets, 0), cell_valid, codes, screens, tables,
