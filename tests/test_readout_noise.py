@@ -9,11 +9,33 @@ from scipy import special, stats
 from mapping.functional import readout_noise as rn
 
 
-@pytest.fixture(params=["table", "pattern"])
+def _ideal_weight(weight, offsets):
+    """±1 ideal cells (the signs of ``weight``'s replica 0) in the cells in use, 0 in the others."""
+    _, n_chunks, n, _ = weight.shape
+    used = (np.asarray(offsets).reshape(n_chunks, n) >= 0)[:, :, None]
+    return np.where(used, np.where(weight[0] >= 0, 1.0, -1.0), 0.0).astype(np.float32)
+
+
+def _with_ideal(real):
+    """``adc_digital_sums`` given the ideal cells (:func:`_ideal_weight`) and their noiseless sums."""
+    def call(a, offsets, base, weight, bias, lengths, sigma, p_max, lsb, levels, k_total, key, out=None):
+        iw = _ideal_weight(weight, offsets)
+        sums = real(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias), lengths,
+                    np.zeros(len(lengths)), 0.0, lsb, levels, k_total, key=0)
+        return real(a, offsets, base, weight, bias, lengths, sigma, p_max, lsb, levels, k_total, key, out=out,
+                    ideal=(iw, sums))
+    return call
+
+
+@pytest.fixture(params=["table", "pattern", "deviation"])
 def path(request, monkeypatch):
-    """Run a test on the table path and on the pattern path (every ±1 input pattern of a chunk
-    has its row of codes and noise screens; forced here wherever it applies)."""
-    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if request.param == "pattern" else 2**62)
+    """Run a test on the table path, on the pattern path (every ±1 input pattern of a chunk has
+    its row of codes and noise screens; forced here wherever it applies) and on the deviation
+    path (the pattern path given the ideal cells' sums, where the ADC has one code per level)."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62 if request.param == "table" else 0)
+    if request.param == "deviation":  # forced for chunks of any length
+        monkeypatch.setattr(rn, "_DEVIATION_MIN_BITS", 1)
+        monkeypatch.setattr(rn, "adc_digital_sums", _with_ideal(rn.adc_digital_sums))
     return request.param
 
 
@@ -318,3 +340,55 @@ def test_screen_exponent_is_the_tightest_power_of_two_above_the_tail():
         assert 0 <= e <= rn._SCREEN_BITS
         assert 2.0**-e >= 2 * mass
         assert e == rn._SCREEN_BITS or 2.0 ** -(e + 1) < 2 * mass
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_deviation_path_is_the_pattern_path_to_the_bit_without_noise(monkeypatch, replicas):
+    """σ = 0, cells off their ideal values: given the ideal cells' sums, the deviation path (only
+    the readouts whose code differs from the ideal cells') gives the pattern path's bytes, and it
+    is the path taken; with an ADC coarser than one code per level the ideal sums are not used."""
+    rng = np.random.default_rng(12)
+    n_chunks, n, outs, batch, positions = 4, 7, 9, 400, 6
+    k_total = 26
+    offsets = np.where(np.arange(n_chunks * n) < k_total, np.arange(n_chunks * n), -1)
+    base = np.arange(positions) * k_total
+    a = np.where(rng.random((batch, positions * k_total)) < 0.5, -1.0, 1.0).astype(np.float32)
+    weight = (np.where(rng.random((replicas, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+              + 0.3 * rng.normal(size=(replicas, n_chunks, n, outs))).astype(np.float32)
+    weight[:, -1, k_total - (n_chunks - 1) * n:] = 0.0
+    bias = (0.3 * rng.normal(size=(replicas, n_chunks, outs))).astype(np.float32)
+    lengths = np.array([7, 7, 7, 5])
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0)
+    monkeypatch.setattr(rn, "_DEVIATION_MIN_BITS", 1)
+    calls = []
+    kernel = rn._deviation_kernel
+    monkeypatch.setattr(rn, "_deviation_kernel", lambda *xs: (calls.append(1), kernel(*xs)))
+    for levels, taken in ((8, [1]), (4, [])):  # one code per popcount level (n_c <= 7), and a coarse ADC
+        calls.clear()
+        args = (a, offsets, base, weight, bias, lengths, np.zeros(n_chunks), 0.0, 2.0, levels, k_total)
+        pattern = rn.adc_digital_sums(*args, key=1)
+        # the oracle: every readout's code from its own multiply-add, summed over chunks
+        x = a.reshape(batch, positions, k_total)
+        cols = np.zeros((batch, positions, n_chunks * n))
+        cols[:, :, :k_total] = x
+        want = np.empty((batch, outs, positions))
+        for rep in range(replicas):
+            sel = np.arange(positions) % replicas == rep
+            want[:, :, sel] = _oracle(cols[:, sel].reshape(batch, sel.sum(), n_chunks, n), weight[rep],
+                                      bias[rep].astype(np.float64), lengths, 2.0, levels, k_total)
+        np.testing.assert_array_equal(pattern, want)
+        deviation = _with_ideal(rn.adc_digital_sums)(*args, key=1)
+        assert deviation.tobytes() == pattern.tobytes()
+        assert calls == taken
+
+
+def test_deviation_path_rejects_ideal_cells_of_the_wrong_shape():
+    rng = np.random.default_rng(13)
+    a, offsets, base, k_total = _linear_case(rng, 50, 2, 4, 3)
+    weight = np.ones((1, 2, 4, 3), np.float32)
+    sums = np.zeros((50, 3, 1), np.float32)
+    args = (a, offsets, base, weight, np.zeros((1, 2, 3), np.float32), np.full(2, 4), np.zeros(2), 0.0, 2.0, 8, k_total)
+    with pytest.raises(ValueError, match="ideal weight"):
+        rn.adc_digital_sums(*args, key=0, ideal=(np.ones((2, 4, 2), np.float32), sums))
+    with pytest.raises(ValueError, match="ideal sums"):
+        rn.adc_digital_sums(*args, key=0, ideal=(np.ones((2, 4, 3), np.float32), sums[:10]))

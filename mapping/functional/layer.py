@@ -332,13 +332,11 @@ def _distinct_positions(rng: np.random.Generator, counts: np.ndarray, population
 class ReadoutDraw:
     """Which readouts of a layer (on one batch) must be evaluated: ``counts`` (O*C,) sparse
     readouts per (output, chunk) pair, ``dense`` (O, C) pairs evaluated for every readout,
-    ``margin`` (O, C) = 1 - bound (sparse readouts have noise beyond it); ``full``: the sums are
-    all computed anew (every pair of an ADC layer dense), so none is read from the ideal sums."""
+    ``margin`` (O, C) = 1 - bound (sparse readouts have noise beyond it)."""
 
     counts: np.ndarray
     dense: np.ndarray
     margin: np.ndarray
-    full: bool = False
 
     @property
     def empty(self) -> bool:
@@ -357,7 +355,7 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
     if not geometry.comparator:  # an ADC layer evaluates dense outputs over all their chunks at once
         dense = np.repeat(dense.any(axis=1, keepdims=True), dense.shape[1], axis=1)
     counts = rng.binomial(readouts_per_pair, np.where(dense, 0.0, p).ravel())
-    return ReadoutDraw(counts, dense, margin, full=not geometry.comparator and bool(dense.all()))
+    return ReadoutDraw(counts, dense, margin)
 
 
 def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
@@ -372,12 +370,12 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     :func:`decide` gives the hardware output).
 
     ``known`` (bool (B,)): images already marked by the caller; their mark is not recomputed
-    (returned False) and, when ``draw.full``, their rows of ``s0`` are not read at all.
+    (returned False).
     """
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     if draw.empty:
         return s0, changed
-    s = torch.empty_like(s0) if draw.full else s0.clone()
+    s = s0.clone()
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
     if index is not None:
@@ -483,11 +481,13 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max):
     w_eff = (g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]).permute(0, 2, 3, 1).numpy()  # (R, C, N, O')
     bias = cells.bias[:, outs_t].transpose(1, 2).numpy()  # (R, C, O')
     offsets, position_base = readouts.gather
-    flat = s.view(s.shape[0], s.shape[1], -1)
+    flat = s.view(s.shape[0], s.shape[1], -1)  # holds the ideal sums
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
+    ideal_sums = flat.numpy() if every else flat[:, outs_t].numpy()
+    ideal_weight = g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy()  # (C, N, O')
     value = readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
                                            cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
-                                           out=flat.numpy() if every else None)
+                                           out=ideal_sums if every else None, ideal=(ideal_weight, ideal_sums))
     if not every:
         flat[:, outs_t] = torch.from_numpy(value)
 

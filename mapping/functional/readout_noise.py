@@ -26,6 +26,14 @@ which tail; the other 15 against a power-of-two bound of that tail's mass), and 
 that pass (about 1.4 times the readouts whose code changes) get 53 more bits and the exact code
 change. The two paths sample the same distribution with different streams.
 
+Given the ideal cells' sums (an ADC of one code per popcount level, ``adc_digital_sums(...,
+ideal=...)``), the pattern path visits only what differs from them (the deviation path): the
+readouts are sorted by input pattern per chunk, and each output adds, per (chunk, pattern) group,
+its code deviation from the ideal cells' code to every member (rare: the cells are calibrated)
+and draws the members whose noise reaches a boundary by geometric gaps at the group's tabled
+tail mass; groups of negligible mass share one sparse stream per output. The work follows the
+readouts that differ, not all of them (:func:`_deviation_kernel`).
+
 ``ndtri`` is Wichura's algorithm AS 241 (PPND16, Applied Statistics 37(3):477-484, 1988),
 accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtri``.
 """
@@ -172,7 +180,14 @@ def _tail_change(u, mass, v, frac, sigma, table_row, inv_step, lsb, inv_lsb, top
     points around ``d``: no crossing, or exactly one (the neighbouring code), is decided from
     the table; Φ⁻¹ is evaluated only in the thin bracket between two grid points."""
     lower = u < 0.5
-    w = (u if lower else u - 0.5) * mass
+    return _side_change(lower, (u if lower else u - 0.5) * mass, v, frac, sigma, table_row, inv_step, lsb, inv_lsb,
+                        top_code)
+
+
+@nb.njit(cache=True, inline="always")
+def _side_change(lower, w, v, frac, sigma, table_row, inv_step, lsb, inv_lsb, top_code):
+    """:func:`_tail_change` given the tail (``lower``) and the noise's quantile ``w`` in it:
+    the noise is σ·Φ⁻¹(w) (lower) or −σ·Φ⁻¹(w) (upper), ``w`` below that tail's mass."""
     distance = (0.5 + frac if lower else 0.5 - frac) * lsb  # to the boundary on the noise's side
     k = np.int64(distance * inv_step)  # k·step <= distance < (k + 1)·step
     if w >= table_row[k]:  # table_row[k] >= P(noise beyond the boundary): no crossing
@@ -398,6 +413,29 @@ def _pattern_tables(tables, base, n_bits, sigma, table, chunk_table, inv_step, i
     return codes, screens
 
 
+@nb.njit(cache=True, inline="always")
+def _gather_patterns(signs, image_stride, position_base, cell_offsets, cell_valid, replicas, positions, m0, rows):
+    """Input pattern (C, _PATTERN_BLOCK) int16 of every chunk (bit j: input j is +1) and replica
+    (_PATTERN_BLOCK,) of readout rows ``m0 .. m0 + rows`` (row = image·positions + position)."""
+    n_chunks, n = cell_offsets.shape
+    pattern = np.empty((n_chunks, _PATTERN_BLOCK), dtype=np.int16)
+    replica = np.empty(_PATTERN_BLOCK, dtype=np.int64)
+    b = m0 // positions
+    l = m0 - b * positions
+    for i in range(rows):
+        replica[i] = l % replicas
+        start = b * image_stride + position_base[l]
+        for c in range(n_chunks):
+            p = 0
+            for j in range(n):
+                p |= np.int64(signs[np.uint64(start + cell_offsets[c, j])]) << j
+            pattern[c, i] = np.int16(p & cell_valid[c])
+        l += 1
+        if l == positions:
+            b, l = b + 1, 0
+    return pattern, replica
+
+
 @nb.njit(cache=True, parallel=True)
 def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid, codes, screens, tables, base, sigma,
                     table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key, key_exact, out):
@@ -410,30 +448,16 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
     batch, outs, positions = out.shape
     total_rows = batch * positions
     replicas, n_chunks, _, _, _ = tables.shape
-    n = cell_offsets.shape[1]
     n_words = (outs + 63) // 64  # words of 64 outputs (the screens' rows are padded to whole words)
     last_valid = np.int64(-1) if outs % 64 == 0 else (np.int64(1) << (outs % 64)) - 1
     for blk in nb.prange((total_rows + _PATTERN_BLOCK - 1) // _PATTERN_BLOCK):
         m0 = blk * _PATTERN_BLOCK
         rows = min(_PATTERN_BLOCK, total_rows - m0)
-        pattern = np.empty((n_chunks, _PATTERN_BLOCK), dtype=np.int16)
-        replica = np.empty(_PATTERN_BLOCK, dtype=np.int64)
+        pattern, replica = _gather_patterns(signs, image_stride, position_base, cell_offsets, cell_valid, replicas,
+                                            positions, m0, rows)
         total = np.zeros((_PATTERN_BLOCK, outs), dtype=np.float32)
         hashes = np.empty(16, dtype=np.uint64)
         draws = hashes.view(np.uint16)  # four 16-bit uniforms per hash
-        b = m0 // positions
-        l = m0 - b * positions
-        for i in range(rows):
-            replica[i] = l % replicas
-            start = b * image_stride + position_base[l]
-            for c in range(n_chunks):
-                p = 0
-                for j in range(n):
-                    p |= np.int64(signs[np.uint64(start + cell_offsets[c, j])]) << j
-                pattern[c, i] = np.int16(p & cell_valid[c])
-            l += 1
-            if l == positions:
-                b, l = b + 1, 0
         for c in range(n_chunks):
             table_row = table[chunk_table[c]]
             for i in range(rows):
@@ -468,6 +492,201 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
                         row_total[o] += _tail_change(u, 1.0, acc, qv - np.rint(qv), sigma[c], table_row, inv_step,
                                                      lsb, inv_lsb, top_code)
         _write_rows(total, rows, m0, lsb, k_total, out)
+
+
+#: Largest tail mass (a bound of the probability that the noise reaches a code boundary) of an
+#: (input pattern, output) pair whose readouts the deviation path draws from one sparse stream per
+#: output (candidates at this rate, thinned to each readout's own mass) instead of a stream of
+#: their own. Algorithmic, not physical: any value in (0, 1/2] samples the same distribution.
+_SPARSE_MASS = 2.0**-20
+
+
+#: Shortest chunk the deviation path takes: its scratch (a group key and a sorted row index, 4 bytes
+#: each, per readout row and chunk) is then at most 1 byte per input column element, inside the
+#: margin of ``studies.memory.BATCH_BYTES_PER_COLUMN`` (6 bytes, 4.8 measured).
+_DEVIATION_MIN_BITS = 8
+
+
+@nb.njit(cache=True, inline="always")
+def _tail_masses(acc, inv_lsb, lsb, table_row, inv_step):
+    """Offset ``frac`` of noiseless readout ``acc`` from its code centre (in codes, float32 as in
+    the other paths) and the tabled bounds of the noise's mass beyond the lower / upper boundary."""
+    qv = acc * np.float32(inv_lsb)
+    frac = qv - np.rint(qv)
+    return (frac, table_row[np.uint64((0.5 + frac) * lsb * inv_step)],
+            table_row[np.uint64((0.5 - frac) * lsb * inv_step)])
+
+
+@nb.njit(cache=True, inline="always")
+def _pair_entry(tables, base, ref_tables, ref_base, r, c, p, o, sigma, table_row, inv_step, inv_lsb, lsb, top_code):
+    """(code deviation from the ideal cells' code, noiseless readout, frac, mass low, mass high)
+    of output ``o`` for pattern ``p`` of chunk ``c`` (replica ``r``); masses 0 without noise."""
+    acc = _pattern_readout(tables, base, r, c, p, o)
+    ref = _pattern_readout(ref_tables, ref_base, 0, c, p, o)
+    d = _clip(np.rint(acc * np.float32(inv_lsb)), top_code) - _clip(np.rint(ref * np.float32(inv_lsb)), top_code)
+    frac, m_low, m_high = _tail_masses(acc, inv_lsb, lsb, table_row, inv_step)
+    if sigma == 0.0:
+        m_low = m_high = 0.0
+    return d, acc, frac, m_low, m_high
+
+
+@nb.njit(cache=True, parallel=True)
+def _deviation_lists(tables, base, ref_tables, ref_base, n_bits, sigma, table, chunk_table, inv_step, inv_lsb, lsb,
+                     top_code, sparse_mass):
+    """The (replica, chunk, input pattern) groups of each output ``o`` whose noiseless code
+    differs from the ideal cells' (``ref_tables``/``ref_base``, replica 0) or whose noise reaches
+    a code boundary with a tabled mass above ``sparse_mass`` ("listed"). CSR by output:
+    ``starts`` (O + 1,), then per entry its group ``(c·R + r)·2**n + p``, the code deviation, the
+    noiseless readout, its ``frac`` and the two tail masses; ``listed`` (O, R·C·2**n) uint8."""
+    replicas, n_chunks, _, _, outs = tables.shape
+    patterns = 1 << n_bits
+    groups = replicas * n_chunks * patterns
+    listed = np.zeros((outs, groups), dtype=np.uint8)
+    for o in nb.prange(outs):
+        for g in range(groups):
+            cr, p = g // patterns, g % patterns
+            c = cr // replicas
+            d, _, _, m_low, m_high = _pair_entry(tables, base, ref_tables, ref_base, cr % replicas, c, p, o, sigma[c],
+                                                 table[chunk_table[c]], inv_step, inv_lsb, lsb, top_code)
+            listed[o, g] = (d != 0.0) | (m_low + m_high > sparse_mass)
+    starts = np.zeros(outs + 1, dtype=np.int64)
+    for o in range(outs):
+        starts[o + 1] = starts[o] + listed[o].sum()
+    entries = starts[-1]
+    group = np.empty(entries, dtype=np.int64)
+    dev = np.empty(entries, dtype=np.float32)
+    readout = np.empty(entries, dtype=np.float32)
+    offset = np.empty(entries, dtype=np.float32)
+    low = np.empty(entries, dtype=np.float64)
+    high = np.empty(entries, dtype=np.float64)
+    for o in nb.prange(outs):
+        e = starts[o]
+        for g in range(groups):
+            if listed[o, g]:
+                cr, p = g // patterns, g % patterns
+                c = cr // replicas
+                group[e] = g
+                dev[e], readout[e], offset[e], low[e], high[e] = _pair_entry(
+                    tables, base, ref_tables, ref_base, cr % replicas, c, p, o, sigma[c], table[chunk_table[c]],
+                    inv_step, inv_lsb, lsb, top_code)
+                e += 1
+    return listed, starts, group, dev, readout, offset, low, high
+
+
+@nb.njit(cache=True, parallel=True)
+def _group_readouts(signs, image_stride, position_base, cell_offsets, cell_valid, replicas, patterns, total_rows,
+                    positions):
+    """Every readout row's key per chunk, ``r·2**n + p`` (replica ``r`` of its position, input
+    pattern ``p``; its group is ``(c·R + r)·2**n + p``), and the rows sorted by group (a counting
+    sort per chunk, rows ascending within a group): ``members`` (C·rows,) int32, chunk after
+    chunk, and ``first`` (R·C·2**n + 1,) each group's start in it."""
+    n_chunks = cell_offsets.shape[0]
+    blocks = (total_rows + _PATTERN_BLOCK - 1) // _PATTERN_BLOCK
+    key = np.empty((n_chunks, total_rows), dtype=np.int32)
+    for blk in nb.prange(blocks):
+        m0 = blk * _PATTERN_BLOCK
+        rows = min(_PATTERN_BLOCK, total_rows - m0)
+        pattern, replica = _gather_patterns(signs, image_stride, position_base, cell_offsets, cell_valid, replicas,
+                                            positions, m0, rows)
+        for c in range(n_chunks):
+            for i in range(rows):
+                key[c, m0 + i] = replica[i] * patterns + np.int64(pattern[c, i])
+    first = np.zeros(replicas * n_chunks * patterns + 1, dtype=np.int64)
+    members = np.empty(n_chunks * total_rows, dtype=np.int32)
+    for c in nb.prange(n_chunks):
+        count = np.zeros(replicas * patterns, dtype=np.int64)
+        for m in range(total_rows):
+            count[key[c, m]] += 1
+        at = np.empty(replicas * patterns, dtype=np.int64)
+        pos = c * total_rows
+        for rp in range(replicas * patterns):
+            r, p = rp // patterns, rp % patterns
+            first[(c * replicas + r) * patterns + p] = pos
+            at[rp] = pos
+            pos += count[rp]
+        for m in range(total_rows):
+            rp = key[c, m]
+            members[at[rp]] = m
+            at[rp] += 1
+    first[-1] = n_chunks * total_rows
+    return key, members, first
+
+
+@nb.njit(cache=True, inline="always")
+def _skip(u, log_keep):
+    """Gap to the next Bernoulli success (``log_keep = log(1 − rate)``; −inf: rate 1; 0: none)."""
+    if log_keep == 0.0:
+        return np.int64(1) << 62
+    gap = np.log(u) / log_keep
+    return np.int64(gap) if gap < 1e18 else np.int64(1) << 62
+
+
+@nb.njit(cache=True, parallel=True)
+def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, readout, offset, low, high, tables, base,
+                      sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, key, key_sparse, out):
+    """The pattern path given the ideal cells' sums in ``out``, one output at a time (its slab of
+    ``out`` stays in cache): each listed group (:func:`_deviation_lists`) adds its code deviation
+    to every member and draws which members' noise reaches a boundary (geometric gaps at the sum
+    ``M`` of its two tabled tail masses; a candidate's ``x ~ U(0, M)`` is its noise's quantile
+    in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper one) and their
+    exact code change. Every other readout of the output is a candidate at rate ``sparse_mass``
+    (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)`` read the same way
+    (``x >= M``: its noise cannot reach a boundary). Every readout so sees an exact N(0, σ²) draw."""
+    batch, outs, positions = out.shape
+    total_rows = batch * positions
+    n_chunks = key_rows.shape[0]
+    replicas = tables.shape[0]
+    patterns = listed.shape[1] // (replicas * n_chunks)
+    n_bits = _trailing_zeros(np.int64(patterns))
+    log_sparse = np.log1p(-sparse_mass)
+    noisy = sigma.max() > 0.0
+    for o in nb.prange(outs):
+        change_codes = np.zeros(total_rows, dtype=np.float32)  # this output's code changes per readout row
+        for e in range(starts[o], starts[o + 1]):
+            g = group[e]
+            c = (g >> n_bits) // replicas
+            m0, m1 = first[g], first[g + 1]
+            if dev[e] != 0.0:
+                for k in range(m0, m1):
+                    change_codes[members[k]] += dev[e]
+            mass = low[e] + high[e]
+            if mass == 0.0:
+                continue
+            table_row = table[chunk_table[c]]
+            log_keep = np.log1p(-mass) if mass < 1.0 else -np.inf
+            stream = np.uint64(e) << np.uint64(32)
+            k = m0 + _skip(_uniform(key, stream), log_keep)
+            count = 1
+            while k < m1:
+                x = _uniform(key, stream + np.uint64(count)) * mass
+                lower = x < low[e]
+                change_codes[members[k]] += _side_change(lower, x if lower else x - low[e], readout[e], offset[e],
+                                                         sigma[c], table_row, inv_step, lsb, inv_lsb, top_code)
+                k += 1 + _skip(_uniform(key, stream + np.uint64(count + 1)), log_keep)
+                count += 2
+        if noisy:
+            stream = np.uint64(o) << np.uint64(40)
+            f = _skip(_uniform(key_sparse, stream), log_sparse)
+            count = 1
+            while f < n_chunks * total_rows:
+                c = f // total_rows
+                m = f - c * total_rows
+                rp = np.int64(key_rows[c, m])
+                g = c * replicas * patterns + rp
+                x = _uniform(key_sparse, stream + np.uint64(count)) * sparse_mass
+                if sigma[c] > 0.0 and listed[o, g] == 0:
+                    table_row = table[chunk_table[c]]
+                    acc = _pattern_readout(tables, base, rp >> n_bits, c, rp & (patterns - 1), o)
+                    frac, m_low, m_high = _tail_masses(acc, inv_lsb, lsb, table_row, inv_step)
+                    if x < m_low + m_high:
+                        lower = x < m_low
+                        change_codes[m] += _side_change(lower, x if lower else x - m_low, acc, frac, sigma[c], table_row,
+                                                        inv_step, lsb, inv_lsb, top_code)
+                f += 1 + _skip(_uniform(key_sparse, stream + np.uint64(count + 1)), log_sparse)
+                count += 2
+        for b in range(batch):
+            for l in range(positions):
+                out[b, o, l] += change_codes[b * positions + l] * lsb
 
 
 @nb.njit(cache=True, parallel=True)
@@ -511,9 +730,20 @@ def _patterns_pay(n: int, replicas: int, n_chunks: int, outs: int, rows: int, le
             and rows >= _PATTERN_REUSE * replicas * 2**n)
 
 
+def _reference_exact(ideal_weight, offsets, lengths, lsb, levels, k_total) -> bool:
+    """True when the ideal cells' codes sum to their digital sums exactly (see adc_digital_sums:
+    ``ideal_weight`` ±1 in the cells in use and 0 in the others, an ADC of one code per popcount
+    level)."""
+    n_chunks = len(lengths)
+    w = np.asarray(ideal_weight)
+    used = (offsets.reshape(n_chunks, -1) >= 0)[:, :, None]
+    return (bool(np.all(np.where(used, np.abs(w) == 1, w == 0))) and lsb == 2.0 and int(lengths.max()) <= levels - 1 and int(lengths.sum()) == k_total
+            and np.array_equal(used.sum(axis=1)[:, 0], lengths))
+
+
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
-                     k_total: int, key: int, out: np.ndarray | None = None) -> np.ndarray:
+                     k_total: int, key: int, out: np.ndarray | None = None, ideal=None) -> np.ndarray:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
@@ -536,6 +766,13 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     non-candidate's noise is below ``D`` and cannot reach a boundary. Every readout therefore sees
     an exact N(0, σ²) draw. ``Φ⁻¹`` is evaluated only where a table of ``Φ`` cannot decide (the
     draw falls inside one grid cell of the boundary's tail probability, or may cross two).
+
+    ``ideal``: optionally ``(ideal_weight, sums)``, the ideal cells' weights (C, N, O) (±1 in
+    the cells in use, 0 in the others) and their digital sums (B, O, L) float32 for these inputs
+    (``sums`` may be ``out`` itself). On the pattern path with an ADC of one code per popcount level
+    (``lsb`` 2, every chunk's ``n_c <= levels - 1``, ``k_total = Σ n_c``) the ideal cells' codes sum
+    exactly to ``sums``, so only the readouts whose code deviates from theirs, or whose noise can
+    reach a boundary, are visited (:func:`_deviation_kernel`); otherwise ``ideal`` is not used.
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -583,15 +820,31 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}, got {out.dtype} {out.shape}")
+    if ideal is not None:
+        if np.shape(ideal[0]) != (n_chunks, n, outs):
+            raise ValueError(f"ideal weight must have shape {(n_chunks, n, outs)}, got {np.shape(ideal[0])}")
+        if np.shape(ideal[1]) != shape or np.asarray(ideal[1]).dtype != np.float32:
+            raise ValueError(f"ideal sums must be a float32 array of shape {shape}, got "
+                             f"{np.asarray(ideal[1]).dtype} {np.shape(ideal[1])}")
     if tabled and _patterns_pay(n, replicas, n_chunks, outs, len(a) * len(position_base), levels):
-        codes, screens = _pattern_tables(tables, base, n, sigma, table, chunk_table.astype(np.int64).ravel(),
-                                         1.0 / step, 1.0 / lsb, float(lsb), np.float32(levels - 1))
         cell_offsets = offsets.reshape(n_chunks, n)
         cell_valid = ((cell_offsets >= 0) << np.arange(n)).sum(axis=1).astype(np.int64)
-        _pattern_kernel(signs, stride, position_base, np.maximum(cell_offsets, 0), cell_valid, codes, screens, tables,
-                        base, sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
-                        np.float32(levels - 1), float(k_total), np.uint64(key), np.uint64(_second_key(np.uint64(key))),
-                        out)
+        cell_args = (signs, stride, position_base, np.maximum(cell_offsets, 0), cell_valid)
+        step_args = (sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
+                     np.float32(levels - 1))
+        keys = (np.uint64(key), np.uint64(_second_key(np.uint64(key))))
+        if ideal is not None and n >= _DEVIATION_MIN_BITS and _reference_exact(ideal[0], offsets, lengths, lsb, levels, k_total):
+            ideal_weight, sums = ideal
+            if sums is not out:
+                np.copyto(out, sums)
+            ref_tables, ref_base = _subset_tables(np.ascontiguousarray(ideal_weight, dtype=np.float32)[None],
+                                                  np.zeros((1, n_chunks, outs), np.float32), lengths, GROUP_BITS)
+            lists = _deviation_lists(tables, base, ref_tables, ref_base, n, *step_args, _SPARSE_MASS)
+            grouped = _group_readouts(*cell_args, replicas, 2**n, shape[0] * shape[2], shape[2])
+            _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, *keys, out)
+        else:
+            codes, screens = _pattern_tables(tables, base, n, *step_args)
+            _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
         return out
     _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled, tables,
                 base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
