@@ -576,40 +576,40 @@ def _tune_banks(s, fsr, model: TuningModel, c, c_inv, out, unlocked=None, eo_on=
     return n_hard
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _grid_costs(x, g, fsr, eta, q_max, e_heat, cand, eo_w_blue, eo_w_red, eo_blue, eo_fail_w, reassign, wrap_rings,
                 out):
     """out[c, j] = Σ_i uncoupled power of ring i (shift x[c, i] − g[c, i]·cand[c, j]); :func:`_choose_orders` per ring.
     A ring locked on the next order (more than half an FSR of heat) is charged ``wrap_rings`` times its heat: with
     thermal crosstalk its heater pushes its neighbours past their EO window onto the next order in turn."""
     n_chips, n = x.shape
-    for c in range(n_chips):
-        for j in range(cand.shape[1]):
-            total = 0.0
-            for i in range(n):
-                s = x[c, i] - g[c, i] * cand[c, j]
-                f, et, qm, eh = fsr[c, i], eta[c, i], q_max[c, i], e_heat[c, i]
-                best = -1.0
-                if reassign:
-                    d = math.ceil((s - eo_blue) / f - 1e-12) * f - s
-                    n_try = 2
-                else:
-                    d = -s
-                    n_try = 1
-                for _ in range(n_try):
-                    tau = max(d - eh, 0.0)
-                    if d >= -eo_blue - 1e-12 and tau <= qm * (1.0 + 1e-12):
-                        e = d - tau
-                        p = (e * eo_w_red if e > 0.0 else -e * eo_w_blue) + tau / et
-                        if d > 0.5 * f:
-                            p *= wrap_rings
-                        if best < 0.0 or p < best:
-                            best = p
-                    d += f
-                if best < 0.0:
-                    best = qm / et + eo_fail_w + f / et
-                total += best
-            out[c, j] = total
+    for cj in numba.prange(n_chips * cand.shape[1]):  # every (chip, candidate) sum on its own: thread-independent
+        c, j = cj // cand.shape[1], cj % cand.shape[1]
+        total = 0.0
+        for i in range(n):
+            s = x[c, i] - g[c, i] * cand[c, j]
+            f, et, qm, eh = fsr[c, i], eta[c, i], q_max[c, i], e_heat[c, i]
+            best = -1.0
+            if reassign:
+                d = math.ceil((s - eo_blue) / f - 1e-12) * f - s
+                n_try = 2
+            else:
+                d = -s
+                n_try = 1
+            for _ in range(n_try):
+                tau = max(d - eh, 0.0)
+                if d >= -eo_blue - 1e-12 and tau <= qm * (1.0 + 1e-12):
+                    e = d - tau
+                    p = (e * eo_w_red if e > 0.0 else -e * eo_w_blue) + tau / et
+                    if d > 0.5 * f:
+                        p *= wrap_rings
+                    if best < 0.0 or p < best:
+                        best = p
+                d += f
+            if best < 0.0:
+                best = qm / et + eo_fail_w + f / et
+            total += best
+        out[c, j] = total
 
 
 def _best_grid_offset(s, fsr, model: TuningModel, gain=None, reach=None, n_candidates: int = 128, max_rings: int = 4096,
