@@ -380,6 +380,9 @@ def test_deviation_path_is_the_pattern_path_to_the_bit_without_noise(monkeypatch
         deviation = _with_ideal(rn.adc_digital_sums)(*args, key=1)
         assert deviation.tobytes() == pattern.tobytes()
         assert calls == taken
+        # the predicate the layer asks before it skips the ideal sums names the same path
+        assert rn.takes_deviation_path(n, replicas, n_chunks, outs, batch * positions, levels, 2.0, lengths,
+                                       k_total) == bool(taken)
 
 
 def test_deviation_path_rejects_ideal_cells_of_the_wrong_shape():

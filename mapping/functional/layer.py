@@ -332,11 +332,14 @@ def _distinct_positions(rng: np.random.Generator, counts: np.ndarray, population
 class ReadoutDraw:
     """Which readouts of a layer (on one batch) must be evaluated: ``counts`` (O*C,) sparse
     readouts per (output, chunk) pair, ``dense`` (O, C) pairs evaluated for every readout,
-    ``margin`` (O, C) = 1 - bound (sparse readouts have noise beyond it)."""
+    ``margin`` (O, C) = 1 - bound (sparse readouts have noise beyond it); ``full``: the sums are
+    all computed anew without the ideal sums (every pair of an ADC layer dense, and the dense
+    kernel does not take the deviation path), so none is read from them."""
 
     counts: np.ndarray
     dense: np.ndarray
     margin: np.ndarray
+    full: bool = False
 
     @property
     def empty(self) -> bool:
@@ -355,7 +358,10 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
     if not geometry.comparator:  # an ADC layer evaluates dense outputs over all their chunks at once
         dense = np.repeat(dense.any(axis=1, keepdims=True), dense.shape[1], axis=1)
     counts = rng.binomial(readouts_per_pair, np.where(dense, 0.0, p).ravel())
-    return ReadoutDraw(counts, dense, margin)
+    full = (not geometry.comparator and bool(dense.all()) and not readout_noise.takes_deviation_path(
+        geometry.chunk, cells.replicas, geometry.n_chunks, dense.shape[0], readouts_per_pair, adc.levels, adc.lsb,
+        geometry.chunk_lengths(), geometry.k))
+    return ReadoutDraw(counts, dense, margin, full)
 
 
 def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
@@ -370,12 +376,12 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     :func:`decide` gives the hardware output).
 
     ``known`` (bool (B,)): images already marked by the caller; their mark is not recomputed
-    (returned False).
+    (returned False) and, when ``draw.full``, their rows of ``s0`` are not read at all.
     """
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     if draw.empty:
         return s0, changed
-    s = s0.clone()
+    s = torch.empty_like(s0) if draw.full else s0.clone()
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
     if index is not None:
@@ -459,7 +465,7 @@ def _dense(geometry, cells, readouts, s, adc, rng, generator, draw):
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
     else:  # an inexact ADC has code boundaries anywhere: every readout's noise may matter
         p = _tail_probability(draw.margin[outs], cells.sigma[None, :]) if adc.exact else np.ones(1)
-        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()))
+        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full)
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -472,22 +478,23 @@ def _columns(geometry, a):
     return a.unsqueeze(-1) if geometry.kernel is None else F.unfold(a, geometry.kernel[1:], stride=geometry.stride)
 
 
-def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max):
+def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool):
     """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
     (:func:`mapping.functional.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
-    pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn)."""
+    pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn;
+    ``ideal``: ``s`` holds the ideal sums, which the kernel may build on)."""
     g = geometry
     outs_t = torch.from_numpy(outs)
     w_eff = (g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]).permute(0, 2, 3, 1).numpy()  # (R, C, N, O')
     bias = cells.bias[:, outs_t].transpose(1, 2).numpy()  # (R, C, O')
     offsets, position_base = readouts.gather
-    flat = s.view(s.shape[0], s.shape[1], -1)  # holds the ideal sums
+    flat = s.view(s.shape[0], s.shape[1], -1)
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
-    ideal_sums = flat.numpy() if every else flat[:, outs_t].numpy()
+    sums = flat.numpy() if every else flat[:, outs_t].numpy()
     ideal_weight = g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy()  # (C, N, O')
     value = readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
                                            cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
-                                           out=ideal_sums if every else None, ideal=(ideal_weight, ideal_sums))
+                                           out=sums if every else None, ideal=(ideal_weight, sums) if ideal else None)
     if not every:
         flat[:, outs_t] = torch.from_numpy(value)
 

@@ -158,9 +158,12 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     a = ideal.inputs[name][rows].float()
                     if len(members):
                         a[members] = a_members
-                s0 = ideal.sums[name][rows].float()
-                if len(members):
-                    s0[members] = ideal_sums(geo, a_members)
+                if draw.full:  # a full draw computes every sum anew and (with every image known) never reads s0
+                    s0 = torch.empty(ideal.sums[name][rows].shape)
+                else:
+                    s0 = ideal.sums[name][rows].float()
+                    if len(members):
+                        s0[members] = ideal_sums(geo, a_members)
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
                 # for every image from the cached ideal signs, so apply_readouts need not mark them)
                 s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,

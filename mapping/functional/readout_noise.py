@@ -48,7 +48,7 @@ from scipy.special import ndtr
 
 from photonics.validation import check_int, check_positive, check_range
 
-__all__ = ["uniforms", "ndtri", "adc_digital_sums"]
+__all__ = ["uniforms", "ndtri", "adc_digital_sums", "takes_deviation_path"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -730,15 +730,22 @@ def _patterns_pay(n: int, replicas: int, n_chunks: int, outs: int, rows: int, le
             and rows >= _PATTERN_REUSE * replicas * 2**n)
 
 
-def _reference_exact(ideal_weight, offsets, lengths, lsb, levels, k_total) -> bool:
-    """True when the ideal cells' codes sum to their digital sums exactly (see adc_digital_sums:
-    ``ideal_weight`` ±1 in the cells in use and 0 in the others, an ADC of one code per popcount
-    level)."""
-    n_chunks = len(lengths)
+def takes_deviation_path(n: int, replicas: int, n_chunks: int, outs: int, rows: int, levels: int, lsb: float,
+                         lengths, k_total: int) -> bool:
+    """True when :func:`adc_digital_sums` with ±1 inputs and ``ideal`` given takes the deviation
+    path (and so reads the ideal cells' sums): the pattern path applies, chunks of at least
+    ``_DEVIATION_MIN_BITS`` inputs, and an ADC of one code per popcount level (``lsb`` 2, every
+    ``n_c <= levels - 1``, ``k_total = Σ n_c``)."""
+    lengths = np.asarray(lengths)
+    return (_patterns_pay(n, replicas, n_chunks, outs, rows, levels) and n >= _DEVIATION_MIN_BITS and lsb == 2.0
+            and int(lengths.max()) <= levels - 1 and int(lengths.sum()) == k_total)
+
+
+def _ideal_cells(ideal_weight, offsets, n_chunks) -> bool:
+    """True when ``ideal_weight`` is ±1 in the cells in use (offsets >= 0) and 0 in the others."""
     w = np.asarray(ideal_weight)
     used = (offsets.reshape(n_chunks, -1) >= 0)[:, :, None]
-    return (bool(np.all(np.where(used, np.abs(w) == 1, w == 0))) and lsb == 2.0 and int(lengths.max()) <= levels - 1 and int(lengths.sum()) == k_total
-            and np.array_equal(used.sum(axis=1)[:, 0], lengths))
+    return bool(np.all(np.where(used, np.abs(w) == 1, w == 0)))
 
 
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
@@ -833,7 +840,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         step_args = (sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
                      np.float32(levels - 1))
         keys = (np.uint64(key), np.uint64(_second_key(np.uint64(key))))
-        if ideal is not None and n >= _DEVIATION_MIN_BITS and _reference_exact(ideal[0], offsets, lengths, lsb, levels, k_total):
+        if (ideal is not None and _ideal_cells(ideal[0], offsets, n_chunks)
+                and takes_deviation_path(n, replicas, n_chunks, outs, shape[0] * shape[2], levels, lsb, lengths, k_total)):
             ideal_weight, sums = ideal
             if sums is not out:
                 np.copyto(out, sums)
