@@ -491,10 +491,10 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
     flat = s.view(s.shape[0], s.shape[1], -1)
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
     sums = flat.numpy() if every else flat[:, outs_t].numpy()
-    ideal_weight = g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy()  # (C, N, O')
+    ideal_cells = (g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy(), sums) if ideal else None  # (C, N, O')
     value = readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
                                            cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
-                                           out=sums if every else None, ideal=(ideal_weight, sums) if ideal else None)
+                                           out=sums if every else None, ideal=ideal_cells)
     if not every:
         flat[:, outs_t] = torch.from_numpy(value)
 

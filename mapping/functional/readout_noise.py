@@ -385,6 +385,16 @@ def _screen_exponent(mass):
     return e
 
 
+@nb.njit(cache=True, inline="always")
+def _tail_masses(acc, inv_lsb, lsb, table_row, inv_step):
+    """Offset ``frac`` of noiseless readout ``acc`` from its code centre (in codes, float32 as in
+    the other paths) and the tabled bounds of the noise's mass beyond the lower / upper boundary."""
+    qv = acc * np.float32(inv_lsb)
+    frac = qv - np.rint(qv)
+    return (frac, table_row[np.uint64((0.5 + frac) * lsb * inv_step)],
+            table_row[np.uint64((0.5 - frac) * lsb * inv_step)])
+
+
 @nb.njit(cache=True, parallel=True)
 def _pattern_tables(tables, base, n_bits, sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code):
     """Every input pattern ``p`` of a chunk of ``n_bits`` ±1 inputs (bit j: input j is +1):
@@ -402,14 +412,10 @@ def _pattern_tables(tables, base, n_bits, sigma, table, chunk_table, inv_step, i
         for p in range(patterns):
             for o in range(outs):
                 acc = _pattern_readout(tables, base, r, c, p, o)
-                qv = acc * np.float32(inv_lsb)
-                rounded = np.rint(qv)
-                codes[r, c, p, o] = np.uint8(_clip(rounded, top_code))
+                codes[r, c, p, o] = np.uint8(_clip(np.rint(acc * np.float32(inv_lsb)), top_code))
                 if sigma[c] > 0.0:
-                    frac = qv - rounded
-                    e_low = _screen_exponent(table_row[np.int64((0.5 + frac) * lsb * inv_step)])
-                    e_high = _screen_exponent(table_row[np.int64((0.5 - frac) * lsb * inv_step)])
-                    screens[r, c, p, o] = np.uint8(e_low | (e_high << 4))
+                    _, m_low, m_high = _tail_masses(acc, inv_lsb, lsb, table_row, inv_step)
+                    screens[r, c, p, o] = np.uint8(_screen_exponent(m_low) | (_screen_exponent(m_high) << 4))
     return codes, screens
 
 
@@ -505,16 +511,6 @@ _SPARSE_MASS = 2.0**-20
 #: each, per readout row and chunk) is then at most 1 byte per input column element, inside the
 #: margin of ``studies.memory.BATCH_BYTES_PER_COLUMN`` (6 bytes, 4.8 measured).
 _DEVIATION_MIN_BITS = 8
-
-
-@nb.njit(cache=True, inline="always")
-def _tail_masses(acc, inv_lsb, lsb, table_row, inv_step):
-    """Offset ``frac`` of noiseless readout ``acc`` from its code centre (in codes, float32 as in
-    the other paths) and the tabled bounds of the noise's mass beyond the lower / upper boundary."""
-    qv = acc * np.float32(inv_lsb)
-    frac = qv - np.rint(qv)
-    return (frac, table_row[np.uint64((0.5 + frac) * lsb * inv_step)],
-            table_row[np.uint64((0.5 - frac) * lsb * inv_step)])
 
 
 @nb.njit(cache=True, inline="always")
