@@ -395,3 +395,7 @@ def test_deviation_path_rejects_ideal_cells_of_the_wrong_shape():
         rn.adc_digital_sums(*args, key=0, ideal=(np.ones((2, 4, 2), np.float32), sums))
     with pytest.raises(ValueError, match="ideal sums"):
         rn.adc_digital_sums(*args, key=0, ideal=(np.ones((2, 4, 3), np.float32), sums[:10]))
+    with pytest.raises(ValueError, match="lengths"):
+        rn.takes_deviation_path(4, 1, 2, 3, 50, 8, 2.0, np.full(3, 4), k_total)
+    with pytest.raises(ValueError, match="levels"):
+        rn.takes_deviation_path(4, 1, 2, 3, 50, 1, 2.0, np.full(2, 4), k_total)

@@ -732,7 +732,14 @@ def takes_deviation_path(n: int, replicas: int, n_chunks: int, outs: int, rows: 
     path (and so reads the ideal cells' sums): the pattern path applies, chunks of at least
     ``_DEVIATION_MIN_BITS`` inputs, and an ADC of one code per popcount level (``lsb`` 2, every
     ``n_c <= levels - 1``, ``k_total = Σ n_c``)."""
+    for name, value in (("n", n), ("replicas", replicas), ("n_chunks", n_chunks), ("outs", outs)):
+        check_int(name, value, lo=1)
+    check_int("rows", rows, lo=0)
+    check_int("levels", levels, lo=2)
+    check_positive("lsb", lsb)
     lengths = np.asarray(lengths)
+    if lengths.shape != (n_chunks,):
+        raise ValueError(f"lengths must have shape ({n_chunks},) (one cell count per chunk), got {lengths.shape}")
     return (_patterns_pay(n, replicas, n_chunks, outs, rows, levels) and n >= _DEVIATION_MIN_BITS and lsb == 2.0
             and int(lengths.max()) <= levels - 1 and int(lengths.sum()) == k_total)
 
