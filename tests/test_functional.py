@@ -400,6 +400,25 @@ def test_chips_are_reproducible_and_independent(mlp, robin_eo, mnist_test):
     assert not df.flipped_fc2.equals(other.flipped_fc2)
 
 
+def test_presets_and_leading_slices_share_one_ideal_run(cnn, robin_eo, lightbulb, mnist_test):
+    """The ideal chip's run does not depend on the accelerator (N only splits an exact sum): two
+    presets get one cached run, equal to a run built for each; images[:n] reads the first n rows of
+    the cached run, and its chips equal those of a copy of the same images (built afresh)."""
+    images, labels = mnist_test[0][:400], mnist_test[1][:400]
+    eo, lb = functional._prepare(cnn, robin_eo, (images, labels)), functional._prepare(cnn, lightbulb, (images, labels))
+    assert eo[1] is lb[1]
+    fresh = functional.IdealRun.build(functional.Network(cnn, lightbulb), images.clone())
+    for field in ("sums", "inputs", "decisions"):
+        for name, value in getattr(fresh, field).items():
+            assert torch.equal(getattr(eo[1], field)[name], value), (field, name)
+    head, copy = (images[:150], labels[:150]), (images[:150].clone(), labels[:150].clone())
+    assert functional._prepare(cnn, lightbulb, head)[1].sums["conv2"].data_ptr() == lb[1].sums["conv2"].data_ptr()
+    noise = functional.NoiseSettings(scale=2.0)
+    for chip in (0, 1):
+        assert (functional.simulate_chip(cnn, lightbulb, head, chip=chip, seed=3, noise=noise)
+                == functional.simulate_chip(cnn, lightbulb, copy, chip=chip, seed=3, noise=noise))
+
+
 def _oracle_network(folded, acc, chip, images):
     """The network on one chip, noise off, every readout evaluated cell by cell in NumPy.
 

@@ -87,8 +87,16 @@ class IdealRun:
     outputs: torch.Tensor
     predictions: torch.Tensor
 
+    def head(self, n: int) -> "IdealRun":
+        """The run on the first ``n`` images (views of this run's tensors)."""
+        return IdealRun(self.images[:n], {k: v[:n] for k, v in self.inputs.items()},
+                        {k: v[:n] for k, v in self.sums.items()}, {k: v[:n] for k, v in self.decisions.items()},
+                        self.outputs[:n], self.predictions[:n])
+
     @classmethod
     def build(cls, network: Network, images: torch.Tensor) -> "IdealRun":
+        """The ideal chip's run; it depends on ``network.folded`` and ``images`` only (not on the
+        accelerator: the chunk size N does not change an exact sum)."""
         inputs: dict[str, list] = {name: [] for name in network.geometries}
         sums: dict[str, list] = {name: [] for name in network.geometries}
         decisions: dict[str, list] = {spec.name: [] for spec in network.folded.layers
