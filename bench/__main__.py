@@ -10,9 +10,12 @@ import sys
 import time
 
 import bench
+from mapping.functional import keep_freed_memory
 
 
 def main(argv: list[str]) -> int:
+    # as the robinsim command does: freed arrays keep their pages (mapping.functional.allocator)
+    print(f"keep_freed_memory: {'applied' if keep_freed_memory() else 'not available (no glibc)'}")
     names = sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("bench_"))
     if argv:
         names = [n for n in names if any(a in n for a in argv)]

@@ -392,6 +392,9 @@ def _dispatch(args) -> int:
         for path in redraw(args.results, args.out):
             print(path)
         return 0
+    from mapping.functional import keep_freed_memory
+
+    keep_freed_memory()  # the simulators' large transient arrays reuse their pages (mapping.functional.allocator)
     if args.command == "run":
         from studies.commands import main_run
 

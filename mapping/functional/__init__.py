@@ -44,6 +44,7 @@ from accel.conditions import Conditions, NoiseSettings, VariationSettings
 from accel.config import AcceleratorConfig
 from mapping.networks.folding import FoldedBNN, export_binary
 from mapping.networks.data import N_CLASSES, check_dataset
+from mapping.functional.allocator import keep_freed_memory
 from mapping.functional.layer import Adc, LayerCells, LayerGeometry
 from mapping.functional.network import IdealRun, Network, run_chip
 from photonics.validation import check_int, check_seed
@@ -58,6 +59,7 @@ __all__ = [
     "simulate_outputs",
     "simulate_chip",
     "simulate_accuracy",
+    "keep_freed_memory",
 ]
 
 #: Spawn-key suffix of a chip's receiver-noise stream (``accel.chip.chip_stream``).
