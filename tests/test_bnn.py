@@ -286,3 +286,15 @@ def test_folded_2x2_max_pool_equals_torch_max_pool(shape):
                                             torch.nn.AvgPool2d(2)))
     with pytest.raises(ValueError, match="at least 2x2"):  # where max_pool2d refuses an empty output
         MaxPool2x2()(torch.zeros(1, 1, 1, 4))
+
+
+def test_run_signs_equals_run_steps_of_the_pm1_activations(cnn):
+    """run_signs (max pools and flattens on the bool signs) gives run_steps' values on the ±1
+    activations, from after each binary layer of the shipped CNN to the next one and to the logits."""
+    g = torch.Generator().manual_seed(1)
+    for spec in cnn.layers:
+        start = cnn.step_of(spec.name) + 1
+        plus = torch.rand((5, *spec.out_shape), generator=g) < 0.5
+        for stop in [s for s in (cnn.step_of(t.name) for t in cnn.layers) if s >= start] + [None]:
+            want = cnn.run_steps(torch.where(plus, 1.0, -1.0), start, stop)
+            assert torch.equal(cnn.run_signs(plus, start, stop), want), (spec.name, stop)

@@ -14,7 +14,7 @@ import pytest
 import torch
 from scipy.special import ndtr
 
-from mapping.functional.layer import Adc, LayerCells, LayerGeometry, decide, hardware_sums, ideal_sums
+from mapping.functional.layer import Adc, LayerCells, LayerGeometry, decide, draw_readouts, hardware_sums, ideal_sums
 
 
 # ---------------------------------------------------------------- NumPy oracle of one layer
@@ -249,6 +249,31 @@ def test_comparator_layer_matches_oracle(spread):
     if spread == 0.25:
         ideal = _oracle(a, weight, np.broadcast_to(IDEAL, coef.shape), 10, threshold=threshold, flip=flip)
         assert not np.array_equal(want, ideal)
+
+
+@pytest.mark.parametrize("spread", [0.02, 0.3])  # sparse readouts only; dense outputs
+def test_overwrite_computes_the_same_sums_in_place(spread):
+    """apply_readouts(..., overwrite=True) writes into s0 the sums it otherwise returns in a new
+    tensor (same draws), and refuses to unless every image is known."""
+    from mapping.functional.layer import apply_readouts
+
+    rng = np.random.default_rng(21)
+    weight, a = _pm1(rng, (6, 23)), torch.as_tensor(_pm1(rng, (40, 23)), dtype=torch.float32)
+    geo = _geometry(weight, 5)
+    cells = LayerCells.from_coefficients(geo, _chunked(geo, _random_coefficients(rng, weight.shape, spread)), 0.3)
+    adc, known = Adc(3, 5), torch.ones(40, dtype=torch.bool)
+    s0 = ideal_sums(geo, a)
+    runs = []
+    for overwrite in (False, True):
+        draw = draw_readouts(geo, cells, adc, 40, np.random.default_rng(3))
+        given = s0.clone()
+        s, _ = apply_readouts(geo, cells, draw, a, given, adc, np.random.default_rng(4), torch.Generator().manual_seed(4),
+                              known=known, overwrite=overwrite)
+        assert (s is given) == overwrite
+        runs.append(s)
+    assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], s0)
+    with pytest.raises(ValueError, match="every image known"):
+        apply_readouts(geo, cells, draw, a, s0.clone(), adc, np.random.default_rng(4), torch.Generator(), overwrite=True)
 
 
 # ---------------------------------------------------------------- noise statistics

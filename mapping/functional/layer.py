@@ -366,7 +366,7 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
 
 def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
                    s0: torch.Tensor, adc: Adc, rng: np.random.Generator, generator: torch.Generator,
-                   known: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   known: torch.Tensor | None = None, overwrite: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Hardware sums given the ideal sums ``s0`` of input ``a`` and a :class:`ReadoutDraw`.
 
     Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
@@ -377,10 +377,23 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
 
     ``known`` (bool (B,)): images already marked by the caller; their mark is not recomputed
     (returned False) and, when ``draw.full``, their rows of ``s0`` are not read at all.
+    ``overwrite``: the sums are computed in ``s0`` itself (a copy the caller gives up, contiguous)
+    instead of a new tensor; every image must be ``known`` (no mark is computed).
     """
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
+    if overwrite and (known is None or not bool(known.all())):
+        raise ValueError("overwrite=True needs every image known (known all True): the marks compare with s0")
     if draw.empty:
         return s0, changed
+    if overwrite:
+        if not s0.is_contiguous():
+            raise ValueError("overwrite=True needs a contiguous s0 (the kernels write into it)")
+        s = s0
+        readouts = _Readouts(geometry, a, s)
+        _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
+        if draw.dense.any():
+            _dense(geometry, cells, readouts, s, adc, rng, generator, draw)
+        return s, changed
     s = torch.empty_like(s0) if draw.full else s0.clone()
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
@@ -403,7 +416,7 @@ def _dense_changed(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor) -
     # Every output is compared, not only ``outs``: the others differ only where the sparse
     # readouts changed them, and those images are marked already.
     diff = (s != s0) if geometry.digital else decide(geometry, s).logical_xor_(decide(geometry, s0))
-    return diff.reshape(s.shape[0], -1).any(dim=1)
+    return torch.from_numpy(diff.reshape(s.shape[0], -1).numpy().any(axis=1))  # NumPy's any: ~10x torch's on bool
 
 
 def hardware_sums(geometry: LayerGeometry, cells: LayerCells, a: torch.Tensor, adc: Adc,

@@ -19,7 +19,6 @@ import torch
 
 from accel import Accelerator
 from mapping.networks.folding import FoldedBNN
-from mapping.networks.layers import pm1_from_signs
 from mapping.networks.quant_folding import QuantLayerSpec
 from mapping.functional.layer import (
     Adc, LayerCells, LayerGeometry, apply_readouts, decide, draw_readouts, ideal_sums,
@@ -175,17 +174,17 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
                 # for every image from the cached ideal signs, so apply_readouts need not mark them)
                 s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,
-                                      known=torch.ones(n_rows, dtype=torch.bool))
+                                      known=torch.ones(n_rows, dtype=torch.bool), overwrite=True)
                 plus = decide(geo, s)
                 differ = plus != ideal_plus
-                changed = differ.reshape(n_rows, -1).any(dim=1)
+                changed = torch.from_numpy(differ.reshape(n_rows, -1).numpy().any(axis=1))  # NumPy's any: ~10x torch's
                 if changed.any():
                     members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
                 if len(members) < n_rows:
                     plus = plus[members]
             flips[name] += int(torch.count_nonzero(differ))  # non-members differ nowhere
             if len(members):
-                a_members = folded.run_steps(pm1_from_signs(plus), steps[i] + 1, steps[i + 1])
+                a_members = folded.run_signs(plus, steps[i] + 1, steps[i + 1])
         if len(members):
             outputs[b0 + members] = a_members
     return outputs, flips

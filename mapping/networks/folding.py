@@ -123,6 +123,18 @@ class FoldedBNN:
                     h = step(h)
         return h
 
+    def run_signs(self, plus: torch.Tensor, start: int, stop: int | None = None) -> torch.Tensor:
+        """:meth:`run_steps` of the ±1 activations whose signs are ``plus`` (bool, True = +1):
+        the leading steps that commute with the map from signs to ±1 (:class:`MaxPool2x2`, a
+        maximum of ±1 values being the OR of their signs; ``Flatten``; ``Identity``) run on the
+        bool signs, a quarter of the float32 bytes, before the conversion (the same values)."""
+        plan = self._plan[start:stop]
+        k = 0
+        while k < len(plan) and type(plan[k]) in (MaxPool2x2, nn.Flatten, nn.Identity):
+            plus = plan[k](plus)
+            k += 1
+        return self.run_steps(pm1_from_signs(plus), start + k, stop)
+
     __call__ = forward
 
     def predict(self, x: torch.Tensor, dot: Callable | None = None, batch_size: int = 250) -> torch.Tensor:
