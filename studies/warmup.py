@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import time
 
+from accel import Accelerator, presets
+from mapping import bnn, functional
+from mapping.networks.data import load_mnist
+from studies.cli import DEFAULT_MODEL, DEFAULT_PRESETS
+from studies.report import bank_spectra
+
 WARMUP_IMAGES = 400
 
 
 def main() -> None:
-    from accel import Accelerator, presets
-    from mapping import bnn, functional
-    from mapping.networks.data import load_mnist
-    from studies.cli import DEFAULT_MODEL, DEFAULT_PRESETS
-    from studies.report import bank_spectra
-
     t0 = time.perf_counter()
     functional.keep_freed_memory()
     folded = bnn.export_binary(bnn.load_pretrained(DEFAULT_MODEL))
