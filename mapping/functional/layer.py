@@ -40,7 +40,7 @@ from mapping.networks.layers import passes_threshold
 
 __all__ = [
     "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide",
-    "draw_readouts", "apply_readouts", "hardware_sums",
+    "draw_readouts", "apply_readouts", "hardware_sums", "rows_any",
 ]
 
 #: Chunks whose readouts differ from the ideal with a probability above this are computed densely.
@@ -385,19 +385,12 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         raise ValueError("overwrite=True needs every image known (known all True): the marks compare with s0")
     if draw.empty:
         return s0, changed
-    if overwrite:
-        if not s0.is_contiguous():
-            raise ValueError("overwrite=True needs a contiguous s0 (the kernels write into it)")
-        s = s0
-        readouts = _Readouts(geometry, a, s)
-        _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
-        if draw.dense.any():
-            _dense(geometry, cells, readouts, s, adc, rng, generator, draw)
-        return s, changed
-    s = torch.empty_like(s0) if draw.full else s0.clone()
+    if overwrite and not s0.is_contiguous():
+        raise ValueError("overwrite=True needs a contiguous s0 (the kernels write into it)")
+    s = s0 if overwrite else torch.empty_like(s0) if draw.full else s0.clone()
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
-    if index is not None:
+    if index is not None and not overwrite:  # (with overwrite, s0 is s: nothing left to compare with)
         flipped = _differs(geometry, s[index], s0[index], index[1])
         changed[index[0][flipped]] = True
     if draw.dense.any():
@@ -416,7 +409,13 @@ def _dense_changed(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor) -
     # Every output is compared, not only ``outs``: the others differ only where the sparse
     # readouts changed them, and those images are marked already.
     diff = (s != s0) if geometry.digital else decide(geometry, s).logical_xor_(decide(geometry, s0))
-    return torch.from_numpy(diff.reshape(s.shape[0], -1).numpy().any(axis=1))  # NumPy's any: ~10x torch's on bool
+    return rows_any(diff)
+
+
+def rows_any(mask: torch.Tensor) -> torch.Tensor:
+    """Bool (B,): some element of row ``b`` of the bool (B, ...) ``mask`` is True (NumPy's any,
+    about 10x torch's on bool)."""
+    return torch.from_numpy(mask.reshape(mask.shape[0], -1).numpy().any(axis=1))
 
 
 def hardware_sums(geometry: LayerGeometry, cells: LayerCells, a: torch.Tensor, adc: Adc,

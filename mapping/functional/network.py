@@ -21,7 +21,7 @@ from accel import Accelerator
 from mapping.networks.folding import FoldedBNN
 from mapping.networks.quant_folding import QuantLayerSpec
 from mapping.functional.layer import (
-    Adc, LayerCells, LayerGeometry, apply_readouts, decide, draw_readouts, ideal_sums,
+    Adc, LayerCells, LayerGeometry, apply_readouts, decide, draw_readouts, ideal_sums, rows_any,
 )
 from mapping.functional.multibit import accumulate, draw_passes, pass_geometries, pass_order
 from mapping.performance.schedule import assign_vdus
@@ -177,7 +177,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                                       known=torch.ones(n_rows, dtype=torch.bool), overwrite=True)
                 plus = decide(geo, s)
                 differ = plus != ideal_plus
-                changed = torch.from_numpy(differ.reshape(n_rows, -1).numpy().any(axis=1))  # NumPy's any: ~10x torch's
+                changed = rows_any(differ)
                 if changed.any():
                     members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
                 if len(members) < n_rows:
