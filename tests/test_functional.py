@@ -297,6 +297,40 @@ def test_adc_noise_error_rates_match_gaussian_tails(dense_probability):
         assert abs(count - n * p) <= 5 * math.sqrt(n * p) + 2, (value, count, n * p)
 
 
+def _distinct_by_sorting(rng, counts, population):
+    """Oracle of layer._distinct_positions: keys (pair, position) sorted stably; every repeat after
+    the first of its key is drawn again (in index order) until none is left."""
+    pair = np.repeat(np.arange(counts.size), counts)
+    pos = rng.integers(0, population, size=pair.size)
+    while True:
+        key = pair * population + pos
+        order = np.argsort(key, kind="stable")
+        dup = np.zeros(key.size, dtype=bool)
+        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+        if not dup.any():
+            return pos
+        pos[dup] = rng.integers(0, population, size=int(dup.sum()))
+
+
+@pytest.mark.parametrize("population", [1, 7, 64, 65, 1000])
+def test_sparse_positions_are_distinct_and_follow_the_sorting_rule(population):
+    """The sparse readouts' positions: distinct within each (output, chunk) pair, in range, and
+    the very draws of the sort-based rule (same generator, same stream) for crowded and sparse pairs."""
+    from mapping.functional.layer import _distinct_positions
+
+    for seed in range(5):
+        counts = np.random.default_rng(seed).integers(0, population + 1, size=12)
+        counts[0] = population  # a pair that takes every position
+        got = _distinct_positions(np.random.default_rng(100 + seed), counts, population)
+        want = _distinct_by_sorting(np.random.default_rng(100 + seed), counts, population)
+        np.testing.assert_array_equal(got, want)
+        start = np.concatenate([[0], np.cumsum(counts)])
+        for i in range(counts.size):
+            part = got[start[i] : start[i + 1]]
+            assert len(np.unique(part)) == counts[i] and (part >= 0).all() and (part < population).all()
+    assert _distinct_positions(np.random.default_rng(0), np.zeros(3, dtype=np.int64), population).size == 0
+
+
 def test_comparator_noise_error_rate_matches_gaussian_tail():
     """Comparator: a readout one level from the reference flips with probability Φ(−1/σ)."""
     rng = np.random.default_rng(7)

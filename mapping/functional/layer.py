@@ -315,17 +315,32 @@ def _tail_probability(margin: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 
 
 def _distinct_positions(rng: np.random.Generator, counts: np.ndarray, population: int) -> np.ndarray:
-    """For each pair i, ``counts[i]`` distinct uniform draws from range(population) (concatenated)."""
-    pair = np.repeat(np.arange(counts.size), counts)
-    pos = rng.integers(0, population, size=pair.size)
-    while True:
-        key = pair * population + pos
-        order = np.argsort(key, kind="stable")
-        dup = np.zeros(key.size, dtype=bool)
-        dup[order[1:]] = key[order[1:]] == key[order[:-1]]
-        if not dup.any():
-            return pos
-        pos[dup] = rng.integers(0, population, size=int(dup.sum()))
+    """For each pair i, ``counts[i]`` distinct uniform draws from range(population) (concatenated):
+    every draw that repeats an earlier one of its pair is drawn again, in index order, until none does."""
+    pair_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    pos = rng.integers(0, population, size=int(pair_start[-1]))
+    seen = np.zeros((population + 63) // 64, dtype=np.uint64)  # one bit per position, clear between pairs
+    dup = np.empty(pos.size, dtype=np.bool_)
+    while _mark_repeats(pos, pair_start, seen, dup):
+        pos[dup] = rng.integers(0, population, size=int(np.count_nonzero(dup)))
+    return pos
+
+
+@nb.njit(cache=True)
+def _mark_repeats(pos, pair_start, seen, dup):
+    """``dup[k]``: ``pos[k]`` equals an earlier draw of its pair (pairs are the ranges
+    ``pair_start[i] .. pair_start[i + 1]``); returns True when some draw does. ``seen`` (a bit
+    per position, all clear) is left clear."""
+    found = False
+    for i in range(pair_start.size - 1):
+        for k in range(pair_start[i], pair_start[i + 1]):
+            word, bit = pos[k] >> 6, np.uint64(1) << np.uint64(pos[k] & 63)
+            dup[k] = (seen[word] & bit) != 0
+            found |= dup[k]
+            seen[word] |= bit
+        for k in range(pair_start[i], pair_start[i + 1]):
+            seen[pos[k] >> 6] = np.uint64(0)
+    return found
 
 
 @dataclass(frozen=True)
