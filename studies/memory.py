@@ -17,7 +17,13 @@ layer of the model (K inputs per dot product, O outputs at L positions, n_chunks
   signs of every image;
 * :data:`BATCH_BYTES_PER_COLUMN` = 6 per image of a batch (at most
   ``mapping.functional.network.BATCH_IMAGES`` images) and column element Σ K·L, the unfolded inputs
-  and float32 partial sums of a batch.
+  and float32 partial sums of a batch;
+* the work on layer inputs kept from chip to chip (``mapping.functional.network._REUSE``, one
+  accelerator at a time), per image and binary layer: one byte per (padded) input element, its
+  sign bits, and :data:`KEPT_BYTES_PER_GROUPED_READOUT` = 8 per readout row and chunk where the
+  chunks may take the deviation path (N from ``readout_noise._DEVIATION_MIN_BITS`` to
+  ``PATTERN_BITS``): the row's pattern key and its place in the sorted rows, int32 each (counted
+  from the arrays, not measured).
 
 Calibration of the last two (peak RSS, ``mnist-cnn`` on ``robin-eo`` at units 400, after a
 warm-up chip; its layers have Σ(in + out) = 22,208 and Σ K·L = 59,584 elements per image): 100, 2000
@@ -38,10 +44,11 @@ import math
 
 from accel import memory as _memory
 from mapping.functional.network import BATCH_IMAGES
+from mapping.functional.readout_noise import _DEVIATION_MIN_BITS, PATTERN_BITS
 from mapping.performance.schedule import tiling
 
-__all__ = ["CELL_BYTES", "STORED_BYTES_PER_ELEMENT", "BATCH_BYTES_PER_COLUMN", "functional_bytes", "accelerator_bytes",
-           "check_run"]
+__all__ = ["CELL_BYTES", "STORED_BYTES_PER_ELEMENT", "BATCH_BYTES_PER_COLUMN", "KEPT_BYTES_PER_GROUPED_READOUT",
+           "functional_bytes", "accelerator_bytes", "check_run"]
 
 #: Bytes per used cell of a layer in the functional simulator (module docstring).
 CELL_BYTES = 128
@@ -49,13 +56,15 @@ CELL_BYTES = 128
 STORED_BYTES_PER_ELEMENT = 4
 #: Bytes per image of a batch and column element (K x positions, summed over the binary layers).
 BATCH_BYTES_PER_COLUMN = 6
+#: Bytes kept per image, readout row and chunk of a layer whose chunks may take the deviation path.
+KEPT_BYTES_PER_GROUPED_READOUT = 8
 
 
 def functional_bytes(config, folded, images: int) -> dict:
     """``{"layer cells": ..., "images": ...}``: estimated peak bytes the functional simulator adds for
     ``folded`` (a ``mapping.bnn.FoldedBNN``) on ``images`` images of accelerator ``config``."""
     n, m, u = int(config.N), int(config.M), int(config.units)
-    cells = stored = columns = 0
+    cells = stored = columns = kept = 0
     for spec in folded.layers:
         out = tuple(spec.out_shape)
         positions = math.prod(out[1:]) if len(out) > 1 else 1
@@ -66,8 +75,14 @@ def functional_bytes(config, folded, images: int) -> dict:
         cells += planes * min(u * m * n, used)
         stored += math.prod(spec.in_shape) + math.prod(out)
         columns += passes * spec.K * positions  # every pass gathers its inputs
+        if not hasattr(spec, "weight_bits"):  # a binary layer: its input's work may be kept
+            pad = tuple(spec.padding) if spec.kind == "conv" else ()
+            kept += math.prod(spec.in_shape[:1] + tuple(d + 2 * p for d, p in zip(spec.in_shape[1:], pad))
+                              if pad else spec.in_shape)
+            if _DEVIATION_MIN_BITS <= n <= PATTERN_BITS:
+                kept += KEPT_BYTES_PER_GROUPED_READOUT * positions * int(t["n_chunks"])
     return {"layer cells": CELL_BYTES * cells,
-            "images": images * STORED_BYTES_PER_ELEMENT * stored
+            "images": images * (STORED_BYTES_PER_ELEMENT * stored + kept)
             + min(images, BATCH_IMAGES) * BATCH_BYTES_PER_COLUMN * columns}
 
 

@@ -459,6 +459,22 @@ def test_chips_are_reproducible_and_independent(mlp, robin_eo, mnist_test):
     assert not df.flipped_fc2.equals(other.flipped_fc2)
 
 
+def test_chips_after_a_chip_equal_chips_without_kept_input_work(cnn, robin_eo, mnist_test):
+    """The first optical layer's input is the ideal chip's for every chip, so the dense kernel's
+    work on it (sign bits, grouping by pattern) is kept from chip to chip: a chip simulated after
+    others equals the same chip with nothing kept, and the kept work belongs to this run's input."""
+    from mapping.functional import network
+
+    data = (mnist_test[0][:400], mnist_test[1][:400])  # 78,400 readout rows: robin-eo's conv2 takes the deviation path
+    functional.simulate_chip(cnn, robin_eo, data, chip=0, seed=3)
+    net, ideal, _ = functional._prepare(cnn, robin_eo, data)
+    slots = network._reuse_slots(net, ideal)
+    assert {"signs", "grouped"} <= set(slots[("conv2", 0)])  # kept: the input's signs and its grouping
+    after = functional.simulate_chip(cnn, robin_eo, data, chip=1, seed=3)
+    network._REUSE.clear()
+    assert functional.simulate_chip(cnn, robin_eo, data, chip=1, seed=3) == after
+
+
 def test_presets_and_leading_slices_share_one_ideal_run(cnn, robin_eo, lightbulb, mnist_test):
     """The ideal chip's run does not depend on the accelerator (N only splits an exact sum): two
     presets get one cached run, equal to a run built for each; images[:n] reads the first n rows of

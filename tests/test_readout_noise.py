@@ -18,12 +18,12 @@ def _ideal_weight(weight, offsets):
 
 def _with_ideal(real):
     """``adc_digital_sums`` given the ideal cells (:func:`_ideal_weight`) and their noiseless sums."""
-    def call(a, offsets, base, weight, bias, lengths, sigma, p_max, lsb, levels, k_total, key, out=None):
+    def call(a, offsets, base, weight, bias, lengths, sigma, p_max, lsb, levels, k_total, key, out=None, reuse=None):
         iw = _ideal_weight(weight, offsets)
         sums = real(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias), lengths,
                     np.zeros(len(lengths)), 0.0, lsb, levels, k_total, key=0)
         return real(a, offsets, base, weight, bias, lengths, sigma, p_max, lsb, levels, k_total, key, out=out,
-                    ideal=(iw, sums))
+                    ideal=(iw, sums), reuse=reuse)
     return call
 
 
@@ -399,3 +399,32 @@ def test_deviation_path_rejects_ideal_cells_of_the_wrong_shape():
         rn.takes_deviation_path(4, 1, 2, 3, 50, 8, 2.0, np.full(3, 4), k_total)
     with pytest.raises(ValueError, match="levels"):
         rn.takes_deviation_path(4, 1, 2, 3, 50, 1, 2.0, np.full(2, 4), k_total)
+
+
+def test_reused_input_work_gives_the_same_sums_chip_after_chip(path):
+    """``reuse``: chips (other cells, other noise keys) on one input give, with the dict kept from
+    the first chip's call, the bytes of calls that start afresh; the dict then holds the input's
+    sign bits and, on the deviation path, its grouping by pattern, and a dict for another input
+    is refused."""
+    rng = np.random.default_rng(21)
+    n_chunks, n, outs, batch, positions = 3, 6, 5, 300, 4
+    k_total = 16
+    offsets = np.where(np.arange(n_chunks * n) < k_total, np.arange(n_chunks * n), -1)
+    base = np.arange(positions) * k_total
+    a = np.where(rng.random((batch, positions * k_total)) < 0.5, -1.0, 1.0).astype(np.float32)
+    lengths = np.array([6, 6, 4])
+    reuse = {}
+    for chip in range(3):
+        weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+                  + 0.2 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
+        weight[:, -1, 4:] = 0.0
+        bias = (0.2 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+        args = (a, offsets, base, weight, bias, lengths, np.full(n_chunks, 0.4), 1.0, 2.0, 8, k_total)
+        fresh = rn.adc_digital_sums(*args, key=100 + chip)
+        kept = rn.adc_digital_sums(*args, key=100 + chip, reuse=reuse)
+        assert kept.tobytes() == fresh.tobytes()
+    assert "signs" in reuse and (("grouped" in reuse) == (path == "deviation"))
+    with pytest.raises(ValueError, match="reuse holds the work of another layer input"):
+        rn.adc_digital_sums(a[:100], *args[1:], key=0, reuse=reuse)
+    with pytest.raises(TypeError, match="reuse must be a dict"):
+        rn.adc_digital_sums(*args, key=0, reuse=[])

@@ -381,7 +381,8 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
 
 def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
                    s0: torch.Tensor, adc: Adc, rng: np.random.Generator, generator: torch.Generator,
-                   known: torch.Tensor | None = None, overwrite: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                   known: torch.Tensor | None = None, overwrite: bool = False,
+                   reuse: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Hardware sums given the ideal sums ``s0`` of input ``a`` and a :class:`ReadoutDraw`.
 
     Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
@@ -394,6 +395,9 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     (returned False) and, when ``draw.full``, their rows of ``s0`` are not read at all.
     ``overwrite``: the sums are computed in ``s0`` itself (a copy the caller gives up, contiguous)
     instead of a new tensor; every image must be ``known`` (no mark is computed).
+    ``reuse``: a dict the caller keeps for this very input ``a`` of this layer (chip after chip):
+    the dense ADC kernel's work that depends on the input alone is kept in it
+    (:func:`mapping.functional.readout_noise.adc_digital_sums`).
     """
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     if overwrite and (known is None or not bool(known.all())):
@@ -409,7 +413,7 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         flipped = _differs(geometry, s[index], s0[index], index[1])
         changed[index[0][flipped]] = True
     if draw.dense.any():
-        _dense(geometry, cells, readouts, s, adc, rng, generator, draw)
+        _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse)
         rows = None if known is None else torch.nonzero(~known).flatten()
         if rows is not None and len(rows) < s.shape[0]:
             if len(rows):
@@ -485,14 +489,14 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
     return index
 
 
-def _dense(geometry, cells, readouts, s, adc, rng, generator, draw):
+def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None):
     """Evaluate every readout of the outputs marked in ``draw.dense`` (whole rows, see draw_readouts)."""
     outs = np.flatnonzero(draw.dense.any(axis=1))
     if geometry.comparator:
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
     else:  # an inexact ADC has code boundaries anywhere: every readout's noise may matter
         p = _tail_probability(draw.margin[outs], cells.sigma[None, :]) if adc.exact else np.ones(1)
-        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full)
+        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full, reuse=reuse)
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -505,7 +509,7 @@ def _columns(geometry, a):
     return a.unsqueeze(-1) if geometry.kernel is None else F.unfold(a, geometry.kernel[1:], stride=geometry.stride)
 
 
-def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool):
+def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool, reuse=None):
     """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
     (:func:`mapping.functional.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
     pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn;
@@ -521,7 +525,7 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
     ideal_cells = (g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy(), sums) if ideal else None  # (C, N, O')
     value = readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
                                            cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
-                                           out=sums if every else None, ideal=ideal_cells)
+                                           out=sums if every else None, ideal=ideal_cells, reuse=reuse)
     if not every:
         flat[:, outs_t] = torch.from_numpy(value)
 

@@ -717,6 +717,36 @@ def _near_thresholds(sigma: np.ndarray, p_max: float, lsb: float) -> tuple[float
     return q, np.where(thr32 > thr, np.nextafter(thr32, np.float32(-np.inf)), thr32)
 
 
+def _reuse_slot(reuse: dict | None, a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray,
+                cells: tuple[int, int, int]) -> dict | None:
+    """``reuse`` (see :func:`adc_digital_sums`) after checking, or filling, what it was made for;
+    ``cells`` = (replicas, chunks, cells per chunk)."""
+    if reuse is None:
+        return None
+    if not isinstance(reuse, dict):
+        raise TypeError(f"reuse must be a dict or None, got {type(reuse).__name__}")
+    made_for = (a.shape, offsets.tobytes(), position_base.tobytes(), cells)
+    if reuse.setdefault("made_for", made_for) != made_for:
+        raise ValueError("reuse holds the work of another layer input (its shape, offsets, position_base or "
+                         f"(replicas, chunks, cells) differ: now input {a.shape}, cells {cells}); allowed: a dict "
+                         "kept for one input, or None")
+    return reuse
+
+
+def _signs_of(a: np.ndarray, wanted: bool, reuse: dict | None) -> tuple[bool, np.ndarray]:
+    """(every input ±1 and ``wanted``, the uint8 sign bits of ``a`` (empty unless ``wanted``)),
+    from ``reuse`` when it holds them."""
+    if not wanted:
+        return False, np.empty(0, dtype=np.uint8)
+    if reuse is not None and "signs" in reuse:
+        return reuse["signs"]
+    signs = np.empty(a.size, dtype=np.uint8)  # input > 0, for the table path
+    found = (_sign_bits(a.reshape(-1), signs), signs)
+    if reuse is not None:
+        reuse["signs"] = found
+    return found
+
+
 def _patterns_pay(n: int, replicas: int, n_chunks: int, outs: int, rows: int, levels: int) -> bool:
     """True when the pattern path applies (codes fit a byte; its rows, one byte of code and one
     of screen per output, the screens padded to words of 64, fit ``_TABLE_BYTES``) and
@@ -753,7 +783,8 @@ def _ideal_cells(ideal_weight, offsets, n_chunks) -> bool:
 
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
-                     k_total: int, key: int, out: np.ndarray | None = None, ideal=None) -> np.ndarray:
+                     k_total: int, key: int, out: np.ndarray | None = None, ideal=None,
+                     reuse: dict | None = None) -> np.ndarray:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
@@ -783,6 +814,12 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     (``lsb`` 2, every chunk's ``n_c <= levels - 1``, ``k_total = Σ n_c``) the ideal cells' codes sum
     exactly to ``sums``, so only the readouts whose code deviates from theirs, or whose noise can
     reach a boundary, are visited (:func:`_deviation_kernel`); otherwise ``ideal`` is not used.
+
+    ``reuse``: optionally a dict the caller keeps for calls on the very same ``a``, ``offsets`` and
+    ``position_base`` and the same number of replicas (chip after chip on one layer input): the
+    work that depends on those alone (the inputs' sign bits, and the deviation path's grouping of
+    the readouts by input pattern) is stored in it by the first call and read back by the others.
+    A dict filled for other shapes, offsets or replicas is refused.
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -813,8 +850,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         table = np.where(levels_sigma[:, None] > 0, ndtr(-grid[None, :] / levels_sigma[:, None]), 0.0)
     groups = -(-n // GROUP_BITS)
     table_bytes = 4 * replicas * n_chunks * groups * 2**GROUP_BITS * outs
-    signs = np.empty(a.size if table_bytes <= _TABLE_BYTES else 0, dtype=np.uint8)  # input > 0, for the table path
-    tabled = signs.size == a.size and _sign_bits(a.reshape(-1), signs)
+    reuse = _reuse_slot(reuse, a, offsets, position_base, (replicas, n_chunks, n))
+    tabled, signs = _signs_of(a, table_bytes <= _TABLE_BYTES, reuse)
     if tabled:
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
         cells = np.full((n_chunks, groups * GROUP_BITS), -1, dtype=np.int64)  # (chunk, group, bit) -> input offset
@@ -851,7 +888,11 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             ref_tables, ref_base = _subset_tables(np.ascontiguousarray(ideal_weight, dtype=np.float32)[None],
                                                   np.zeros((1, n_chunks, outs), np.float32), lengths, GROUP_BITS)
             lists = _deviation_lists(tables, base, ref_tables, ref_base, n, *step_args, _SPARSE_MASS)
-            grouped = _group_readouts(*cell_args, replicas, 2**n, shape[0] * shape[2], shape[2])
+            grouped = reuse.get("grouped") if reuse is not None else None
+            if grouped is None:
+                grouped = _group_readouts(*cell_args, replicas, 2**n, shape[0] * shape[2], shape[2])
+                if reuse is not None:
+                    reuse["grouped"] = grouped
             _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, *keys, out)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
