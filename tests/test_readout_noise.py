@@ -342,6 +342,14 @@ def test_screen_exponent_is_the_tightest_power_of_two_above_the_tail():
         assert e == rn._SCREEN_BITS or 2.0 ** -(e + 1) < 2 * mass
 
 
+def _positions_case(rng, n_chunks, n, batch, positions, k_total):
+    """±1 inputs (batch, positions·k_total): position l reads its own k_total inputs, cell k of a
+    chunk input k (offsets -1 past k_total)."""
+    offsets = np.where(np.arange(n_chunks * n) < k_total, np.arange(n_chunks * n), -1)
+    a = np.where(rng.random((batch, positions * k_total)) < 0.5, -1.0, 1.0).astype(np.float32)
+    return a, offsets, np.arange(positions) * k_total
+
+
 @pytest.mark.parametrize("replicas", [1, 2])
 def test_deviation_path_is_the_pattern_path_to_the_bit_without_noise(monkeypatch, replicas):
     """σ = 0, cells off their ideal values: given the ideal cells' sums, the deviation path (only
@@ -350,9 +358,7 @@ def test_deviation_path_is_the_pattern_path_to_the_bit_without_noise(monkeypatch
     rng = np.random.default_rng(12)
     n_chunks, n, outs, batch, positions = 4, 7, 9, 400, 6
     k_total = 26
-    offsets = np.where(np.arange(n_chunks * n) < k_total, np.arange(n_chunks * n), -1)
-    base = np.arange(positions) * k_total
-    a = np.where(rng.random((batch, positions * k_total)) < 0.5, -1.0, 1.0).astype(np.float32)
+    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
     weight = (np.where(rng.random((replicas, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
               + 0.3 * rng.normal(size=(replicas, n_chunks, n, outs))).astype(np.float32)
     weight[:, -1, k_total - (n_chunks - 1) * n:] = 0.0
@@ -409,9 +415,7 @@ def test_reused_input_work_gives_the_same_sums_chip_after_chip(path):
     rng = np.random.default_rng(21)
     n_chunks, n, outs, batch, positions = 3, 6, 5, 300, 4
     k_total = 16
-    offsets = np.where(np.arange(n_chunks * n) < k_total, np.arange(n_chunks * n), -1)
-    base = np.arange(positions) * k_total
-    a = np.where(rng.random((batch, positions * k_total)) < 0.5, -1.0, 1.0).astype(np.float32)
+    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
     lengths = np.array([6, 6, 4])
     reuse = {}
     for chip in range(3):

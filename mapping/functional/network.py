@@ -124,8 +124,9 @@ class IdealRun:
 
 #: Work on layer inputs that no chip changes, for one (network, ideal run) pair at a time (the
 #: chips of one preset): ``[(network, ideal, {(layer, first image of the batch): dict})]``, the
-#: dicts kept for ``apply_readouts(..., reuse=...)`` (the sign bits of the input and the grouping
-#: of its readouts by input pattern: up to ~9 bytes per (position, chunk) of each image).
+#: dicts kept for ``apply_readouts(..., reuse=...)``: the sign bits of the input (a byte per
+#: element) and, on the deviation path, the grouping of its readouts by input pattern (8 bytes per
+#: readout row and chunk); ``studies.memory`` counts them.
 _REUSE: list = []
 
 

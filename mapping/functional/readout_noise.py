@@ -816,10 +816,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     reach a boundary, are visited (:func:`_deviation_kernel`); otherwise ``ideal`` is not used.
 
     ``reuse``: optionally a dict the caller keeps for calls on the very same ``a``, ``offsets`` and
-    ``position_base`` and the same number of replicas (chip after chip on one layer input): the
-    work that depends on those alone (the inputs' sign bits, and the deviation path's grouping of
-    the readouts by input pattern) is stored in it by the first call and read back by the others.
-    A dict filled for other shapes, offsets or replicas is refused.
+    ``position_base`` and the same cell layout (replicas, chunks, cells per chunk), chip after chip
+    on one layer input: the work that depends on those alone (the inputs' sign bits, and the
+    deviation path's grouping of the readouts by input pattern) is stored in it by the first call
+    and read back by the others. A dict filled for another shape, offsets or layout is refused.
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
