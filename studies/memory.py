@@ -21,9 +21,10 @@ layer of the model (K inputs per dot product, O outputs at L positions, n_chunks
 * the work on layer inputs kept from chip to chip (``mapping.functional.network._REUSE``, one
   accelerator at a time), per image and binary layer: one byte per (padded) input element, its
   sign bits, and :data:`KEPT_BYTES_PER_GROUPED_READOUT` = 8 per readout row and chunk where the
-  chunks may take the deviation path (N from ``readout_noise._DEVIATION_MIN_BITS`` to
-  ``PATTERN_BITS``): the row's pattern key and its place in the sorted rows, int32 each (counted
-  from the arrays, not measured).
+  chunks may take the deviation or the frequent-pattern path (N from
+  ``readout_noise._DEVIATION_MIN_BITS`` to ``PATTERN_BITS``, or up to ``pattern_groups.MAX_BITS``
+  at ``pattern_groups.MIN_ROWS`` rows or more per batch): the row's pattern key or group and its
+  place in the sorted rows, int32 each (counted from the arrays, not measured).
 
 Calibration of the last two (peak RSS, ``mnist-cnn`` on ``robin-eo`` at units 400, after a
 warm-up chip; its layers have Σ(in + out) = 22,208 and Σ K·L = 59,584 elements per image): 100, 2000
@@ -44,6 +45,7 @@ import math
 
 from accel import memory as _memory
 from mapping.functional.network import BATCH_IMAGES
+from mapping.functional.pattern_groups import MAX_BITS, MIN_ROWS
 from mapping.functional.readout_noise import _DEVIATION_MIN_BITS, PATTERN_BITS
 from mapping.performance.schedule import tiling
 
@@ -79,7 +81,8 @@ def functional_bytes(config, folded, images: int) -> dict:
             pad = tuple(spec.padding) if spec.kind == "conv" else ()
             kept += math.prod(spec.in_shape[:1] + tuple(d + 2 * p for d, p in zip(spec.in_shape[1:], pad))
                               if pad else spec.in_shape)
-            if _DEVIATION_MIN_BITS <= n <= PATTERN_BITS:
+            if (_DEVIATION_MIN_BITS <= n <= PATTERN_BITS
+                    or (n <= MAX_BITS and min(images, BATCH_IMAGES) * positions >= MIN_ROWS)):
                 kept += KEPT_BYTES_PER_GROUPED_READOUT * positions * int(t["n_chunks"])
     return {"layer cells": CELL_BYTES * cells,
             "images": images * (STORED_BYTES_PER_ELEMENT * stored + kept)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from mapping.functional import readout_noise as rn
+from mapping.functional import pattern_groups, readout_noise as rn
 
 
 def _ideal_weight(weight, offsets):
@@ -27,14 +27,25 @@ def _with_ideal(real):
     return call
 
 
-@pytest.fixture(params=["table", "pattern", "deviation"])
+@pytest.fixture(params=["table", "pattern", "deviation", "frequent", "frequent-all"])
 def path(request, monkeypatch):
     """Run a test on the table path, on the pattern path (every ±1 input pattern of a chunk has
-    its row of codes and noise screens; forced here wherever it applies) and on the deviation
-    path (the pattern path given the ideal cells' sums, where the ADC has one code per level)."""
-    monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62 if request.param == "table" else 0)
+    its row of codes and noise screens; forced here wherever it applies), on the deviation path
+    (the pattern path given the ideal cells' sums, where the ADC has one code per level) and on
+    the frequent-pattern path (the table path given the ideal cells' sums: the readouts of a
+    chunk's three most frequent patterns as groups, the others one by one; "frequent-all": every
+    pattern seen is frequent, so nearly every readout is in a group; forced for any number of rows)."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if request.param in ("pattern", "deviation") else 2**62)
     if request.param == "deviation":  # forced for chunks of any length
         monkeypatch.setattr(rn, "_DEVIATION_MIN_BITS", 1)
+    if request.param.startswith("frequent"):
+        monkeypatch.setattr(rn, "MIN_ROWS", 0)
+        if request.param == "frequent":
+            monkeypatch.setattr(pattern_groups, "MAX_PATTERNS", 3)
+        else:
+            monkeypatch.setattr(pattern_groups, "SAMPLE_STEP", 1)
+            monkeypatch.setattr(pattern_groups, "MIN_SAMPLED", 1)
+    if request.param in ("deviation", "frequent", "frequent-all"):
         monkeypatch.setattr(rn, "adc_digital_sums", _with_ideal(rn.adc_digital_sums))
     return request.param
 
@@ -389,6 +400,37 @@ def test_deviation_path_is_the_pattern_path_to_the_bit_without_noise(monkeypatch
         # the predicate the layer asks before it skips the ideal sums names the same path
         assert rn.takes_deviation_path(n, replicas, n_chunks, outs, batch * positions, levels, 2.0, lengths,
                                        k_total) == bool(taken)
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+def test_frequent_pattern_path_is_the_table_path_to_the_bit_without_noise(monkeypatch, replicas):
+    """σ = 0, cells off their ideal values, chunks too long for the pattern path: given the ideal
+    cells' sums, the frequent-pattern path (groups of the frequent patterns' readouts plus the
+    others' code deviations) gives the table path's bytes, and it is the path taken."""
+    rng = np.random.default_rng(14)
+    n_chunks, n, outs, batch, positions = 3, 14, 6, 300, 5
+    k_total = 38
+    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
+    a[: batch // 2, : k_total] = -1.0  # half the images repeat one pattern at position 0
+    weight = (np.where(rng.random((replicas, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+              + 0.35 * rng.normal(size=(replicas, n_chunks, n, outs))).astype(np.float32)
+    weight[:, -1, k_total - (n_chunks - 1) * n :] = 0.0
+    bias = (0.35 * rng.normal(size=(replicas, n_chunks, outs))).astype(np.float32)
+    lengths = np.array([14, 14, 10])
+    args = (a, offsets, base, weight, bias, lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total)
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62)
+    table = rn.adc_digital_sums(*args, key=1)
+    monkeypatch.setattr(rn, "MIN_ROWS", 0)
+    calls = []
+    kernel = rn._deviation_kernel
+    monkeypatch.setattr(rn, "_deviation_kernel", lambda *xs: (calls.append(1), kernel(*xs)))
+    groups = []
+    frequent = rn.frequent_groups
+    monkeypatch.setattr(rn, "frequent_groups", lambda *xs: groups.append(frequent(*xs)) or groups[-1])
+    got = _with_ideal(rn.adc_digital_sums)(*args, key=1)
+    assert got.tobytes() == table.tobytes()
+    assert calls == [1] and 0.05 < groups[0].coverage < 1.0  # both the groups and the rows were visited
+    assert rn.takes_deviation_path(n, replicas, n_chunks, outs, batch * positions, 16, 2.0, lengths, k_total)
 
 
 def test_deviation_path_rejects_ideal_cells_of_the_wrong_shape():

@@ -46,6 +46,7 @@ from numba.extending import intrinsic
 import numpy as np
 from scipy.special import ndtr
 
+from mapping.functional.pattern_groups import MAX_BITS, MIN_ROWS, frequent_groups
 from photonics.validation import check_int, check_positive, check_range
 
 __all__ = ["uniforms", "ndtri", "adc_digital_sums", "takes_deviation_path"]
@@ -209,6 +210,14 @@ def _trailing_zeros(typingctx, x):
     return types.int64(types.int64), codegen
 
 
+@intrinsic
+def _popcount(typingctx, x):
+    """Set bits of the int64 ``x``: LLVM's ctpop."""
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+    return types.int64(types.int64), codegen
+
+
 @nb.njit(cache=True)
 def _subset_tables(weight, bias, lengths, group_bits):
     """±1 inputs: ``Σ_j x_j·w_j = 2·Σ_{x_j = +1} w_j − Σ_j w_j``. Returns ``tables`` (R, C, G,
@@ -234,9 +243,10 @@ def _subset_tables(weight, bias, lengths, group_bits):
 
 
 @nb.njit(cache=True, inline="always")
-def _write_rows(total, rows, m0, lsb, k_total, out):
+def _write_rows(total, rows, m0, lsb, k_total, out, add):
     """Codes summed over chunks (``total`` (rows, O), readout rows ``m0 ..``) to digital sums
-    ``total·lsb − k_total`` in ``out`` (B, O, L): runs of consecutive positions of one image per output."""
+    ``total·lsb − k_total`` in ``out`` (B, O, L), or (``add``: code deviations) ``total·lsb``
+    added to it: runs of consecutive positions of one image per output."""
     _, outs, positions = out.shape
     b = m0 // positions
     l0 = m0 - b * positions
@@ -244,8 +254,12 @@ def _write_rows(total, rows, m0, lsb, k_total, out):
     while i < rows:
         run = min(rows - i, positions - l0)
         for o in range(outs):
-            for k in range(run):
-                out[b, o, l0 + k] = total[i + k, o] * lsb - k_total
+            if add:
+                for k in range(run):
+                    out[b, o, l0 + k] += total[i + k, o] * lsb
+            else:
+                for k in range(run):
+                    out[b, o, l0 + k] = total[i + k, o] * lsb - k_total
         i += run
         b, l0 = b + 1, 0
 
@@ -263,17 +277,18 @@ def _pattern_readout(tables, base, r, c, p, o):
 @nb.njit(cache=True, parallel=True)
 def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key,
-                key_near, out):
+                key_near, out, group_of, ideal_bits):
     batch, outs, positions = out.shape
     total_rows = batch * positions
     replicas, n_chunks, n, _ = weight.shape
     groups = tables.shape[2]
     n_masks = n_chunks * groups
     log_keep = np.log1p(-q) if q < 1.0 else 0.0
+    deviation = group_of.shape[1] > 0  # rows of frequent patterns are the group path's; the others add code deviations
     for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
         m0 = blk * _BLOCK
         rows = min(_BLOCK, total_rows - m0)
-        masks = np.zeros((n_masks if tabled else 0, _BLOCK), dtype=np.int64)  # bit j: input j of the group is +1
+        masks = np.empty((n_masks if tabled else 0, _BLOCK), dtype=np.int64)  # bit j: input j of the group is +1
         x = np.empty((_BLOCK, 0 if tabled else n_chunks * n), dtype=np.float32)  # inputs of the multiply-add path
         replica = np.empty(_BLOCK, dtype=np.int64)
         f = np.empty(_BLOCK, dtype=np.int64)  # each row's next far candidate (index c·outs + o) and stream counter
@@ -288,6 +303,8 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
             start = b * image_stride + position_base[l]
             if tabled:  # no branch on the data: unused cells read offset 0 and are masked off
                 for g in range(n_masks):
+                    if deviation and group_of[g // groups, m0 + i] >= 0:  # the group path's chunk: not read here
+                        continue
                     mask = 0
                     for j in range(GROUP_BITS):  # a compile-time constant: unrolled; unsigned: no wraparound
                         mask |= np.int64(signs[np.uint64(start + group_offsets[g * GROUP_BITS + j])]) << j
@@ -309,13 +326,22 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                 rep = replica[i]
                 row_total = total[i]
                 row_stream = np.uint64(m0 + i) << np.uint64(32)
-                if tabled:
+                skip = deviation and group_of[c, m0 + i] >= 0
+                if skip:
+                    pass
+                elif tabled:
                     for o in range(outs):
                         acc[o] = base[rep, c, o]
                     for g in range(groups):
                         row = tables[rep, c, g, masks[c * groups + g, i]]
                         for o in range(outs):
                             acc[o] += row[o]
+                    if deviation:  # minus the ideal cells' codes: n_c − (cells whose input differs from the weight)
+                        pk = np.int64(0)
+                        for g in range(groups):
+                            pk |= masks[c * groups + g, i] << (g * GROUP_BITS)
+                        for o in range(outs):
+                            row_total[o] += np.float32(_popcount(pk ^ ideal_bits[c, o])) - lengths[c]
                 else:
                     for o in range(outs):
                         acc[o] = bias[rep, c, o] + lengths[c]
@@ -324,7 +350,7 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                         for o in range(outs):
                             acc[o] += xv * weight[rep, c, j, o]
                 near = False
-                for o in range(outs):
+                for o in range(outs if not skip else 0):
                     qv = acc[o] * np.float32(inv_lsb)
                     r = np.rint(qv)
                     frac[o] = qv - r
@@ -358,12 +384,12 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                     o = fi - c * outs
                     u = _uniform(key, row_stream + np.uint64(count))
                     count += 1
-                    if abs(frac[o]) <= th:
+                    if not skip and abs(frac[o]) <= th:
                         row_total[o] += _tail_change(u, q, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
                                                      inv_lsb, top_code)
                     fi, count = _next_candidate(fi, key, row_stream, count, log_keep)
                 f[i], counter[i] = fi, count
-        _write_rows(total, rows, m0, lsb, k_total, out)
+        _write_rows(total, rows, m0, lsb, k_total, out, deviation)
 
 
 #: Longest chunk whose every input pattern gets a row of codes (the pattern path, ±1 inputs).
@@ -497,7 +523,7 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
                         qv = acc * np.float32(inv_lsb)
                         row_total[o] += _tail_change(u, 1.0, acc, qv - np.rint(qv), sigma[c], table_row, inv_step,
                                                      lsb, inv_lsb, top_code)
-        _write_rows(total, rows, m0, lsb, k_total, out)
+        _write_rows(total, rows, m0, lsb, k_total, out, False)
 
 
 #: Largest tail mass (a bound of the probability that the noise reaches a code boundary) of an
@@ -527,23 +553,27 @@ def _pair_entry(tables, base, ref_tables, ref_base, r, c, p, o, sigma, table_row
 
 
 @nb.njit(cache=True, parallel=True)
-def _deviation_lists(tables, base, ref_tables, ref_base, n_bits, sigma, table, chunk_table, inv_step, inv_lsb, lsb,
-                     top_code, sparse_mass):
+def _deviation_lists(tables, base, ref_tables, ref_base, pattern_of, counts, sigma, table, chunk_table, inv_step, inv_lsb,
+                     lsb, top_code, sparse_mass):
     """The (replica, chunk, input pattern) groups of each output ``o`` whose noiseless code
     differs from the ideal cells' (``ref_tables``/``ref_base``, replica 0) or whose noise reaches
-    a code boundary with a tabled mass above ``sparse_mass`` ("listed"). CSR by output:
-    ``starts`` (O + 1,), then per entry its group ``(c·R + r)·2**n + p``, the code deviation, the
-    noiseless readout, its ``frac`` and the two tail masses; ``listed`` (O, R·C·2**n) uint8."""
+    a code boundary with a tabled mass above ``sparse_mass`` ("listed"). Chunk ``c``'s patterns
+    are ``pattern_of[c, :counts[c]]`` (C, P), P a power of two (the pattern path: every pattern,
+    ``pattern_of[c, k] = k``). CSR by output: ``starts`` (O + 1,), then per entry its group
+    ``(c·R + r)·P + k``, the code deviation, the noiseless readout, its ``frac`` and the two tail
+    masses; ``listed`` (O, R·C·P) uint8."""
     replicas, n_chunks, _, _, outs = tables.shape
-    patterns = 1 << n_bits
+    patterns = pattern_of.shape[1]
     groups = replicas * n_chunks * patterns
     listed = np.zeros((outs, groups), dtype=np.uint8)
     for o in nb.prange(outs):
         for g in range(groups):
-            cr, p = g // patterns, g % patterns
+            cr, k = g // patterns, g % patterns
             c = cr // replicas
-            d, _, _, m_low, m_high = _pair_entry(tables, base, ref_tables, ref_base, cr % replicas, c, p, o, sigma[c],
-                                                 table[chunk_table[c]], inv_step, inv_lsb, lsb, top_code)
+            if k >= counts[c]:
+                continue
+            d, _, _, m_low, m_high = _pair_entry(tables, base, ref_tables, ref_base, cr % replicas, c, pattern_of[c, k], o,
+                                                 sigma[c], table[chunk_table[c]], inv_step, inv_lsb, lsb, top_code)
             listed[o, g] = (d != 0.0) | (m_low + m_high > sparse_mass)
     starts = np.zeros(outs + 1, dtype=np.int64)
     for o in range(outs):
@@ -559,12 +589,12 @@ def _deviation_lists(tables, base, ref_tables, ref_base, n_bits, sigma, table, c
         e = starts[o]
         for g in range(groups):
             if listed[o, g]:
-                cr, p = g // patterns, g % patterns
+                cr, k = g // patterns, g % patterns
                 c = cr // replicas
                 group[e] = g
                 dev[e], readout[e], offset[e], low[e], high[e] = _pair_entry(
-                    tables, base, ref_tables, ref_base, cr % replicas, c, p, o, sigma[c], table[chunk_table[c]],
-                    inv_step, inv_lsb, lsb, top_code)
+                    tables, base, ref_tables, ref_base, cr % replicas, c, pattern_of[c, k], o, sigma[c],
+                    table[chunk_table[c]], inv_step, inv_lsb, lsb, top_code)
                 e += 1
     return listed, starts, group, dev, readout, offset, low, high
 
@@ -758,10 +788,12 @@ def _patterns_pay(n: int, replicas: int, n_chunks: int, outs: int, rows: int, le
 
 def takes_deviation_path(n: int, replicas: int, n_chunks: int, outs: int, rows: int, levels: int, lsb: float,
                          lengths, k_total: int) -> bool:
-    """True when :func:`adc_digital_sums` with ±1 inputs and ``ideal`` given takes the deviation
-    path (and so reads the ideal cells' sums): the pattern path applies, chunks of at least
-    ``_DEVIATION_MIN_BITS`` inputs, and an ADC of one code per popcount level (``lsb`` 2, every
-    ``n_c <= levels - 1``, ``k_total = Σ n_c``)."""
+    """True when :func:`adc_digital_sums` with ±1 inputs and ``ideal`` given reads the ideal cells'
+    sums: an ADC of one code per popcount level (``lsb`` 2, every ``n_c <= levels - 1``, ``k_total
+    = Σ n_c``), and either the deviation path (the pattern path applies, chunks of at least
+    ``_DEVIATION_MIN_BITS`` inputs) or the frequent-pattern path (the subset-sum tables fit,
+    chunks of at most ``pattern_groups.MAX_BITS`` inputs, at least ``pattern_groups.MIN_ROWS``
+    readout rows)."""
     for name, value in (("n", n), ("replicas", replicas), ("n_chunks", n_chunks), ("outs", outs)):
         check_int(name, value, lo=1)
     check_int("rows", rows, lo=0)
@@ -770,8 +802,11 @@ def takes_deviation_path(n: int, replicas: int, n_chunks: int, outs: int, rows: 
     lengths = np.asarray(lengths)
     if lengths.shape != (n_chunks,):
         raise ValueError(f"lengths must have shape ({n_chunks},) (one cell count per chunk), got {lengths.shape}")
-    return (_patterns_pay(n, replicas, n_chunks, outs, rows, levels) and n >= _DEVIATION_MIN_BITS and lsb == 2.0
-            and int(lengths.max()) <= levels - 1 and int(lengths.sum()) == k_total)
+    exact = lsb == 2.0 and int(lengths.max()) <= levels - 1 and int(lengths.sum()) == k_total
+    if _patterns_pay(n, replicas, n_chunks, outs, rows, levels):
+        return exact and n >= _DEVIATION_MIN_BITS
+    tables_fit = 4 * replicas * n_chunks * -(-n // GROUP_BITS) * 2**GROUP_BITS * outs <= _TABLE_BYTES
+    return exact and tables_fit and n <= MAX_BITS and rows >= MIN_ROWS
 
 
 def _ideal_cells(ideal_weight, offsets, n_chunks) -> bool:
@@ -873,24 +908,25 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         if np.shape(ideal[1]) != shape or np.asarray(ideal[1]).dtype != np.float32:
             raise ValueError(f"ideal sums must be a float32 array of shape {shape}, got "
                              f"{np.asarray(ideal[1]).dtype} {np.shape(ideal[1])}")
-    if tabled and _patterns_pay(n, replicas, n_chunks, outs, len(a) * len(position_base), levels):
-        cell_offsets = offsets.reshape(n_chunks, n)
-        cell_valid = ((cell_offsets >= 0) << np.arange(n)).sum(axis=1).astype(np.int64)
-        cell_args = (signs, stride, position_base, np.maximum(cell_offsets, 0), cell_valid)
-        step_args = (sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
-                     np.float32(levels - 1))
-        keys = (np.uint64(key), np.uint64(_second_key(np.uint64(key))))
-        if (ideal is not None and _ideal_cells(ideal[0], offsets, n_chunks)
-                and takes_deviation_path(n, replicas, n_chunks, outs, shape[0] * shape[2], levels, lsb, lengths, k_total)):
-            ideal_weight, sums = ideal
-            if sums is not out:
-                np.copyto(out, sums)
-            ref_tables, ref_base = _subset_tables(np.ascontiguousarray(ideal_weight, dtype=np.float32)[None],
-                                                  np.zeros((1, n_chunks, outs), np.float32), lengths, GROUP_BITS)
-            lists = _deviation_lists(tables, base, ref_tables, ref_base, n, *step_args, _SPARSE_MASS)
+    rows = shape[0] * shape[2]
+    cell_offsets = offsets.reshape(n_chunks, n)
+    cell_valid = ((cell_offsets >= 0) << np.arange(n)).sum(axis=1).astype(np.int64)
+    cell_args = (signs, stride, position_base, np.maximum(cell_offsets, 0), cell_valid)
+    step_args = (sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
+                 np.float32(levels - 1))
+    keys = (np.uint64(key), np.uint64(_second_key(np.uint64(key))))
+    reads_ideal = (tabled and ideal is not None and _ideal_cells(ideal[0], offsets, n_chunks)
+                   and takes_deviation_path(n, replicas, n_chunks, outs, rows, levels, lsb, lengths, k_total))
+    if reads_ideal and np.asarray(ideal[1]) is not out:
+        np.copyto(out, ideal[1])
+    if tabled and _patterns_pay(n, replicas, n_chunks, outs, rows, levels):
+        if reads_ideal:
+            every = np.tile(np.arange(2**n, dtype=np.int64), (n_chunks, 1))
+            lists = _lists_against_ideal(tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args,
+                                         _SPARSE_MASS)
             grouped = reuse.get("grouped") if reuse is not None else None
             if grouped is None:
-                grouped = _group_readouts(*cell_args, replicas, 2**n, shape[0] * shape[2], shape[2])
+                grouped = _group_readouts(*cell_args, replicas, 2**n, rows, shape[2])
                 if reuse is not None:
                     reuse["grouped"] = grouped
             _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, *keys, out)
@@ -898,7 +934,30 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
         return out
-    _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths, tabled, tables,
-                base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
-                np.float32(levels - 1), float(k_total), np.uint64(key), np.uint64(_second_key(np.uint64(key))), out)
+    group_of, ideal_bits = np.zeros((n_chunks, 0), dtype=np.int32), np.zeros((n_chunks, outs), dtype=np.int64)
+    if reads_ideal:  # the frequent patterns' readouts as groups, the others one by one (code deviations)
+        frequent = reuse.get("frequent") if reuse is not None else None
+        if frequent is None:
+            frequent = frequent_groups(*cell_args, replicas, rows)
+            if reuse is not None:
+                reuse["frequent"] = frequent
+        lists = _lists_against_ideal(tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0)
+        group_of = frequent.group_of
+        ideal_bits = ((np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64)
+    _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
+                tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
+                float(lsb), np.float32(levels - 1), float(k_total), *keys, out, group_of, ideal_bits)
+    if reads_ideal:  # the groups draw from streams of their own (keys unrelated to the rows')
+        k3 = np.uint64(_second_key(keys[1]))
+        group_keys = (k3, np.uint64(_second_key(k3)))
+        _deviation_kernel(frequent.group_of, frequent.members, frequent.first, *lists, tables, base, *step_args, 0.0,
+                          *group_keys, out)
     return out
+
+
+def _lists_against_ideal(tables, base, ideal_weight, lengths, pattern_of, counts, step_args, sparse_mass):
+    """:func:`_deviation_lists` against the ideal cells ``ideal_weight`` (C, N, O)."""
+    n_chunks, _, outs = np.shape(ideal_weight)
+    ref_tables, ref_base = _subset_tables(np.ascontiguousarray(ideal_weight, dtype=np.float32)[None],
+                                          np.zeros((1, n_chunks, outs), np.float32), lengths, GROUP_BITS)
+    return _deviation_lists(tables, base, ref_tables, ref_base, pattern_of, counts, *step_args, sparse_mass)
