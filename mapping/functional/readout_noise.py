@@ -34,6 +34,13 @@ and draws the members whose noise reaches a boundary by geometric gaps at the gr
 tail mass; groups of negligible mass share one sparse stream per output. The work follows the
 readouts that differ, not all of them (:func:`_deviation_kernel`).
 
+Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' sums take the
+frequent-pattern path: the readouts whose chunk carries one of its frequent input patterns
+(:func:`mapping.functional.pattern_groups.frequent_groups`) are (replica, chunk, pattern) groups of
+the deviation kernel, and the table kernel visits only the others, adding each one's code
+deviation from the ideal cells' code (``n_c`` minus the popcount of input XOR weight). Each
+readout is drawn by exactly one of the two, so the distribution is the table path's.
+
 ``ndtri`` is Wichura's algorithm AS 241 (PPND16, Applied Statistics 37(3):477-484, 1988),
 accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtri``.
 """
