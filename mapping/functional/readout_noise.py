@@ -34,8 +34,8 @@ and draws the members whose noise reaches a boundary by geometric gaps at the gr
 tail mass; groups of negligible mass share one sparse stream per output. The work follows the
 readouts that differ, not all of them (:func:`_deviation_kernel`).
 
-Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' sums take the
-frequent-pattern path: the readouts whose chunk carries one of its frequent input patterns
+Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' sums and a
+``reuse`` dict (the caller runs more chips on this input) take the frequent-pattern path: the readouts whose chunk carries one of its frequent input patterns
 (:func:`mapping.functional.pattern_groups.frequent_groups`) are (replica, chunk, pattern) groups of
 the deviation kernel, and the table kernel visits only the others, adding each one's code
 deviation from the ideal cells' code (``n_c`` minus the popcount of input XOR weight). Each
@@ -862,6 +862,9 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     on one layer input: the work that depends on those alone (the inputs' sign bits, and the
     deviation path's grouping of the readouts by input pattern) is stored in it by the first call
     and read back by the others. A dict filled for another shape, offsets or layout is refused.
+    With it (and ``ideal``), chunks too long for the pattern path take the frequent-pattern path
+    (module docstring): its groups cost about as much to build as one chip's readouts, so they pay
+    only when kept for more chips.
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -942,7 +945,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
         return out
     group_of, ideal_bits = np.zeros((n_chunks, 0), dtype=np.int32), np.zeros((n_chunks, outs), dtype=np.int64)
-    if reads_ideal:  # the frequent patterns' readouts as groups, the others one by one (code deviations)
+    grouped = reads_ideal and reuse is not None  # the groups pay for themselves only when kept for more chips
+    if grouped:  # the frequent patterns' readouts as groups, the others one by one (code deviations)
         frequent = reuse.get("frequent") if reuse is not None else None
         if frequent is None:
             frequent = frequent_groups(*cell_args, replicas, rows)
@@ -954,7 +958,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
                 float(lsb), np.float32(levels - 1), float(k_total), *keys, out, group_of, ideal_bits)
-    if reads_ideal:  # the groups draw from streams of their own (keys unrelated to the rows')
+    if grouped:  # the groups draw from streams of their own (keys unrelated to the rows')
         k3 = np.uint64(_second_key(keys[1]))
         group_keys = (k3, np.uint64(_second_key(k3)))
         _deviation_kernel(frequent.group_of, frequent.members, frequent.first, *lists, tables, base, *step_args, 0.0,
