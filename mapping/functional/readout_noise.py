@@ -35,7 +35,8 @@ tail mass; groups of negligible mass share one sparse stream per output. The wor
 readouts that differ, not all of them (:func:`_deviation_kernel`).
 
 Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' sums and a
-``reuse`` dict (the caller runs more chips on this input) take the frequent-pattern path: the readouts whose chunk carries one of its frequent input patterns
+``reuse`` dict (the caller runs more chips on this input) take the frequent-pattern path: the
+readouts whose chunk carries one of its frequent input patterns
 (:func:`mapping.functional.pattern_groups.frequent_groups`) are (replica, chunk, pattern) groups of
 the deviation kernel, and the table kernel visits only the others, adding each one's code
 deviation from the ideal cells' code (``n_c`` minus the popcount of input XOR weight). Each
@@ -333,10 +334,8 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                 rep = replica[i]
                 row_total = total[i]
                 row_stream = np.uint64(m0 + i) << np.uint64(32)
-                skip = deviation and group_of[c, m0 + i] >= 0
-                if skip:
-                    pass
-                elif tabled:
+                skip = deviation and group_of[c, m0 + i] >= 0  # a frequent pattern: the group path's readouts
+                if tabled and not skip:
                     for o in range(outs):
                         acc[o] = base[rep, c, o]
                     for g in range(groups):
@@ -349,7 +348,7 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                             pk |= masks[c * groups + g, i] << (g * GROUP_BITS)
                         for o in range(outs):
                             row_total[o] += np.float32(_popcount(pk ^ ideal_bits[c, o])) - lengths[c]
-                else:
+                elif not skip:
                     for o in range(outs):
                         acc[o] = bias[rep, c, o] + lengths[c]
                     for j in range(n):
