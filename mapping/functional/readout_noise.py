@@ -926,10 +926,9 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     keys = (np.uint64(key), np.uint64(_second_key(np.uint64(key))))
     reads_ideal = (tabled and ideal is not None and _ideal_cells(ideal[0], offsets, n_chunks)
                    and takes_deviation_path(n, replicas, n_chunks, outs, rows, levels, lsb, lengths, k_total))
-    if reads_ideal and np.asarray(ideal[1]) is not out:
-        np.copyto(out, ideal[1])
     if tabled and _patterns_pay(n, replicas, n_chunks, outs, rows, levels):
         if reads_ideal:
+            _start_from(out, ideal[1])
             every = np.tile(np.arange(2**n, dtype=np.int64), (n_chunks, 1))
             lists = _lists_against_ideal(tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args,
                                          _SPARSE_MASS)
@@ -946,7 +945,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     group_of, ideal_bits = np.zeros((n_chunks, 0), dtype=np.int32), np.zeros((n_chunks, outs), dtype=np.int64)
     grouped = reads_ideal and reuse is not None  # the groups pay for themselves only when kept for more chips
     if grouped:  # the frequent patterns' readouts as groups, the others one by one (code deviations)
-        frequent = reuse.get("frequent") if reuse is not None else None
+        _start_from(out, ideal[1])
+        frequent = reuse.get("frequent")
         if frequent is None:
             frequent = frequent_groups(*cell_args, replicas, rows)
             if reuse is not None:
@@ -963,6 +963,12 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         _deviation_kernel(frequent.group_of, frequent.members, frequent.first, *lists, tables, base, *step_args, 0.0,
                           *group_keys, out)
     return out
+
+
+def _start_from(out: np.ndarray, sums) -> None:
+    """The ideal cells' sums in ``out`` (the paths that add code deviations to them)."""
+    if np.asarray(sums) is not out:
+        np.copyto(out, sums)
 
 
 def _lists_against_ideal(tables, base, ideal_weight, lengths, pattern_of, counts, step_args, sparse_mass):
