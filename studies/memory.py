@@ -58,7 +58,8 @@ CELL_BYTES = 128
 STORED_BYTES_PER_ELEMENT = 4
 #: Bytes per image of a batch and column element (K x positions, summed over the binary layers).
 BATCH_BYTES_PER_COLUMN = 6
-#: Bytes kept per image, readout row and chunk of a layer whose chunks may take the deviation path.
+#: Bytes kept per image, readout row and chunk of a layer whose chunks may take the deviation or
+#: frequent-pattern path.
 KEPT_BYTES_PER_GROUPED_READOUT = 8
 
 

@@ -125,8 +125,8 @@ class IdealRun:
 #: Work on layer inputs that no chip changes, for one (network, ideal run) pair at a time (the
 #: chips of one preset): ``[(network, ideal, {(layer, first image of the batch): dict})]``, the
 #: dicts kept for ``apply_readouts(..., reuse=...)``: the sign bits of the input (a byte per
-#: element) and, on the deviation path, the grouping of its readouts by input pattern (8 bytes per
-#: readout row and chunk); ``studies.memory`` counts them.
+#: element) and, on the deviation or frequent-pattern path, the grouping of its readouts by input
+#: pattern (8 bytes per readout row and chunk); ``studies.memory`` counts them.
 _REUSE: list = []
 
 

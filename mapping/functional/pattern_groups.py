@@ -80,6 +80,15 @@ def _row_patterns(signs, image_stride, position_base, cell_offsets, cell_valid, 
 
 
 @nb.njit(cache=True, inline="always")
+def _slot_bits(size):
+    """log2 of the power of two ``size`` (slots per table)."""
+    bits = 0
+    while (1 << bits) < size:
+        bits += 1
+    return bits
+
+
+@nb.njit(cache=True, inline="always")
 def _slot(key, slot_bits):
     return np.int64((key * _GOLDEN) >> np.uint64(64 - slot_bits))
 
@@ -88,9 +97,7 @@ def _slot(key, slot_bits):
 def _hash_slots(patterns, counts, size):
     """Open-addressing tables (C, size) of each chunk's patterns: key ``pattern + 1`` (0: empty) and index."""
     n_chunks = patterns.shape[0]
-    slot_bits = 0
-    while (1 << slot_bits) < size:
-        slot_bits += 1
+    slot_bits = _slot_bits(size)
     slots = np.zeros((n_chunks, size), dtype=np.uint64)
     slot_ids = np.zeros((n_chunks, size), dtype=np.int64)
     for c in range(n_chunks):
@@ -110,9 +117,7 @@ def _group_rows(keys, slots, slot_ids, replicas, positions, per_chunk):
     rows sorted by group (a counting sort per chunk, rows ascending within a group)."""
     n_chunks, total_rows = keys.shape
     size = slots.shape[1]
-    slot_bits = 0
-    while (1 << slot_bits) < size:
-        slot_bits += 1
+    slot_bits = _slot_bits(size)
     group_of = np.empty((n_chunks, total_rows), dtype=np.int32)
     for c in nb.prange(n_chunks):
         for m in range(total_rows):

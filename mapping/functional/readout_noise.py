@@ -769,18 +769,20 @@ def _reuse_slot(reuse: dict | None, a: np.ndarray, offsets: np.ndarray, position
     return reuse
 
 
-def _signs_of(a: np.ndarray, wanted: bool, reuse: dict | None) -> tuple[bool, np.ndarray]:
-    """(every input ±1 and ``wanted``, the uint8 sign bits of ``a`` (empty unless ``wanted``)),
-    from ``reuse`` when it holds them."""
-    if not wanted:
-        return False, np.empty(0, dtype=np.uint8)
-    if reuse is not None and "signs" in reuse:
-        return reuse["signs"]
-    signs = np.empty(a.size, dtype=np.uint8)  # input > 0, for the table path
-    found = (_sign_bits(a.reshape(-1), signs), signs)
+def _kept(reuse: dict | None, name: str, build):
+    """``reuse[name]`` when ``reuse`` holds it, else ``build()`` (stored in ``reuse`` when given)."""
+    if reuse is not None and name in reuse:
+        return reuse[name]
+    value = build()
     if reuse is not None:
-        reuse["signs"] = found
-    return found
+        reuse[name] = value
+    return value
+
+
+def _signs_of(a: np.ndarray) -> tuple[bool, np.ndarray]:
+    """(every input ±1, the uint8 sign bits ``a > 0`` of the flat ``a``)."""
+    signs = np.empty(a.size, dtype=np.uint8)  # input > 0, for the table path
+    return _sign_bits(a.reshape(-1), signs), signs
 
 
 def _patterns_pay(n: int, replicas: int, n_chunks: int, outs: int, rows: int, levels: int) -> bool:
@@ -895,7 +897,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     groups = -(-n // GROUP_BITS)
     table_bytes = 4 * replicas * n_chunks * groups * 2**GROUP_BITS * outs
     reuse = _reuse_slot(reuse, a, offsets, position_base, (replicas, n_chunks, n))
-    tabled, signs = _signs_of(a, table_bytes <= _TABLE_BYTES, reuse)
+    if table_bytes <= _TABLE_BYTES:
+        tabled, signs = _kept(reuse, "signs", lambda: _signs_of(a))
+    else:  # the tables would not fit: the multiply-add path, no sign bits
+        tabled, signs = False, np.empty(0, dtype=np.uint8)
     if tabled:
         tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
         cells = np.full((n_chunks, groups * GROUP_BITS), -1, dtype=np.int64)  # (chunk, group, bit) -> input offset
@@ -932,11 +937,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             every = np.tile(np.arange(2**n, dtype=np.int64), (n_chunks, 1))
             lists = _lists_against_ideal(tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args,
                                          _SPARSE_MASS)
-            grouped = reuse.get("grouped") if reuse is not None else None
-            if grouped is None:
-                grouped = _group_readouts(*cell_args, replicas, 2**n, rows, shape[2])
-                if reuse is not None:
-                    reuse["grouped"] = grouped
+            grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
             _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, *keys, out)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
@@ -946,11 +947,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     grouped = reads_ideal and reuse is not None  # the groups pay for themselves only when kept for more chips
     if grouped:  # the frequent patterns' readouts as groups, the others one by one (code deviations)
         _start_from(out, ideal[1])
-        frequent = reuse.get("frequent")
-        if frequent is None:
-            frequent = frequent_groups(*cell_args, replicas, rows)
-            if reuse is not None:
-                reuse["frequent"] = frequent
+        frequent = _kept(reuse, "frequent", lambda: frequent_groups(*cell_args, replicas, rows))
         lists = _lists_against_ideal(tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0)
         group_of = frequent.group_of
         ideal_bits = ((np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64)
