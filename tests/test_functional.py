@@ -206,6 +206,30 @@ def test_decide_equals_the_threshold_rule(dtype):
     assert torch.equal(decide(g, s), want)
 
 
+@pytest.mark.parametrize("positions", [1, 13])
+def test_decide_against_counts_the_signs_off_the_ideal(positions):
+    """decide_against() against the rule itself (s >= t, or s <= t where flipped) and a NumPy
+    count of the signs that differ from given ideal ones, per image; float32 sums on, between
+    and just beside the thresholds (a linear layer's (B, O) and a conv's (B, O, H, W))."""
+    from mapping.functional.layer import decide_against
+    rng = np.random.default_rng(13)
+    threshold = torch.tensor([-3, 0, 2, 5, 7], dtype=torch.int64)
+    flip = torch.tensor([False, True, False, True, False])
+    g = LayerGeometry("t", torch.ones(5, 4), None, (1, 1), (0, 0), -1.0, threshold, flip, 4)
+    values = np.concatenate([np.arange(-8, 9), np.arange(-8, 9) + 1 / 3, [-3.0000002, 4.9999995, 5.0000005]])
+    shape = (300, 5) if positions == 1 else (300, 5, 1, positions)
+    s = torch.tensor(rng.choice(values, size=shape), dtype=torch.float32)
+    ideal_plus = torch.from_numpy(rng.random(shape) < 0.5)
+    t = threshold.double().reshape((1, -1) + (1,) * (len(shape) - 2))
+    f = flip.reshape(t.shape)
+    want = torch.where(f, s.double() <= t, s.double() >= t)
+    plus, counts = decide_against(g, s, ideal_plus)
+    assert torch.equal(plus, want)
+    np.testing.assert_array_equal(counts.numpy(), (want != ideal_plus).numpy().reshape(300, -1).sum(axis=1))
+    with pytest.raises(ValueError, match="float32"):
+        decide_against(g, s.double(), ideal_plus)
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int16, torch.int32])
 def test_pm1_from_signs_maps_true_to_plus_one(dtype):
     """The ±1 activations of bool signs (also on a non-contiguous view) against NumPy's where."""

@@ -39,7 +39,7 @@ from mapping.functional import readout_noise
 from mapping.networks.layers import passes_threshold
 
 __all__ = [
-    "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide",
+    "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide", "decide_against",
     "draw_readouts", "apply_readouts", "hardware_sums", "rows_any",
 ]
 
@@ -196,6 +196,39 @@ def decide(geometry: LayerGeometry, s: torch.Tensor) -> torch.Tensor:
     thresholds (:func:`mapping.networks.layers.passes_threshold`)."""
     shape = (1, -1) + (1,) * (s.dim() - 2)
     return passes_threshold(s, geometry.threshold.reshape(shape), geometry.flip.reshape(shape))
+
+
+def decide_against(geometry: LayerGeometry, s: torch.Tensor, ideal_plus: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`decide` on the float32 sums ``s`` (B, O, ...) and, per image, how many of its
+    signs differ from ``ideal_plus`` (bool, the shape of ``s``): one pass over ``s`` instead of
+    a comparison, an XOR, a second comparison and two reductions. Returns the signs and the int64
+    (B,) counts; the signs are :func:`decide`'s to the bit (the same float32 comparison)."""
+    if s.dtype != torch.float32 or not s.is_contiguous() or ideal_plus.shape != s.shape:
+        raise ValueError(f"s must be contiguous float32 with the shape of ideal_plus {tuple(ideal_plus.shape)}, "
+                         f"got {s.dtype} {tuple(s.shape)}")
+    t = geometry.threshold.to(torch.float32)
+    below = torch.nextafter(t, torch.tensor(float("-inf")))
+    cut = torch.where(geometry.flip, t, below).numpy()  # passes_threshold's: (s > cut) XOR flip
+    plus = torch.empty(s.shape, dtype=torch.bool)
+    counts = np.empty(s.shape[0], dtype=np.int64)
+    lead = (s.shape[0], s.shape[1], -1)
+    _decide_kernel(s.numpy().reshape(lead), cut, geometry.flip.numpy(), ideal_plus.contiguous().numpy().reshape(lead),
+                   plus.numpy().reshape(lead), counts)
+    return plus, torch.from_numpy(counts)
+
+
+@nb.njit(cache=True, parallel=True)
+def _decide_kernel(s, cut, flip, ideal_plus, plus, counts):
+    batch, outs, positions = s.shape
+    for b in nb.prange(batch):
+        n = 0
+        for o in range(outs):
+            c, f = cut[o], flip[o]
+            for l in range(positions):
+                p = (s[b, o, l] > c) != f
+                plus[b, o, l] = p
+                n += p != ideal_plus[b, o, l]
+        counts[b] = n
 
 
 def _comparator_references(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -521,13 +554,14 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
     offsets, position_base = readouts.gather
     flat = s.view(s.shape[0], s.shape[1], -1)
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
+    # otherwise into a copy of the outputs' sums (the ideal ones, which the kernel starts from when ``ideal``)
     sums = flat.numpy() if every else flat[:, outs_t].numpy()
     ideal_cells = (g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy(), sums) if ideal else None  # (C, N, O')
-    value = readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
-                                           cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
-                                           out=sums if every else None, ideal=ideal_cells, reuse=reuse)
+    readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
+                                   cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
+                                   out=sums, ideal=ideal_cells, reuse=reuse)
     if not every:
-        flat[:, outs_t] = torch.from_numpy(value)
+        flat[:, outs_t] = torch.from_numpy(sums)
 
 
 def _dense_comparator(geometry, cells, readouts, s, generator, outs):

@@ -22,7 +22,7 @@ from accel import Accelerator
 from mapping.networks.folding import FoldedBNN
 from mapping.networks.quant_folding import QuantLayerSpec
 from mapping.functional.layer import (
-    Adc, LayerCells, LayerGeometry, apply_readouts, decide, draw_readouts, ideal_sums, rows_any,
+    Adc, LayerCells, LayerGeometry, apply_readouts, decide, decide_against, draw_readouts, ideal_sums,
 )
 from mapping.functional.multibit import accumulate, draw_passes, pass_geometries, pass_order
 from mapping.performance.schedule import assign_vdus
@@ -192,14 +192,13 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,
                                       known=torch.ones(n_rows, dtype=torch.bool), overwrite=True,
                                       reuse=None if len(members) else reuse.setdefault((name, b0), {}))
-                plus = decide(geo, s)
-                differ = plus != ideal_plus
-                changed = rows_any(differ)
+                plus, differ = decide_against(geo, s, ideal_plus)  # differ: signs off the ideal, per image
+                changed = differ > 0
                 if changed.any():
                     members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
                 if len(members) < n_rows:
                     plus = plus[members]
-            flips[name] += int(torch.count_nonzero(differ))  # non-members differ nowhere
+            flips[name] += int(differ.sum())  # non-members differ nowhere
             if len(members):
                 a_members = folded.run_signs(plus, steps[i] + 1, steps[i + 1])
         if len(members):
