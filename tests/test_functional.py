@@ -210,7 +210,8 @@ def test_decide_equals_the_threshold_rule(dtype):
 def test_decide_against_counts_the_signs_off_the_ideal(positions):
     """decide_against() against the rule itself (s >= t, or s <= t where flipped) and a NumPy
     count of the signs that differ from given ideal ones, per image; float32 sums on, between
-    and just beside the thresholds (a linear layer's (B, O) and a conv's (B, O, H, W))."""
+    and just beside the thresholds (a linear layer's (B, O) and a conv's (B, O, H, W)), and
+    float64 or non-contiguous sums (the fallback)."""
     from mapping.functional.layer import decide_against
     rng = np.random.default_rng(13)
     threshold = torch.tensor([-3, 0, 2, 5, 7], dtype=torch.int64)
@@ -223,11 +224,12 @@ def test_decide_against_counts_the_signs_off_the_ideal(positions):
     t = threshold.double().reshape((1, -1) + (1,) * (len(shape) - 2))
     f = flip.reshape(t.shape)
     want = torch.where(f, s.double() <= t, s.double() >= t)
-    plus, counts = decide_against(g, s, ideal_plus)
-    assert torch.equal(plus, want)
-    np.testing.assert_array_equal(counts.numpy(), (want != ideal_plus).numpy().reshape(300, -1).sum(axis=1))
-    with pytest.raises(ValueError, match="float32"):
-        decide_against(g, s.double(), ideal_plus)
+    for sums in (s, s.double(), s.transpose(0, 1).contiguous().transpose(0, 1)):  # the kernel, then the fallback
+        plus, counts = decide_against(g, sums, ideal_plus)
+        assert torch.equal(plus, want)
+        np.testing.assert_array_equal(counts.numpy(), (want != ideal_plus).numpy().reshape(300, -1).sum(axis=1))
+    with pytest.raises(ValueError, match="ideal_plus"):
+        decide_against(g, s, ideal_plus[:5])
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int16, torch.int32])

@@ -202,12 +202,15 @@ def decide_against(geometry: LayerGeometry, s: torch.Tensor, ideal_plus: torch.T
     """:func:`decide` on the float32 sums ``s`` (B, O, ...) and, per image, how many of its
     signs differ from ``ideal_plus`` (bool, the shape of ``s``): one pass over ``s`` instead of
     a comparison, an XOR, a second comparison and two reductions. Returns the signs and the int64
-    (B,) counts; the signs are :func:`decide`'s to the bit (the same float32 comparison)."""
-    if s.dtype != torch.float32 or not s.is_contiguous() or ideal_plus.shape != s.shape:
-        raise ValueError(f"s must be contiguous float32 with the shape of ideal_plus {tuple(ideal_plus.shape)}, "
-                         f"got {s.dtype} {tuple(s.shape)}")
+    (B,) counts; the signs are :func:`decide`'s to the bit (the same float32 comparison). Sums of
+    another dtype or layout take :func:`decide` and a comparison."""
+    if ideal_plus.shape != s.shape:
+        raise ValueError(f"ideal_plus must have the shape of s {tuple(s.shape)}, got {tuple(ideal_plus.shape)}")
+    if s.dtype != torch.float32 or not s.is_contiguous():
+        plus = decide(geometry, s)
+        return plus, (plus != ideal_plus).reshape(len(s), -1).sum(dim=1)
     t = geometry.threshold.to(torch.float32)
-    below = torch.nextafter(t, torch.tensor(float("-inf")))
+    below = torch.nextafter(t, torch.tensor(float("-inf"), dtype=torch.float32))
     cut = torch.where(geometry.flip, t, below).numpy()  # passes_threshold's: (s > cut) XOR flip
     plus = torch.empty(s.shape, dtype=torch.bool)
     counts = np.empty(s.shape[0], dtype=np.int64)
