@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from scipy.special import ndtr, ndtri
 
 from mapping.functional import readout_noise
-from mapping.networks.layers import passes_threshold
+from mapping.networks.layers import float_cut, passes_threshold
 
 __all__ = [
     "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide", "decide_against",
@@ -209,9 +209,7 @@ def decide_against(geometry: LayerGeometry, s: torch.Tensor, ideal_plus: torch.T
     if s.dtype != torch.float32 or not s.is_contiguous():
         plus = decide(geometry, s)
         return plus, (plus != ideal_plus).reshape(len(s), -1).sum(dim=1)
-    t = geometry.threshold.to(torch.float32)
-    below = torch.nextafter(t, torch.tensor(float("-inf"), dtype=torch.float32))
-    cut = torch.where(geometry.flip, t, below).numpy()  # passes_threshold's: (s > cut) XOR flip
+    cut = float_cut(geometry.threshold, geometry.flip, torch.float32).numpy()  # (s > cut) XOR flip
     plus = torch.empty(s.shape, dtype=torch.bool)
     counts = np.empty(s.shape[0], dtype=np.int64)
     lead = (s.shape[0], s.shape[1], -1)

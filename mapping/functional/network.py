@@ -171,8 +171,8 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 continue
             ideal_plus = ideal.decisions[name][rows]
             if draw.empty:  # only the members' inputs differ from the ideal chip's
-                plus = decide(geo, ideal_sums(geo, a_members))
-                differ = plus != (ideal_plus if len(members) == n_rows else ideal_plus[members])
+                plus, differ = decide_against(geo, ideal_sums(geo, a_members),
+                                              ideal_plus if len(members) == n_rows else ideal_plus[members])
             else:
                 every = len(members) == n_rows  # every image of the batch is already off the ideal path
                 if every:
@@ -192,13 +192,13 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,
                                       known=torch.ones(n_rows, dtype=torch.bool), overwrite=True,
                                       reuse=None if len(members) else reuse.setdefault((name, b0), {}))
-                plus, differ = decide_against(geo, s, ideal_plus)  # differ: signs off the ideal, per image
+                plus, differ = decide_against(geo, s, ideal_plus)
                 changed = differ > 0
                 if changed.any():
                     members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))
                 if len(members) < n_rows:
                     plus = plus[members]
-            flips[name] += int(differ.sum())  # non-members differ nowhere
+            flips[name] += int(differ.sum())  # differ: signs off the ideal, per image (non-members differ nowhere)
             if len(members):
                 a_members = folded.run_signs(plus, steps[i] + 1, steps[i + 1])
         if len(members):

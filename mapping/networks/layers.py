@@ -29,6 +29,7 @@ __all__ = [
     "check_input",
     "layer_dot",
     "passes_threshold",
+    "float_cut",
     "pm1_from_signs",
 ]
 
@@ -181,14 +182,20 @@ def passes_threshold(s: torch.Tensor, threshold: torch.Tensor, flip: torch.Tenso
     integer). One comparison and an in-place XOR: ``s >= t`` is ``s > t⁻`` (t⁻ the next
     representable value below t: ``t − 1`` for integers) and ``s <= t`` is ``not s > t``."""
     if s.is_floating_point():
-        t = threshold.to(s.dtype)
-        below = torch.nextafter(t, torch.tensor(float("-inf"), dtype=s.dtype))
-    else:
-        t, below = threshold, threshold - 1
-        info = torch.iinfo(s.dtype)
-        if (below < info.min).any() or (t > info.max).any():
-            s = s.to(torch.int64)
+        return torch.gt(s, float_cut(threshold, flip, s.dtype)).logical_xor_(flip)
+    t, below = threshold, threshold - 1
+    info = torch.iinfo(s.dtype)
+    if (below < info.min).any() or (t > info.max).any():
+        s = s.to(torch.int64)
     return torch.gt(s, torch.where(flip, t, below).to(s.dtype)).logical_xor_(flip)
+
+
+def float_cut(threshold: torch.Tensor, flip: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """The value ``c`` (``dtype``, the shape of ``threshold``) with :func:`passes_threshold` =
+    ``(s > c) XOR flip`` for float sums ``s`` of that dtype: ``t`` where flipped, else the next
+    representable value below ``t``."""
+    t = threshold.to(dtype)
+    return torch.where(flip, t, torch.nextafter(t, torch.tensor(float("-inf"), dtype=dtype)))
 
 
 def pm1_from_signs(plus: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
