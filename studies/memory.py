@@ -20,11 +20,13 @@ layer of the model (K inputs per dot product, O outputs at L positions, n_chunks
   and float32 partial sums of a batch;
 * the work on layer inputs kept from chip to chip (``mapping.functional.network._REUSE``, one
   accelerator at a time), per image and binary layer: one byte per (padded) input element, its
-  sign bits, and :data:`KEPT_BYTES_PER_GROUPED_READOUT` = 8 per readout row and chunk where the
+  sign bits, and :data:`KEPT_BYTES_PER_GROUPED_READOUT` = 12 per readout row and chunk where the
   chunks may take the deviation or the frequent-pattern path (N from
   ``readout_noise._DEVIATION_MIN_BITS`` to ``PATTERN_BITS``, or up to ``pattern_groups.MAX_BITS``
-  at ``pattern_groups.MIN_ROWS`` rows or more per batch): the row's pattern key or group and its
-  place in the sorted rows, int32 each (counted from the arrays, not measured).
+  at ``pattern_groups.MIN_ROWS`` rows or more per batch): the row's pattern key and its place in
+  the sorted rows (int32 each), or on the frequent-pattern path its place in a group's rows (int32)
+  or, for a rare pattern, its chunk and pattern (int32 + int64): at most 12 (counted from the
+  arrays, not measured).
 
 Calibration of the last two (peak RSS, ``mnist-cnn`` on ``robin-eo`` at units 400, after a
 warm-up chip; its layers have Σ(in + out) = 22,208 and Σ K·L = 59,584 elements per image): 100, 2000
@@ -60,7 +62,7 @@ STORED_BYTES_PER_ELEMENT = 4
 BATCH_BYTES_PER_COLUMN = 6
 #: Bytes kept per image, readout row and chunk of a layer whose chunks may take the deviation or
 #: frequent-pattern path.
-KEPT_BYTES_PER_GROUPED_READOUT = 8
+KEPT_BYTES_PER_GROUPED_READOUT = 12
 
 
 def functional_bytes(config, folded, images: int) -> dict:

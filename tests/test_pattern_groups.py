@@ -21,7 +21,7 @@ def _patterns_by_numpy(signs, stride, base, cell_offsets, cell_valid, rows):
 @pytest.mark.parametrize("replicas", [1, 3])
 def test_groups_hold_exactly_the_rows_of_their_pattern_and_replica(replicas, monkeypatch):
     """Every frequent pattern's group holds, ascending, exactly the rows (of its replica) whose
-    chunk carries it; rows of other patterns are marked rare; the frequent set follows the rule
+    chunk carries it; the other (row, chunk) pairs are listed as rare, with their pattern; the frequent set follows the rule
     (seen at least MIN_SAMPLED times among every SAMPLE_STEP-th row, most often seen first)."""
     monkeypatch.setattr(pg, "MAX_PATTERNS", 5)
     rng = np.random.default_rng(1)
@@ -48,9 +48,12 @@ def test_groups_hold_exactly_the_rows_of_their_pattern_and_replica(replicas, mon
                 expect = (np.flatnonzero((keys[c] == want[k]) & (replica == r)) if k < len(want)
                           else np.zeros(0, dtype=np.int64))
                 np.testing.assert_array_equal(got, expect)
-        frequent = np.isin(keys[c], want)
-        np.testing.assert_array_equal(groups.group_of[c] >= 0, frequent)
-        assert (want[groups.group_of[c][frequent]] == keys[c][frequent]).all()
+    # the rare readouts, row by row in chunk order: exactly the (row, chunk) pairs of no frequent pattern
+    rare = [(m, c, keys[c, m]) for m in range(rows) for c in range(n_chunks)
+            if not np.isin(keys[c, m], groups.patterns[c, : groups.counts[c]])]
+    np.testing.assert_array_equal(np.diff(groups.rare_first), np.bincount([m for m, _, _ in rare], minlength=rows))
+    np.testing.assert_array_equal(groups.rare_chunk, [c for _, c, _ in rare])
+    np.testing.assert_array_equal(groups.rare_pattern, [p for _, _, p in rare])
     assert groups.coverage == pytest.approx(np.mean([np.isin(keys[c], groups.patterns[c, : groups.counts[c]])
                                                      for c in range(n_chunks)]))
 

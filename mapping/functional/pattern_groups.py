@@ -40,16 +40,19 @@ class PatternGroups:
 
     ``patterns`` (C, P) int64: the frequent patterns of each chunk (bit j: input j is +1; unused
     cells 0), ``counts`` (C,) how many of each row are in use (P = a power of two >= every count);
-    ``group_of`` (C, rows) int32: the row's pattern index in ``patterns[c]``, -1 for a rare one;
     ``members`` (rows that carry a frequent pattern, chunk after chunk) int32 and ``first`` (R·C·P + 1,)
     int64: the rows of group ``(c·R + r)·P + k`` (replica r of their position, pattern k of chunk c)
-    are ``members[first[g] : first[g + 1]]``, ascending."""
+    are ``members[first[g] : first[g + 1]]``, ascending. The rare readouts, row by row: row ``m``'s
+    are entries ``rare_first[m] : rare_first[m + 1]`` (``rare_first`` (rows + 1,) int64), each its
+    chunk (``rare_chunk``, int32, ascending within a row) and pattern (``rare_pattern``, int64)."""
 
     patterns: np.ndarray
     counts: np.ndarray
-    group_of: np.ndarray
     members: np.ndarray
     first: np.ndarray
+    rare_first: np.ndarray
+    rare_chunk: np.ndarray
+    rare_pattern: np.ndarray
 
     @property
     def per_chunk(self) -> int:
@@ -58,7 +61,7 @@ class PatternGroups:
     @property
     def coverage(self) -> float:
         """Fraction of (row, chunk) readouts that carry a frequent pattern."""
-        return float(self.members.size / max(1, self.group_of.size))
+        return float(self.members.size / max(1, self.members.size + self.rare_chunk.size))
 
 
 @nb.njit(cache=True, parallel=True)
@@ -156,6 +159,28 @@ def _group_rows(keys, slots, slot_ids, replicas, positions, per_chunk):
     return group_of, members, first
 
 
+@nb.njit(cache=True)
+def _rare_entries(keys, group_of):
+    """The (row, chunk) readouts of no frequent pattern, row by row: (first (rows + 1,), chunk, pattern)."""
+    n_chunks, total_rows = keys.shape
+    first = np.zeros(total_rows + 1, dtype=np.int64)
+    for c in range(n_chunks):
+        for m in range(total_rows):
+            first[m + 1] += group_of[c, m] < 0
+    for m in range(total_rows):
+        first[m + 1] += first[m]
+    chunk = np.empty(first[-1], dtype=np.int32)
+    pattern = np.empty(first[-1], dtype=np.int64)
+    at = first[:-1].copy()
+    for c in range(n_chunks):  # chunk-major reads; each row's entries come out in chunk order
+        for m in range(total_rows):
+            if group_of[c, m] < 0:
+                chunk[at[m]] = c
+                pattern[at[m]] = np.int64(keys[c, m])
+                at[m] += 1
+    return first, chunk, pattern
+
+
 def frequent_groups(signs: np.ndarray, image_stride: int, position_base: np.ndarray, cell_offsets: np.ndarray,
                     cell_valid: np.ndarray, replicas: int, total_rows: int) -> PatternGroups:
     """The frequent patterns of every chunk and their rows (:class:`PatternGroups`).
@@ -185,4 +210,4 @@ def frequent_groups(signs: np.ndarray, image_stride: int, position_base: np.ndar
     slots, slot_ids = _hash_slots(patterns, counts, 2 * per_chunk)  # load factor <= 1/2
     keys = sampled if SAMPLE_STEP == 1 else _row_patterns(*args, 1)
     group_of, members, first = _group_rows(keys, slots, slot_ids, replicas, positions, per_chunk)
-    return PatternGroups(patterns, counts, group_of, members, first)
+    return PatternGroups(patterns, counts, members, first, *_rare_entries(keys, group_of))

@@ -38,9 +38,10 @@ Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' 
 ``reuse`` dict (the caller runs more chips on this input) take the frequent-pattern path: the
 readouts whose chunk carries one of its frequent input patterns
 (:func:`mapping.functional.pattern_groups.frequent_groups`) are (replica, chunk, pattern) groups of
-the deviation kernel, and the table kernel visits only the others, adding each one's code
-deviation from the ideal cells' code (``n_c`` minus the popcount of input XOR weight). Each
-readout is drawn by exactly one of the two, so the distribution is the table path's.
+the deviation kernel, and :func:`_rare_kernel` visits only the others (kept as a list of rare
+(row, chunk) pairs, so a frequent readout costs it nothing), adding each one's code deviation from
+the ideal cells' code (``n_c`` minus the popcount of input XOR weight). Each readout is drawn by
+exactly one of the two, so the distribution is the table path's.
 
 ``ndtri`` is Wichura's algorithm AS 241 (PPND16, Applied Statistics 37(3):477-484, 1988),
 accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtri``.
@@ -282,17 +283,64 @@ def _pattern_readout(tables, base, r, c, p, o):
     return acc
 
 
+@nb.njit(cache=True, inline="always")
+def _add_codes(acc, frac, row_total, c, fi, count, th, q, log_keep, key, key_near, row_stream, sigma_c, table_row,
+               inv_step, inv_lsb, lsb, top_code):
+    """Chunk ``c`` of one readout row given its noiseless readouts ``acc`` (O,): every output's
+    clipped code added to ``row_total``, the near readouts' own Gaussian draws and the far
+    candidates ``fi`` (index ``c·O + o``, counter ``count`` of the row's stream) of this chunk.
+    Returns the row's next candidate and counter."""
+    outs = acc.size
+    near = False
+    for o in range(outs):
+        qv = acc[o] * np.float32(inv_lsb)
+        r = np.rint(qv)
+        frac[o] = qv - r
+        row_total[o] += _clip(r, top_code)
+        near |= abs(qv - r) > th
+    if near:  # readouts near a boundary: every one gets its own full Gaussian draw
+        for w0 in range(0, outs, 64):  # their outputs as bits of words (one vectorised pass each)
+            bits = np.int64(0)
+            word = frac[w0 : w0 + 64]  # indices from 0: contiguous vector loads
+            for j in range(len(word)):
+                bits |= np.int64(abs(word[j]) > th) << j
+            hits = np.int64(0)
+            while bits:  # screen without a branch on the draw: can it reach the boundary on its side?
+                j = _trailing_zeros(bits)
+                bits &= bits - 1
+                o = w0 + j
+                # the tail mass beyond either boundary (read before the draw is known, so the
+                # loads overlap the hash; unsigned indices: no negative-index wraparound)
+                low = table_row[np.uint64((0.5 + frac[o]) * lsb * inv_step)]
+                high = table_row[np.uint64((0.5 - frac[o]) * lsb * inv_step)]
+                u = _uniform(key_near, row_stream + np.uint64(c * outs + o))  # u < 1/2: the lower tail
+                hits |= np.int64((u < low) | ((u >= 0.5) & (u - 0.5 < high))) << j
+            while hits:  # the few that may: their draw again and the exact code change
+                o = w0 + _trailing_zeros(hits)
+                hits &= hits - 1
+                u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
+                row_total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma_c, table_row, inv_step, lsb, inv_lsb,
+                                             top_code)
+    while fi < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
+        o = fi - c * outs
+        u = _uniform(key, row_stream + np.uint64(count))
+        count += 1
+        if abs(frac[o]) <= th:
+            row_total[o] += _tail_change(u, q, acc[o], frac[o], sigma_c, table_row, inv_step, lsb, inv_lsb, top_code)
+        fi, count = _next_candidate(fi, key, row_stream, count, log_keep)
+    return fi, count
+
+
 @nb.njit(cache=True, parallel=True)
 def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key,
-                key_near, out, group_of, ideal_bits):
+                key_near, out):
     batch, outs, positions = out.shape
     total_rows = batch * positions
     replicas, n_chunks, n, _ = weight.shape
     groups = tables.shape[2]
     n_masks = n_chunks * groups
     log_keep = np.log1p(-q) if q < 1.0 else 0.0
-    deviation = group_of.shape[1] > 0  # rows of frequent patterns are the group path's; the others add code deviations
     for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
         m0 = blk * _BLOCK
         rows = min(_BLOCK, total_rows - m0)
@@ -311,8 +359,6 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
             start = b * image_stride + position_base[l]
             if tabled:  # no branch on the data: unused cells read offset 0 and are masked off
                 for g in range(n_masks):
-                    if deviation and group_of[g // groups, m0 + i] >= 0:  # the group path's chunk: not read here
-                        continue
                     mask = 0
                     for j in range(GROUP_BITS):  # a compile-time constant: unrolled; unsigned: no wraparound
                         mask |= np.int64(signs[np.uint64(start + group_offsets[g * GROUP_BITS + j])]) << j
@@ -329,73 +375,73 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                 b, l = b + 1, 0
         for c in range(n_chunks):
             table_row = table[chunk_table[c]]
-            th = thr[c]
             for i in range(rows):
                 rep = replica[i]
-                row_total = total[i]
-                row_stream = np.uint64(m0 + i) << np.uint64(32)
-                skip = deviation and group_of[c, m0 + i] >= 0  # a frequent pattern: the group path's readouts
-                if tabled and not skip:
+                if tabled:
                     for o in range(outs):
                         acc[o] = base[rep, c, o]
                     for g in range(groups):
                         row = tables[rep, c, g, masks[c * groups + g, i]]
                         for o in range(outs):
                             acc[o] += row[o]
-                    if deviation:  # minus the ideal cells' codes: n_c − (cells whose input differs from the weight)
-                        pk = np.int64(0)
-                        for g in range(groups):
-                            pk |= masks[c * groups + g, i] << (g * GROUP_BITS)
-                        for o in range(outs):
-                            row_total[o] += np.float32(_popcount(pk ^ ideal_bits[c, o])) - lengths[c]
-                elif not skip:
+                else:
                     for o in range(outs):
                         acc[o] = bias[rep, c, o] + lengths[c]
                     for j in range(n):
                         xv = x[i, c * n + j]
                         for o in range(outs):
                             acc[o] += xv * weight[rep, c, j, o]
-                near = False
-                for o in range(outs if not skip else 0):
-                    qv = acc[o] * np.float32(inv_lsb)
-                    r = np.rint(qv)
-                    frac[o] = qv - r
-                    row_total[o] += _clip(r, top_code)
-                    near |= abs(qv - r) > th
-                if near:  # readouts near a boundary: every one gets its own full Gaussian draw
-                    for w0 in range(0, outs, 64):  # their outputs as bits of words (one vectorised pass each)
-                        bits = np.int64(0)
-                        word = frac[w0 : w0 + 64]  # indices from 0: contiguous vector loads
-                        for j in range(len(word)):
-                            bits |= np.int64(abs(word[j]) > th) << j
-                        hits = np.int64(0)
-                        while bits:  # screen without a branch on the draw: can it reach the boundary on its side?
-                            j = _trailing_zeros(bits)
-                            bits &= bits - 1
-                            o = w0 + j
-                            # the tail mass beyond either boundary (read before the draw is known, so the
-                            # loads overlap the hash; unsigned indices: no negative-index wraparound)
-                            low = table_row[np.uint64((0.5 + frac[o]) * lsb * inv_step)]
-                            high = table_row[np.uint64((0.5 - frac[o]) * lsb * inv_step)]
-                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))  # u < 1/2: the lower tail
-                            hits |= np.int64((u < low) | ((u >= 0.5) & (u - 0.5 < high))) << j
-                        while hits:  # the few that may: their draw again and the exact code change
-                            o = w0 + _trailing_zeros(hits)
-                            hits &= hits - 1
-                            u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
-                            row_total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma[c], table_row, inv_step,
-                                                         lsb, inv_lsb, top_code)
-                fi, count = f[i], counter[i]
-                while fi < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
-                    o = fi - c * outs
-                    u = _uniform(key, row_stream + np.uint64(count))
-                    count += 1
-                    if not skip and abs(frac[o]) <= th:
-                        row_total[o] += _tail_change(u, q, acc[o], frac[o], sigma[c], table_row, inv_step, lsb,
-                                                     inv_lsb, top_code)
-                    fi, count = _next_candidate(fi, key, row_stream, count, log_keep)
-                f[i], counter[i] = fi, count
-        _write_rows(total, rows, m0, lsb, k_total, out, deviation)
+                f[i], counter[i] = _add_codes(acc, frac, total[i], c, f[i], counter[i], thr[c], q, log_keep, key,
+                                              key_near, np.uint64(m0 + i) << np.uint64(32), sigma[c], table_row,
+                                              inv_step, inv_lsb, lsb, top_code)
+        _write_rows(total, rows, m0, lsb, k_total, out, False)
+
+
+@nb.njit(cache=True, parallel=True)
+def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, lengths, ideal_bits, sigma, thr, q, table,
+                 chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, out):
+    """The table path's readouts of the rare (row, chunk) pairs (:class:`pattern_groups.PatternGroups`:
+    no frequent pattern), given the ideal cells' sums in ``out``: each adds its code deviation
+    from the ideal cells' code (``n_c`` minus the popcount of input XOR ``ideal_bits``) and its
+    noise as in :func:`_adc_kernel`, with the same streams (a row's far candidates in the
+    frequent chunks are the group path's and pass by). Rows without rare pairs are not visited."""
+    batch, outs, positions = out.shape
+    total_rows = batch * positions
+    groups = tables.shape[2]
+    log_keep = np.log1p(-q) if q < 1.0 else 0.0
+    for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
+        m0 = blk * _BLOCK
+        rows = min(_BLOCK, total_rows - m0)
+        if rare_first[m0] == rare_first[m0 + rows]:
+            continue
+        total = np.zeros((_BLOCK, outs), dtype=np.float32)
+        acc = np.empty(outs, dtype=np.float32)
+        frac = np.empty(outs, dtype=np.float32)
+        for i in range(rows):
+            m = m0 + i
+            if rare_first[m] == rare_first[m + 1]:
+                continue
+            rep = (m % positions) % replicas
+            row_total = total[i]
+            row_stream = np.uint64(m) << np.uint64(32)
+            fi, count = np.int64(1) << 62, np.int64(0)
+            if q > 0.0:
+                fi, count = _next_candidate(np.int64(-1), key, row_stream, 0, log_keep)
+            for e in range(rare_first[m], rare_first[m + 1]):
+                c, p = np.int64(rare_chunk[e]), rare_pattern[e]
+                while fi < c * outs:  # candidates of the frequent chunks before this one: the group path's
+                    fi, count = _next_candidate(fi, key, row_stream, count + 1, log_keep)
+                for o in range(outs):
+                    acc[o] = base[rep, c, o]
+                for g in range(groups):
+                    row = tables[rep, c, g, (p >> (g * GROUP_BITS)) & ((1 << GROUP_BITS) - 1)]
+                    for o in range(outs):
+                        acc[o] += row[o]
+                for o in range(outs):  # minus the ideal cells' codes: n_c − (cells whose input differs from the weight)
+                    row_total[o] += np.float32(_popcount(p ^ ideal_bits[c, o])) - lengths[c]
+                fi, count = _add_codes(acc, frac, row_total, c, fi, count, thr[c], q, log_keep, key, key_near,
+                                       row_stream, sigma[c], table[chunk_table[c]], inv_step, inv_lsb, lsb, top_code)
+        _write_rows(total, rows, m0, lsb, 0.0, out, True)
 
 
 #: Longest chunk whose every input pattern gets a row of codes (the pattern path, ±1 inputs).
@@ -943,22 +989,22 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
         return out
-    group_of, ideal_bits = np.zeros((n_chunks, 0), dtype=np.int32), np.zeros((n_chunks, outs), dtype=np.int64)
-    grouped = reads_ideal and reuse is not None  # the groups pay for themselves only when kept for more chips
-    if grouped:  # the frequent patterns' readouts as groups, the others one by one (code deviations)
+    if reads_ideal and reuse is not None:  # the groups pay for themselves only when kept for more chips
+        # the frequent patterns' readouts as groups, the others one by one (code deviations)
         _start_from(out, ideal[1])
         frequent = _kept(reuse, "frequent", lambda: frequent_groups(*cell_args, replicas, rows))
         lists = _lists_against_ideal(tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0)
-        group_of = frequent.group_of
         ideal_bits = ((np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64)
+        _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
+                     ideal_bits, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
+                     float(lsb), np.float32(levels - 1), *keys, out)
+        k3 = np.uint64(_second_key(keys[1]))  # the groups draw from streams of their own (keys unrelated to the rows')
+        _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
+                          base, *step_args, 0.0, k3, np.uint64(_second_key(k3)), out)
+        return out
     _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
-                float(lsb), np.float32(levels - 1), float(k_total), *keys, out, group_of, ideal_bits)
-    if grouped:  # the groups draw from streams of their own (keys unrelated to the rows')
-        k3 = np.uint64(_second_key(keys[1]))
-        group_keys = (k3, np.uint64(_second_key(k3)))
-        _deviation_kernel(frequent.group_of, frequent.members, frequent.first, *lists, tables, base, *step_args, 0.0,
-                          *group_keys, out)
+                float(lsb), np.float32(levels - 1), float(k_total), *keys, out)
     return out
 
 
