@@ -478,3 +478,36 @@ def test_reused_input_work_gives_the_same_sums_chip_after_chip(path):
         rn.adc_digital_sums(a[:100], *args[1:], key=0, reuse=reuse)
     with pytest.raises(TypeError, match="reuse must be a dict"):
         rn.adc_digital_sums(*args, key=0, reuse=[])
+
+
+@pytest.mark.parametrize("path", ["table", "deviation", "frequent"])
+def test_kept_cell_work_gives_the_same_sums_batch_after_batch(path, monkeypatch):
+    """``cells_reuse``: batches (other inputs, other noise keys) on one chip's cells give, with the
+    dict kept from the first batch's call, the bytes of calls that start afresh (given the ideal
+    cells' sums; each path forced); the dict then holds the subset-sum tables and, on the deviation
+    path, its lists of groups, and a dict for other cells is refused."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
+    monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
+    rng = np.random.default_rng(22)
+    n_chunks, n, outs, batch, positions = 3, 9, 5, 300, 4
+    k_total = 25
+    lengths = np.array([9, 9, 7])
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+              + 0.3 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
+    weight[:, -1, 7:] = 0.0
+    bias = (0.3 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    kept = {}
+    for b in range(3):
+        a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
+        iw = _ideal_weight(weight, offsets)
+        sums = rn.adc_digital_sums(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias),
+                                   lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total, key=0)
+        args = (a, offsets, base, weight, bias, lengths, np.full(n_chunks, 0.3), 1.0, 2.0, 16, k_total)
+        fresh = rn.adc_digital_sums(*args, key=200 + b, ideal=(iw, sums), reuse={})
+        again = rn.adc_digital_sums(*args, key=200 + b, ideal=(iw, sums), reuse={}, cells_reuse=kept)
+        assert again.tobytes() == fresh.tobytes()
+    assert "tables" in kept and (("lists" in kept) == (path == "deviation"))
+    with pytest.raises(ValueError, match="cells_reuse holds the work of other cells"):
+        rn.adc_digital_sums(a, offsets, base, weight * 1.01, *args[4:], key=0, ideal=(iw, sums), cells_reuse=kept)
+    with pytest.raises(TypeError, match="cells_reuse must be a dict"):
+        rn.adc_digital_sums(*args, key=0, cells_reuse=[])

@@ -140,6 +140,12 @@ class LayerCells:
         return self.w_dev.shape[0]
 
     @cached_property
+    def kept(self) -> dict:
+        """Work on these cells that the batches of one chip share (:func:`_dense_outputs`: the dense
+        outputs' effective weights and the kernel's ``cells_reuse``), filled by the first batch."""
+        return {}
+
+    @cached_property
     def arrays64(self) -> tuple[np.ndarray, np.ndarray]:
         """``w_dev`` and ``bias`` as float64 NumPy arrays (for the exact sparse evaluation)."""
         return self.w_dev.double().numpy(), self.bias.double().numpy()
@@ -550,17 +556,22 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
     ``ideal``: ``s`` holds the ideal sums, which the kernel may build on)."""
     g = geometry
     outs_t = torch.from_numpy(outs)
-    w_eff = (g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]).permute(0, 2, 3, 1).numpy()  # (R, C, N, O')
-    bias = cells.bias[:, outs_t].transpose(1, 2).numpy()  # (R, C, O')
+    kept = cells.kept.setdefault(("dense outputs", outs.tobytes()), {})  # the same outputs in every batch of a chip
+    if "w_eff" not in kept:
+        kept["w_eff"] = np.ascontiguousarray(
+            (g.padded_weight[outs_t].unsqueeze(0) + cells.w_dev[:, outs_t]).permute(0, 2, 3, 1).numpy())  # (R, C, N, O')
+        kept["bias"] = np.ascontiguousarray(cells.bias[:, outs_t].transpose(1, 2).numpy())  # (R, C, O')
+        kept["ideal_weight"] = g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy()  # (C, N, O')
     offsets, position_base = readouts.gather
     flat = s.view(s.shape[0], s.shape[1], -1)
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
     # otherwise into a copy of the outputs' sums (the ideal ones, which the kernel starts from when ``ideal``)
     sums = flat.numpy() if every else flat[:, outs_t].numpy()
-    ideal_cells = (g.padded_weight[outs_t].permute(1, 2, 0).contiguous().numpy(), sums) if ideal else None  # (C, N, O')
-    readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, w_eff, bias, g.chunk_lengths(),
-                                   cells.sigma, p_max, adc.lsb, adc.levels, g.k, int(rng.integers(0, 2**63)),
-                                   out=sums, ideal=ideal_cells, reuse=reuse)
+    readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, kept["w_eff"], kept["bias"],
+                                   g.chunk_lengths(), cells.sigma, p_max, adc.lsb, adc.levels, g.k,
+                                   int(rng.integers(0, 2**63)), out=sums,
+                                   ideal=(kept["ideal_weight"], sums) if ideal else None, reuse=reuse,
+                                   cells_reuse=kept.setdefault("kernel", {}))
     if not every:
         flat[:, outs_t] = torch.from_numpy(sums)
 

@@ -815,6 +815,23 @@ def _reuse_slot(reuse: dict | None, a: np.ndarray, offsets: np.ndarray, position
     return reuse
 
 
+def _cells_slot(cells_reuse: dict | None, made_for: tuple) -> dict | None:
+    """``cells_reuse`` (see :func:`adc_digital_sums`) after checking, or filling, the cells it was
+    made for: ``made_for`` = (weight, bias, lengths, sigma, lsb, levels, ideal weight or None)."""
+    if cells_reuse is None:
+        return None
+    if not isinstance(cells_reuse, dict):
+        raise TypeError(f"cells_reuse must be a dict or None, got {type(cells_reuse).__name__}")
+    kept = cells_reuse.setdefault("made_for", made_for)
+    same = kept is made_for or all(
+        a is b or (a is not None and b is not None and np.shape(a) == np.shape(b) and np.array_equal(a, b))
+        for a, b in zip(kept, made_for))
+    if not same:
+        raise ValueError("cells_reuse holds the work of other cells (their weight, bias, lengths, sigma, lsb, levels "
+                         "or ideal weight differ); allowed: a dict kept for one set of cells, or None")
+    return cells_reuse
+
+
 def _kept(reuse: dict | None, name: str, build):
     """``reuse[name]`` when ``reuse`` holds it, else ``build()`` (stored in ``reuse`` when given)."""
     if reuse is not None and name in reuse:
@@ -873,7 +890,7 @@ def _ideal_cells(ideal_weight, offsets, n_chunks) -> bool:
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
                      k_total: int, key: int, out: np.ndarray | None = None, ideal=None,
-                     reuse: dict | None = None) -> np.ndarray:
+                     reuse: dict | None = None, cells_reuse: dict | None = None) -> np.ndarray:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
@@ -912,6 +929,12 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     With it (and ``ideal``), chunks too long for the pattern path take the frequent-pattern path
     (module docstring): its groups cost about as much to build as one chip's readouts, so they pay
     only when kept for more chips.
+
+    ``cells_reuse``: optionally a dict the caller keeps for calls with the very same cells
+    (``weight``, ``bias``, ``lengths``, ``sigma``, ``lsb``, ``levels`` and ideal weight), batch after
+    batch of one chip: the subset-sum tables and the deviation path's lists of groups, which depend on
+    the cells alone, are stored in it by the first call and read back by the others. A dict filled
+    for other cells is refused.
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -947,8 +970,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         tabled, signs = _kept(reuse, "signs", lambda: _signs_of(a))
     else:  # the tables would not fit: the multiply-add path, no sign bits
         tabled, signs = False, np.empty(0, dtype=np.uint8)
+    cells_reuse = _cells_slot(cells_reuse, (weight, bias, lengths, sigma, float(lsb), levels,
+                                            None if ideal is None else np.asarray(ideal[0])))
     if tabled:
-        tables, base = _subset_tables(weight, bias, lengths, GROUP_BITS)
+        tables, base = _kept(cells_reuse, "tables", lambda: _subset_tables(weight, bias, lengths, GROUP_BITS))
         cells = np.full((n_chunks, groups * GROUP_BITS), -1, dtype=np.int64)  # (chunk, group, bit) -> input offset
         cells[:, :n] = offsets.reshape(n_chunks, n)
         used = cells.reshape(-1, GROUP_BITS) >= 0
@@ -981,8 +1006,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         if reads_ideal:
             _start_from(out, ideal[1])
             every = np.tile(np.arange(2**n, dtype=np.int64), (n_chunks, 1))
-            lists = _lists_against_ideal(tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args,
-                                         _SPARSE_MASS)
+            lists = _kept(cells_reuse, "lists", lambda: _lists_against_ideal(
+                tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
             _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, *keys, out)
         else:
