@@ -511,3 +511,41 @@ def test_kept_cell_work_gives_the_same_sums_batch_after_batch(path, monkeypatch)
         rn.adc_digital_sums(a, offsets, base, weight * 1.01, *args[4:], key=0, ideal=(iw, sums), cells_reuse=kept)
     with pytest.raises(TypeError, match="cells_reuse must be a dict"):
         rn.adc_digital_sums(*args, key=0, cells_reuse=[])
+
+
+def test_batches_of_one_layer_share_the_frequent_patterns_and_stay_exact(monkeypatch):
+    """``layer_reuse``: a second batch of the layer is grouped by the very patterns chosen on the
+    first (so one chip's lists serve both), and with σ = 0 and cells off their ideal values each
+    batch still gives the table path's bytes; a dict for other chunks is refused."""
+    rng = np.random.default_rng(23)
+    n_chunks, n, outs, batch, positions = 3, 14, 6, 300, 5
+    k_total = 38
+    lengths = np.array([14, 14, 10])
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+              + 0.35 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
+    weight[:, -1, k_total - (n_chunks - 1) * n :] = 0.0
+    bias = (0.35 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62)
+    monkeypatch.setattr(rn, "MIN_ROWS", 0)
+    groups = []
+    frequent = rn.frequent_groups
+    monkeypatch.setattr(rn, "frequent_groups", lambda *xs: groups.append(frequent(*xs)) or groups[-1])
+    layer, cells = {}, {}
+    for b in range(2):
+        a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
+        a[: batch // 2, : k_total] = -1.0  # half the images repeat one pattern at position 0
+        args = (a, offsets, base, weight, bias, lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total)
+        table = rn.adc_digital_sums(*args, key=1)
+        iw = _ideal_weight(weight, offsets)
+        sums = rn.adc_digital_sums(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias),
+                                   lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total, key=0)
+        got = rn.adc_digital_sums(*args, key=1, ideal=(iw, sums), reuse={}, cells_reuse=cells, layer_reuse=layer)
+        assert got.tobytes() == table.tobytes()
+    assert len(groups) == 2 and groups[1].patterns is groups[0].patterns and 0.05 < groups[1].coverage < 1.0
+    assert cells["frequent lists"][0] is groups[0].patterns
+    short = (a, offsets[: n_chunks * 7].copy(), base, np.ascontiguousarray(weight[:, :, :7]), bias, np.full(3, 7),
+             np.zeros(n_chunks), 0.0, 2.0, 16, 21)  # chunks of 7 cells: other chunks than the dict's
+    with pytest.raises(ValueError, match="layer_reuse holds the work of other chunks"):
+        rn.adc_digital_sums(*short, key=1, ideal=(iw[:, :7].copy(), sums), reuse={}, layer_reuse=layer)
+    with pytest.raises(TypeError, match="layer_reuse must be a dict"):
+        rn.adc_digital_sums(*args, key=1, ideal=(iw, sums), reuse={}, layer_reuse=[])

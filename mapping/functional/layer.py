@@ -422,7 +422,7 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
 def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
                    s0: torch.Tensor, adc: Adc, rng: np.random.Generator, generator: torch.Generator,
                    known: torch.Tensor | None = None, overwrite: bool = False,
-                   reuse: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                   reuse: dict | None = None, layer_reuse: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Hardware sums given the ideal sums ``s0`` of input ``a`` and a :class:`ReadoutDraw`.
 
     Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
@@ -437,7 +437,8 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     instead of a new tensor; every image must be ``known`` (no mark is computed).
     ``reuse``: a dict the caller keeps for this very input ``a`` of this layer (chip after chip):
     the dense ADC kernel's work that depends on the input alone is kept in it
-    (:func:`mapping.functional.readout_noise.adc_digital_sums`).
+    (:func:`mapping.functional.readout_noise.adc_digital_sums`); ``layer_reuse``: a dict the
+    caller keeps for every input of this layer (batch after batch), passed on to it likewise.
     """
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     if overwrite and (known is None or not bool(known.all())):
@@ -453,7 +454,7 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         flipped = _differs(geometry, s[index], s0[index], index[1])
         changed[index[0][flipped]] = True
     if draw.dense.any():
-        _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse)
+        _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse, layer_reuse)
         rows = None if known is None else torch.nonzero(~known).flatten()
         if rows is not None and len(rows) < s.shape[0]:
             if len(rows):
@@ -529,14 +530,15 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
     return index
 
 
-def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None):
+def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None, layer_reuse=None):
     """Evaluate every readout of the outputs marked in ``draw.dense`` (whole rows, see draw_readouts)."""
     outs = np.flatnonzero(draw.dense.any(axis=1))
     if geometry.comparator:
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
     else:  # an inexact ADC has code boundaries anywhere: every readout's noise may matter
         p = _tail_probability(draw.margin[outs], cells.sigma[None, :]) if adc.exact else np.ones(1)
-        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full, reuse=reuse)
+        _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full, reuse=reuse,
+                       layer_reuse=layer_reuse)
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -549,7 +551,7 @@ def _columns(geometry, a):
     return a.unsqueeze(-1) if geometry.kernel is None else F.unfold(a, geometry.kernel[1:], stride=geometry.stride)
 
 
-def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool, reuse=None):
+def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool, reuse=None, layer_reuse=None):
     """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
     (:func:`mapping.functional.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
     pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn;
@@ -571,7 +573,7 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
                                    g.chunk_lengths(), cells.sigma, p_max, adc.lsb, adc.levels, g.k,
                                    int(rng.integers(0, 2**63)), out=sums,
                                    ideal=(kept["ideal_weight"], sums) if ideal else None, reuse=reuse,
-                                   cells_reuse=kept.setdefault("kernel", {}))
+                                   cells_reuse=kept.setdefault("kernel", {}), layer_reuse=layer_reuse)
     if not every:
         flat[:, outs_t] = torch.from_numpy(sums)
 

@@ -126,7 +126,9 @@ class IdealRun:
 #: chips of one preset): ``[(network, ideal, {(layer, first image of the batch): dict})]``, the
 #: dicts kept for ``apply_readouts(..., reuse=...)``: the sign bits of the input (a byte per
 #: element) and, on the deviation or frequent-pattern path, the grouping of its readouts by input
-#: pattern (8 bytes per readout row and chunk); ``studies.memory`` counts them.
+#: pattern (up to 12 bytes per readout row and chunk); ``studies.memory`` counts them. Under
+#: ``(layer, None)`` the dict for ``apply_readouts(..., layer_reuse=...)``, shared by the batches
+#: of the layer (their frequent patterns).
 _REUSE: list = []
 
 
@@ -189,9 +191,11 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                         s0[members] = ideal_sums(geo, a_members)
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
                 # for every image from the cached ideal signs, so apply_readouts need not mark them)
+                kept = not len(members)  # the input is the ideal one: its work is kept for the next chips
                 s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,
                                       known=torch.ones(n_rows, dtype=torch.bool), overwrite=True,
-                                      reuse=None if len(members) else reuse.setdefault((name, b0), {}))
+                                      reuse=reuse.setdefault((name, b0), {}) if kept else None,
+                                      layer_reuse=reuse.setdefault((name, None), {}) if kept else None)
                 plus, differ = decide_against(geo, s, ideal_plus)
                 changed = differ > 0
                 if changed.any():

@@ -5,8 +5,9 @@ layer's inputs repeat a few of them very often (an MNIST patch of background is 
 readouts of one (replica, chunk, pattern) share their noiseless value for every output, so the
 frequent patterns' readouts can be visited as groups (their noise drawn by geometric gaps at the
 group's tail mass), and only the other readouts one by one. Which patterns count as frequent is
-a deterministic rule on the inputs alone (:func:`frequent_groups`): it changes which readouts
-take which path, never the distribution they are drawn from.
+a deterministic rule on the inputs alone (:func:`frequent_groups`; or the patterns chosen on an
+earlier batch of the layer): it changes which readouts take which path, never the distribution
+they are drawn from.
 
 Everything here depends on the layer input only, not on the chip: a caller that runs many chips
 on one input keeps it (``adc_digital_sums(..., reuse=...)``).
@@ -182,32 +183,48 @@ def _rare_entries(keys, group_of):
 
 
 def frequent_groups(signs: np.ndarray, image_stride: int, position_base: np.ndarray, cell_offsets: np.ndarray,
-                    cell_valid: np.ndarray, replicas: int, total_rows: int) -> PatternGroups:
+                    cell_valid: np.ndarray, replicas: int, total_rows: int, chosen=None) -> PatternGroups:
     """The frequent patterns of every chunk and their rows (:class:`PatternGroups`).
 
     ``signs`` (uint8, 1 = input +1) flat over the layer input; readout row ``m`` (image ``m //
     L``, position ``m % L``, L = ``len(position_base)``) reads input ``b·image_stride +
     position_base[l] + cell_offsets[c, j]`` in cell ``j`` of chunk ``c``; ``cell_valid[c]`` has a
     bit per cell in use. Frequent: seen at least :data:`MIN_SAMPLED` times among every
-    :data:`SAMPLE_STEP`-th row, at most :data:`MAX_PATTERNS` per chunk."""
+    :data:`SAMPLE_STEP`-th row, at most :data:`MAX_PATTERNS` per chunk; or, given ``chosen``
+    (the ``(patterns, counts)`` of an earlier result, e.g. on another batch of the same layer),
+    those patterns (the very arrays, so that work on them can be shared)."""
     n_chunks, n = cell_offsets.shape
     if n > MAX_BITS:
         raise ValueError(f"chunks of {n} cells cannot be keyed; allowed: at most {MAX_BITS}")
     positions = len(position_base)
     args = (signs, image_stride, position_base, cell_offsets, cell_valid, total_rows, positions)
-    sampled = _row_patterns(*args, SAMPLE_STEP)
+    sampled = None
+    if chosen is None:
+        sampled = _row_patterns(*args, SAMPLE_STEP)
+        patterns, counts = _choose(sampled)
+    else:
+        patterns, counts = chosen
+        if patterns.ndim != 2 or patterns.shape[0] != n_chunks or counts.shape != (n_chunks,):
+            raise ValueError(f"chosen patterns must be ({n_chunks}, P) with ({n_chunks},) counts, got "
+                             f"{patterns.shape} and {counts.shape}")
+    slots, slot_ids = _hash_slots(patterns, counts, 2 * patterns.shape[1])  # load factor <= 1/2
+    keys = sampled if SAMPLE_STEP == 1 and sampled is not None else _row_patterns(*args, 1)
+    group_of, members, first = _group_rows(keys, slots, slot_ids, replicas, positions, patterns.shape[1])
+    return PatternGroups(patterns, counts, members, first, *_rare_entries(keys, group_of))
+
+
+def _choose(sampled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each chunk's frequent patterns among the sampled rows' (C, S): ``patterns`` (C, P), P a power
+    of two, and ``counts`` (C,) (:func:`frequent_groups`)."""
     chosen = []
-    for c in range(n_chunks):
+    for c in range(sampled.shape[0]):
         values, seen = np.unique(sampled[c], return_counts=True)
         order = np.lexsort((values, -seen))  # most often seen first, ties by value
         keep = order[seen[order] >= MIN_SAMPLED][:MAX_PATTERNS]
         chosen.append(values[keep])
     per_chunk = 1 << max(0, int(max(len(v) for v in chosen) - 1).bit_length())
-    patterns = np.zeros((n_chunks, per_chunk), dtype=np.int64)
+    patterns = np.zeros((sampled.shape[0], per_chunk), dtype=np.int64)
     counts = np.array([len(v) for v in chosen], dtype=np.int64)
     for c, values in enumerate(chosen):
         patterns[c, : len(values)] = values.astype(np.int64)
-    slots, slot_ids = _hash_slots(patterns, counts, 2 * per_chunk)  # load factor <= 1/2
-    keys = sampled if SAMPLE_STEP == 1 else _row_patterns(*args, 1)
-    group_of, members, first = _group_rows(keys, slots, slot_ids, replicas, positions, per_chunk)
-    return PatternGroups(patterns, counts, members, first, *_rare_entries(keys, group_of))
+    return patterns, counts

@@ -832,6 +832,33 @@ def _cells_slot(cells_reuse: dict | None, made_for: tuple) -> dict | None:
     return cells_reuse
 
 
+def _layer_slot(layer_reuse: dict | None, offsets: np.ndarray, cells: tuple[int, int]) -> dict:
+    """``layer_reuse`` (see :func:`adc_digital_sums`) after checking, or filling, the chunks it was
+    made for (a new dict when None); ``cells`` = (chunks, cells per chunk)."""
+    if layer_reuse is None:
+        return {}
+    if not isinstance(layer_reuse, dict):
+        raise TypeError(f"layer_reuse must be a dict or None, got {type(layer_reuse).__name__}")
+    made_for = (offsets.tobytes(), cells)
+    if layer_reuse.setdefault("made_for", made_for) != made_for:
+        raise ValueError(f"layer_reuse holds the work of other chunks (their offsets or (chunks, cells) differ: now "
+                         f"{cells}); allowed: a dict kept for the inputs of one layer, or None")
+    return layer_reuse
+
+
+def _frequent_lists(cells_reuse: dict | None, frequent, build):
+    """The frequent-pattern path's lists of groups for ``frequent.patterns``, kept in ``cells_reuse``
+    for the batches whose groups use the very same patterns array."""
+    if cells_reuse is not None:
+        held = cells_reuse.get("frequent lists")
+        if held is not None and held[0] is frequent.patterns:
+            return held[1]
+    lists = build()
+    if cells_reuse is not None:
+        cells_reuse["frequent lists"] = (frequent.patterns, lists)
+    return lists
+
+
 def _kept(reuse: dict | None, name: str, build):
     """``reuse[name]`` when ``reuse`` holds it, else ``build()`` (stored in ``reuse`` when given)."""
     if reuse is not None and name in reuse:
@@ -890,7 +917,8 @@ def _ideal_cells(ideal_weight, offsets, n_chunks) -> bool:
 def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray, weight: np.ndarray,
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
                      k_total: int, key: int, out: np.ndarray | None = None, ideal=None,
-                     reuse: dict | None = None, cells_reuse: dict | None = None) -> np.ndarray:
+                     reuse: dict | None = None, cells_reuse: dict | None = None,
+                     layer_reuse: dict | None = None) -> np.ndarray:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
@@ -935,6 +963,12 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     batch of one chip: the subset-sum tables and the deviation path's lists of groups, which depend on
     the cells alone, are stored in it by the first call and read back by the others. A dict filled
     for other cells is refused.
+
+    ``layer_reuse``: optionally a dict the caller keeps for every input of one layer (the batches of
+    a dataset, with ``reuse`` for each): the frequent-pattern path chooses its frequent patterns on
+    the first input and groups the others' readouts by the very same patterns, so that one chip's
+    lists of groups (in ``cells_reuse``) serve every batch. A dict filled for other chunks (offsets)
+    is refused.
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -1017,8 +1051,11 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     if reads_ideal and reuse is not None:  # the groups pay for themselves only when kept for more chips
         # the frequent patterns' readouts as groups, the others one by one (code deviations)
         _start_from(out, ideal[1])
-        frequent = _kept(reuse, "frequent", lambda: frequent_groups(*cell_args, replicas, rows))
-        lists = _lists_against_ideal(tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0)
+        chosen = _layer_slot(layer_reuse, offsets, (n_chunks, n))
+        frequent = _kept(reuse, "frequent", lambda: frequent_groups(*cell_args, replicas, rows, chosen.get("patterns")))
+        chosen.setdefault("patterns", (frequent.patterns, frequent.counts))
+        lists = _frequent_lists(cells_reuse, frequent, lambda: _lists_against_ideal(
+            tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0))
         ideal_bits = ((np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64)
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
                      ideal_bits, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
