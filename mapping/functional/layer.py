@@ -403,12 +403,23 @@ class ReadoutDraw:
 
 
 def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts_per_pair: int,
-                  rng: np.random.Generator, dense_probability: float = DENSE_PROBABILITY) -> ReadoutDraw:
-    """Draw the number of sparse readouts of every (output, chunk) pair (module docstring)."""
+                  rng: np.random.Generator, dense_probability: float = DENSE_PROBABILITY,
+                  kept_input: bool = False) -> ReadoutDraw:
+    """Draw the number of sparse readouts of every (output, chunk) pair (module docstring).
+
+    ``kept_input``: the caller keeps the work on this layer input for more chips
+    (``apply_readouts(..., reuse=...)``); where the dense readouts then take the frequent-pattern
+    path (:func:`mapping.functional.readout_noise.takes_frequent_path`), every output whose
+    readouts may differ (p > 0) is dense, instead of those above ``dense_probability``: its frequent
+    patterns' readouts are visited as groups, cheaper than its sparse readouts one by one."""
     margin = 1.0 - cells.bound
     p = _tail_probability(margin, cells.sigma[None, :])
     if not geometry.comparator and not adc.exact:
         p = np.ones_like(p)
+    if kept_input and not geometry.comparator and readout_noise.takes_frequent_path(
+            geometry.chunk, cells.replicas, geometry.n_chunks, p.shape[0], readouts_per_pair, adc.levels, adc.lsb,
+            geometry.chunk_lengths(), geometry.k):
+        dense_probability = 0.0
     dense = p > dense_probability
     if not geometry.comparator:  # an ADC layer evaluates dense outputs over all their chunks at once
         dense = np.repeat(dense.any(axis=1, keepdims=True), dense.shape[1], axis=1)

@@ -168,7 +168,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 a_members = folded.run_steps(out_members, steps[i] + 1, steps[i + 1])
                 continue
             geo, layer_cells = network.geometries[name][0], cells[name][0]
-            draw = draw_readouts(geo, layer_cells, adc, readouts, rng, **options)
+            draw = draw_readouts(geo, layer_cells, adc, readouts, rng, **(options or {"kept_input": not len(members)}))
             if draw.empty and not len(members):
                 continue
             ideal_plus = ideal.decisions[name][rows]

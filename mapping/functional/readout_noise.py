@@ -58,7 +58,7 @@ from scipy.special import ndtr
 from mapping.functional.pattern_groups import MAX_BITS, MIN_ROWS, frequent_groups
 from photonics.validation import check_int, check_positive, check_range
 
-__all__ = ["uniforms", "ndtri", "adc_digital_sums", "takes_deviation_path"]
+__all__ = ["uniforms", "ndtri", "adc_digital_sums", "takes_deviation_path", "takes_frequent_path"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -905,6 +905,15 @@ def takes_deviation_path(n: int, replicas: int, n_chunks: int, outs: int, rows: 
         return exact and n >= _DEVIATION_MIN_BITS
     tables_fit = 4 * replicas * n_chunks * -(-n // GROUP_BITS) * 2**GROUP_BITS * outs <= _TABLE_BYTES
     return exact and tables_fit and n <= MAX_BITS and rows >= MIN_ROWS
+
+
+def takes_frequent_path(n: int, replicas: int, n_chunks: int, outs: int, rows: int, levels: int, lsb: float,
+                        lengths, k_total: int) -> bool:
+    """True when :func:`adc_digital_sums` with ±1 inputs, ``ideal`` and ``reuse`` given takes the
+    frequent-pattern path: it reads the ideal cells' sums (:func:`takes_deviation_path`) and the
+    chunks are too long for the pattern path."""
+    return (takes_deviation_path(n, replicas, n_chunks, outs, rows, levels, lsb, lengths, k_total)
+            and not _patterns_pay(n, replicas, n_chunks, outs, rows, levels))
 
 
 def _ideal_cells(ideal_weight, offsets, n_chunks) -> bool:
