@@ -37,10 +37,15 @@ def path(request, monkeypatch):
     (the pattern path given the ideal cells' sums, where the ADC has one code per level) and on
     the frequent-pattern path (the table path given the ideal cells' sums: the readouts of a
     chunk's three most frequent patterns as groups, the others one by one; "frequent-all": every
-    pattern seen is frequent, so nearly every readout is in a group; forced for any number of rows)."""
+    pattern seen is frequent, so nearly every readout is in a group; forced for any number of rows).
+    The groups' members are drawn one uniform each on "deviation", by geometric gaps on
+    "frequent" and by the default mass rule on "frequent-all" (``_BERNOULLI_MASS``)."""
     monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if request.param in ("pattern", "deviation") else 2**62)
     if request.param == "deviation":  # forced for chunks of any length
         monkeypatch.setattr(rn, "_DEVIATION_MIN_BITS", 1)
+        monkeypatch.setattr(rn, "_BERNOULLI_MASS", 0.0)
+    if request.param == "frequent":
+        monkeypatch.setattr(rn, "_BERNOULLI_MASS", 2.0)
     if request.param.startswith("frequent"):
         monkeypatch.setattr(rn, "MIN_ROWS", 0)
         if request.param == "frequent":

@@ -583,6 +583,10 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
 #: output (candidates at this rate, thinned to each readout's own mass) instead of a stream of
 #: their own. Algorithmic, not physical: any value in (0, 1/2] samples the same distribution.
 _SPARSE_MASS = 2.0**-20
+#: Smallest tail mass of a group whose members the deviation path draws one by one (a uniform
+#: each) instead of by geometric gaps (a logarithm and two uniforms per candidate). Algorithmic,
+#: not physical: any value in [0, 1] samples the same distribution (about 10 % faster at 1/8).
+_BERNOULLI_MASS = 0.125
 
 
 #: Shortest chunk the deviation path takes: its scratch (a group key and a sorted row index, 4 bytes
@@ -701,13 +705,15 @@ def _skip(u, log_keep):
 
 @nb.njit(cache=True, parallel=True)
 def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, readout, offset, low, high, tables, base,
-                      sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, key, key_sparse, out):
+                      sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, bernoulli_mass, key,
+                      key_sparse, out):
     """The pattern path given the ideal cells' sums in ``out``, one output at a time (its slab of
     ``out`` stays in cache): each listed group (:func:`_deviation_lists`) adds its code deviation
     to every member and draws which members' noise reaches a boundary (geometric gaps at the sum
     ``M`` of its two tabled tail masses; a candidate's ``x ~ U(0, M)`` is its noise's quantile
     in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper one) and their
-    exact code change. Every other readout of the output is a candidate at rate ``sparse_mass``
+    exact code change; a group with ``M >= bernoulli_mass`` instead draws one uniform ``u`` per
+    member, a candidate when ``u < M`` with ``x = u`` (no gaps: cheaper where most members are). Every other readout of the output is a candidate at rate ``sparse_mass``
     (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)`` read the same way
     (``x >= M``: its noise cannot reach a boundary). Every readout so sees an exact N(0, σ²) draw."""
     batch, outs, positions = out.shape
@@ -731,8 +737,22 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
             if mass == 0.0:
                 continue
             table_row = table[chunk_table[c]]
-            log_keep = np.log1p(-mass) if mass < 1.0 else -np.inf
             stream = np.uint64(e) << np.uint64(32)
+            if mass >= bernoulli_mass:  # one uniform per member, 64 at a time, then the candidates among them
+                for k0 in range(m0, m1, 64):
+                    hits = np.int64(0)
+                    for j in range(min(64, m1 - k0)):
+                        hits |= np.int64(_uniform(key, stream + np.uint64(k0 - m0 + j)) < mass) << j
+                    while hits:
+                        j = _trailing_zeros(hits)
+                        hits &= hits - 1
+                        x = _uniform(key, stream + np.uint64(k0 - m0 + j))  # U(0, M) given u < M
+                        lower = x < low[e]
+                        change_codes[members[k0 + j]] += _side_change(lower, x if lower else x - low[e], readout[e],
+                                                                      offset[e], sigma[c], table_row, inv_step, lsb,
+                                                                      inv_lsb, top_code)
+                continue
+            log_keep = np.log1p(-mass) if mass < 1.0 else -np.inf
             k = m0 + _skip(_uniform(key, stream), log_keep)
             count = 1
             while k < m1:
@@ -1052,7 +1072,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             lists = _kept(cells_reuse, "lists", lambda: _lists_against_ideal(
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
-            _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, *keys, out)
+            _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys, out)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
@@ -1071,7 +1091,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                      float(lsb), np.float32(levels - 1), *keys, out)
         k3 = np.uint64(_second_key(keys[1]))  # the groups draw from streams of their own (keys unrelated to the rows')
         _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                          base, *step_args, 0.0, k3, np.uint64(_second_key(k3)), out)
+                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, np.uint64(_second_key(k3)), out)
         return out
     _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
