@@ -303,10 +303,10 @@ def test_overwrite_computes_the_same_sums_in_place(spread):
 
 
 def test_a_kept_input_on_the_frequent_pattern_path_evaluates_every_output_that_may_differ(monkeypatch):
-    """draw_readouts(..., kept_input=True): where the ADC readouts take the frequent-pattern path,
-    every output with a nonzero chance (Gaussian tail beyond the margin 1 - bound) that a readout
-    differs is dense; otherwise (no kept input, or a comparator layer) only those above
-    dense_probability are."""
+    """draw_readouts(..., kept_input=True): where the ADC readouts take the frequent-pattern path
+    and some output is dense, every output with a nonzero chance (Gaussian tail beyond the margin
+    1 - bound) that a readout differs is dense; otherwise (no kept input, no output above
+    dense_probability, or a comparator layer) only those above dense_probability are."""
     from mapping.functional import readout_noise
     from scipy.special import ndtr
 
@@ -314,15 +314,18 @@ def test_a_kept_input_on_the_frequent_pattern_path_evaluates_every_output_that_m
     rng = np.random.default_rng(31)
     weight = _pm1(rng, (12, 60))
     geo = _geometry(weight, 20)  # chunks of 20 inputs: too long for the pattern path
-    cells = LayerCells.from_coefficients(geo, _chunked(geo, _random_coefficients(rng, weight.shape, 0.01)), 0.12)
+    cells = LayerCells.from_coefficients(geo, _chunked(geo, _random_coefficients(rng, weight.shape, 0.02)), 0.12)
     p = 2.0 * ndtr(-(1.0 - cells.bound) / 0.12)  # (O, C)
-    assert (p > 0).all() and (p.max(axis=1) <= 0.02).any()  # some outputs are sparse by the threshold
+    dense_by_threshold = (p > 0.02).any(axis=1)
+    assert (p > 0).all() and dense_by_threshold.any() and not dense_by_threshold.all()  # some sparse, some dense
     adc = Adc(5, 20)
     assert readout_noise.takes_frequent_path(20, 1, 3, 12, 400, adc.levels, adc.lsb, geo.chunk_lengths(), 60)
     plain = draw_readouts(geo, cells, adc, 400, np.random.default_rng(1))
     kept = draw_readouts(geo, cells, adc, 400, np.random.default_rng(1), kept_input=True)
-    np.testing.assert_array_equal(plain.dense.any(axis=1), (p > 0.02).any(axis=1))
+    np.testing.assert_array_equal(plain.dense.any(axis=1), dense_by_threshold)
     assert kept.dense.all() and not kept.counts.any()
+    quiet = draw_readouts(geo, cells, adc, 400, np.random.default_rng(1), dense_probability=0.5, kept_input=True)
+    assert not quiet.dense.any() and (p <= 0.5).all()  # no output dense by the threshold: none made dense
     comparator = _geometry(weight[:, :20], 20)
     cells_c = LayerCells.from_coefficients(comparator, _chunked(comparator, _random_coefficients(
         rng, (12, 20), 0.01)), 0.12)

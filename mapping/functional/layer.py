@@ -409,18 +409,18 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
 
     ``kept_input``: the caller keeps the work on this layer input for more chips
     (``apply_readouts(..., reuse=...)``); where the dense readouts then take the frequent-pattern
-    path (:func:`mapping.functional.readout_noise.takes_frequent_path`), every output whose
-    readouts may differ (p > 0) is dense, instead of those above ``dense_probability``: its frequent
-    patterns' readouts are visited as groups, cheaper than its sparse readouts one by one."""
+    path (:func:`mapping.functional.readout_noise.takes_frequent_path`) and some output is dense,
+    every output whose readouts may differ (p > 0) is: the path's cost per readout row is paid
+    once for all its outputs, so they cost less there than their sparse readouts one by one."""
     margin = 1.0 - cells.bound
     p = _tail_probability(margin, cells.sigma[None, :])
     if not geometry.comparator and not adc.exact:
         p = np.ones_like(p)
-    if kept_input and not geometry.comparator and readout_noise.takes_frequent_path(
+    dense = p > dense_probability
+    if kept_input and not geometry.comparator and dense.any() and readout_noise.takes_frequent_path(
             geometry.chunk, cells.replicas, geometry.n_chunks, p.shape[0], readouts_per_pair, adc.levels, adc.lsb,
             geometry.chunk_lengths(), geometry.k):
-        dense_probability = 0.0
-    dense = p > dense_probability
+        dense = p > 0.0
     if not geometry.comparator:  # an ADC layer evaluates dense outputs over all their chunks at once
         dense = np.repeat(dense.any(axis=1, keepdims=True), dense.shape[1], axis=1)
     counts = rng.binomial(readouts_per_pair, np.where(dense, 0.0, p).ravel())
