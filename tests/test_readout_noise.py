@@ -554,3 +554,33 @@ def test_batches_of_one_layer_share_the_frequent_patterns_and_stay_exact(monkeyp
         rn.adc_digital_sums(*short, key=1, ideal=(iw[:, :7].copy(), sums), reuse={}, layer_reuse=layer)
     with pytest.raises(TypeError, match="layer_reuse must be a dict"):
         rn.adc_digital_sums(*args, key=1, ideal=(iw, sums), reuse={}, layer_reuse=[])
+
+
+def test_a_lazy_input_is_made_only_when_its_values_are_read(monkeypatch):
+    """``a`` as a callable (with ``a_shape``) gives the array's bytes; with the input's sign bits
+    kept in ``reuse`` the table path never calls it; a callable without ``a_shape``, or one that
+    returns another shape, is refused."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62)
+    rng = np.random.default_rng(24)
+    n_chunks, n, outs, batch, positions = 3, 6, 5, 300, 4
+    k_total = 16
+    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+              + 0.2 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
+    weight[:, -1, 4:] = 0.0
+    bias = (0.2 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    args = (offsets, base, weight, bias, np.array([6, 6, 4]), np.full(n_chunks, 0.4), 1.0, 2.0, 8, k_total)
+    want = rn.adc_digital_sums(a, *args, key=5)
+    calls = []
+    lazy = lambda: calls.append(1) or a  # noqa: E731
+    reuse = {}
+    assert rn.adc_digital_sums(lazy, *args, key=5, a_shape=a.shape, reuse=reuse).tobytes() == want.tobytes()
+    assert calls == [1] and "signs" in reuse  # made once, for its sign bits
+    assert rn.adc_digital_sums(lazy, *args, key=5, a_shape=a.shape, reuse=reuse).tobytes() == want.tobytes()
+    assert calls == [1]  # the kept sign bits: not made again
+    with pytest.raises(ValueError, match="needs a_shape"):
+        rn.adc_digital_sums(lazy, *args, key=5)
+    with pytest.raises(ValueError, match="not a_shape"):
+        rn.adc_digital_sums(lambda: a[:10], *args, key=5, a_shape=a.shape)
+    with pytest.raises(ValueError, match="a_shape must be the shape of a"):
+        rn.adc_digital_sums(a, *args, key=5, a_shape=(1, 2))

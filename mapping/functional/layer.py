@@ -26,6 +26,7 @@ plain conv/matmul and only readouts that can differ are evaluated cell by cell:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -39,8 +40,8 @@ from mapping.functional import readout_noise
 from mapping.networks.layers import float_cut, passes_threshold
 
 __all__ = [
-    "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "ReadoutDraw", "ideal_sums", "decide", "decide_against",
-    "draw_readouts", "apply_readouts", "hardware_sums", "rows_any",
+    "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "LazyInput", "ReadoutDraw", "ideal_sums", "decide",
+    "decide_against", "draw_readouts", "apply_readouts", "hardware_sums", "rows_any",
 ]
 
 #: Chunks whose readouts differ from the ideal with a probability above this are computed densely.
@@ -297,10 +298,20 @@ def _gather_indices(geometry: LayerGeometry, padded_shape: tuple, positions: int
     return offsets, (l // out_w) * g.stride[0] * wp + (l % out_w) * g.stride[1]
 
 
+@dataclass(frozen=True)
+class LazyInput:
+    """A layer input (B, ...) of known ``shape`` whose values ``make()`` builds only if some
+    readout path reads them (:func:`apply_readouts`: not when the dense kernel has the input's
+    kept sign bits and no sparse readout is drawn)."""
+
+    shape: tuple
+    make: Callable[[], torch.Tensor]
+
+
 class _Readouts:
     """Index arithmetic of the readouts of one layer on one batch."""
 
-    def __init__(self, geometry: LayerGeometry, a: torch.Tensor, s: torch.Tensor):
+    def __init__(self, geometry: LayerGeometry, a: "torch.Tensor | LazyInput", s: torch.Tensor):
         self.g = geometry
         self.batch = a.shape[0]
         self.positions = 1 if geometry.kernel is None else s.shape[2] * s.shape[3]
@@ -310,7 +321,17 @@ class _Readouts:
     @cached_property
     def a(self) -> torch.Tensor:
         """The layer input, padded with ``pad_value`` for a conv."""
-        return self._input if self.g.kernel is None else _pad(self.g, self._input)
+        x = self._input.make() if isinstance(self._input, LazyInput) else self._input
+        return x if self.g.kernel is None else _pad(self.g, x)
+
+    @property
+    def padded_shape(self) -> tuple:
+        """The shape of :attr:`a` (without building it)."""
+        shape = tuple(self._input.shape)
+        if self.g.kernel is None:
+            return shape
+        ph, pw = self.g.padding
+        return shape[:-2] + (shape[-2] + 2 * ph, shape[-1] + 2 * pw)
 
     @property
     def count(self) -> int:
@@ -320,7 +341,7 @@ class _Readouts:
     @cached_property
     def gather(self) -> tuple[np.ndarray, np.ndarray]:
         """:func:`_gather_indices` of this layer and batch (offsets per cell, base per position)."""
-        return _gather_indices(self.g, tuple(self.a.shape), self.positions, self.out_w)
+        return _gather_indices(self.g, self.padded_shape, self.positions, self.out_w)
 
     def chunk_sums(self, readout, out, chunk, rep, cells: "LayerCells") -> tuple[np.ndarray, np.ndarray]:
         """Ideal chunk sums ``s`` and deviations ``e`` (module docstring) of the given readouts."""
@@ -430,11 +451,12 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
     return ReadoutDraw(counts, dense, margin, full)
 
 
-def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: torch.Tensor,
+def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: "torch.Tensor | LazyInput",
                    s0: torch.Tensor, adc: Adc, rng: np.random.Generator, generator: torch.Generator,
                    known: torch.Tensor | None = None, overwrite: bool = False,
                    reuse: dict | None = None, layer_reuse: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Hardware sums given the ideal sums ``s0`` of input ``a`` and a :class:`ReadoutDraw`.
+    """Hardware sums given the ideal sums ``s0`` of input ``a`` (a tensor, or a
+    :class:`LazyInput` made only if a readout path reads its values) and a :class:`ReadoutDraw`.
 
     Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
     output sign (some sum, for a ``digital`` geometry) differs from the ideal one. ADC layers:
@@ -580,11 +602,12 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
     # otherwise into a copy of the outputs' sums (the ideal ones, which the kernel starts from when ``ideal``)
     sums = flat.numpy() if every else flat[:, outs_t].numpy()
-    readout_noise.adc_digital_sums(readouts.a.numpy(), offsets, position_base, kept["w_eff"], kept["bias"],
+    readout_noise.adc_digital_sums(lambda: readouts.a.numpy(), offsets, position_base, kept["w_eff"], kept["bias"],
                                    g.chunk_lengths(), cells.sigma, p_max, adc.lsb, adc.levels, g.k,
                                    int(rng.integers(0, 2**63)), out=sums,
                                    ideal=(kept["ideal_weight"], sums) if ideal else None, reuse=reuse,
-                                   cells_reuse=kept.setdefault("kernel", {}), layer_reuse=layer_reuse)
+                                   cells_reuse=kept.setdefault("kernel", {}), layer_reuse=layer_reuse,
+                                   a_shape=readouts.padded_shape)
     if not every:
         flat[:, outs_t] = torch.from_numpy(sums)
 

@@ -22,7 +22,7 @@ from accel import Accelerator
 from mapping.networks.folding import FoldedBNN
 from mapping.networks.quant_folding import QuantLayerSpec
 from mapping.functional.layer import (
-    Adc, LayerCells, LayerGeometry, apply_readouts, decide, decide_against, draw_readouts, ideal_sums,
+    Adc, LayerCells, LayerGeometry, LazyInput, apply_readouts, decide, decide_against, draw_readouts, ideal_sums,
 )
 from mapping.functional.multibit import accumulate, draw_passes, pass_geometries, pass_order
 from mapping.performance.schedule import assign_vdus
@@ -179,10 +179,11 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 every = len(members) == n_rows  # every image of the batch is already off the ideal path
                 if every:
                     a = a_members
-                else:
+                elif len(members):
                     a = ideal.inputs[name][rows].float()
-                    if len(members):
-                        a[members] = a_members
+                    a[members] = a_members
+                else:  # the ideal input, made only if a readout path reads its values (not its kept sign bits)
+                    a = LazyInput(tuple(ideal.inputs[name][rows].shape), lambda: ideal.inputs[name][rows].float())
                 if draw.full:  # a full draw computes every sum anew and (with every image known) never reads s0
                     s0 = torch.empty(ideal.sums[name][rows].shape)
                 else:

@@ -48,6 +48,8 @@ accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtr
 """
 from __future__ import annotations
 
+import math
+
 import numba as nb
 from llvmlite import ir
 from numba.core import types
@@ -819,7 +821,7 @@ def _near_thresholds(sigma: np.ndarray, p_max: float, lsb: float) -> tuple[float
     return q, np.where(thr32 > thr, np.nextafter(thr32, np.float32(-np.inf)), thr32)
 
 
-def _reuse_slot(reuse: dict | None, a: np.ndarray, offsets: np.ndarray, position_base: np.ndarray,
+def _reuse_slot(reuse: dict | None, a_shape: tuple, offsets: np.ndarray, position_base: np.ndarray,
                 cells: tuple[int, int, int]) -> dict | None:
     """``reuse`` (see :func:`adc_digital_sums`) after checking, or filling, what it was made for;
     ``cells`` = (replicas, chunks, cells per chunk)."""
@@ -827,10 +829,10 @@ def _reuse_slot(reuse: dict | None, a: np.ndarray, offsets: np.ndarray, position
         return None
     if not isinstance(reuse, dict):
         raise TypeError(f"reuse must be a dict or None, got {type(reuse).__name__}")
-    made_for = (a.shape, offsets.tobytes(), position_base.tobytes(), cells)
+    made_for = (a_shape, offsets.tobytes(), position_base.tobytes(), cells)
     if reuse.setdefault("made_for", made_for) != made_for:
         raise ValueError("reuse holds the work of another layer input (its shape, offsets, position_base or "
-                         f"(replicas, chunks, cells) differ: now input {a.shape}, cells {cells}); allowed: a dict "
+                         f"(replicas, chunks, cells) differ: now input {a_shape}, cells {cells}); allowed: a dict "
                          "kept for one input, or None")
     return reuse
 
@@ -947,11 +949,13 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
                      k_total: int, key: int, out: np.ndarray | None = None, ideal=None,
                      reuse: dict | None = None, cells_reuse: dict | None = None,
-                     layer_reuse: dict | None = None) -> np.ndarray:
+                     layer_reuse: dict | None = None, a_shape: tuple | None = None) -> np.ndarray:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
-    Inputs are gathered from ``a`` (B, ...) (the padded layer input, C-contiguous): cell ``k =
+    Inputs are gathered from ``a`` (B, ...) (the padded layer input; or a callable returning it,
+    with ``a_shape`` its shape, called only if the input's values are read: not on the table path
+    when ``reuse`` holds the input's sign bits): cell ``k =
     c·N + j`` of position ``l`` of image ``b`` reads ``a.flat[b·stride + position_base[l] +
     offsets[k]]`` (``offsets[k] < 0``: unused cell, input 0). Position ``l`` uses replica ``l % R``
     of ``weight`` (R, C, N, O) (effective cell weights) and ``bias`` (R, C, O) (chunk offsets);
@@ -1003,7 +1007,23 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
     key = check_int("key", key, lo=0, hi=2**64 - 1)
     check_range("p_max", p_max, 0.0, 1.0)
-    a = np.ascontiguousarray(a, dtype=np.float32)
+    if callable(a):  # made only if its values are read
+        if a_shape is None:
+            raise ValueError("a given as a callable needs a_shape (the shape of the array it returns)")
+        a_shape, make = tuple(int(d) for d in a_shape), a
+        a = None
+    else:
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        if a_shape is not None and tuple(a_shape) != a.shape:
+            raise ValueError(f"a_shape must be the shape of a {a.shape}, got {tuple(a_shape)}")
+        a_shape = a.shape
+
+    def values() -> np.ndarray:
+        made = np.ascontiguousarray(make(), dtype=np.float32) if a is None else a
+        if made.shape != a_shape:
+            raise ValueError(f"a returned shape {made.shape}, not a_shape {a_shape}")
+        return made
+
     weight = np.ascontiguousarray(weight, dtype=np.float32)
     if weight.ndim != 4:
         raise ValueError(f"weight must have shape (R, C, N, O), got {weight.shape}")
@@ -1014,8 +1034,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         raise ValueError(f"offsets must have shape ({n_chunks * n},) for weight {weight.shape}, got {offsets.shape}")
     if bias.shape != (replicas, n_chunks, outs):
         raise ValueError(f"bias must have shape {(replicas, n_chunks, outs)}, got {bias.shape}")
-    stride = a[0].size
-    if len(a) and (offsets.max() + position_base.max() >= stride or position_base.min() < 0):
+    stride = math.prod(a_shape[1:])
+    if a_shape[0] and (offsets.max() + position_base.max() >= stride or position_base.min() < 0):
         raise ValueError("offsets + position_base reach outside one image of a")
     sigma = np.ascontiguousarray(sigma, dtype=np.float64)
     bias = np.ascontiguousarray(bias, dtype=np.float32)
@@ -1028,9 +1048,9 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         table = np.where(levels_sigma[:, None] > 0, ndtr(-grid[None, :] / levels_sigma[:, None]), 0.0)
     groups = -(-n // GROUP_BITS)
     table_bytes = 4 * replicas * n_chunks * groups * 2**GROUP_BITS * outs
-    reuse = _reuse_slot(reuse, a, offsets, position_base, (replicas, n_chunks, n))
+    reuse = _reuse_slot(reuse, a_shape, offsets, position_base, (replicas, n_chunks, n))
     if table_bytes <= _TABLE_BYTES:
-        tabled, signs = _kept(reuse, "signs", lambda: _signs_of(a))
+        tabled, signs = _kept(reuse, "signs", lambda: _signs_of(values()))
     else:  # the tables would not fit: the multiply-add path, no sign bits
         tabled, signs = False, np.empty(0, dtype=np.uint8)
     cells_reuse = _cells_slot(cells_reuse, (weight, bias, lengths, sigma, float(lsb), levels,
@@ -1045,7 +1065,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     else:
         tables, base = np.zeros((1, 1, 1, 2, 1), np.float32), np.zeros((1, 1, 1), np.float32)
         group_offsets, group_valid = np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    shape = (len(a), outs, len(position_base))
+    shape = (a_shape[0], outs, len(position_base))
     if out is None:
         out = np.empty(shape, dtype=np.float32)
     elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
@@ -1093,7 +1113,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
                           base, *step_args, 0.0, _BERNOULLI_MASS, k3, np.uint64(_second_key(k3)), out)
         return out
-    _adc_kernel(a.reshape(-1), signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
+    inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
+    _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
                 float(lsb), np.float32(levels - 1), float(k_total), *keys, out)
     return out
