@@ -286,6 +286,10 @@ def test_folded_2x2_max_pool_equals_torch_max_pool(shape):
                                             torch.nn.AvgPool2d(2)))
     with pytest.raises(ValueError, match="at least 2x2"):  # where max_pool2d refuses an empty output
         MaxPool2x2()(torch.zeros(1, 1, 1, 4))
+    signs = torch.randn(shape, generator=g) > 0  # bool maps (run_signs): the OR of each window
+    np.testing.assert_array_equal(MaxPool2x2()(signs).numpy(), torch.nn.MaxPool2d(2)(signs.float()).numpy() > 0)
+    np.testing.assert_array_equal(MaxPool2x2()(signs.transpose(2, 3)).numpy(),  # not contiguous: the maxima
+                                  torch.nn.MaxPool2d(2)(signs.transpose(2, 3).float()).numpy() > 0)
 
 
 def test_run_signs_equals_run_steps_of_the_pm1_activations(cnn):

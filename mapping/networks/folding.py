@@ -14,6 +14,8 @@ import copy
 from dataclasses import dataclass
 from typing import Callable
 
+import numba as nb
+import numpy as np
 import torch
 from torch import nn
 
@@ -211,15 +213,32 @@ def fold_threshold(K: int, bn: nn.Module | None = None, channels: int = 1) -> tu
 class MaxPool2x2(nn.Module):
     """``nn.MaxPool2d(2)`` (stride 2, no padding, floor mode) as two elementwise maxima, rows then
     columns: the same values (a maximum is exact; NaN propagates as in max_pool2d) at about
-    2.5x the speed of ``max_pool2d`` on the ±1 maps of a folded network."""
+    2.5x the speed of ``max_pool2d`` on the ±1 maps of a folded network. Bool maps (the signs of
+    ``FoldedBNN.run_signs``) take one parallel pass that ORs each 2x2 window (about 2x the maxima)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
         if not h or not w:  # as max_pool2d, which refuses an empty output
             raise ValueError(f"a 2x2 max pool needs maps of at least 2x2, got {tuple(x.shape[-2:])}")
+        if x.dtype == torch.bool and x.dim() >= 3 and x.is_contiguous():
+            maps = x.reshape(-1, *x.shape[-2:]).numpy()
+            out = np.empty((maps.shape[0], h // 2, w // 2), dtype=np.bool_)
+            _or_pool(maps, out)
+            return torch.from_numpy(out).reshape(*x.shape[:-2], h // 2, w // 2)
         x = x[..., :h, :w]
         rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
         return torch.maximum(rows[..., 0::2], rows[..., 1::2])
+
+
+@nb.njit(cache=True, parallel=True)
+def _or_pool(maps, out):
+    """``out[m, y, x]``: the OR of the 2x2 window at (2y, 2x) of bool map ``m``."""
+    n_maps, oh, ow = out.shape
+    for m in nb.prange(n_maps):
+        for y in range(oh):
+            for x in range(ow):
+                out[m, y, x] = (maps[m, 2 * y, 2 * x] | maps[m, 2 * y, 2 * x + 1]
+                                | maps[m, 2 * y + 1, 2 * x] | maps[m, 2 * y + 1, 2 * x + 1])
 
 
 def _is_pool2x2(m: nn.Module) -> bool:
