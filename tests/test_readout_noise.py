@@ -485,6 +485,15 @@ def test_reused_input_work_gives_the_same_sums_chip_after_chip(path):
         rn.adc_digital_sums(*args, key=0, reuse=[])
 
 
+def _off_ideal_cells(rng, n_chunks, n, outs, last_used, spread):
+    """One replica of ±1 cells off by ``spread`` (normal) with chunk offsets of that size; the
+    last chunk's cells from ``last_used`` on unused (weight 0)."""
+    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
+              + spread * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
+    weight[:, -1, last_used:] = 0.0
+    return weight, (spread * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+
+
 @pytest.mark.parametrize("path", ["table", "deviation", "frequent"])
 def test_kept_cell_work_gives_the_same_sums_batch_after_batch(path, monkeypatch):
     """``cells_reuse``: batches (other inputs, other noise keys) on one chip's cells give, with the
@@ -497,10 +506,7 @@ def test_kept_cell_work_gives_the_same_sums_batch_after_batch(path, monkeypatch)
     n_chunks, n, outs, batch, positions = 3, 9, 5, 300, 4
     k_total = 25
     lengths = np.array([9, 9, 7])
-    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
-              + 0.3 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
-    weight[:, -1, 7:] = 0.0
-    bias = (0.3 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, 7, 0.3)
     kept = {}
     for b in range(3):
         a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
@@ -526,10 +532,7 @@ def test_batches_of_one_layer_share_the_frequent_patterns_and_stay_exact(monkeyp
     n_chunks, n, outs, batch, positions = 3, 14, 6, 300, 5
     k_total = 38
     lengths = np.array([14, 14, 10])
-    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
-              + 0.35 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
-    weight[:, -1, k_total - (n_chunks - 1) * n :] = 0.0
-    bias = (0.35 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, k_total - (n_chunks - 1) * n, 0.35)
     monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62)
     monkeypatch.setattr(rn, "MIN_ROWS", 0)
     groups = []
@@ -565,10 +568,7 @@ def test_a_lazy_input_is_made_only_when_its_values_are_read(monkeypatch):
     n_chunks, n, outs, batch, positions = 3, 6, 5, 300, 4
     k_total = 16
     a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
-    weight = (np.where(rng.random((1, n_chunks, n, outs)) < 0.5, -1.0, 1.0)
-              + 0.2 * rng.normal(size=(1, n_chunks, n, outs))).astype(np.float32)
-    weight[:, -1, 4:] = 0.0
-    bias = (0.2 * rng.normal(size=(1, n_chunks, outs))).astype(np.float32)
+    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, 4, 0.2)
     args = (offsets, base, weight, bias, np.array([6, 6, 4]), np.full(n_chunks, 0.4), 1.0, 2.0, 8, k_total)
     want = rn.adc_digital_sums(a, *args, key=5)
     calls = []
