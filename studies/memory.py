@@ -11,7 +11,13 @@ layer of the model (K inputs per dot product, O outputs at L positions, n_chunks
 * :data:`CELL_BYTES` = 128 per used cell, cells = min(units*M*N, replicas*O*n_chunks*N) with the
   scheduler's replicas (``mapping.performance.schedule.tiling``): the gathered coefficients
   (4 float64), their four masked copies, the float64 deviation weights and bias and the float32
-  ones kept (a count of the dtypes in ``LayerCells.from_coefficients``, not measured);
+  ones kept (a count of the dtypes in ``LayerCells.from_coefficients``, not measured), and
+  :data:`KEPT_CELL_BYTES` = 40 per used cell for the work a chip's batches share
+  (``LayerCells.kept``): its float32 effective and ideal weights and subset-sum tables (4 bytes
+  per 2**5 subsets of 5 cells, 26), plus, where the chunks may take the deviation path
+  (N from ``readout_noise._DEVIATION_MIN_BITS`` to ``PATTERN_BITS``), a byte per input pattern of
+  a chunk and output for its lists of groups (2**N / N per cell; the listed groups themselves, 36
+  bytes each, are not counted, as when they lived for one batch);
 * :data:`STORED_BYTES_PER_ELEMENT` = 4 per image and activation element (the layers' inputs and
   outputs, Σ(in + out)), for the ideal chip's stored int8 inputs, int16/int32 sums and bool output
   signs of every image;
@@ -51,11 +57,13 @@ from mapping.functional.pattern_groups import MAX_BITS, MIN_ROWS
 from mapping.functional.readout_noise import _DEVIATION_MIN_BITS, PATTERN_BITS
 from mapping.performance.schedule import tiling
 
-__all__ = ["CELL_BYTES", "STORED_BYTES_PER_ELEMENT", "BATCH_BYTES_PER_COLUMN", "KEPT_BYTES_PER_GROUPED_READOUT",
-           "functional_bytes", "accelerator_bytes", "check_run"]
+__all__ = ["CELL_BYTES", "KEPT_CELL_BYTES", "STORED_BYTES_PER_ELEMENT", "BATCH_BYTES_PER_COLUMN",
+           "KEPT_BYTES_PER_GROUPED_READOUT", "functional_bytes", "accelerator_bytes", "check_run"]
 
 #: Bytes per used cell of a layer in the functional simulator (module docstring).
 CELL_BYTES = 128
+#: Bytes per used cell of the work kept for a chip's batches (module docstring), besides CELL_BYTES.
+KEPT_CELL_BYTES = 40
 #: Bytes per image and activation element (inputs + outputs of the binary layers) stored for the whole dataset.
 STORED_BYTES_PER_ELEMENT = 4
 #: Bytes per image of a batch and column element (K x positions, summed over the binary layers).
@@ -69,7 +77,7 @@ def functional_bytes(config, folded, images: int) -> dict:
     """``{"layer cells": ..., "images": ...}``: estimated peak bytes the functional simulator adds for
     ``folded`` (a ``mapping.bnn.FoldedBNN``) on ``images`` images of accelerator ``config``."""
     n, m, u = int(config.N), int(config.M), int(config.units)
-    cells = stored = columns = kept = 0
+    cells = kept_cells = stored = columns = kept = 0
     for spec in folded.layers:
         out = tuple(spec.out_shape)
         positions = math.prod(out[1:]) if len(out) > 1 else 1
@@ -77,7 +85,9 @@ def functional_bytes(config, folded, images: int) -> dict:
         used = int(t["replicas"]) * out[0] * int(t["n_chunks"]) * n
         planes = getattr(spec, "weight_bits", 1)  # a k-bit layer holds one set of cells per weight plane
         passes = planes * (getattr(spec, "act_bits", None) or 1)
-        cells += planes * min(u * m * n, used)
+        layer_cells = planes * min(u * m * n, used)
+        cells += layer_cells
+        kept_cells += layer_cells * (KEPT_CELL_BYTES + (2**n / n if _DEVIATION_MIN_BITS <= n <= PATTERN_BITS else 0))
         stored += math.prod(spec.in_shape) + math.prod(out)
         columns += passes * spec.K * positions  # every pass gathers its inputs
         if not hasattr(spec, "weight_bits"):  # a binary layer: its input's work may be kept
@@ -87,7 +97,7 @@ def functional_bytes(config, folded, images: int) -> dict:
             if (_DEVIATION_MIN_BITS <= n <= PATTERN_BITS
                     or (n <= MAX_BITS and min(images, BATCH_IMAGES) * positions >= MIN_ROWS)):
                 kept += KEPT_BYTES_PER_GROUPED_READOUT * positions * int(t["n_chunks"])
-    return {"layer cells": CELL_BYTES * cells,
+    return {"layer cells": int(CELL_BYTES * cells + kept_cells),
             "images": images * (STORED_BYTES_PER_ELEMENT * stored + kept)
             + min(images, BATCH_IMAGES) * BATCH_BYTES_PER_COLUMN * columns}
 

@@ -183,7 +183,8 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     a = ideal.inputs[name][rows].float()
                     a[members] = a_members
                 else:  # the ideal input, made only if a readout path reads its values (not its kept sign bits)
-                    a = LazyInput(tuple(ideal.inputs[name][rows].shape), lambda: ideal.inputs[name][rows].float())
+                    ideal_a = ideal.inputs[name][rows]
+                    a = LazyInput(tuple(ideal_a.shape), ideal_a.float)
                 if draw.full:  # a full draw computes every sum anew and (with every image known) never reads s0
                     s0 = torch.empty(ideal.sums[name][rows].shape)
                 else:
