@@ -736,7 +736,8 @@ def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
     lasts, the rest get EO only (heater off, nearest order), with EO itself dropped from the
     costliest of those if even that exceeds the budget. Heater crosstalk changes the locked
     rings' power once neighbours are off, so the selection repeats (never re-locking a ring)
-    until every chip is within budget. Updates ``out`` in place; returns fallback banks."""
+    until every chip is within budget; each pass re-solves only the banks it changed. Updates
+    ``out`` in place; returns fallback banks."""
     budget = model.chip_budget_w
     n_chips, n = s.shape
     unlocked = np.zeros(s.shape, bool)
@@ -751,6 +752,7 @@ def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
         if not over.any():
             break
         rows = np.flatnonzero(over)
+        unlocked_before, eo_before = unlocked[rows], eo_on[rows]  # copies (fancy indexing): what this pass changes
         p = power[rows]
         floor = np.where(unlocked[rows], 0.0, eo_only_w[rows])  # EO-only cost of a ring if unlocked now
         p_sorted_idx = np.argsort(np.where(unlocked[rows], np.inf, p), axis=-1, kind="stable")
@@ -779,7 +781,11 @@ def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
             keep_r = np.empty_like(keep)
             np.put_along_axis(keep_r, order, keep, axis=-1)
             eo_on[rows] &= keep_r | ~unlocked[rows]
-        bank_rows = (rows[:, None] * (n // bank_size) + np.arange(n // bank_size)[None, :]).ravel()
+        # re-solve only the banks where some ring was unlocked or lost EO: heater crosstalk stays
+        # inside a bank, so the others keep their last solution to the bit
+        changed = (unlocked[rows] != unlocked_before) | (eo_on[rows] != eo_before)
+        bank_rows = (rows[:, None] * (n // bank_size) + np.arange(n // bank_size)[None, :])[
+            changed.reshape(rows.size, -1, bank_size).any(axis=-1)]
         sub = {key: v.reshape(-1, bank_size)[bank_rows].copy() for key, v in out.items()}
         n_hard += _run_chunks(s.reshape(-1, bank_size)[bank_rows], fsr.reshape(-1, bank_size)[bank_rows], model, c, c_inv,
                               sub, unlocked.reshape(-1, bank_size)[bank_rows], eo_on.reshape(-1, bank_size)[bank_rows])
