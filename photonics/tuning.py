@@ -784,6 +784,8 @@ def _apply_budget(s, fsr, model, c, c_inv, out, bank_size) -> int:
         # re-solve only the banks where some ring was unlocked or lost EO: heater crosstalk stays
         # inside a bank, so the others keep their last solution to the bit
         changed = (unlocked[rows] != unlocked_before) | (eo_on[rows] != eo_before)
+        if not changed.any():  # the same state gives the same choice: no later pass changes anything
+            break
         bank_rows = (rows[:, None] * (n // bank_size) + np.arange(n // bank_size)[None, :])[
             changed.reshape(rows.size, -1, bank_size).any(axis=-1)]
         sub = {key: v.reshape(-1, bank_size)[bank_rows].copy() for key, v in out.items()}
