@@ -168,7 +168,9 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 a_members = folded.run_steps(out_members, steps[i] + 1, steps[i + 1])
                 continue
             geo, layer_cells = network.geometries[name][0], cells[name][0]
-            draw = draw_readouts(geo, layer_cells, adc, readouts, rng, **(options or {"kept_input": not len(members)}))
+            kept = not len(members)  # the input is the ideal one: its work is kept for the next chips
+            # (a dense_probability the caller forces is used as given, without the kept-input rule)
+            draw = draw_readouts(geo, layer_cells, adc, readouts, rng, **options, kept_input=kept and not options)
             if draw.empty and not len(members):
                 continue
             ideal_plus = ideal.decisions[name][rows]
@@ -193,7 +195,6 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                         s0[members] = ideal_sums(geo, a_members)
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
                 # for every image from the cached ideal signs, so apply_readouts need not mark them)
-                kept = not len(members)  # the input is the ideal one: its work is kept for the next chips
                 s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,
                                       known=torch.ones(n_rows, dtype=torch.bool), overwrite=True,
                                       reuse=reuse.setdefault((name, b0), {}) if kept else None,

@@ -400,7 +400,7 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
 
 
 @nb.njit(cache=True, parallel=True)
-def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, lengths, ideal_bits, sigma, thr, q, table,
+def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, lengths, ideal_bits, thr, q, sigma, table,
                  chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, out):
     """The table path's readouts of the rare (row, chunk) pairs (:class:`pattern_groups.PatternGroups`:
     no frequent pattern), given the ideal cells' sums in ``out``: each adds its code deviation
@@ -1105,10 +1105,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         chosen.setdefault("patterns", (frequent.patterns, frequent.counts))
         lists = _frequent_lists(cells_reuse, frequent, lambda: _lists_against_ideal(
             tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0))
-        ideal_bits = ((np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64)
+        ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
+            (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
-                     ideal_bits, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
-                     float(lsb), np.float32(levels - 1), *keys, out)
+                     ideal_bits, thr, q, *step_args, *keys, out)
         k3 = np.uint64(_second_key(keys[1]))  # the groups draw from streams of their own (keys unrelated to the rows')
         _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
                           base, *step_args, 0.0, _BERNOULLI_MASS, k3, np.uint64(_second_key(k3)), out)
