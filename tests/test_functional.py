@@ -280,7 +280,9 @@ def test_comparator_layer_matches_oracle(spread):
 @pytest.mark.parametrize("spread", [0.02, 0.3])  # sparse readouts only; dense outputs
 def test_overwrite_computes_the_same_sums_in_place(spread):
     """apply_readouts(..., overwrite=True) writes into s0 the sums it otherwise returns in a new
-    tensor (same draws), and refuses to unless every image is known."""
+    tensor (same draws), and refuses to unless every image is known; given the ideal sums as
+    stored (int16 or int32) it returns those sums in a new float32 tensor and leaves s0 unwritten,
+    and refuses them without overwrite."""
     from mapping.functional.layer import apply_readouts
 
     rng = np.random.default_rng(21)
@@ -298,6 +300,15 @@ def test_overwrite_computes_the_same_sums_in_place(spread):
         assert (s is given) == overwrite
         runs.append(s)
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], s0)
+    assert bool(draw.dense.any(axis=1).all()) == (spread == 0.3)  # every output dense: the kernel starts from s0
+    for dtype in (torch.int16, torch.int32):
+        draw = draw_readouts(geo, cells, adc, 40, np.random.default_rng(3))
+        stored = s0.to(dtype)
+        s, _ = apply_readouts(geo, cells, draw, a, stored, adc, np.random.default_rng(4),
+                              torch.Generator().manual_seed(4), known=known, overwrite=True)
+        assert s.dtype == torch.float32 and torch.equal(s, runs[0]) and torch.equal(stored, s0.to(dtype))
+    with pytest.raises(ValueError, match="needs overwrite=True"):
+        apply_readouts(geo, cells, draw, a, s0.to(torch.int16), adc, np.random.default_rng(4), torch.Generator())
     with pytest.raises(ValueError, match="every image known"):
         apply_readouts(geo, cells, draw, a, s0.clone(), adc, np.random.default_rng(4), torch.Generator(), overwrite=True)
 

@@ -524,6 +524,38 @@ def test_kept_cell_work_gives_the_same_sums_batch_after_batch(path, monkeypatch)
         rn.adc_digital_sums(*args, key=0, cells_reuse=[])
 
 
+@pytest.mark.parametrize("path", ["deviation", "frequent"])
+def test_the_ideal_sums_as_stored_integers_give_the_bytes_of_their_float_copy(path, monkeypatch):
+    """The deviation paths start from the ideal cells' sums in any exact dtype: int16 and int32
+    sums (the ideal run's stored ones, left unwritten) give the bytes of a float32 copy and of
+    that copy given as ``out`` itself (with noise and cells off their ideal values); other
+    dtypes are refused."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
+    monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
+    rng = np.random.default_rng(24)
+    n_chunks, n, outs, batch, positions = 3, 9, 5, 300, 4
+    k_total = 25
+    lengths = np.array([9, 9, 7])
+    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, 7, 0.3)
+    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
+    iw = _ideal_weight(weight, offsets)
+    sums = rn.adc_digital_sums(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias),
+                               lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total, key=0)
+    assert np.array_equal(sums, np.rint(sums)) and np.abs(sums).max() <= k_total  # exact integers
+    args = (a, offsets, base, weight, bias, lengths, np.full(n_chunks, 0.3), 1.0, 2.0, 16, k_total)
+    want = rn.adc_digital_sums(*args, key=5, ideal=(iw, sums.copy()), reuse={})
+    in_place = sums.copy()
+    rn.adc_digital_sums(*args, key=5, out=in_place, ideal=(iw, in_place), reuse={})
+    assert in_place.tobytes() == want.tobytes() and not np.array_equal(want, sums)
+    for dtype in (np.int16, np.int32):
+        stored = sums.astype(dtype)
+        got = rn.adc_digital_sums(*args, key=5, out=np.full_like(sums, np.nan), ideal=(iw, stored), reuse={})
+        assert got.tobytes() == want.tobytes() and np.array_equal(stored, sums.astype(dtype))
+    for dtype in (np.int8, np.float64):
+        with pytest.raises(ValueError, match="ideal sums must be an array of shape .* float32, int16 or int32"):
+            rn.adc_digital_sums(*args, key=5, ideal=(iw, sums.astype(dtype)), reuse={})
+
+
 def test_batches_of_one_layer_share_the_frequent_patterns_and_stay_exact(monkeypatch):
     """``layer_reuse``: a second batch of the layer is grouped by the very patterns chosen on the
     first (so one chip's lists serve both), and with σ = 0 and cells off their ideal values each

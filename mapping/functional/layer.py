@@ -458,7 +458,7 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     """Hardware sums given the ideal sums ``s0`` of input ``a`` (a tensor, or a
     :class:`LazyInput` made only if a readout path reads its values) and a :class:`ReadoutDraw`.
 
-    Returns the sums (same shape as ``s0``) and a bool (B,) marking the images where some
+    Returns the float32 sums (same shape as ``s0``) and a bool (B,) marking the images where some
     output sign (some sum, for a ``digital`` geometry) differs from the ideal one. ADC layers:
     the digital sum of quantised chunk readouts. Comparator layers: the ideal sum, except where the analog comparator decided
     otherwise, where it is the nearest integer on the hardware's side of the threshold (so
@@ -467,7 +467,9 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     ``known`` (bool (B,)): images already marked by the caller; their mark is not recomputed
     (returned False) and, when ``draw.full``, their rows of ``s0`` are not read at all.
     ``overwrite``: the sums are computed in ``s0`` itself (a copy the caller gives up, contiguous)
-    instead of a new tensor; every image must be ``known`` (no mark is computed).
+    instead of a new tensor; every image must be ``known`` (no mark is computed). With
+    ``overwrite``, ``s0`` may also hold the ideal sums as stored (int16 or int32, contiguous, not
+    written): the ADC kernel then starts from them where it writes every sum, with no float copy.
     ``reuse``: a dict the caller keeps for this very input ``a`` of this layer (chip after chip):
     the dense ADC kernel's work that depends on the input alone is kept in it
     (:func:`mapping.functional.readout_noise.adc_digital_sums`); ``layer_reuse``: a dict the
@@ -476,18 +478,28 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
     changed = torch.zeros(s0.shape[0], dtype=torch.bool)
     if overwrite and (known is None or not bool(known.all())):
         raise ValueError("overwrite=True needs every image known (known all True): the marks compare with s0")
-    if draw.empty:
-        return s0, changed
+    stored = s0.dtype in (torch.int16, torch.int32)
+    if stored and not overwrite:
+        raise ValueError(f"s0 of dtype {s0.dtype} (the stored ideal sums) needs overwrite=True; allowed without it: "
+                         "a float tensor")
     if overwrite and not s0.is_contiguous():
         raise ValueError("overwrite=True needs a contiguous s0 (the kernels write into it)")
-    s = s0 if overwrite else torch.empty_like(s0) if draw.full else s0.clone()
+    if draw.empty:
+        return s0.float(), changed
+    start = None  # the stored ideal sums, which the ADC kernel starts from as it writes every sum
+    if stored and not draw.full:
+        whole = (not geometry.comparator and not draw.counts.any() and bool(draw.dense.any(axis=1).all()))
+        start = s0 if whole else None
+        s = torch.empty(s0.shape) if whole else s0.float()
+    else:
+        s = torch.empty(s0.shape) if stored else s0 if overwrite else torch.empty_like(s0) if draw.full else s0.clone()
     readouts = _Readouts(geometry, a, s)
     index = _sparse(geometry, cells, readouts, s, adc, rng, draw.counts, draw.margin)
     if index is not None and not overwrite:  # (with overwrite, s0 is s: nothing left to compare with)
         flipped = _differs(geometry, s[index], s0[index], index[1])
         changed[index[0][flipped]] = True
     if draw.dense.any():
-        _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse, layer_reuse)
+        _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse, layer_reuse, start)
         rows = None if known is None else torch.nonzero(~known).flatten()
         if rows is not None and len(rows) < s.shape[0]:
             if len(rows):
@@ -563,15 +575,16 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
     return index
 
 
-def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None, layer_reuse=None):
-    """Evaluate every readout of the outputs marked in ``draw.dense`` (whole rows, see draw_readouts)."""
+def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None, layer_reuse=None, start=None):
+    """Evaluate every readout of the outputs marked in ``draw.dense`` (whole rows, see draw_readouts);
+    ``start``: the ideal sums to start from instead of ``s`` (every output dense, an ADC layer)."""
     outs = np.flatnonzero(draw.dense.any(axis=1))
     if geometry.comparator:
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
     else:  # an inexact ADC has code boundaries anywhere: every readout's noise may matter
         p = _tail_probability(draw.margin[outs], cells.sigma[None, :]) if adc.exact else np.ones(1)
         _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full, reuse=reuse,
-                       layer_reuse=layer_reuse)
+                       layer_reuse=layer_reuse, start=start)
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -584,11 +597,13 @@ def _columns(geometry, a):
     return a.unsqueeze(-1) if geometry.kernel is None else F.unfold(a, geometry.kernel[1:], stride=geometry.stride)
 
 
-def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool, reuse=None, layer_reuse=None):
+def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool, reuse=None, layer_reuse=None,
+                   start=None):
     """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
     (:func:`mapping.functional.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
     pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn;
-    ``ideal``: ``s`` holds the ideal sums, which the kernel may build on)."""
+    ``ideal``: ``s`` holds the ideal sums, which the kernel may build on, or ``start`` (the shape of
+    ``s``, every output dense) does and ``s`` is only written)."""
     g = geometry
     outs_t = torch.from_numpy(outs)
     kept = cells.kept.setdefault(("dense outputs", outs.tobytes()), {})  # the same outputs in every batch of a chip
@@ -602,10 +617,13 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
     # otherwise into a copy of the outputs' sums (the ideal ones, which the kernel starts from when ``ideal``)
     sums = flat.numpy() if every else flat[:, outs_t].numpy()
+    if start is not None and not every:
+        raise ValueError(f"start needs every output dense, got {len(outs)} of {s.shape[1]}")
+    ideal_sums = sums if start is None else start.view(flat.shape).numpy()
     readout_noise.adc_digital_sums(lambda: readouts.a.numpy(), offsets, position_base, kept["w_eff"], kept["bias"],
                                    g.chunk_lengths(), cells.sigma, p_max, adc.lsb, adc.levels, g.k,
                                    int(rng.integers(0, 2**63)), out=sums,
-                                   ideal=(kept["ideal_weight"], sums) if ideal else None, reuse=reuse,
+                                   ideal=(kept["ideal_weight"], ideal_sums) if ideal else None, reuse=reuse,
                                    cells_reuse=kept.setdefault("kernel", {}), layer_reuse=layer_reuse,
                                    a_shape=readouts.padded_shape)
     if not every:

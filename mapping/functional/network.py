@@ -189,10 +189,11 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     a = LazyInput(tuple(ideal_a.shape), ideal_a.float)
                 if draw.full:  # a full draw computes every sum anew and (with every image known) never reads s0
                     s0 = torch.empty(ideal.sums[name][rows].shape)
-                else:
+                elif len(members):
                     s0 = ideal.sums[name][rows].float()
-                    if len(members):
-                        s0[members] = ideal_sums(geo, a_members)
+                    s0[members] = ideal_sums(geo, a_members)
+                else:  # the stored (integer) ideal sums, read in place
+                    s0 = ideal.sums[name][rows]
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
                 # for every image from the cached ideal signs, so apply_readouts need not mark them)
                 s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,

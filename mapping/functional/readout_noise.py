@@ -160,6 +160,9 @@ GROUP_BITS = 5
 _TABLE_BYTES = 64 * 2**20
 #: Output positions per scratch allocation of the kernel.
 _BLOCK = 64
+#: Dtypes of the ideal cells' sums the deviation paths start from (exact integers below 2**24 in
+#: each: the stored ideal sums need no float copy).
+_IDEAL_SUM_DTYPES = (np.dtype(np.float32), np.dtype(np.int16), np.dtype(np.int32))
 
 
 @nb.njit(cache=True, inline="always")
@@ -708,9 +711,10 @@ def _skip(u, log_keep):
 @nb.njit(cache=True, parallel=True)
 def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, readout, offset, low, high, tables, base,
                       sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, bernoulli_mass, key,
-                      key_sparse, out):
-    """The pattern path given the ideal cells' sums in ``out``, one output at a time (its slab of
-    ``out`` stays in cache): each listed group (:func:`_deviation_lists`) adds its code deviation
+                      key_sparse, start, out):
+    """The pattern path from the ideal cells' sums ``start`` (B, O, L) (exact integers of any
+    dtype, or ``out`` itself), written to ``out`` one output at a time (its slab of ``out`` stays
+    in cache): each listed group (:func:`_deviation_lists`) adds its code deviation
     to every member and draws which members' noise reaches a boundary (geometric gaps at the sum
     ``M`` of its two tabled tail masses; a candidate's ``x ~ U(0, M)`` is its noise's quantile
     in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper one) and their
@@ -786,7 +790,7 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                 count += 2
         for b in range(batch):
             for l in range(positions):
-                out[b, o, l] += change_codes[b * positions + l] * lsb
+                out[b, o, l] = start[b, o, l] + change_codes[b * positions + l] * lsb
 
 
 @nb.njit(cache=True, parallel=True)
@@ -976,8 +980,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     draw falls inside one grid cell of the boundary's tail probability, or may cross two).
 
     ``ideal``: optionally ``(ideal_weight, sums)``, the ideal cells' weights (C, N, O) (±1 in
-    the cells in use, 0 in the others) and their digital sums (B, O, L) float32 for these inputs
-    (``sums`` may be ``out`` itself). On the pattern path with an ADC of one code per popcount level
+    the cells in use, 0 in the others) and their digital sums (B, O, L) for these inputs (float32,
+    int16 or int32; ``sums`` may be ``out`` itself). On the pattern path with an ADC of one code per popcount level
     (``lsb`` 2, every chunk's ``n_c <= levels - 1``, ``k_total = Σ n_c``) the ideal cells' codes sum
     exactly to ``sums``, so only the readouts whose code deviates from theirs, or whose noise can
     reach a boundary, are visited (:func:`_deviation_kernel`); otherwise ``ideal`` is not used.
@@ -1073,9 +1077,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     if ideal is not None:
         if np.shape(ideal[0]) != (n_chunks, n, outs):
             raise ValueError(f"ideal weight must have shape {(n_chunks, n, outs)}, got {np.shape(ideal[0])}")
-        if np.shape(ideal[1]) != shape or np.asarray(ideal[1]).dtype != np.float32:
-            raise ValueError(f"ideal sums must be a float32 array of shape {shape}, got "
-                             f"{np.asarray(ideal[1]).dtype} {np.shape(ideal[1])}")
+        ideal_sums = ideal[1] if ideal[1] is out else np.ascontiguousarray(ideal[1])
+        if ideal_sums.shape != shape or ideal_sums.dtype not in _IDEAL_SUM_DTYPES:
+            raise ValueError(f"ideal sums must be an array of shape {shape} and dtype float32, int16 or int32, got "
+                             f"{ideal_sums.dtype} {ideal_sums.shape}")
     rows = shape[0] * shape[2]
     cell_offsets = offsets.reshape(n_chunks, n)
     cell_valid = ((cell_offsets >= 0) << np.arange(n)).sum(axis=1).astype(np.int64)
@@ -1087,19 +1092,18 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                    and takes_deviation_path(n, replicas, n_chunks, outs, rows, levels, lsb, lengths, k_total))
     if tabled and _patterns_pay(n, replicas, n_chunks, outs, rows, levels):
         if reads_ideal:
-            _start_from(out, ideal[1])
             every = np.tile(np.arange(2**n, dtype=np.int64), (n_chunks, 1))
             lists = _kept(cells_reuse, "lists", lambda: _lists_against_ideal(
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
-            _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys, out)
+            _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
+                              ideal_sums, out)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
         return out
     if reads_ideal and reuse is not None:  # the groups pay for themselves only when kept for more chips
         # the frequent patterns' readouts as groups, the others one by one (code deviations)
-        _start_from(out, ideal[1])
         chosen = _layer_slot(layer_reuse, offsets, (n_chunks, n))
         frequent = _kept(reuse, "frequent", lambda: frequent_groups(*cell_args, replicas, rows, chosen.get("patterns")))
         chosen.setdefault("patterns", (frequent.patterns, frequent.counts))
@@ -1107,23 +1111,18 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0))
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
-        _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
-                     ideal_bits, thr, q, *step_args, *keys, out)
         k3 = np.uint64(_second_key(keys[1]))  # the groups draw from streams of their own (keys unrelated to the rows')
         _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, np.uint64(_second_key(k3)), out)
+                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, np.uint64(_second_key(k3)), ideal_sums, out)
+        # (then the rare pairs' code deviations: every value is an exact integer, so the order of the adds is free)
+        _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
+                     ideal_bits, thr, q, *step_args, *keys, out)
         return out
     inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
     _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
                 float(lsb), np.float32(levels - 1), float(k_total), *keys, out)
     return out
-
-
-def _start_from(out: np.ndarray, sums) -> None:
-    """The ideal cells' sums in ``out`` (the paths that add code deviations to them)."""
-    if np.asarray(sums) is not out:
-        np.copyto(out, sums)
 
 
 def _lists_against_ideal(tables, base, ideal_weight, lengths, pattern_of, counts, step_args, sparse_mass):
