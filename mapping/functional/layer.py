@@ -147,6 +147,17 @@ class LayerCells:
         return {}
 
     @cached_property
+    def margin(self) -> np.ndarray:
+        """(O, C) ``1 - bound``: noise beyond it may change a readout of the pair."""
+        return 1.0 - self.bound
+
+    @cached_property
+    def tail_probability(self) -> np.ndarray:
+        """(O, C) probability that a readout's noise exceeds :attr:`margin`
+        (:func:`_tail_probability`), the same in every batch of a chip."""
+        return _tail_probability(self.margin, self.sigma[None, :])
+
+    @cached_property
     def arrays64(self) -> tuple[np.ndarray, np.ndarray]:
         """``w_dev`` and ``bias`` as float64 NumPy arrays (for the exact sparse evaluation)."""
         return self.w_dev.double().numpy(), self.bias.double().numpy()
@@ -433,8 +444,8 @@ def draw_readouts(geometry: LayerGeometry, cells: LayerCells, adc: Adc, readouts
     path (:func:`mapping.functional.readout_noise.takes_frequent_path`) and some output is dense,
     every output whose readouts may differ (p > 0) is: the path's cost per readout row is paid
     once for all its outputs, so they cost less there than their sparse readouts one by one."""
-    margin = 1.0 - cells.bound
-    p = _tail_probability(margin, cells.sigma[None, :])
+    margin = cells.margin
+    p = cells.tail_probability
     if not geometry.comparator and not adc.exact:
         p = np.ones_like(p)
     dense = p > dense_probability
@@ -582,7 +593,8 @@ def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None, 
     if geometry.comparator:
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
     else:  # an inexact ADC has code boundaries anywhere: every readout's noise may matter
-        p = _tail_probability(draw.margin[outs], cells.sigma[None, :]) if adc.exact else np.ones(1)
+        p = (cells.tail_probability[outs] if draw.margin is cells.margin else
+             _tail_probability(draw.margin[outs], cells.sigma[None, :])) if adc.exact else np.ones(1)
         _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full, reuse=reuse,
                        layer_reuse=layer_reuse, start=start)
 
