@@ -246,6 +246,34 @@ def test_far_readouts_cross_at_the_gaussian_tail_rate(path):
     assert np.sum(shift < 0) <= low + 5 * math.sqrt(low) + 3
 
 
+def test_near_readouts_of_many_outputs_change_independently_at_the_gaussian_rates(path):
+    """70 outputs (two words of 64 outputs), offsets across the code interval and σ = 0.3, so
+    that nearly every readout is near a boundary: each output comes out one level high with
+    probability Φ(−(1 − e)/σ) and low with Φ(−(1 + e)/σ), and neighbouring outputs (whose draws
+    share hashes) both come out high at the product of their rates (30,000 images)."""
+    rng = np.random.default_rng(12)
+    n, batch, outs, sigma = 4, 30_000, 70, 0.3
+    e = np.linspace(-0.7, 0.7, outs)
+    a, offsets, base, k_total = _linear_case(rng, batch, 1, n, outs)
+    weight = np.ones((1, 1, n, outs), np.float32)
+    got = rn.adc_digital_sums(a, offsets, base, weight, e[None, None, :].astype(np.float32), np.array([n]),
+                              np.array([sigma]), 1.0, 2.0, 32, k_total, key=17)[:, :, 0]
+    exact = a.astype(np.float64).sum(axis=1)
+    inside = np.abs(exact) < n  # rows the ADC does not clip
+    shift = (got[inside] - exact[inside, None]) / 2
+    trials = inside.sum()
+    up, down = special.ndtr(-(1 - e) / sigma), special.ndtr(-(1 + e) / sigma)
+    def two_sided(count, prob):  # exact binomial p-values (small means included)
+        return np.minimum(stats.binom.sf(count - 1, trials, prob), stats.binom.cdf(count, trials, prob))
+
+    assert set(np.unique(shift)) <= {-1.0, 0.0, 1.0}
+    for value, prob in ((1, up), (-1, down)):
+        count = np.sum(shift == value, axis=0)
+        assert two_sided(count, prob).min() > 1e-6, (value, count, (trials * prob).round(1))
+    both = np.sum((shift[:, :-1] == 1) & (shift[:, 1:] == 1), axis=0)
+    assert two_sided(both, up[:-1] * up[1:]).min() > 1e-6, (both, (trials * up[:-1] * up[1:]).round(1))
+
+
 @pytest.mark.parametrize("lsb", [2.0, 3.2])
 def test_near_thresholds_are_the_largest_float32_not_above_the_exact_band(lsb):
     """The near band's float32 offsets are the closed form 0.5 − D/lsb (D = σ·Φ⁻¹(1 − q/2)) rounded

@@ -289,11 +289,14 @@ def _pattern_readout(tables, base, r, c, p, o):
 
 
 @nb.njit(cache=True, inline="always")
-def _add_codes(acc, frac, row_total, c, fi, count, th, q, log_keep, key, key_near, row_stream, sigma_c, table_row,
-               inv_step, inv_lsb, lsb, top_code):
+def _add_codes(acc, frac, row_total, c, fi, count, th, q, log_keep, key, key_near, key_exact, lanes, row_stream,
+               sigma_c, table_row, inv_step, inv_lsb, lsb, top_code):
     """Chunk ``c`` of one readout row given its noiseless readouts ``acc`` (O,): every output's
     clipped code added to ``row_total``, the near readouts' own Gaussian draws and the far
     candidates ``fi`` (index ``c·O + o``, counter ``count`` of the row's stream) of this chunk.
+    A near readout's uniform is ``(h + r)·2**-16``: ``h`` a 16-bit lane of a hash (four near
+    readouts of a word of 64 outputs per hash, in output order), ``r`` drawn (stream ``key_exact``)
+    only when ``h`` leaves a boundary crossing possible. ``lanes`` (64,) float64 scratch.
     Returns the row's next candidate and counter."""
     outs = acc.size
     near = False
@@ -304,27 +307,37 @@ def _add_codes(acc, frac, row_total, c, fi, count, th, q, log_keep, key, key_nea
         row_total[o] += _clip(r, top_code)
         near |= abs(qv - r) > th
     if near:  # readouts near a boundary: every one gets its own full Gaussian draw
+        n_words = (outs + 63) // 64
         for w0 in range(0, outs, 64):  # their outputs as bits of words (one vectorised pass each)
             bits = np.int64(0)
             word = frac[w0 : w0 + 64]  # indices from 0: contiguous vector loads
             for j in range(len(word)):
                 bits |= np.int64(abs(word[j]) > th) << j
+            stream = row_stream + np.uint64((c * n_words + w0 // 64) * 16)
             hits = np.int64(0)
-            while bits:  # screen without a branch on the draw: can it reach the boundary on its side?
+            z = np.uint64(0)
+            rank = 0
+            while bits:  # screen on the lane: can the uniform it starts reach the boundary on its side?
                 j = _trailing_zeros(bits)
                 bits &= bits - 1
                 o = w0 + j
-                # the tail mass beyond either boundary (read before the draw is known, so the
-                # loads overlap the hash; unsigned indices: no negative-index wraparound)
+                # the tail mass beyond either boundary (unsigned indices: no negative-index wraparound)
                 low = table_row[np.uint64((0.5 + frac[o]) * lsb * inv_step)]
                 high = table_row[np.uint64((0.5 - frac[o]) * lsb * inv_step)]
-                u = _uniform(key_near, row_stream + np.uint64(c * outs + o))  # u < 1/2: the lower tail
-                hits |= np.int64((u < low) | ((u >= 0.5) & (u - 0.5 < high))) << j
-            while hits:  # the few that may: their draw again and the exact code change
-                o = w0 + _trailing_zeros(hits)
+                if rank & 3 == 0:
+                    z = _mix(key_near + (stream + np.uint64((rank >> 2) + 1)) * _GOLDEN)
+                h = float((z >> np.uint64((rank & 3) * 16)) & np.uint64(0xFFFF)) * 2.0**-16
+                rank += 1
+                lanes[j] = h
+                hits |= np.int64((h < low) | ((h >= 0.5) & (h - 0.5 < high))) << j  # u >= h, u < h + 2**-16
+            while hits:  # the few that may: their exact uniform and code change
+                j = _trailing_zeros(hits)
                 hits &= hits - 1
-                u = _uniform(key_near, row_stream + np.uint64(c * outs + o))
-                row_total[o] += _tail_change(u, 1.0, acc[o], frac[o], sigma_c, table_row, inv_step, lsb, inv_lsb,
+                o = w0 + j
+                lower = lanes[j] < 0.5  # u < 1/2: the lower tail, quantile u (else u − 1/2 in the upper)
+                w = (lanes[j] if lower else lanes[j] - 0.5) + _uniform(key_exact, row_stream + np.uint64(c * outs + o)) \
+                    * 2.0**-16
+                row_total[o] += _side_change(lower, w, acc[o], frac[o], sigma_c, table_row, inv_step, lsb, inv_lsb,
                                              top_code)
     while fi < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
         o = fi - c * outs
@@ -339,7 +352,7 @@ def _add_codes(acc, frac, row_total, c, fi, count, th, q, log_keep, key, key_nea
 @nb.njit(cache=True, parallel=True)
 def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table, inv_step, inv_lsb, lsb, top_code, k_total, key,
-                key_near, out):
+                key_near, key_exact, out):
     batch, outs, positions = out.shape
     total_rows = batch * positions
     replicas, n_chunks, n, _ = weight.shape
@@ -349,6 +362,7 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
     for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
         m0 = blk * _BLOCK
         rows = min(_BLOCK, total_rows - m0)
+        lanes = np.empty(64, dtype=np.float64)
         masks = np.empty((n_masks if tabled else 0, _BLOCK), dtype=np.int64)  # bit j: input j of the group is +1
         x = np.empty((_BLOCK, 0 if tabled else n_chunks * n), dtype=np.float32)  # inputs of the multiply-add path
         replica = np.empty(_BLOCK, dtype=np.int64)
@@ -397,14 +411,14 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                         for o in range(outs):
                             acc[o] += xv * weight[rep, c, j, o]
                 f[i], counter[i] = _add_codes(acc, frac, total[i], c, f[i], counter[i], thr[c], q, log_keep, key,
-                                              key_near, np.uint64(m0 + i) << np.uint64(32), sigma[c], table_row,
-                                              inv_step, inv_lsb, lsb, top_code)
+                                              key_near, key_exact, lanes, np.uint64(m0 + i) << np.uint64(32), sigma[c],
+                                              table_row, inv_step, inv_lsb, lsb, top_code)
         _write_rows(total, rows, m0, lsb, k_total, out, False)
 
 
 @nb.njit(cache=True, parallel=True)
 def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, lengths, ideal_bits, thr, q, sigma, table,
-                 chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, out):
+                 chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, key_exact, out):
     """The table path's readouts of the rare (row, chunk) pairs (:class:`pattern_groups.PatternGroups`:
     no frequent pattern), given the ideal cells' sums in ``out``: each adds its code deviation
     from the ideal cells' code (``n_c`` minus the popcount of input XOR ``ideal_bits``) and its
@@ -419,6 +433,7 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
         rows = min(_BLOCK, total_rows - m0)
         if rare_first[m0] == rare_first[m0 + rows]:
             continue
+        lanes = np.empty(64, dtype=np.float64)
         total = np.zeros((_BLOCK, outs), dtype=np.float32)
         acc = np.empty(outs, dtype=np.float32)
         frac = np.empty(outs, dtype=np.float32)
@@ -445,7 +460,8 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
                 for o in range(outs):  # minus the ideal cells' codes: n_c − (cells whose input differs from the weight)
                     row_total[o] += np.float32(_popcount(p ^ ideal_bits[c, o])) - lengths[c]
                 fi, count = _add_codes(acc, frac, row_total, c, fi, count, thr[c], q, log_keep, key, key_near,
-                                       row_stream, sigma[c], table[chunk_table[c]], inv_step, inv_lsb, lsb, top_code)
+                                       key_exact, lanes, row_stream, sigma[c], table[chunk_table[c]], inv_step, inv_lsb,
+                                       lsb, top_code)
         _write_rows(total, rows, m0, lsb, 0.0, out, True)
 
 
@@ -1087,7 +1103,12 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     cell_args = (signs, stride, position_base, np.maximum(cell_offsets, 0), cell_valid)
     step_args = (sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
                  np.float32(levels - 1))
-    keys = (np.uint64(key), np.uint64(_second_key(np.uint64(key))))
+    # unrelated streams, one key after another: the rows' far candidates, their near readouts, the
+    # frequent-pattern groups' members and sparse candidates, the near readouts' exact uniforms
+    chain = [np.uint64(key)]
+    for _ in range(4):
+        chain.append(np.uint64(_second_key(chain[-1])))
+    keys, k3, exact = (chain[0], chain[1]), chain[2], chain[4]
     reads_ideal = (tabled and ideal is not None and _ideal_cells(ideal[0], offsets, n_chunks)
                    and takes_deviation_path(n, replicas, n_chunks, outs, rows, levels, lsb, lengths, k_total))
     if tabled and _patterns_pay(n, replicas, n_chunks, outs, rows, levels):
@@ -1111,17 +1132,16 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0))
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
-        k3 = np.uint64(_second_key(keys[1]))  # the groups draw from streams of their own (keys unrelated to the rows')
         _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, np.uint64(_second_key(k3)), ideal_sums, out)
+                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], ideal_sums, out)
         # (then the rare pairs' code deviations: every value is an exact integer, so the order of the adds is free)
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
-                     ideal_bits, thr, q, *step_args, *keys, out)
+                     ideal_bits, thr, q, *step_args, *keys, exact, out)
         return out
     inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
     _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
-                float(lsb), np.float32(levels - 1), float(k_total), *keys, out)
+                float(lsb), np.float32(levels - 1), float(k_total), *keys, exact, out)
     return out
 
 
