@@ -249,8 +249,9 @@ def test_far_readouts_cross_at_the_gaussian_tail_rate(path):
 def test_near_readouts_of_many_outputs_change_independently_at_the_gaussian_rates(path):
     """70 outputs (two words of 64 outputs), offsets across the code interval and σ = 0.3, so
     that nearly every readout is near a boundary: each output comes out one level high with
-    probability Φ(−(1 − e)/σ) and low with Φ(−(1 + e)/σ), and neighbouring outputs (whose draws
-    share hashes) both come out high at the product of their rates (30,000 images)."""
+    probability Φ(−(1 − e)/σ) and low with Φ(−(1 + e)/σ), and neighbouring outputs of an image,
+    or one output of two images with the same input (draws that may share hashes), both come out
+    high at the product of their rates (30,000 images)."""
     rng = np.random.default_rng(12)
     n, batch, outs, sigma = 4, 30_000, 70, 0.3
     e = np.linspace(-0.7, 0.7, outs)
@@ -272,6 +273,15 @@ def test_near_readouts_of_many_outputs_change_independently_at_the_gaussian_rate
         assert two_sided(count, prob).min() > 1e-6, (value, count, (trials * prob).round(1))
     both = np.sum((shift[:, :-1] == 1) & (shift[:, 1:] == 1), axis=0)
     assert two_sided(both, up[:-1] * up[1:]).min() > 1e-6, (both, (trials * up[:-1] * up[1:]).round(1))
+    # images with the same input pattern, one after another (the groups' consecutive members), too
+    pattern = (a[inside] > 0) @ (1 << np.arange(n))
+    order = np.argsort(pattern, kind="stable")
+    same = pattern[order][1:] == pattern[order][:-1]
+    high = shift[order] == 1
+    pairs = np.sum((high[1:] & high[:-1])[same], axis=0)
+    expected = np.minimum(same.sum() * up**2, trials)
+    assert np.all(np.minimum(stats.binom.sf(pairs - 1, same.sum(), up**2),
+                             stats.binom.cdf(pairs, same.sum(), up**2)) > 1e-6), (pairs, expected.round(1))
 
 
 @pytest.mark.parametrize("lsb", [2.0, 3.2])

@@ -727,7 +727,7 @@ def _skip(u, log_keep):
 @nb.njit(cache=True, parallel=True)
 def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, readout, offset, low, high, tables, base,
                       sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, bernoulli_mass, key,
-                      key_sparse, start, out):
+                      key_sparse, key_exact, start, out):
     """The pattern path from the ideal cells' sums ``start`` (B, O, L) (exact integers of any
     dtype, or ``out`` itself), written to ``out`` one output at a time (its slab of ``out`` stays
     in cache): each listed group (:func:`_deviation_lists`) adds its code deviation
@@ -735,8 +735,10 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     ``M`` of its two tabled tail masses; a candidate's ``x ~ U(0, M)`` is its noise's quantile
     in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper one) and their
     exact code change; a group with ``M >= bernoulli_mass`` instead draws one uniform ``u`` per
-    member, a candidate when ``u < M`` with ``x = u`` (no gaps: cheaper where most members are). Every other readout of the output is a candidate at rate ``sparse_mass``
-    (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)`` read the same way
+    member, a candidate when ``u < M`` with ``x = u`` (no gaps: cheaper where most members are;
+    ``u = (h + r)·2**-16``, ``h`` a 16-bit lane of a hash per four members, ``r`` drawn from
+    stream ``key_exact`` only where ``h`` leaves ``u < M`` possible). Every other readout of the
+    output is a candidate at rate ``sparse_mass`` (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)`` read the same way
     (``x >= M``: its noise cannot reach a boundary). Every readout so sees an exact N(0, σ²) draw."""
     batch, outs, positions = out.shape
     total_rows = batch * positions
@@ -748,6 +750,8 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     noisy = sigma.max() > 0.0
     for o in nb.prange(outs):
         change_codes = np.zeros(total_rows, dtype=np.float32)  # this output's code changes per readout row
+        hashes = np.empty(16, dtype=np.uint64)
+        draws = hashes.view(np.uint16)  # four 16-bit lanes per hash
         for e in range(starts[o], starts[o + 1]):
             g = group[e]
             c = (g >> n_bits) // replicas
@@ -761,15 +765,24 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
             table_row = table[chunk_table[c]]
             stream = np.uint64(e) << np.uint64(32)
             if mass >= bernoulli_mass:  # one uniform per member, 64 at a time, then the candidates among them
+                lim = mass * 65536.0
                 for k0 in range(m0, m1, 64):
+                    size = min(64, m1 - k0)
+                    quads = stream + np.uint64((k0 - m0) >> 2)  # a hash per four members: 16-bit lanes
+                    for t in range((size + 3) >> 2):
+                        hashes[t] = _mix(key + (quads + np.uint64(t + 1)) * _GOLDEN)
                     hits = np.int64(0)
-                    for j in range(min(64, m1 - k0)):
-                        hits |= np.int64(_uniform(key, stream + np.uint64(k0 - m0 + j)) < mass) << j
+                    for j in range(64):
+                        hits |= np.int64(np.float64(draws[j]) < lim) << j  # u = (lane + r)·2**-16 may be < M
+                    if size < 64:
+                        hits &= (np.int64(1) << size) - 1
                     while hits:
                         j = _trailing_zeros(hits)
                         hits &= hits - 1
-                        x = _uniform(key, stream + np.uint64(k0 - m0 + j))  # U(0, M) given u < M
-                        lower = x < low[e]
+                        x = (np.float64(draws[j]) + _uniform(key_exact, stream + np.uint64(k0 - m0 + j))) * 2.0**-16
+                        if x >= mass:
+                            continue
+                        lower = x < low[e]  # x ~ U(0, M) given u < M
                         change_codes[members[k0 + j]] += _side_change(lower, x if lower else x - low[e], readout[e],
                                                                       offset[e], sigma[c], table_row, inv_step, lsb,
                                                                       inv_lsb, top_code)
@@ -1104,9 +1117,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     step_args = (sigma, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb, float(lsb),
                  np.float32(levels - 1))
     # unrelated streams, one key after another: the rows' far candidates, their near readouts, the
-    # frequent-pattern groups' members and sparse candidates, the near readouts' exact uniforms
+    # frequent-pattern groups' members and sparse candidates, the near readouts' exact uniforms,
+    # the groups' members' exact uniforms
     chain = [np.uint64(key)]
-    for _ in range(4):
+    for _ in range(5):
         chain.append(np.uint64(_second_key(chain[-1])))
     keys, k3, exact = (chain[0], chain[1]), chain[2], chain[4]
     reads_ideal = (tabled and ideal is not None and _ideal_cells(ideal[0], offsets, n_chunks)
@@ -1118,7 +1132,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
             _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
-                              ideal_sums, out)
+                              chain[5], ideal_sums, out)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
@@ -1133,7 +1147,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
         _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], ideal_sums, out)
+                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5], ideal_sums, out)
         # (then the rare pairs' code deviations: every value is an exact integer, so the order of the adds is free)
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
                      ideal_bits, thr, q, *step_args, *keys, exact, out)
