@@ -282,8 +282,9 @@ def test_overwrite_computes_the_same_sums_in_place(spread):
     """apply_readouts(..., overwrite=True) writes into s0 the sums it otherwise returns in a new
     tensor (same draws), and refuses to unless every image is known; given the ideal sums as
     stored (int16 or int32) it returns those sums in a new float32 tensor and leaves s0 unwritten,
-    and refuses them without overwrite."""
-    from mapping.functional.layer import apply_readouts
+    and refuses them without overwrite; decided_readouts gives decide_against's signs and counts
+    of those sums to the bit."""
+    from mapping.functional.layer import apply_readouts, decide, decide_against, decided_readouts
 
     rng = np.random.default_rng(21)
     weight, a = _pm1(rng, (6, 23)), torch.as_tensor(_pm1(rng, (40, 23)), dtype=torch.float32)
@@ -307,8 +308,16 @@ def test_overwrite_computes_the_same_sums_in_place(spread):
         s, _ = apply_readouts(geo, cells, draw, a, stored, adc, np.random.default_rng(4),
                               torch.Generator().manual_seed(4), known=known, overwrite=True)
         assert s.dtype == torch.float32 and torch.equal(s, runs[0]) and torch.equal(stored, s0.to(dtype))
+        plus, counts = decided_readouts(geo, cells, draw_readouts(geo, cells, adc, 40, np.random.default_rng(3)), a,
+                                        stored, adc, np.random.default_rng(4), torch.Generator().manual_seed(4),
+                                        decide(geo, s0))
+        want_plus, want_counts = decide_against(geo, runs[0], decide(geo, s0))
+        assert torch.equal(plus, want_plus) and torch.equal(counts, want_counts)
+        assert (int(counts.sum()) > 0) == (spread == 0.3)  # the large spread changes some signs
     with pytest.raises(ValueError, match="needs overwrite=True"):
         apply_readouts(geo, cells, draw, a, s0.to(torch.int16), adc, np.random.default_rng(4), torch.Generator())
+    with pytest.raises(ValueError, match="ideal_plus must be a bool tensor of the shape of s0"):
+        decided_readouts(geo, cells, draw, a, s0, adc, np.random.default_rng(4), torch.Generator(), decide(geo, s0)[:3])
     with pytest.raises(ValueError, match="every image known"):
         apply_readouts(geo, cells, draw, a, s0.clone(), adc, np.random.default_rng(4), torch.Generator(), overwrite=True)
 

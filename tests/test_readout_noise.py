@@ -594,6 +594,44 @@ def test_the_ideal_sums_as_stored_integers_give_the_bytes_of_their_float_copy(pa
             rn.adc_digital_sums(*args, key=5, ideal=(iw, sums.astype(dtype)), reuse={})
 
 
+@pytest.mark.parametrize("path", ["table", "deviation", "frequent"])
+def test_sign_decisions_are_those_of_the_sums(path, monkeypatch):
+    """``decisions``: the signs ``(sum > cut) XOR flip`` and each image's count of signs that
+    differ from ``ideal_plus`` are those of the sums a plain call returns (NumPy); the deviation
+    path decides them in its kernel and returns None instead of sums; malformed arrays are refused."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
+    monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
+    rng = np.random.default_rng(25)
+    n_chunks, n, outs, batch, positions = 3, 9, 5, 300, 4
+    k_total = 25
+    lengths = np.array([9, 9, 7])
+    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, 7, 0.3)
+    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
+    iw = _ideal_weight(weight, offsets)
+    sums = rn.adc_digital_sums(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias),
+                               lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total, key=0)
+    args = (a, offsets, base, weight, bias, lengths, np.full(n_chunks, 0.3), 1.0, 2.0, 16, k_total)
+    want = rn.adc_digital_sums(*args, key=5, ideal=(iw, sums.copy()), reuse={})
+    cut = (rng.integers(-4, 5, outs) - 0.5).astype(np.float32)
+    flip = rng.random(outs) < 0.4
+    ideal_plus = (sums > cut[None, :, None]) ^ flip[None, :, None]
+    plus, counts = np.empty(sums.shape, np.bool_), np.empty(batch, np.int64)
+    got = rn.adc_digital_sums(*args, key=5, ideal=(iw, sums.astype(np.int16)), reuse={},
+                              decisions=(cut, flip, ideal_plus, plus, counts))
+    oracle = (want > cut[None, :, None]) ^ flip[None, :, None]
+    assert np.array_equal(plus, oracle) and np.array_equal(counts, (oracle != ideal_plus).sum(axis=(1, 2)))
+    assert counts.sum() > 0 and (oracle == ideal_plus).any()  # some signs differ, most do not
+    assert (got is None) == (path == "deviation")
+    if got is not None:
+        assert got.tobytes() == want.tobytes()
+    with pytest.raises(ValueError, match="decisions: plus must be a C-contiguous bool array of shape"):
+        rn.adc_digital_sums(*args, key=5, decisions=(cut, flip, ideal_plus, plus.astype(np.uint8), counts))
+    with pytest.raises(ValueError, match="decisions: counts must be"):
+        rn.adc_digital_sums(*args, key=5, decisions=(cut, flip, ideal_plus, plus, counts[:-1]))
+    with pytest.raises(TypeError, match="decisions must be a tuple"):
+        rn.adc_digital_sums(*args, key=5, decisions=[cut, flip, ideal_plus, plus, counts])
+
+
 def test_batches_of_one_layer_share_the_frequent_patterns_and_stay_exact(monkeypatch):
     """``layer_reuse``: a second batch of the layer is grouped by the very patterns chosen on the
     first (so one chip's lists serve both), and with σ = 0 and cells off their ideal values each

@@ -41,7 +41,7 @@ from mapping.networks.layers import float_cut, passes_threshold
 
 __all__ = [
     "DENSE_PROBABILITY", "LayerGeometry", "LayerCells", "Adc", "LazyInput", "ReadoutDraw", "ideal_sums", "decide",
-    "decide_against", "draw_readouts", "apply_readouts", "hardware_sums", "rows_any",
+    "decide_against", "draw_readouts", "apply_readouts", "decided_readouts", "hardware_sums", "rows_any",
 ]
 
 #: Chunks whose readouts differ from the ideal with a probability above this are computed densely.
@@ -227,27 +227,17 @@ def decide_against(geometry: LayerGeometry, s: torch.Tensor, ideal_plus: torch.T
     if s.dtype != torch.float32 or not s.is_contiguous():
         plus = decide(geometry, s)
         return plus, (plus != ideal_plus).reshape(len(s), -1).sum(dim=1)
-    cut = float_cut(geometry.threshold, geometry.flip, torch.float32).numpy()  # (s > cut) XOR flip
     plus = torch.empty(s.shape, dtype=torch.bool)
     counts = np.empty(s.shape[0], dtype=np.int64)
     lead = (s.shape[0], s.shape[1], -1)
-    _decide_kernel(s.numpy().reshape(lead), cut, geometry.flip.numpy(), ideal_plus.contiguous().numpy().reshape(lead),
-                   plus.numpy().reshape(lead), counts)
+    readout_noise.signs_against(s.numpy().reshape(lead), *_cut_flip(geometry),
+                                ideal_plus.contiguous().numpy().reshape(lead), plus.numpy().reshape(lead), counts)
     return plus, torch.from_numpy(counts)
 
 
-@nb.njit(cache=True, parallel=True)
-def _decide_kernel(s, cut, flip, ideal_plus, plus, counts):
-    batch, outs, positions = s.shape
-    for b in nb.prange(batch):
-        n = 0
-        for o in range(outs):
-            c, f = cut[o], flip[o]
-            for l in range(positions):
-                p = (s[b, o, l] > c) != f
-                plus[b, o, l] = p
-                n += p != ideal_plus[b, o, l]
-        counts[b] = n
+def _cut_flip(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray]:
+    """(cut float32, flip bool) per output: the sign is ``(s > cut) XOR flip`` for float32 sums."""
+    return float_cut(geometry.threshold, geometry.flip, torch.float32).numpy(), geometry.flip.numpy()
 
 
 def _comparator_references(geometry: LayerGeometry) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -499,7 +489,7 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         return s0.float(), changed
     start = None  # the stored ideal sums, which the ADC kernel starts from as it writes every sum
     if stored and not draw.full:
-        whole = (not geometry.comparator and not draw.counts.any() and bool(draw.dense.any(axis=1).all()))
+        whole = _whole_from_stored(geometry, draw, s0)
         start = s0 if whole else None
         s = torch.empty(s0.shape) if whole else s0.float()
     else:
@@ -518,6 +508,40 @@ def apply_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw
         else:
             changed |= _dense_changed(geometry, s, s0)
     return s, changed
+
+
+def decided_readouts(geometry: LayerGeometry, cells: LayerCells, draw: ReadoutDraw, a: "torch.Tensor | LazyInput",
+                     s0: torch.Tensor, adc: Adc, rng: np.random.Generator, generator: torch.Generator,
+                     ideal_plus: torch.Tensor, reuse: dict | None = None,
+                     layer_reuse: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`apply_readouts` (every image known, ``overwrite``) then :func:`decide_against`
+    ``ideal_plus``: the hardware's signs (bool, the shape of ``s0``) and each image's count of
+    signs that differ from ``ideal_plus`` (int64 (B,)), to the bit. Where the ADC kernel writes
+    every sum from the stored ideal sums ``s0`` (int16 or int32; every output dense) it decides
+    the signs itself: on the deviation path as it adds the code changes, without writing the sums."""
+    if tuple(ideal_plus.shape) != tuple(s0.shape) or ideal_plus.dtype != torch.bool:
+        raise ValueError(f"ideal_plus must be a bool tensor of the shape of s0 {tuple(s0.shape)}, got "
+                         f"{ideal_plus.dtype} {tuple(ideal_plus.shape)}")
+    if not (s0.is_contiguous() and _whole_from_stored(geometry, draw, s0)):
+        s, _ = apply_readouts(geometry, cells, draw, a, s0, adc, rng, generator,
+                              known=torch.ones(s0.shape[0], dtype=torch.bool), overwrite=True, reuse=reuse,
+                              layer_reuse=layer_reuse)
+        return decide_against(geometry, s, ideal_plus)
+    s = torch.empty(s0.shape)  # written only off the deviation path
+    plus = torch.empty(s0.shape, dtype=torch.bool)
+    counts = np.empty(s0.shape[0], dtype=np.int64)
+    lead = (s0.shape[0], s0.shape[1], -1)
+    decisions = (*_cut_flip(geometry), ideal_plus.contiguous().numpy().reshape(lead), plus.numpy().reshape(lead),
+                 counts)
+    _dense(geometry, cells, _Readouts(geometry, a, s), s, adc, rng, generator, draw, reuse, layer_reuse, s0, decisions)
+    return plus, torch.from_numpy(counts)
+
+
+def _whole_from_stored(geometry: LayerGeometry, draw: ReadoutDraw, s0: torch.Tensor) -> bool:
+    """True when the ADC kernel writes every sum of ``draw`` starting from the stored (integer)
+    ideal sums ``s0``: an ADC layer, every output dense, no sparse readout, not a full draw."""
+    return (s0.dtype in (torch.int16, torch.int32) and not draw.full and not geometry.comparator
+            and not draw.counts.any() and bool(draw.dense.any(axis=1).all()))
 
 
 def _dense_changed(geometry: LayerGeometry, s: torch.Tensor, s0: torch.Tensor) -> torch.Tensor:
@@ -586,9 +610,11 @@ def _sparse(geometry, cells, readouts, s, adc, rng, counts, margin):
     return index
 
 
-def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None, layer_reuse=None, start=None):
+def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None, layer_reuse=None, start=None,
+           decisions=None):
     """Evaluate every readout of the outputs marked in ``draw.dense`` (whole rows, see draw_readouts);
-    ``start``: the ideal sums to start from instead of ``s`` (every output dense, an ADC layer)."""
+    ``start``: the ideal sums to start from instead of ``s`` (every output dense, an ADC layer);
+    ``decisions``: their sign decisions wanted (``adc_digital_sums``), with ``start``."""
     outs = np.flatnonzero(draw.dense.any(axis=1))
     if geometry.comparator:
         _dense_comparator(geometry, cells, readouts, s, generator, outs)
@@ -596,7 +622,7 @@ def _dense(geometry, cells, readouts, s, adc, rng, generator, draw, reuse=None, 
         p = (cells.tail_probability[outs] if draw.margin is cells.margin else
              _tail_probability(draw.margin[outs], cells.sigma[None, :])) if adc.exact else np.ones(1)
         _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, float(p.max()), ideal=not draw.full, reuse=reuse,
-                       layer_reuse=layer_reuse, start=start)
+                       layer_reuse=layer_reuse, start=start, decisions=decisions)
 
 
 def _image_steps(readouts, bytes_per_image: int):
@@ -610,12 +636,13 @@ def _columns(geometry, a):
 
 
 def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: bool, reuse=None, layer_reuse=None,
-                   start=None):
+                   start=None, decisions=None):
     """ADC layer, outputs whose every chunk is dense: the digital sum Σ_c Q(r_c) of all chunks
     (:func:`mapping.functional.readout_noise.adc_digital_sums`; ``p_max`` the largest probability over the
     pairs that noise exceeds the pair's margin, 1 when every readout's noise must be drawn;
     ``ideal``: ``s`` holds the ideal sums, which the kernel may build on, or ``start`` (the shape of
-    ``s``, every output dense) does and ``s`` is only written)."""
+    ``s``, every output dense) does and ``s`` is only written; ``decisions``: as in ``adc_digital_sums``,
+    with ``start``)."""
     g = geometry
     outs_t = torch.from_numpy(outs)
     kept = cells.kept.setdefault(("dense outputs", outs.tobytes()), {})  # the same outputs in every batch of a chip
@@ -629,15 +656,16 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
     every = len(outs) == s.shape[1]  # the kernel writes straight into s
     # otherwise into a copy of the outputs' sums (the ideal ones, which the kernel starts from when ``ideal``)
     sums = flat.numpy() if every else flat[:, outs_t].numpy()
-    if start is not None and not every:
-        raise ValueError(f"start needs every output dense, got {len(outs)} of {s.shape[1]}")
+    if (start is not None or decisions is not None) and not (every and start is not None):
+        raise ValueError(f"start (and decisions, which need it) need every output dense, got {len(outs)} of "
+                         f"{s.shape[1]}")
     ideal_sums = sums if start is None else start.view(flat.shape).numpy()
     readout_noise.adc_digital_sums(lambda: readouts.a.numpy(), offsets, position_base, kept["w_eff"], kept["bias"],
                                    g.chunk_lengths(), cells.sigma, p_max, adc.lsb, adc.levels, g.k,
                                    int(rng.integers(0, 2**63)), out=sums,
                                    ideal=(kept["ideal_weight"], ideal_sums) if ideal else None, reuse=reuse,
                                    cells_reuse=kept.setdefault("kernel", {}), layer_reuse=layer_reuse,
-                                   a_shape=readouts.padded_shape)
+                                   a_shape=readouts.padded_shape, decisions=decisions)
     if not every:
         flat[:, outs_t] = torch.from_numpy(sums)
 

@@ -22,7 +22,7 @@ from accel import Accelerator
 from mapping.networks.folding import FoldedBNN
 from mapping.networks.quant_folding import QuantLayerSpec
 from mapping.functional.layer import (
-    Adc, LayerCells, LayerGeometry, LazyInput, apply_readouts, decide, decide_against, draw_readouts, ideal_sums,
+    Adc, LayerCells, LayerGeometry, LazyInput, decide, decide_against, decided_readouts, draw_readouts, ideal_sums,
 )
 from mapping.functional.multibit import accumulate, draw_passes, pass_geometries, pass_order
 from mapping.performance.schedule import assign_vdus
@@ -195,12 +195,10 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 else:  # the stored (integer) ideal sums, read in place
                     s0 = ideal.sums[name][rows]
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
-                # for every image from the cached ideal signs, so apply_readouts need not mark them)
-                s, _ = apply_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator,
-                                      known=torch.ones(n_rows, dtype=torch.bool), overwrite=True,
-                                      reuse=reuse.setdefault((name, b0), {}) if kept else None,
-                                      layer_reuse=reuse.setdefault((name, None), {}) if kept else None)
-                plus, differ = decide_against(geo, s, ideal_plus)
+                # for every image from the cached ideal signs, so the readouts need not mark them)
+                plus, differ = decided_readouts(geo, layer_cells, draw, a, s0, adc, rng, generator, ideal_plus,
+                                                reuse=reuse.setdefault((name, b0), {}) if kept else None,
+                                                layer_reuse=reuse.setdefault((name, None), {}) if kept else None)
                 changed = differ > 0
                 if changed.any():
                     members = torch.unique(torch.cat([members, changed.nonzero().flatten()]))

@@ -727,10 +727,12 @@ def _skip(u, log_keep):
 @nb.njit(cache=True, parallel=True)
 def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, readout, offset, low, high, tables, base,
                       sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, bernoulli_mass, key,
-                      key_sparse, key_exact, start, out):
+                      key_sparse, key_exact, start, decide, cut, flip, ideal_plus, plus, counts, out):
     """The pattern path from the ideal cells' sums ``start`` (B, O, L) (exact integers of any
     dtype, or ``out`` itself), written to ``out`` one output at a time (its slab of ``out`` stays
-    in cache): each listed group (:func:`_deviation_lists`) adds its code deviation
+    in cache) or, with ``decide``, decided instead: ``plus = (s > cut[o]) XOR flip[o]`` (bool,
+    the shape of ``start``) and ``counts[o, b]`` the signs of image ``b`` that differ from
+    ``ideal_plus`` (``out`` is then not written). Each listed group (:func:`_deviation_lists`) adds its code deviation
     to every member and draws which members' noise reaches a boundary (geometric gaps at the sum
     ``M`` of its two tabled tail masses; a candidate's ``x ~ U(0, M)`` is its noise's quantile
     in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper one) and their
@@ -740,7 +742,7 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     stream ``key_exact`` only where ``h`` leaves ``u < M`` possible). Every other readout of the
     output is a candidate at rate ``sparse_mass`` (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)`` read the same way
     (``x >= M``: its noise cannot reach a boundary). Every readout so sees an exact N(0, σ²) draw."""
-    batch, outs, positions = out.shape
+    batch, outs, positions = start.shape
     total_rows = batch * positions
     n_chunks = key_rows.shape[0]
     replicas = tables.shape[0]
@@ -817,9 +819,20 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                                                         inv_step, lsb, inv_lsb, top_code)
                 f += 1 + _skip(_uniform(key_sparse, stream + np.uint64(count + 1)), log_sparse)
                 count += 2
-        for b in range(batch):
-            for l in range(positions):
-                out[b, o, l] = start[b, o, l] + change_codes[b * positions + l] * lsb
+        if decide:  # float32 sums (exact integers) and byte-wise XORs: one vectorised pass per image
+            c_o, f_o, lsb32 = cut[o], np.uint8(flip[o]), np.float32(lsb)
+            plus_bytes, ideal_bytes = plus.view(np.uint8), ideal_plus.view(np.uint8)
+            for b in range(batch):
+                n = np.int32(0)
+                for l in range(positions):
+                    p = np.uint8(np.float32(start[b, o, l]) + change_codes[b * positions + l] * lsb32 > c_o) ^ f_o
+                    plus_bytes[b, o, l] = p
+                    n += np.int32(p ^ ideal_bytes[b, o, l])
+                counts[o, b] = n
+        else:
+            for b in range(batch):
+                for l in range(positions):
+                    out[b, o, l] = start[b, o, l] + change_codes[b * positions + l] * lsb
 
 
 @nb.njit(cache=True, parallel=True)
@@ -837,6 +850,23 @@ def _sign_bits(a, signs):
             found |= v * v != np.float32(1.0)
         bad += found
     return bad == 0
+
+
+@nb.njit(cache=True, parallel=True)
+def signs_against(s, cut, flip, ideal_plus, plus, counts):
+    """Sign decisions of the float32 sums ``s`` (B, O, L): ``plus = (s > cut[o]) XOR flip[o]``
+    (bool, in place) and ``counts[b]`` the signs of image ``b`` that differ from ``ideal_plus``
+    (one pass, images in parallel)."""
+    batch, outs, positions = s.shape
+    for b in nb.prange(batch):
+        n = 0
+        for o in range(outs):
+            c, f = cut[o], flip[o]
+            for l in range(positions):
+                p = (s[b, o, l] > c) != f
+                plus[b, o, l] = p
+                n += p != ideal_plus[b, o, l]
+        counts[b] = n
 
 
 def _near_thresholds(sigma: np.ndarray, p_max: float, lsb: float) -> tuple[float, np.ndarray]:
@@ -982,7 +1012,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                      bias: np.ndarray, lengths: np.ndarray, sigma: np.ndarray, p_max: float, lsb: float, levels: int,
                      k_total: int, key: int, out: np.ndarray | None = None, ideal=None,
                      reuse: dict | None = None, cells_reuse: dict | None = None,
-                     layer_reuse: dict | None = None, a_shape: tuple | None = None) -> np.ndarray:
+                     layer_reuse: dict | None = None, a_shape: tuple | None = None,
+                     decisions: tuple | None = None) -> np.ndarray | None:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
@@ -1035,6 +1066,14 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     the first input and groups the others' readouts by the very same patterns, so that one chip's
     lists of groups (in ``cells_reuse``) serve every batch. A dict filled for other chunks (offsets)
     is refused.
+
+    ``decisions``: optionally ``(cut, flip, ideal_plus, plus, counts)``, the sign decisions of the
+    sums wanted instead of (or besides) the sums: ``cut`` (O,) float32, ``flip`` (O,) bool,
+    ``ideal_plus`` (B, O, L) bool; written are ``plus`` (B, O, L) bool, ``(sum > cut) XOR flip``
+    (:func:`signs_against`), and ``counts`` (B,) int64, each image's signs that differ from
+    ``ideal_plus``. The deviation path (pattern path given the ideal sums) then decides every
+    readout row as it adds its code changes, never writes the sums and returns None; every other
+    path returns the sums as usual (then decided).
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -1110,6 +1149,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         if ideal_sums.shape != shape or ideal_sums.dtype not in _IDEAL_SUM_DTYPES:
             raise ValueError(f"ideal sums must be an array of shape {shape} and dtype float32, int16 or int32, got "
                              f"{ideal_sums.dtype} {ideal_sums.shape}")
+    if decisions is not None:
+        decisions = _checked_decisions(decisions, shape)
     rows = shape[0] * shape[2]
     cell_offsets = offsets.reshape(n_chunks, n)
     cell_valid = ((cell_offsets >= 0) << np.arange(n)).sum(axis=1).astype(np.int64)
@@ -1131,12 +1172,18 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             lists = _kept(cells_reuse, "lists", lambda: _lists_against_ideal(
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
+            if decisions is not None:  # decided in the kernel's last pass: the sums are never written
+                counts = np.empty((outs, shape[0]), dtype=np.int64)
+                _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
+                                  chain[5], ideal_sums, True, *decisions[:4], counts, _NO_SUMS)
+                np.sum(counts, axis=0, out=decisions[4])
+                return None
             _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
-                              chain[5], ideal_sums, out)
+                              chain[5], ideal_sums, False, *_NO_DECISIONS, out)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
-        return out
+        return _decided(out, decisions)
     if reads_ideal and reuse is not None:  # the groups pay for themselves only when kept for more chips
         # the frequent patterns' readouts as groups, the others one by one (code deviations)
         chosen = _layer_slot(layer_reuse, offsets, (n_chunks, n))
@@ -1147,15 +1194,44 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
         _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5], ideal_sums, out)
+                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5], ideal_sums, False,
+                          *_NO_DECISIONS, out)
         # (then the rare pairs' code deviations: every value is an exact integer, so the order of the adds is free)
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
                      ideal_bits, thr, q, *step_args, *keys, exact, out)
-        return out
+        return _decided(out, decisions)
     inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
     _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
                 float(lsb), np.float32(levels - 1), float(k_total), *keys, exact, out)
+    return _decided(out, decisions)
+
+
+#: Stand-ins for the deviation kernel's decision arrays, and its sums, when it does not use them.
+_NO_DECISIONS = (np.zeros(0, np.float32), np.zeros(0, np.bool_), np.zeros((0, 0, 0), np.bool_),
+             np.zeros((0, 0, 0), np.bool_), np.zeros((0, 0), np.int64))
+_NO_SUMS = np.zeros((0, 0, 0), np.float32)
+
+
+def _checked_decisions(decisions, shape: tuple) -> tuple:
+    """``decisions`` (see :func:`adc_digital_sums`) after checking its arrays against the sums' ``shape``."""
+    if not isinstance(decisions, tuple) or len(decisions) != 5:
+        raise TypeError("decisions must be a tuple (cut, flip, ideal_plus, plus, counts)")
+    want = (("cut", (shape[1],), np.float32), ("flip", (shape[1],), np.bool_), ("ideal_plus", shape, np.bool_),
+            ("plus", shape, np.bool_), ("counts", (shape[0],), np.int64))
+    for (name, want_shape, dtype), value in zip(want, decisions):
+        if not isinstance(value, np.ndarray) or value.shape != want_shape or value.dtype != dtype \
+                or not value.flags.c_contiguous:
+            got = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+            raise ValueError(f"decisions: {name} must be a C-contiguous {np.dtype(dtype)} array of shape "
+                             f"{want_shape}, got {got}")
+    return decisions
+
+
+def _decided(out: np.ndarray, decisions) -> np.ndarray:
+    """``out``, after writing its sign decisions into ``decisions`` when given."""
+    if decisions is not None:
+        signs_against(out, *decisions)
     return out
 
 
