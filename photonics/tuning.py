@@ -334,7 +334,7 @@ def _cholesky_solve(a, rhs, n):
         rhs[i] = v / a[i, i]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _solve_banks(c, c_inv, tau, q_max, off, tol, max_iter, max_sweeps, q_out, thermal_out):
     """Heater shifts q (nm) per bank: 0 <= q <= q_max, C q = τ where q is inside the box.
 
@@ -342,15 +342,16 @@ def _solve_banks(c, c_inv, tau, q_max, off, tol, max_iter, max_sweeps, q_out, th
     and banks that leave the box, run an active set (principal-submatrix Cholesky solves),
     then projected Gauss–Seidel if the active set does not settle. Writes q and the thermal
     shift C q of every ring; returns the number of banks whose first solve left the box.
+    Banks are independent: they are solved in parallel, each to the same bits as alone.
     """
     n_banks, b = tau.shape
-    mode = np.empty(b, np.int8)  # 0 on target, 1 off, 2 at maximum
-    idx = np.empty(b, np.int64)
-    mat = np.empty((b, b))
-    rhs = np.empty(b)
-    q = np.empty(b)
     n_hard = 0
-    for k in range(n_banks):
+    for k in numba.prange(n_banks):
+        mode = np.empty(b, np.int8)  # 0 on target, 1 off, 2 at maximum
+        idx = np.empty(b, np.int64)
+        mat = np.empty((b, b))
+        rhs = np.empty(b)
+        q = np.empty(b)
         all_on = True
         for i in range(b):
             if off[k, i]:

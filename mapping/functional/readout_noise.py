@@ -257,10 +257,10 @@ def _subset_tables(weight, bias, lengths, group_bits):
 
 
 @nb.njit(cache=True, inline="always")
-def _write_rows(total, rows, m0, lsb, k_total, out, add):
+def _write_rows(total, rows, m0, lsb, k_total, out):
     """Codes summed over chunks (``total`` (rows, O), readout rows ``m0 ..``) to digital sums
-    ``total·lsb − k_total`` in ``out`` (B, O, L), or (``add``: code deviations) ``total·lsb``
-    added to it: runs of consecutive positions of one image per output."""
+    ``total·lsb − k_total`` in ``out`` (B, O, L): runs of consecutive positions of one image per
+    output."""
     _, outs, positions = out.shape
     b = m0 // positions
     l0 = m0 - b * positions
@@ -268,12 +268,26 @@ def _write_rows(total, rows, m0, lsb, k_total, out, add):
     while i < rows:
         run = min(rows - i, positions - l0)
         for o in range(outs):
-            if add:
-                for k in range(run):
-                    out[b, o, l0 + k] += total[i + k, o] * lsb
-            else:
-                for k in range(run):
-                    out[b, o, l0 + k] = total[i + k, o] * lsb - k_total
+            for k in range(run):
+                out[b, o, l0 + k] = total[i + k, o] * lsb - k_total
+        i += run
+        b, l0 = b + 1, 0
+
+
+@nb.njit(cache=True, inline="always")
+def _write_rows_from(total, rows, m0, lsb, start, out):
+    """Code deviations summed over chunks (``total`` (rows, O), readout rows ``m0 ..``) added to
+    the sums ``start`` (B, O, L), into ``out`` (the same shape): ``start + total·lsb``."""
+    _, outs, positions = out.shape
+    lsb32 = np.float32(lsb)
+    b = m0 // positions
+    l0 = m0 - b * positions
+    i = 0
+    while i < rows:
+        run = min(rows - i, positions - l0)
+        for o in range(outs):
+            for k in range(run):
+                out[b, o, l0 + k] = np.float32(start[b, o, l0 + k]) + total[i + k, o] * lsb32
         i += run
         b, l0 = b + 1, 0
 
@@ -413,17 +427,18 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
                 f[i], counter[i] = _add_codes(acc, frac, total[i], c, f[i], counter[i], thr[c], q, log_keep, key,
                                               key_near, key_exact, lanes, np.uint64(m0 + i) << np.uint64(32), sigma[c],
                                               table_row, inv_step, inv_lsb, lsb, top_code)
-        _write_rows(total, rows, m0, lsb, k_total, out, False)
+        _write_rows(total, rows, m0, lsb, k_total, out)
 
 
 @nb.njit(cache=True, parallel=True)
 def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, lengths, ideal_bits, thr, q, sigma, table,
-                 chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, key_exact, out):
+                 chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, key_exact, start, out):
     """The table path's readouts of the rare (row, chunk) pairs (:class:`pattern_groups.PatternGroups`:
-    no frequent pattern), given the ideal cells' sums in ``out``: each adds its code deviation
-    from the ideal cells' code (``n_c`` minus the popcount of input XOR ``ideal_bits``) and its
-    noise as in :func:`_adc_kernel`, with the same streams (a row's far candidates in the
-    frequent chunks are the group path's and pass by). Rows without rare pairs are not visited."""
+    no frequent pattern), from the ideal cells' sums ``start`` (B, O, L) (exact integers of any
+    dtype) into ``out``: each adds its code deviation from the ideal cells' code (``n_c`` minus
+    the popcount of input XOR ``ideal_bits``) and its noise as in :func:`_adc_kernel`, with the
+    same streams (a row's far candidates in the frequent chunks are the group path's and pass
+    by). Rows without rare pairs are copied from ``start``."""
     batch, outs, positions = out.shape
     total_rows = batch * positions
     groups = tables.shape[2]
@@ -431,10 +446,11 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
     for blk in nb.prange((total_rows + _BLOCK - 1) // _BLOCK):
         m0 = blk * _BLOCK
         rows = min(_BLOCK, total_rows - m0)
-        if rare_first[m0] == rare_first[m0 + rows]:
+        total = np.zeros((_BLOCK, outs), dtype=np.float32)
+        if rare_first[m0] == rare_first[m0 + rows]:  # no rare pair: the sums as they start
+            _write_rows_from(total, rows, m0, lsb, start, out)
             continue
         lanes = np.empty(64, dtype=np.float64)
-        total = np.zeros((_BLOCK, outs), dtype=np.float32)
         acc = np.empty(outs, dtype=np.float32)
         frac = np.empty(outs, dtype=np.float32)
         for i in range(rows):
@@ -462,7 +478,7 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
                 fi, count = _add_codes(acc, frac, row_total, c, fi, count, thr[c], q, log_keep, key, key_near,
                                        key_exact, lanes, row_stream, sigma[c], table[chunk_table[c]], inv_step, inv_lsb,
                                        lsb, top_code)
-        _write_rows(total, rows, m0, lsb, 0.0, out, True)
+        _write_rows_from(total, rows, m0, lsb, start, out)
 
 
 #: Longest chunk whose every input pattern gets a row of codes (the pattern path, ±1 inputs).
@@ -596,7 +612,7 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
                         qv = acc * np.float32(inv_lsb)
                         row_total[o] += _tail_change(u, 1.0, acc, qv - np.rint(qv), sigma[c], table_row, inv_step,
                                                      lsb, inv_lsb, top_code)
-        _write_rows(total, rows, m0, lsb, k_total, out, False)
+        _write_rows(total, rows, m0, lsb, k_total, out)
 
 
 #: Largest tail mass (a bound of the probability that the noise reaches a code boundary) of an
@@ -604,6 +620,10 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
 #: output (candidates at this rate, thinned to each readout's own mass) instead of a stream of
 #: their own. Algorithmic, not physical: any value in (0, 1/2] samples the same distribution.
 _SPARSE_MASS = 2.0**-20
+#: Rate classes of the deviation path's groups drawn by geometric gaps: class ``k`` holds the groups
+#: of tail mass in [2**-k-1, 2**-k) (the last, every smaller mass too), whose members form one
+#: sequence of candidates at rate 2**-k. Algorithmic, not physical.
+_RATE_CLASSES = 63
 #: Smallest tail mass of a group whose members the deviation path draws one by one (a uniform
 #: each) instead of by geometric gaps (a logarithm and two uniforms per candidate). Algorithmic,
 #: not physical: any value in [0, 1] samples the same distribution (about 10 % faster at 1/8).
@@ -732,16 +752,21 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     dtype, or ``out`` itself), written to ``out`` one output at a time (its slab of ``out`` stays
     in cache) or, with ``decide``, decided instead: ``plus = (s > cut[o]) XOR flip[o]`` (bool,
     the shape of ``start``) and ``counts[o, b]`` the signs of image ``b`` that differ from
-    ``ideal_plus`` (``out`` is then not written). Each listed group (:func:`_deviation_lists`) adds its code deviation
-    to every member and draws which members' noise reaches a boundary (geometric gaps at the sum
-    ``M`` of its two tabled tail masses; a candidate's ``x ~ U(0, M)`` is its noise's quantile
-    in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper one) and their
-    exact code change; a group with ``M >= bernoulli_mass`` instead draws one uniform ``u`` per
-    member, a candidate when ``u < M`` with ``x = u`` (no gaps: cheaper where most members are;
-    ``u = (h + r)·2**-16``, ``h`` a 16-bit lane of a hash per four members, ``r`` drawn from
-    stream ``key_exact`` only where ``h`` leaves ``u < M`` possible). Every other readout of the
-    output is a candidate at rate ``sparse_mass`` (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)`` read the same way
-    (``x >= M``: its noise cannot reach a boundary). Every readout so sees an exact N(0, σ²) draw."""
+    ``ideal_plus`` (``out`` is then not written).
+
+    Each listed group (:func:`_deviation_lists`) adds its code deviation to every member and
+    draws which members' noise reaches a boundary, each with probability the sum ``M`` of its
+    two tabled tail masses, and their exact code change: a candidate's ``x ~ U(0, M)`` is its
+    noise's quantile in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper
+    one. The members of all groups with ``M`` in [2**-k-1, 2**-k) form one sequence, in list
+    order, of candidates at rate 2**-k (geometric gaps), each kept with probability M·2**k; a
+    group with ``M >= bernoulli_mass`` instead draws one uniform ``u`` per member, a candidate
+    when ``u < M`` with ``x = u`` (no gaps: cheaper where most members are; ``u = (h + r)·2**-16``,
+    ``h`` a 16-bit lane of a hash per four members, ``r`` drawn from stream ``key_exact`` only
+    where ``h`` leaves ``u < M`` possible). Every other readout of the output is a candidate at
+    rate ``sparse_mass`` (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)``
+    read the same way (``x >= M``: its noise cannot reach a boundary). Every readout so sees an
+    exact N(0, σ²) draw."""
     batch, outs, positions = start.shape
     total_rows = batch * positions
     n_chunks = key_rows.shape[0]
@@ -750,10 +775,15 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     n_bits = _trailing_zeros(np.int64(patterns))
     log_sparse = np.log1p(-sparse_mass)
     noisy = sigma.max() > 0.0
+    log_rate = np.empty(_RATE_CLASSES)
+    for k in range(_RATE_CLASSES):
+        log_rate[k] = np.log1p(-math.ldexp(1.0, -k)) if k > 0 else -np.inf
     for o in nb.prange(outs):
         change_codes = np.zeros(total_rows, dtype=np.float32)  # this output's code changes per readout row
         hashes = np.empty(16, dtype=np.uint64)
         draws = hashes.view(np.uint16)  # four 16-bit lanes per hash
+        gap = np.full(_RATE_CLASSES, -1, dtype=np.int64)  # per rate class: members before its next candidate
+        drawn = np.zeros(_RATE_CLASSES, dtype=np.int64)  # per rate class: uniforms drawn from its stream
         for e in range(starts[o], starts[o + 1]):
             g = group[e]
             c = (g >> n_bits) // replicas
@@ -789,16 +819,27 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                                                                       offset[e], sigma[c], table_row, inv_step, lsb,
                                                                       inv_lsb, top_code)
                 continue
-            log_keep = np.log1p(-mass) if mass < 1.0 else -np.inf
-            k = m0 + _skip(_uniform(key, stream), log_keep)
-            count = 1
-            while k < m1:
-                x = _uniform(key, stream + np.uint64(count)) * mass
-                lower = x < low[e]
-                change_codes[members[k]] += _side_change(lower, x if lower else x - low[e], readout[e], offset[e],
-                                                         sigma[c], table_row, inv_step, lsb, inv_lsb, top_code)
-                k += 1 + _skip(_uniform(key, stream + np.uint64(count + 1)), log_keep)
-                count += 2
+            # the members of every group of one rate class 2**-k (M in [2**-k-1, 2**-k)) as one sequence,
+            # in list order: candidates at rate 2**-k by geometric gaps, each kept with probability M·2**k
+            _, exponent = math.frexp(mass)
+            k = max(0, min(-exponent, _RATE_CLASSES - 1))
+            rate = math.ldexp(1.0, -k)
+            class_stream = (np.uint64(o) << np.uint64(40)) | (np.uint64(k + 1) << np.uint64(34))
+            if gap[k] < 0:
+                gap[k] = _skip(_uniform(key_sparse, class_stream), log_rate[k])
+                drawn[k] = 1
+            at = gap[k]
+            while at < m1 - m0:
+                u = _uniform(key_sparse, class_stream + np.uint64(drawn[k]))
+                if u * rate < mass:  # kept: x = u·2**-k ~ U(0, M)
+                    x = u * rate
+                    lower = x < low[e]
+                    change_codes[members[m0 + at]] += _side_change(lower, x if lower else x - low[e], readout[e],
+                                                                   offset[e], sigma[c], table_row, inv_step, lsb,
+                                                                   inv_lsb, top_code)
+                at += 1 + _skip(_uniform(key_sparse, class_stream + np.uint64(drawn[k] + 1)), log_rate[k])
+                drawn[k] += 2
+            gap[k] = at - (m1 - m0)
         if noisy:
             stream = np.uint64(o) << np.uint64(40)
             f = _skip(_uniform(key_sparse, stream), log_sparse)
@@ -1071,9 +1112,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     sums wanted instead of (or besides) the sums: ``cut`` (O,) float32, ``flip`` (O,) bool,
     ``ideal_plus`` (B, O, L) bool; written are ``plus`` (B, O, L) bool, ``(sum > cut) XOR flip``
     (:func:`signs_against`), and ``counts`` (B,) int64, each image's signs that differ from
-    ``ideal_plus``. The deviation path (pattern path given the ideal sums) then decides every
-    readout row as it adds its code changes, never writes the sums and returns None; every other
-    path returns the sums as usual (then decided).
+    ``ideal_plus``. The paths that read the ideal sums (the deviation and frequent-pattern paths)
+    then decide every readout as they add their last code changes and return None (on the
+    deviation path the sums are never written); every other path returns the sums as usual
+    (then decided).
     """
     check_positive("lsb", lsb)
     levels, k_total = check_int("levels", levels, lo=2), check_int("k_total", k_total, lo=1)
@@ -1172,14 +1214,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             lists = _kept(cells_reuse, "lists", lambda: _lists_against_ideal(
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
-            if decisions is not None:  # decided in the kernel's last pass: the sums are never written
-                counts = np.empty((outs, shape[0]), dtype=np.int64)
-                _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
-                                  chain[5], ideal_sums, True, *decisions[:4], counts, _NO_SUMS)
-                np.sum(counts, axis=0, out=decisions[4])
-                return None
-            _deviation_kernel(*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
-                              chain[5], ideal_sums, False, *_NO_DECISIONS, out)
+            return _deviate((*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys, chain[5]),
+                            ideal_sums, out, decisions)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
@@ -1193,13 +1229,11 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0))
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
-        _deviation_kernel(np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                          base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5], ideal_sums, False,
-                          *_NO_DECISIONS, out)
-        # (then the rare pairs' code deviations: every value is an exact integer, so the order of the adds is free)
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
-                     ideal_bits, thr, q, *step_args, *keys, exact, out)
-        return _decided(out, decisions)
+                     ideal_bits, thr, q, *step_args, *keys, exact, ideal_sums, out)
+        # then the groups' code deviations (every value is an exact integer: the order of the adds is free)
+        return _deviate((np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
+                         base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5]), out, out, decisions)
     inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
     _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
@@ -1209,8 +1243,21 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
 
 #: Stand-ins for the deviation kernel's decision arrays, and its sums, when it does not use them.
 _NO_DECISIONS = (np.zeros(0, np.float32), np.zeros(0, np.bool_), np.zeros((0, 0, 0), np.bool_),
-             np.zeros((0, 0, 0), np.bool_), np.zeros((0, 0), np.int64))
+                 np.zeros((0, 0, 0), np.bool_), np.zeros((0, 0), np.int64))
 _NO_SUMS = np.zeros((0, 0, 0), np.float32)
+
+
+def _deviate(args: tuple, start: np.ndarray, out: np.ndarray, decisions) -> np.ndarray | None:
+    """:func:`_deviation_kernel` on ``args`` (its arguments up to its keys) from ``start``: the
+    sums written to ``out`` (returned) or, given ``decisions``, their signs decided in its last
+    pass (None returned)."""
+    if decisions is None:
+        _deviation_kernel(*args, start, False, *_NO_DECISIONS, out)
+        return out
+    counts = np.empty((out.shape[1], out.shape[0]), dtype=np.int64)  # per output and image
+    _deviation_kernel(*args, start, True, *decisions[:4], counts, _NO_SUMS)
+    np.sum(counts, axis=0, out=decisions[4])
+    return None
 
 
 def _checked_decisions(decisions, shape: tuple) -> tuple:
