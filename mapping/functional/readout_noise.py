@@ -620,10 +620,6 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
 #: output (candidates at this rate, thinned to each readout's own mass) instead of a stream of
 #: their own. Algorithmic, not physical: any value in (0, 1/2] samples the same distribution.
 _SPARSE_MASS = 2.0**-20
-#: Rate classes of the deviation path's groups drawn by geometric gaps: class ``k`` holds the groups
-#: of tail mass in [2**-k-1, 2**-k) (the last, every smaller mass too), whose members form one
-#: sequence of candidates at rate 2**-k. Algorithmic, not physical.
-_RATE_CLASSES = 63
 #: Smallest tail mass of a group whose members the deviation path draws one by one (a uniform
 #: each) instead of by geometric gaps (a logarithm and two uniforms per candidate). Algorithmic,
 #: not physical: any value in [0, 1] samples the same distribution (about 10 % faster at 1/8).
@@ -756,11 +752,9 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
 
     Each listed group (:func:`_deviation_lists`) adds its code deviation to every member and
     draws which members' noise reaches a boundary, each with probability the sum ``M`` of its
-    two tabled tail masses, and their exact code change: a candidate's ``x ~ U(0, M)`` is its
-    noise's quantile in the lower tail when ``x < mass_low``, else ``x − mass_low`` in the upper
-    one. The members of all groups with ``M`` in [2**-k-1, 2**-k) form one sequence, in list
-    order, of candidates at rate 2**-k (geometric gaps), each kept with probability M·2**k; a
-    group with ``M >= bernoulli_mass`` instead draws one uniform ``u`` per member, a candidate
+    two tabled tail masses (geometric gaps), and their exact code change: a candidate's ``x ~
+    U(0, M)`` is its noise's quantile in the lower tail when ``x < mass_low``, else ``x −
+    mass_low`` in the upper one. A group with ``M >= bernoulli_mass`` instead draws one uniform ``u`` per member, a candidate
     when ``u < M`` with ``x = u`` (no gaps: cheaper where most members are; ``u = (h + r)·2**-16``,
     ``h`` a 16-bit lane of a hash per four members, ``r`` drawn from stream ``key_exact`` only
     where ``h`` leaves ``u < M`` possible). Every other readout of the output is a candidate at
@@ -775,15 +769,10 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     n_bits = _trailing_zeros(np.int64(patterns))
     log_sparse = np.log1p(-sparse_mass)
     noisy = sigma.max() > 0.0
-    log_rate = np.empty(_RATE_CLASSES)
-    for k in range(_RATE_CLASSES):
-        log_rate[k] = np.log1p(-math.ldexp(1.0, -k)) if k > 0 else -np.inf
     for o in nb.prange(outs):
         change_codes = np.zeros(total_rows, dtype=np.float32)  # this output's code changes per readout row
         hashes = np.empty(16, dtype=np.uint64)
         draws = hashes.view(np.uint16)  # four 16-bit lanes per hash
-        gap = np.full(_RATE_CLASSES, -1, dtype=np.int64)  # per rate class: members before its next candidate
-        drawn = np.zeros(_RATE_CLASSES, dtype=np.int64)  # per rate class: uniforms drawn from its stream
         for e in range(starts[o], starts[o + 1]):
             g = group[e]
             c = (g >> n_bits) // replicas
@@ -819,27 +808,16 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                                                                       offset[e], sigma[c], table_row, inv_step, lsb,
                                                                       inv_lsb, top_code)
                 continue
-            # the members of every group of one rate class 2**-k (M in [2**-k-1, 2**-k)) as one sequence,
-            # in list order: candidates at rate 2**-k by geometric gaps, each kept with probability M·2**k
-            _, exponent = math.frexp(mass)
-            k = max(0, min(-exponent, _RATE_CLASSES - 1))
-            rate = math.ldexp(1.0, -k)
-            class_stream = (np.uint64(o) << np.uint64(40)) | (np.uint64(k + 1) << np.uint64(34))
-            if gap[k] < 0:
-                gap[k] = _skip(_uniform(key_sparse, class_stream), log_rate[k])
-                drawn[k] = 1
-            at = gap[k]
-            while at < m1 - m0:
-                u = _uniform(key_sparse, class_stream + np.uint64(drawn[k]))
-                if u * rate < mass:  # kept: x = u·2**-k ~ U(0, M)
-                    x = u * rate
-                    lower = x < low[e]
-                    change_codes[members[m0 + at]] += _side_change(lower, x if lower else x - low[e], readout[e],
-                                                                   offset[e], sigma[c], table_row, inv_step, lsb,
-                                                                   inv_lsb, top_code)
-                at += 1 + _skip(_uniform(key_sparse, class_stream + np.uint64(drawn[k] + 1)), log_rate[k])
-                drawn[k] += 2
-            gap[k] = at - (m1 - m0)
+            log_keep = np.log1p(-mass) if mass < 1.0 else -np.inf
+            k = m0 + _skip(_uniform(key, stream), log_keep)
+            count = 1
+            while k < m1:
+                x = _uniform(key, stream + np.uint64(count)) * mass
+                lower = x < low[e]
+                change_codes[members[k]] += _side_change(lower, x if lower else x - low[e], readout[e], offset[e],
+                                                         sigma[c], table_row, inv_step, lsb, inv_lsb, top_code)
+                k += 1 + _skip(_uniform(key, stream + np.uint64(count + 1)), log_keep)
+                count += 2
         if noisy:
             stream = np.uint64(o) << np.uint64(40)
             f = _skip(_uniform(key_sparse, stream), log_sparse)
