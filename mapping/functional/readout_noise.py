@@ -216,6 +216,22 @@ def _side_change(lower, w, v, frac, sigma, table_row, inv_step, lsb, inv_lsb, to
     return _code(v + noise, inv_lsb, top_code) - _code(v, inv_lsb, top_code)
 
 
+@nb.njit(cache=True, inline="always")
+def _sure_side_change(lower, w_lo, w_hi, v, frac, table_row, inv_step, lsb, inv_lsb, top_code):
+    """(True, :func:`_side_change`) when the table decides it alike for every ``w`` in [w_lo,
+    w_hi] (no crossing, or exactly one), else (False, 0): a 16-bit lane's interval of uniforms
+    then needs no more bits."""
+    distance = (0.5 + frac if lower else 0.5 - frac) * lsb
+    k = np.int64(distance * inv_step)
+    if w_lo >= table_row[k]:
+        return True, np.float32(0.0)
+    if w_hi < table_row[k + 1] and w_lo >= table_row[np.int64((distance + lsb) * inv_step)]:
+        r = np.rint(v * inv_lsb)
+        moved = r - 1.0 if lower else r + 1.0
+        return True, _clip(moved, top_code) - _clip(r, top_code)
+    return False, np.float32(0.0)
+
+
 @intrinsic
 def _trailing_zeros(typingctx, x):
     """Index of the lowest set bit of the int64 ``x`` (x != 0): LLVM's cttz."""
@@ -344,15 +360,19 @@ def _add_codes(acc, frac, row_total, c, fi, count, th, q, log_keep, key, key_nea
                 rank += 1
                 lanes[j] = h
                 hits |= np.int64((h < low) | ((h >= 0.5) & (h - 0.5 < high))) << j  # u >= h, u < h + 2**-16
-            while hits:  # the few that may: their exact uniform and code change
+            while hits:  # the few that may: their code change, from the lane where the table decides it
                 j = _trailing_zeros(hits)
                 hits &= hits - 1
                 o = w0 + j
                 lower = lanes[j] < 0.5  # u < 1/2: the lower tail, quantile u (else u − 1/2 in the upper)
-                w = (lanes[j] if lower else lanes[j] - 0.5) + _uniform(key_exact, row_stream + np.uint64(c * outs + o)) \
-                    * 2.0**-16
-                row_total[o] += _side_change(lower, w, acc[o], frac[o], sigma_c, table_row, inv_step, lsb, inv_lsb,
-                                             top_code)
+                w_lo = lanes[j] if lower else lanes[j] - 0.5
+                sure, change = _sure_side_change(lower, w_lo, w_lo + 2.0**-16, acc[o], frac[o], table_row, inv_step,
+                                                 lsb, inv_lsb, top_code)
+                if not sure:  # the exact uniform
+                    w = w_lo + _uniform(key_exact, row_stream + np.uint64(c * outs + o)) * 2.0**-16
+                    change = _side_change(lower, w, acc[o], frac[o], sigma_c, table_row, inv_step, lsb, inv_lsb,
+                                          top_code)
+                row_total[o] += change
     while fi < (c + 1) * outs:  # far readouts: candidates with |noise| in the q tails
         o = fi - c * outs
         u = _uniform(key, row_stream + np.uint64(count))
@@ -800,13 +820,24 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                     while hits:
                         j = _trailing_zeros(hits)
                         hits &= hits - 1
-                        x = (np.float64(draws[j]) + _uniform(key_exact, stream + np.uint64(k0 - m0 + j))) * 2.0**-16
-                        if x >= mass:
+                        h = np.float64(draws[j])
+                        x_lo, x_hi = h * 2.0**-16, (h + 1.0) * 2.0**-16  # u's interval given its lane
+                        if x_lo >= mass:
                             continue
-                        lower = x < low[e]  # x ~ U(0, M) given u < M
-                        change_codes[members[k0 + j]] += _side_change(lower, x if lower else x - low[e], readout[e],
-                                                                      offset[e], sigma[c], table_row, inv_step, lsb,
-                                                                      inv_lsb, top_code)
+                        sure = False
+                        if x_hi < mass and (x_hi < low[e] or x_lo >= low[e]):  # the lane decides u < M and the tail
+                            lower = x_hi < low[e]
+                            sure, change = _sure_side_change(lower, x_lo if lower else x_lo - low[e],
+                                                             x_hi if lower else x_hi - low[e], readout[e], offset[e],
+                                                             table_row, inv_step, lsb, inv_lsb, top_code)
+                        if not sure:  # the exact uniform
+                            x = (h + _uniform(key_exact, stream + np.uint64(k0 - m0 + j))) * 2.0**-16
+                            if x >= mass:
+                                continue
+                            lower = x < low[e]  # x ~ U(0, M) given u < M
+                            change = _side_change(lower, x if lower else x - low[e], readout[e], offset[e], sigma[c],
+                                                  table_row, inv_step, lsb, inv_lsb, top_code)
+                        change_codes[members[k0 + j]] += change
                 continue
             log_keep = np.log1p(-mass) if mass < 1.0 else -np.inf
             k = m0 + _skip(_uniform(key, stream), log_keep)
