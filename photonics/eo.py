@@ -64,6 +64,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numba
 import numpy as np
 
 from photonics.mrr import RingDesign
@@ -364,14 +365,30 @@ def injection_density_for_shift(tuner: InjectionTuner, ring: RingDesign, *, shif
     _check_ring(ring)
     deepest = float(injection_shift_nm(tuner, ring, density_cm3=tuner.max_density_cm3))
     target = np.asarray(check_range("shift_nm", shift_nm, deepest, 0.0, unit="nm (injection only blue-shifts)"))
-    lo, hi = np.zeros(target.shape), np.full(target.shape, tuner.max_density_cm3)
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        deeper = np.asarray(injection_shift_nm(tuner, ring, density_cm3=mid)) <= target  # mid reaches the target
-        lo, hi = np.where(deeper, lo, mid), np.where(deeper, mid, hi)
-        if np.all(hi - lo <= 1e-12 * tuner.max_density_cm3):
-            break
+    hi = np.full(target.shape, tuner.max_density_cm3)
+    _bisect_density(np.ascontiguousarray(target, dtype=np.float64).reshape(-1), _effective_overlap(tuner),
+                    float(ring.wavelength_nm), float(ring.n_g), float(tuner.max_density_cm3), hi.reshape(-1))
     return _out(hi)
+
+
+@numba.njit(cache=True)
+def _bisect_density(target, overlap, wavelength_nm, n_g, max_density, hi):
+    """:func:`injection_density_for_shift`'s bisection, every element in lockstep (the same
+    operations as :func:`injection_shift_nm` on arrays, so the same bits): ``hi`` (starting at
+    ``max_density``) ends where the shift first reaches ``target``, to 1e-12·max_density."""
+    lo = np.zeros(target.size)
+    for _ in range(200):
+        done = True
+        for i in range(target.size):
+            mid = 0.5 * (lo[i] + hi[i])
+            dn = -(SB_ELECTRON_INDEX * mid + SB_HOLE_INDEX * mid ** SB_HOLE_EXPONENT)
+            if wavelength_nm * (overlap * dn) / n_g <= target[i]:  # mid reaches the target
+                hi[i] = mid
+            else:
+                lo[i] = mid
+            done &= hi[i] - lo[i] <= 1e-12 * max_density
+        if done:
+            break
 
 
 # memoised: a pure function of two frozen parameter objects, and its loss-limit bisection builds ~40 rings; every
