@@ -291,11 +291,10 @@ def _write_rows(total, rows, m0, lsb, k_total, out):
 
 
 @nb.njit(cache=True, inline="always")
-def _write_rows_from(total, rows, m0, lsb, start, out):
-    """Code deviations summed over chunks (``total`` (rows, O), readout rows ``m0 ..``) added to
-    the sums ``start`` (B, O, L), into ``out`` (the same shape): ``start + total·lsb``."""
-    _, outs, positions = out.shape
-    lsb32 = np.float32(lsb)
+def _write_codes(total, rows, m0, codes):
+    """Code deviations summed over chunks (``total`` (rows, O) float32 integers, readout rows
+    ``m0 ..``) into the integer ``codes`` (B, O, L)."""
+    _, outs, positions = codes.shape
     b = m0 // positions
     l0 = m0 - b * positions
     i = 0
@@ -303,7 +302,7 @@ def _write_rows_from(total, rows, m0, lsb, start, out):
         run = min(rows - i, positions - l0)
         for o in range(outs):
             for k in range(run):
-                out[b, o, l0 + k] = np.float32(start[b, o, l0 + k]) + total[i + k, o] * lsb32
+                codes[b, o, l0 + k] = np.int32(total[i + k, o])
         i += run
         b, l0 = b + 1, 0
 
@@ -452,14 +451,14 @@ def _adc_kernel(a, signs, image_stride, position_base, offsets, group_offsets, g
 
 @nb.njit(cache=True, parallel=True)
 def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, lengths, ideal_bits, thr, q, sigma, table,
-                 chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, key_exact, start, out):
+                 chunk_table, inv_step, inv_lsb, lsb, top_code, key, key_near, key_exact, codes):
     """The table path's readouts of the rare (row, chunk) pairs (:class:`pattern_groups.PatternGroups`:
-    no frequent pattern), from the ideal cells' sums ``start`` (B, O, L) (exact integers of any
-    dtype) into ``out``: each adds its code deviation from the ideal cells' code (``n_c`` minus
+    no frequent pattern): each readout's code deviation from the ideal cells' code (``n_c`` minus
     the popcount of input XOR ``ideal_bits``) and its noise as in :func:`_adc_kernel`, with the
     same streams (a row's far candidates in the frequent chunks are the group path's and pass
-    by). Rows without rare pairs are copied from ``start``."""
-    batch, outs, positions = out.shape
+    by), summed over chunks into ``codes`` (B, O, L) (an integer dtype; 0 in rows without rare
+    pairs)."""
+    batch, outs, positions = codes.shape
     total_rows = batch * positions
     groups = tables.shape[2]
     log_keep = np.log1p(-q) if q < 1.0 else 0.0
@@ -467,8 +466,8 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
         m0 = blk * _BLOCK
         rows = min(_BLOCK, total_rows - m0)
         total = np.zeros((_BLOCK, outs), dtype=np.float32)
-        if rare_first[m0] == rare_first[m0 + rows]:  # no rare pair: the sums as they start
-            _write_rows_from(total, rows, m0, lsb, start, out)
+        if rare_first[m0] == rare_first[m0 + rows]:  # no rare pair: no code deviation
+            _write_codes(total, rows, m0, codes)
             continue
         lanes = np.empty(64, dtype=np.float64)
         acc = np.empty(outs, dtype=np.float32)
@@ -498,7 +497,7 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
                 fi, count = _add_codes(acc, frac, row_total, c, fi, count, thr[c], q, log_keep, key, key_near,
                                        key_exact, lanes, row_stream, sigma[c], table[chunk_table[c]], inv_step, inv_lsb,
                                        lsb, top_code)
-        _write_rows_from(total, rows, m0, lsb, start, out)
+        _write_codes(total, rows, m0, codes)
 
 
 #: Longest chunk whose every input pattern gets a row of codes (the pattern path, ±1 inputs).
@@ -763,10 +762,11 @@ def _skip(u, log_keep):
 @nb.njit(cache=True, parallel=True)
 def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, readout, offset, low, high, tables, base,
                       sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, bernoulli_mass, key,
-                      key_sparse, key_exact, start, decide, cut, flip, ideal_plus, plus, counts, out):
+                      key_sparse, key_exact, start, extra, decide, cut, flip, ideal_plus, plus, counts, out):
     """The pattern path from the ideal cells' sums ``start`` (B, O, L) (exact integers of any
-    dtype, or ``out`` itself), written to ``out`` one output at a time (its slab of ``out`` stays
-    in cache) or, with ``decide``, decided instead: ``plus = (s > cut[o]) XOR flip[o]`` (bool,
+    dtype, or ``out`` itself) plus ``lsb`` times the code deviations ``extra`` (integers of that
+    shape, or of size 0: none), written to ``out`` one output at a time (its slab of ``out``
+    stays in cache) or, with ``decide``, decided instead: ``plus = (s > cut[o]) XOR flip[o]`` (bool,
     the shape of ``start``) and ``counts[o, b]`` the signs of image ``b`` that differ from
     ``ideal_plus`` (``out`` is then not written).
 
@@ -869,6 +869,10 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                                                         inv_step, lsb, inv_lsb, top_code)
                 f += 1 + _skip(_uniform(key_sparse, stream + np.uint64(count + 1)), log_sparse)
                 count += 2
+        if extra.size:
+            for b in range(batch):
+                for l in range(positions):
+                    change_codes[b * positions + l] += np.float32(extra[b, o, l])
         if decide:  # float32 sums (exact integers) and byte-wise XORs: one vectorised pass per image
             c_o, f_o, lsb32 = cut[o], np.uint8(flip[o]), np.float32(lsb)
             plus_bytes, ideal_bytes = plus.view(np.uint8), ideal_plus.view(np.uint8)
@@ -1224,7 +1228,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
             return _deviate((*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys, chain[5]),
-                            ideal_sums, out, decisions)
+                            ideal_sums, out, decisions, _NO_CODES)
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
@@ -1238,11 +1242,13 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0))
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
+        # the rare pairs' code deviations (int16 where any sum of codes fits), then the groups' with them
+        codes = np.empty(shape, dtype=np.int16 if n_chunks * (levels - 1) < 2**15 else np.int32)
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
-                     ideal_bits, thr, q, *step_args, *keys, exact, ideal_sums, out)
-        # then the groups' code deviations (every value is an exact integer: the order of the adds is free)
+                     ideal_bits, thr, q, *step_args, *keys, exact, codes)
         return _deviate((np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                         base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5]), out, out, decisions)
+                         base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5]), ideal_sums, out, decisions,
+                        codes)
     inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
     _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
@@ -1254,17 +1260,18 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
 _NO_DECISIONS = (np.zeros(0, np.float32), np.zeros(0, np.bool_), np.zeros((0, 0, 0), np.bool_),
                  np.zeros((0, 0, 0), np.bool_), np.zeros((0, 0), np.int64))
 _NO_SUMS = np.zeros((0, 0, 0), np.float32)
+_NO_CODES = np.zeros((0, 0, 0), np.int16)
 
 
-def _deviate(args: tuple, start: np.ndarray, out: np.ndarray, decisions) -> np.ndarray | None:
-    """:func:`_deviation_kernel` on ``args`` (its arguments up to its keys) from ``start``: the
-    sums written to ``out`` (returned) or, given ``decisions``, their signs decided in its last
-    pass (None returned)."""
+def _deviate(args: tuple, start: np.ndarray, out: np.ndarray, decisions, extra: np.ndarray) -> np.ndarray | None:
+    """:func:`_deviation_kernel` on ``args`` (its arguments up to its keys) from ``start`` and the
+    code deviations ``extra``: the sums written to ``out`` (returned) or, given ``decisions``,
+    their signs decided in its last pass (None returned)."""
     if decisions is None:
-        _deviation_kernel(*args, start, False, *_NO_DECISIONS, out)
+        _deviation_kernel(*args, start, extra, False, *_NO_DECISIONS, out)
         return out
     counts = np.empty((out.shape[1], out.shape[0]), dtype=np.int64)  # per output and image
-    _deviation_kernel(*args, start, True, *decisions[:4], counts, _NO_SUMS)
+    _deviation_kernel(*args, start, extra, True, *decisions[:4], counts, _NO_SUMS)
     np.sum(counts, axis=0, out=decisions[4])
     return None
 
