@@ -371,23 +371,24 @@ def injection_density_for_shift(tuner: InjectionTuner, ring: RingDesign, *, shif
     return _out(hi)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def _bisect_density(target, overlap, wavelength_nm, n_g, max_density, hi):
     """:func:`injection_density_for_shift`'s bisection, every element in lockstep (the same
-    operations as :func:`injection_shift_nm` on arrays, so the same bits): ``hi`` (starting at
-    ``max_density``) ends where the shift first reaches ``target``, to 1e-12·max_density."""
+    operations as :func:`injection_shift_nm` on arrays, so the same bits; elements in
+    parallel): ``hi`` (starting at ``max_density``) ends where the shift first reaches
+    ``target``, to 1e-12·max_density."""
     lo = np.zeros(target.size)
     for _ in range(200):
-        done = True
-        for i in range(target.size):
+        open_ = 0  # elements not yet within the tolerance
+        for i in numba.prange(target.size):
             mid = 0.5 * (lo[i] + hi[i])
             dn = -(SB_ELECTRON_INDEX * mid + SB_HOLE_INDEX * mid ** SB_HOLE_EXPONENT)
             if wavelength_nm * (overlap * dn) / n_g <= target[i]:  # mid reaches the target
                 hi[i] = mid
             else:
                 lo[i] = mid
-            done &= hi[i] - lo[i] <= 1e-12 * max_density
-        if done:
+            open_ += hi[i] - lo[i] > 1e-12 * max_density
+        if open_ == 0:
             break
 
 
