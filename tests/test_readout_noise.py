@@ -562,6 +562,19 @@ def test_kept_cell_work_gives_the_same_sums_batch_after_batch(path, monkeypatch)
         rn.adc_digital_sums(*args, key=0, cells_reuse=[])
 
 
+def _three_chunk_case(rng, outs, batch, k_total):
+    """Three chunks of 9, 9 and 7 cells off their ideal values (:func:`_off_ideal_cells`), 4
+    positions per image: the inputs, cells, ideal cells and their noiseless sums."""
+    n_chunks, n, positions = 3, 9, 4
+    lengths = np.array([9, 9, 7])
+    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, 7, 0.3)
+    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
+    iw = _ideal_weight(weight, offsets)
+    sums = rn.adc_digital_sums(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias),
+                               lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total, key=0)
+    return a, offsets, base, weight, bias, lengths, iw, sums
+
+
 @pytest.mark.parametrize("path", ["deviation", "frequent"])
 def test_the_ideal_sums_as_stored_integers_give_the_bytes_of_their_float_copy(path, monkeypatch):
     """The deviation paths start from the ideal cells' sums in any exact dtype: int16 and int32
@@ -571,14 +584,9 @@ def test_the_ideal_sums_as_stored_integers_give_the_bytes_of_their_float_copy(pa
     monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
     monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
     rng = np.random.default_rng(24)
-    n_chunks, n, outs, batch, positions = 3, 9, 5, 300, 4
-    k_total = 25
-    lengths = np.array([9, 9, 7])
-    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, 7, 0.3)
-    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
-    iw = _ideal_weight(weight, offsets)
-    sums = rn.adc_digital_sums(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias),
-                               lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total, key=0)
+    outs, batch, k_total = 5, 300, 25
+    a, offsets, base, weight, bias, lengths, iw, sums = _three_chunk_case(rng, outs, batch, k_total)
+    n_chunks = len(lengths)
     assert np.array_equal(sums, np.rint(sums)) and np.abs(sums).max() <= k_total  # exact integers
     args = (a, offsets, base, weight, bias, lengths, np.full(n_chunks, 0.3), 1.0, 2.0, 16, k_total)
     want = rn.adc_digital_sums(*args, key=5, ideal=(iw, sums.copy()), reuse={})
@@ -602,14 +610,9 @@ def test_sign_decisions_are_those_of_the_sums(path, monkeypatch):
     monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
     monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
     rng = np.random.default_rng(25)
-    n_chunks, n, outs, batch, positions = 3, 9, 5, 300, 4
-    k_total = 25
-    lengths = np.array([9, 9, 7])
-    weight, bias = _off_ideal_cells(rng, n_chunks, n, outs, 7, 0.3)
-    a, offsets, base = _positions_case(rng, n_chunks, n, batch, positions, k_total)
-    iw = _ideal_weight(weight, offsets)
-    sums = rn.adc_digital_sums(a, offsets, base, np.broadcast_to(iw, weight.shape).copy(), np.zeros_like(bias),
-                               lengths, np.zeros(n_chunks), 0.0, 2.0, 16, k_total, key=0)
+    outs, batch, k_total = 5, 300, 25
+    a, offsets, base, weight, bias, lengths, iw, sums = _three_chunk_case(rng, outs, batch, k_total)
+    n_chunks = len(lengths)
     args = (a, offsets, base, weight, bias, lengths, np.full(n_chunks, 0.3), 1.0, 2.0, 16, k_total)
     want = rn.adc_digital_sums(*args, key=5, ideal=(iw, sums.copy()), reuse={})
     cut = (rng.integers(-4, 5, outs) - 0.5).astype(np.float32)

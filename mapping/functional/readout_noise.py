@@ -275,8 +275,8 @@ def _subset_tables(weight, bias, lengths, group_bits):
 @nb.njit(cache=True, inline="always")
 def _write_rows(total, rows, m0, lsb, k_total, out):
     """Codes summed over chunks (``total`` (rows, O), readout rows ``m0 ..``) to digital sums
-    ``total·lsb − k_total`` in ``out`` (B, O, L): runs of consecutive positions of one image per
-    output."""
+    ``total·lsb − k_total`` in ``out`` (B, O, L; an integer ``out`` takes integer codes with
+    ``lsb`` 1 and ``k_total`` 0): runs of consecutive positions of one image per output."""
     _, outs, positions = out.shape
     b = m0 // positions
     l0 = m0 - b * positions
@@ -286,23 +286,6 @@ def _write_rows(total, rows, m0, lsb, k_total, out):
         for o in range(outs):
             for k in range(run):
                 out[b, o, l0 + k] = total[i + k, o] * lsb - k_total
-        i += run
-        b, l0 = b + 1, 0
-
-
-@nb.njit(cache=True, inline="always")
-def _write_codes(total, rows, m0, codes):
-    """Code deviations summed over chunks (``total`` (rows, O) float32 integers, readout rows
-    ``m0 ..``) into the integer ``codes`` (B, O, L)."""
-    _, outs, positions = codes.shape
-    b = m0 // positions
-    l0 = m0 - b * positions
-    i = 0
-    while i < rows:
-        run = min(rows - i, positions - l0)
-        for o in range(outs):
-            for k in range(run):
-                codes[b, o, l0 + k] = np.int32(total[i + k, o])
         i += run
         b, l0 = b + 1, 0
 
@@ -467,7 +450,7 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
         rows = min(_BLOCK, total_rows - m0)
         total = np.zeros((_BLOCK, outs), dtype=np.float32)
         if rare_first[m0] == rare_first[m0 + rows]:  # no rare pair: no code deviation
-            _write_codes(total, rows, m0, codes)
+            _write_rows(total, rows, m0, 1.0, 0.0, codes)
             continue
         lanes = np.empty(64, dtype=np.float64)
         acc = np.empty(outs, dtype=np.float32)
@@ -497,7 +480,7 @@ def _rare_kernel(rare_first, rare_chunk, rare_pattern, replicas, tables, base, l
                 fi, count = _add_codes(acc, frac, row_total, c, fi, count, thr[c], q, log_keep, key, key_near,
                                        key_exact, lanes, row_stream, sigma[c], table[chunk_table[c]], inv_step, inv_lsb,
                                        lsb, top_code)
-        _write_codes(total, rows, m0, codes)
+        _write_rows(total, rows, m0, 1.0, 0.0, codes)
 
 
 #: Longest chunk whose every input pattern gets a row of codes (the pattern path, ±1 inputs).
