@@ -9,13 +9,16 @@ nearest boundary against ``D = σ·Φ⁻¹(1 − q/2)``, ``q = min(p_max, FAR_PR
 * near (``d < D``): a uniform ``u`` of its own from a counter-based generator (SplitMix64 of a
   per-call key and the readout's index, so the result does not depend on thread scheduling),
   read as ``n = σ·Φ⁻¹(u)``; a table of Φ on a grid of distances decides "no crossing" and
-  "exactly one" without Φ⁻¹, which is evaluated only inside one grid cell or for two boundaries;
+  "exactly one" without Φ⁻¹, which is evaluated only inside one grid cell or for two boundaries.
+  ``u = (h + r)·2**-16``: ``h`` is a 16-bit lane of a hash shared by four near readouts, and
+  ``r`` (53 more bits) is drawn only where the table cannot decide the crossing for every ``u``
+  that ``h`` allows;
 * far: a candidate with probability ``q`` (geometric gaps along the row), whose noise comes
   from the two tails of mass ``q/2``; a non-candidate's noise is below ``D <= d`` and leaves the
   code alone.
 
-Every readout therefore sees an exact Gaussian draw, at the cost of one hash for the near ones
-and about ``q`` hashes per far one (tests: closed-form code distributions and a two-sample test
+Every readout therefore sees an exact Gaussian draw, at the cost of a quarter of a hash for the
+near ones (plus one where the lane does not decide) and about ``q`` hashes per far one (tests: closed-form code distributions and a two-sample test
 against a Gaussian per readout).
 
 Short chunks (``n <= PATTERN_BITS`` ±1 inputs) read by many readouts take the pattern path
@@ -31,7 +34,8 @@ ideal=...)``), the pattern path visits only what differs from them (the deviatio
 readouts are sorted by input pattern per chunk, and each output adds, per (chunk, pattern) group,
 its code deviation from the ideal cells' code to every member (rare: the cells are calibrated)
 and draws the members whose noise reaches a boundary by geometric gaps at the group's tabled
-tail mass; groups of negligible mass share one sparse stream per output. The work follows the
+tail mass (from a mass of 1/8, a 16-bit lane per member, four per hash, as for near readouts);
+groups of negligible mass share one sparse stream per output. The work follows the
 readouts that differ, not all of them (:func:`_deviation_kernel`).
 
 Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' sums and a
@@ -40,8 +44,11 @@ readouts whose chunk carries one of its frequent input patterns
 (:func:`mapping.functional.pattern_groups.frequent_groups`) are (replica, chunk, pattern) groups of
 the deviation kernel, and :func:`_rare_kernel` visits only the others (kept as a list of rare
 (row, chunk) pairs, so a frequent readout costs it nothing), adding each one's code deviation from
-the ideal cells' code (``n_c`` minus the popcount of input XOR weight). Each readout is drawn by
-exactly one of the two, so the distribution is the table path's.
+the ideal cells' code (``n_c`` minus the popcount of input XOR weight) into an int16 array that
+the deviation kernel adds as it writes the sums. Each readout is drawn by exactly one of the two,
+so the distribution is the table path's. Both paths start from the ideal sums as stored (int16)
+and, given ``decisions``, decide the output signs in the deviation kernel's last pass instead of
+writing the sums.
 
 ``ndtri`` is Wichura's algorithm AS 241 (PPND16, Applied Statistics 37(3):477-484, 1988),
 accurate to about 1e-16 relative; the tests compare it with ``scipy.special.ndtri``.
