@@ -294,7 +294,8 @@ def test_folded_2x2_max_pool_equals_torch_max_pool(shape):
 
 def test_run_signs_equals_run_steps_of_the_pm1_activations(cnn):
     """run_signs (max pools and flattens on the bool signs) gives run_steps' values on the ±1
-    activations, from after each binary layer of the shipped CNN to the next one and to the logits."""
+    activations, from after each binary layer of the shipped CNN to the next one and to the logits;
+    sign_steps gives their signs where every step commutes with the signs (None to the logits)."""
     g = torch.Generator().manual_seed(1)
     for spec in cnn.layers:
         start = cnn.step_of(spec.name) + 1
@@ -302,3 +303,11 @@ def test_run_signs_equals_run_steps_of_the_pm1_activations(cnn):
         for stop in [s for s in (cnn.step_of(t.name) for t in cnn.layers) if s >= start] + [None]:
             want = cnn.run_steps(torch.where(plus, 1.0, -1.0), start, stop)
             assert torch.equal(cnn.run_signs(plus, start, stop), want), (spec.name, stop)
+            signs = cnn.sign_steps(plus, start, stop)  # the signs themselves, where every step commutes
+            if stop is None:
+                assert signs is None  # the logits: not ±1
+            elif signs is not None:
+                assert signs.dtype == torch.bool and torch.equal(torch.where(signs, 1.0, -1.0), want)
+    conv = cnn.layers[0]
+    assert cnn.sign_steps(torch.zeros((1, *conv.out_shape), dtype=torch.bool), cnn.step_of(conv.name) + 1,
+                          cnn.step_of(cnn.layers[1].name)) is not None  # pool and flatten before the next layer

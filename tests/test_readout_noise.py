@@ -672,8 +672,8 @@ def test_batches_of_one_layer_share_the_frequent_patterns_and_stay_exact(monkeyp
 
 def test_a_lazy_input_is_made_only_when_its_values_are_read(monkeypatch):
     """``a`` as a callable (with ``a_shape``) gives the array's bytes; with the input's sign bits
-    kept in ``reuse`` the table path never calls it; a callable without ``a_shape``, or one that
-    returns another shape, is refused."""
+    kept in ``reuse``, or given as ``sign_bits``, the table path never calls it; a callable without
+    ``a_shape``, one that returns another shape, or malformed sign bits are refused."""
     monkeypatch.setattr(rn, "_PATTERN_REUSE", 2**62)
     rng = np.random.default_rng(24)
     n_chunks, n, outs, batch, positions = 3, 6, 5, 300, 4
@@ -689,6 +689,13 @@ def test_a_lazy_input_is_made_only_when_its_values_are_read(monkeypatch):
     assert calls == [1] and "signs" in reuse  # made once, for its sign bits
     assert rn.adc_digital_sums(lazy, *args, key=5, a_shape=a.shape, reuse=reuse).tobytes() == want.tobytes()
     assert calls == [1]  # the kept sign bits: not made again
+    bits = (a > 0).astype(np.uint8).ravel()  # the sign bits given: the values are never made either
+    assert rn.adc_digital_sums(lazy, *args, key=5, a_shape=a.shape, sign_bits=bits).tobytes() == want.tobytes()
+    assert calls == [1]
+    with pytest.raises(ValueError, match=rf"sign_bits must be a uint8 array of shape \({a.size},\)"):
+        rn.adc_digital_sums(a, *args, key=5, sign_bits=bits[:-1])
+    with pytest.raises(ValueError, match="sign_bits must be a uint8 array"):
+        rn.adc_digital_sums(a, *args, key=5, sign_bits=bits.astype(bool))
     with pytest.raises(ValueError, match="needs a_shape"):
         rn.adc_digital_sums(lazy, *args, key=5)
     with pytest.raises(ValueError, match="not a_shape"):

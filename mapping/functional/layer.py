@@ -303,10 +303,19 @@ def _gather_indices(geometry: LayerGeometry, padded_shape: tuple, positions: int
 class LazyInput:
     """A layer input (B, ...) of known ``shape`` whose values ``make()`` builds only if some
     readout path reads them (:func:`apply_readouts`: not when the dense kernel has the input's
-    kept sign bits and no sparse readout is drawn)."""
+    kept sign bits, or ``plus``, and no sparse readout is drawn). ``plus``: optionally the
+    input's signs (bool, True = +1, of ``shape``) when its values are the ±1 of those signs."""
 
     shape: tuple
     make: Callable[[], torch.Tensor]
+    plus: torch.Tensor | None = None
+
+    def values(self) -> torch.Tensor:
+        """``make()``, checked against ``shape``."""
+        made = self.make()
+        if tuple(made.shape) != tuple(self.shape):
+            raise ValueError(f"LazyInput.make returned shape {tuple(made.shape)}, not {tuple(self.shape)}")
+        return made
 
 
 class _Readouts:
@@ -322,8 +331,17 @@ class _Readouts:
     @cached_property
     def a(self) -> torch.Tensor:
         """The layer input, padded with ``pad_value`` for a conv."""
-        x = self._input.make() if isinstance(self._input, LazyInput) else self._input
+        x = self._input.values() if isinstance(self._input, LazyInput) else self._input
         return x if self.g.kernel is None else _pad(self.g, x)
+
+    @property
+    def sign_bits(self) -> np.ndarray | None:
+        """The input's sign bits (uint8, flat, 1 = +1) when a :class:`LazyInput` carries them and
+        the layer pads nothing (a linear layer), else None."""
+        plus = self._input.plus if isinstance(self._input, LazyInput) else None
+        if plus is None or self.g.kernel is not None or not plus.is_contiguous():
+            return None
+        return plus.view(torch.uint8).reshape(-1).numpy()
 
     @property
     def padded_shape(self) -> tuple:
@@ -665,7 +683,7 @@ def _dense_outputs(geometry, cells, readouts, s, adc, rng, outs, p_max, ideal: b
                                    int(rng.integers(0, 2**63)), out=sums,
                                    ideal=(kept["ideal_weight"], ideal_sums) if ideal else None, reuse=reuse,
                                    cells_reuse=kept.setdefault("kernel", {}), layer_reuse=layer_reuse,
-                                   a_shape=readouts.padded_shape, decisions=decisions)
+                                   a_shape=readouts.padded_shape, decisions=decisions, sign_bits=readouts.sign_bits)
     if not every:
         flat[:, outs_t] = torch.from_numpy(sums)
 

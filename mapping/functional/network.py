@@ -13,6 +13,7 @@ predictions) outside S are the ideal ones. A layer whose input is the ideal one 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,7 @@ import torch
 
 from accel import Accelerator
 from mapping.networks.folding import FoldedBNN
+from mapping.networks.layers import pm1_from_signs
 from mapping.networks.quant_folding import QuantLayerSpec
 from mapping.functional.layer import (
     Adc, LayerCells, LayerGeometry, LazyInput, decide, decide_against, decided_readouts, draw_readouts, ideal_sums,
@@ -160,7 +162,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
             spec, readouts = specs[name], n_rows * network.positions[name]
             if isinstance(spec, QuantLayerSpec):
                 members, out_members = _multibit_layer(network, ideal, spec, cells[name], adc, rng, generator, options,
-                                                       rows, readouts, members, a_members)
+                                                       rows, readouts, members, _values(a_members))
                 if out_members is None:
                     continue
                 ideal_out = spec.activate(ideal.sums[name][rows][members].float())
@@ -175,7 +177,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                 continue
             ideal_plus = ideal.decisions[name][rows]
             if draw.empty:  # only the members' inputs differ from the ideal chip's
-                plus, differ = decide_against(geo, ideal_sums(geo, a_members),
+                plus, differ = decide_against(geo, ideal_sums(geo, _values(a_members)),
                                               ideal_plus if len(members) == n_rows else ideal_plus[members])
             else:
                 every = len(members) == n_rows  # every image of the batch is already off the ideal path
@@ -183,7 +185,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     a = a_members
                 elif len(members):
                     a = ideal.inputs[name][rows].float()
-                    a[members] = a_members
+                    a[members] = _values(a_members)
                 else:  # the ideal input, made only if a readout path reads its values (not its kept sign bits)
                     ideal_a = ideal.inputs[name][rows]
                     a = LazyInput(tuple(ideal_a.shape), ideal_a.float)
@@ -191,7 +193,7 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     s0 = torch.empty(ideal.sums[name][rows].shape)
                 elif len(members):
                     s0 = ideal.sums[name][rows].float()
-                    s0[members] = ideal_sums(geo, a_members)
+                    s0[members] = ideal_sums(geo, _values(a_members))
                 else:  # the stored (integer) ideal sums, read in place
                     s0 = ideal.sums[name][rows]
                 # S grows by the images whose signs differ from the ideal chip's (computed here once
@@ -206,10 +208,17 @@ def run_chip(network: Network, ideal: IdealRun, cells: dict[str, tuple[LayerCell
                     plus = plus[members]
             flips[name] += int(differ.sum())  # differ: signs off the ideal, per image (non-members differ nowhere)
             if len(members):
-                a_members = folded.run_signs(plus, steps[i] + 1, steps[i + 1])
+                after = folded.sign_steps(plus, steps[i] + 1, steps[i + 1])  # the next layer's input signs
+                a_members = (folded.run_signs(plus, steps[i] + 1, steps[i + 1]) if after is None else
+                             LazyInput(tuple(after.shape), functools.partial(pm1_from_signs, after), plus=after))
         if len(members):
-            outputs[b0 + members] = a_members
+            outputs[b0 + members] = _values(a_members)
     return outputs, flips
+
+
+def _values(a: "torch.Tensor | LazyInput") -> torch.Tensor:
+    """The tensor of a layer input (a :class:`LazyInput`'s values made)."""
+    return a.values() if isinstance(a, LazyInput) else a
 
 
 def _multibit_layer(network, ideal, spec, cells, adc, rng, generator, options, rows, readouts, members, a_members):

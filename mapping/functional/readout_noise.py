@@ -1057,7 +1057,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                      k_total: int, key: int, out: np.ndarray | None = None, ideal=None,
                      reuse: dict | None = None, cells_reuse: dict | None = None,
                      layer_reuse: dict | None = None, a_shape: tuple | None = None,
-                     decisions: tuple | None = None) -> np.ndarray | None:
+                     decisions: tuple | None = None, sign_bits: np.ndarray | None = None) -> np.ndarray | None:
     """Digital sums ``Σ_c Q(r_c)`` of the ADC readouts ``r_c = Σ_j x_j·weight[c, j] + bias_c + n_c``
     of every image and output position.
 
@@ -1110,6 +1110,10 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     the first input and groups the others' readouts by the very same patterns, so that one chip's
     lists of groups (in ``cells_reuse``) serve every batch. A dict filled for other chunks (offsets)
     is refused.
+
+    ``sign_bits``: optionally the input's sign bits (uint8, one per element of ``a`` in order, 1
+    where the input is +1), given by a caller whose input is ±1 by construction: the table path
+    then reads them instead of ``a``'s values.
 
     ``decisions``: optionally ``(cut, flip, ideal_plus, plus, counts)``, the sign decisions of the
     sums wanted instead of (or besides) the sums: ``cut`` (O,) float32, ``flip`` (O,) bool,
@@ -1166,8 +1170,13 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
     groups = -(-n // GROUP_BITS)
     table_bytes = 4 * replicas * n_chunks * groups * 2**GROUP_BITS * outs
     reuse = _reuse_slot(reuse, a_shape, offsets, position_base, (replicas, n_chunks, n))
+    if sign_bits is not None:
+        sign_bits = np.asarray(sign_bits)
+        if sign_bits.dtype != np.uint8 or sign_bits.shape != (math.prod(a_shape),):
+            raise ValueError(f"sign_bits must be a uint8 array of shape ({math.prod(a_shape)},) (one per element of "
+                             f"a), got {sign_bits.dtype} {sign_bits.shape}")
     if table_bytes <= _TABLE_BYTES:
-        tabled, signs = _kept(reuse, "signs", lambda: _signs_of(values()))
+        tabled, signs = _kept(reuse, "signs", lambda: _signs_of(values()) if sign_bits is None else (True, sign_bits))
     else:  # the tables would not fit: the multiply-add path, no sign bits
         tabled, signs = False, np.empty(0, dtype=np.uint8)
     cells_reuse = _cells_slot(cells_reuse, (weight, bias, lengths, sigma, float(lsb), levels,

@@ -137,6 +137,17 @@ class FoldedBNN:
             k += 1
         return self.run_steps(pm1_from_signs(plus), start + k, stop)
 
+    def sign_steps(self, plus: torch.Tensor, start: int, stop: int | None = None) -> torch.Tensor | None:
+        """The bool signs after :meth:`run_steps` ``start``..``stop`` of the ±1 activations whose
+        signs are ``plus``, when every one of those steps commutes with the map from signs to ±1
+        (as in :meth:`run_signs`); None otherwise."""
+        plan = self._plan[start:stop]
+        if not all(type(step) in (MaxPool2x2, nn.Flatten, nn.Identity) for step in plan):
+            return None
+        for step in plan:
+            plus = step(plus)
+        return plus
+
     __call__ = forward
 
     def predict(self, x: torch.Tensor, dot: Callable | None = None, batch_size: int = 250) -> torch.Tensor:
