@@ -523,6 +523,12 @@ def test_reused_input_work_gives_the_same_sums_chip_after_chip(path):
         rn.adc_digital_sums(*args, key=0, reuse=[])
 
 
+def _force_path(monkeypatch, path):
+    """Force the table, deviation or frequent-pattern path on any number of rows."""
+    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
+    monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
+
+
 def _off_ideal_cells(rng, n_chunks, n, outs, last_used, spread):
     """One replica of ±1 cells off by ``spread`` (normal) with chunk offsets of that size; the
     last chunk's cells from ``last_used`` on unused (weight 0)."""
@@ -538,8 +544,7 @@ def test_kept_cell_work_gives_the_same_sums_batch_after_batch(path, monkeypatch)
     dict kept from the first batch's call, the bytes of calls that start afresh (given the ideal
     cells' sums; each path forced); the dict then holds the subset-sum tables and, on the deviation
     path, its lists of groups, and a dict for other cells is refused."""
-    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
-    monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
+    _force_path(monkeypatch, path)
     rng = np.random.default_rng(22)
     n_chunks, n, outs, batch, positions = 3, 9, 5, 300, 4
     k_total = 25
@@ -581,8 +586,7 @@ def test_the_ideal_sums_as_stored_integers_give_the_bytes_of_their_float_copy(pa
     sums (the ideal run's stored ones, left unwritten) give the bytes of a float32 copy and of
     that copy given as ``out`` itself (with noise and cells off their ideal values); other
     dtypes are refused."""
-    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
-    monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
+    _force_path(monkeypatch, path)
     rng = np.random.default_rng(24)
     outs, batch, k_total = 5, 300, 25
     a, offsets, base, weight, bias, lengths, iw, sums = _three_chunk_case(rng, outs, batch, k_total)
@@ -607,8 +611,7 @@ def test_sign_decisions_are_those_of_the_sums(path, monkeypatch):
     """``decisions``: the signs ``(sum > cut) XOR flip`` and each image's count of signs that
     differ from ``ideal_plus`` are those of the sums a plain call returns (NumPy); the paths
     that read the ideal sums decide them in their kernel and return None; malformed arrays are refused."""
-    monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if path == "deviation" else 2**62)
-    monkeypatch.setattr(rn, "MIN_ROWS", 0 if path == "frequent" else 2**62)
+    _force_path(monkeypatch, path)
     rng = np.random.default_rng(25)
     outs, batch, k_total = 5, 300, 25
     a, offsets, base, weight, bias, lengths, iw, sums = _three_chunk_case(rng, outs, batch, k_total)
