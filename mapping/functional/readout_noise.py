@@ -18,8 +18,9 @@ nearest boundary against ``D = σ·Φ⁻¹(1 − q/2)``, ``q = min(p_max, FAR_PR
   code alone.
 
 Every readout therefore sees an exact Gaussian draw, at the cost of a quarter of a hash for the
-near ones (plus one where the lane does not decide) and about ``q`` hashes per far one (tests: closed-form code distributions and a two-sample test
-against a Gaussian per readout).
+near ones (plus one where the lane does not decide) and about ``q`` hashes per far one (tests:
+closed-form code distributions, a two-sample test against a Gaussian per readout, and the
+independence of readouts that share a hash).
 
 Short chunks (``n <= PATTERN_BITS`` ±1 inputs) read by many readouts take the pattern path
 instead: every input pattern of a chunk gets a row of codes and noise screens
