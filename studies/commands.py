@@ -27,6 +27,7 @@ from studies.inputs import load_accelerators, load_dataset, load_model, provenan
 from mapping.performance.schedule import map_model
 from mapping.performance.workload import from_table
 from studies.outputs import FLOAT_FORMAT, atomic_write_text, check_out_dir, prepare_out_dir, write_csv, write_json
+from studies.plots import count_label
 
 __all__ = ["main_run", "main_mc", "main_sweep", "main_sensitivity", "main_map", "map_layers_text", "main_optimize",
            "main_hybrid"]
@@ -188,8 +189,8 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
         print(sweep.summary_text(df, fields))
         over = int(df.get("over_package_limit", df["feasible"] & False).fillna(False).astype(bool).sum())
         if over:
-            print(f"warning: {over} design points draw more than the package removes (package.max_power_w; "
-                  "column over_package_limit)")
+            print(f"warning: {count_label(over, 'design point')} {'draws' if over == 1 else 'draw'} more than the package "
+                  "removes (package.max_power_w; column over_package_limit)")
         if len(feasible) < len(df):
             print(f"{len(df) - len(feasible)} of {len(df)} design points cannot be built (see the error column)")
         print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")

@@ -52,7 +52,7 @@ from photonics.validation import check_int, check_seed
 from studies.dispatch import Task, connect, run_tasks
 from studies.inputs import load_dataset, load_model
 from studies.outputs import atomic_write_text, check_out_dir, prepare_out_dir, save_figure, write_csv, write_json
-from studies.plots import optimize_pareto
+from studies.plots import count_label, optimize_pareto
 from studies.resume import Checkpoint
 from studies.sensitivity import METRICS, AccuracyMetric, _load_config, declared
 
@@ -463,7 +463,7 @@ def summary_text(df: pd.DataFrame) -> str:
     a = df.attrs
     lines = [f"NSGA-II ({a['sampler']}) on {a['preset']}: {a['trials']} trials in {a['generations']} generations of "
              f"{a['generation_size']}, seed {a['seed']}; objectives {', '.join(f'{d} {o}' for o, d in zip(a['objectives'], a['directions']))}"
-             + (f"; accuracy >= {a['min_accuracy']:.4g} over {a['chips']} chips x {a['images']} images"
+             + (f"; accuracy >= {a['min_accuracy']:.4g} over {count_label(a['chips'], 'chip')} x {a['images']} images"
                 if a.get("min_accuracy") is not None else "")
              + f"; {a['feasible_trials']} feasible, {a['pareto_points']} on the Pareto front, "
                f"{a.get('wall_time_s', math.nan):.1f} s"]

@@ -152,6 +152,9 @@ def test_accuracy_constraint_marks_infeasible_trials_and_best_is_feasible(tmp_pa
     best = df[df["trial"] == df.attrs["best_trial"]].iloc[0]
     assert best["feasible"] and best["energy_per_bit_j"] == df[df["feasible"]]["energy_per_bit_j"].min()
     assert df.attrs["trials_to_best"] == df.attrs["best_trial"] + 1
+    assert "over 2 chips x 200 images" in optimize.summary_text(df)
+    one, _ = _run(tmp_path, "one", min_accuracy=0.7, chips=1, trials=10)
+    assert "over 1 chip x 200 images" in optimize.summary_text(one)  # was "1 chips"
 
 
 def test_real_run_best_toml_loads_and_reproduces_its_metrics(tmp_path):

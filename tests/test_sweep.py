@@ -197,5 +197,5 @@ def test_designs_above_the_package_limit_are_flagged(folded, tmp_path, capsys):
     assert main(["sweep", "--set", "units=10,183", "--set", "package.max_power_w=100", "--chips", "0", "--quiet",
                  "--no-figures", "--model", "mnist-mlp", "--out", str(tmp_path / "o")]) == 0
     out = capsys.readouterr().out
-    assert "warning: 1 design points draw more than the package removes" in out
+    assert "warning: 1 design point draws more than the package removes" in out
     assert "more than the package removes" in (tmp_path / "o" / "report.md").read_text()
