@@ -235,7 +235,7 @@ def map_layers_text(rep, table_name: str = "") -> str:
                           energy_nj=rep.layers["energy_j"] * 1e9)
     table = t[list(_MAP_PRINTED)].rename(columns=_MAP_PRINTED).to_string(index=False, float_format=lambda v: f"{v:.4g}")
     head = f"{table_name}: " if table_name else ""
-    lines = [f"{head}{len(t)} layers on {rep.accelerator}, batch {rep.batch} (layer rows: whole batch)", table, "",
+    lines = [f"{head}{count_label(len(t), 'layer')} on {rep.accelerator}, batch {rep.batch} (layer rows: whole batch)", table, "",
              f"energy per bit      {rep.energy_per_bit_j * 1e12:.4g} pJ/bit",
              f"throughput          {rep.fps:.4g} frames/s",
              f"latency (batch)     {_si(rep.latency_s, 's')}",

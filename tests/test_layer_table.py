@@ -142,6 +142,10 @@ def test_cli_map_end_to_end(tmp_path, capsys):
     printed = capsys.readouterr().out
     for needle in ("energy per bit", "pJ/bit", "frames/s", "latency (batch)", "energy breakdown", "tuning", "dw"):
         assert needle in printed
+    assert "tiny.csv: 3 layers on robin-eo" in printed
+    (tmp_path / "one.csv").write_text("name,type,in_channels,out_channels\nfc,fc,256,10\n")
+    assert main(["map", "--layers", str(tmp_path / "one.csv"), "--preset", "robin-eo", "--out", str(tmp_path / "o1")]) == 0
+    assert "one.csv: 1 layer on robin-eo" in capsys.readouterr().out  # was "1 layers"
     layers = pd.read_csv(out / "layers.csv")
     summary = json.loads((out / "summary.json").read_text())
     assert list(layers["name"]) == ["c1", "dw", "fc"] and list(layers["layer"]) == [0, 1, 2]
