@@ -39,7 +39,10 @@ warm-up chip; its layers have Σ(in + out) = 22,208 and Σ K·L = 59,584 element
 and 8000 images peak at 68, 694 and 1073 MB, i.e. 63 kB per stored image (2.8 B per element) and
 284 kB per batched image (4.8 B per column element); the constants round those up. (The cached
 output signs came later: one byte per output element, 12.8 kB per image there, about 3.4 B per
-stored element, still within the constant; not re-measured.)
+stored element, still within the constant; not re-measured. The deviation kernel's code changes,
+two bytes per readout of a batch, came later too: 25 kB per image on that model's conv2; on 2000
+images the peak rose from 1198 to 1268 MB on 2026-12-04, when the per-image rise over 100 images
+was 213 kB, still within the constants.)
 
 A study adds the floorplans its accelerators keep (``mc``: every preset's; ``sweep`` with chips:
 up to ``mapping.functional._PREPARED_MAX`` - 1 earlier points' accelerators cached by the functional

@@ -30,7 +30,7 @@ def _with_ideal(real, keep=False):
     return call
 
 
-@pytest.fixture(params=["table", "pattern", "deviation", "frequent", "frequent-all"])
+@pytest.fixture(params=["table", "pattern", "deviation", "frequent", "frequent-all", "frequent-sparse"])
 def path(request, monkeypatch):
     """Run a test on the table path, on the pattern path (every ±1 input pattern of a chunk has
     its row of codes and noise screens; forced here wherever it applies), on the deviation path
@@ -39,13 +39,18 @@ def path(request, monkeypatch):
     chunk's three most frequent patterns as groups, the others one by one; "frequent-all": every
     pattern seen is frequent, so nearly every readout is in a group; forced for any number of rows).
     The groups' members are drawn one uniform each on "deviation", by geometric gaps on
-    "frequent" and by the default mass rule on "frequent-all" (``_BERNOULLI_MASS``)."""
+    "frequent" and by the default mass rule on "frequent-all" (``_BERNOULLI_MASS``);
+    "frequent-sparse" is "frequent-all" with every group of tail mass up to 1/2 whose code equals
+    the ideal cells' drawn by the sparse stream over the groups' members
+    (``_FREQUENT_SPARSE_MASS``)."""
     monkeypatch.setattr(rn, "_PATTERN_REUSE", 0 if request.param in ("pattern", "deviation") else 2**62)
     if request.param == "deviation":  # forced for chunks of any length
         monkeypatch.setattr(rn, "_DEVIATION_MIN_BITS", 1)
         monkeypatch.setattr(rn, "_BERNOULLI_MASS", 0.0)
     if request.param == "frequent":
         monkeypatch.setattr(rn, "_BERNOULLI_MASS", 2.0)
+    if request.param == "frequent-sparse":
+        monkeypatch.setattr(rn, "_FREQUENT_SPARSE_MASS", 0.5)
     if request.param.startswith("frequent"):
         monkeypatch.setattr(rn, "MIN_ROWS", 0)
         if request.param == "frequent":

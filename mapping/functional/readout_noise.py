@@ -43,7 +43,8 @@ Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' 
 ``reuse`` dict (the caller runs more chips on this input) take the frequent-pattern path: the
 readouts whose chunk carries one of its frequent input patterns
 (:func:`mapping.functional.pattern_groups.frequent_groups`) are (replica, chunk, pattern) groups of
-the deviation kernel, and :func:`_rare_kernel` visits only the others (kept as a list of rare
+the deviation kernel (those of negligible mass and no code deviation drawn by one sparse stream
+per output over the groups' members), and :func:`_rare_kernel` visits only the others (kept as a list of rare
 (row, chunk) pairs, so a frequent readout costs it nothing), adding each one's code deviation from
 the ideal cells' code (``n_c`` minus the popcount of input XOR weight) into an int16 array that
 the deviation kernel adds as it writes the sums. Each readout is drawn by exactly one of the two,
@@ -630,6 +631,9 @@ def _pattern_kernel(signs, image_stride, position_base, cell_offsets, cell_valid
 #: output (candidates at this rate, thinned to each readout's own mass) instead of a stream of
 #: their own. Algorithmic, not physical: any value in (0, 1/2] samples the same distribution.
 _SPARSE_MASS = 2.0**-20
+#: :data:`_SPARSE_MASS` of the frequent-pattern path's groups, whose sparse stream runs over their
+#: members (no cost per group left out of the lists). Algorithmic, not physical, like it.
+_FREQUENT_SPARSE_MASS = 2.0**-12
 #: Smallest tail mass of a group whose members the deviation path draws one by one (a uniform
 #: each) instead of by geometric gaps (a logarithm and two uniforms per candidate). Algorithmic,
 #: not physical: any value in [0, 1] samples the same distribution (about 10 % faster at 1/8).
@@ -751,15 +755,17 @@ def _skip(u, log_keep):
 
 
 @nb.njit(cache=True, parallel=True)
-def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, readout, offset, low, high, tables, base,
-                      sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass, bernoulli_mass, key,
-                      key_sparse, key_exact, start, extra, decide, cut, flip, ideal_plus, plus, counts, out):
+def _deviation_kernel(key_rows, members, first, pattern_of, listed, starts, group, dev, readout, offset, low, high,
+                      tables, base, sigma, table, chunk_table, inv_step, inv_lsb, lsb, top_code, sparse_mass,
+                      bernoulli_mass, key, key_sparse, key_exact, start, extra, changes, decide, cut, flip, ideal_plus,
+                      plus, counts, out):
     """The pattern path from the ideal cells' sums ``start`` (B, O, L) (exact integers of any
     dtype, or ``out`` itself) plus ``lsb`` times the code deviations ``extra`` (integers of that
-    shape, or of size 0: none), written to ``out`` one output at a time (its slab of ``out``
-    stays in cache) or, with ``decide``, decided instead: ``plus = (s > cut[o]) XOR flip[o]`` (bool,
-    the shape of ``start``) and ``counts[o, b]`` the signs of image ``b`` that differ from
-    ``ideal_plus`` (``out`` is then not written).
+    shape, or of size 0: none) and the code changes drawn here: these are found one output at a
+    time (its row of ``changes`` (O, B·L), an integer dtype that holds any sum of code changes,
+    stays in cache), then every image's sums are written to ``out`` or, with ``decide``, decided
+    instead: ``plus = (s > cut[o]) XOR flip[o]`` (bool, the shape of ``start``) and ``counts[b]``
+    the signs of image ``b`` that differ from ``ideal_plus`` (``out`` is then not written).
 
     Each listed group (:func:`_deviation_lists`) adds its code deviation to every member and
     draws which members' noise reaches a boundary, each with probability the sum ``M`` of its
@@ -771,7 +777,11 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     where ``h`` leaves ``u < M`` possible). Every other readout of the output is a candidate at
     rate ``sparse_mass`` (geometric gaps over chunk-major rows) with ``x ~ U(0, sparse_mass)``
     read the same way (``x >= M``: its noise cannot reach a boundary). Every readout so sees an
-    exact N(0, σ²) draw."""
+    exact N(0, σ²) draw. The readouts of the sparse stream are every (readout row, chunk) pair
+    (``key_rows`` (C, rows): each one's key ``r·P + k`` of its group ``(c·R + r)·P + k``; the
+    pattern path) or, when ``key_rows`` has no columns, the members of the groups in ``members``
+    order (the frequent-pattern path: each candidate's group found in ``first``); group ``(c·R +
+    r)·P + k`` holds the readouts of input pattern ``pattern_of[c, k]``."""
     batch, outs, positions = start.shape
     total_rows = batch * positions
     n_chunks = key_rows.shape[0]
@@ -779,7 +789,9 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
     patterns = listed.shape[1] // (replicas * n_chunks)
     n_bits = _trailing_zeros(np.int64(patterns))
     log_sparse = np.log1p(-sparse_mass)
-    noisy = sigma.max() > 0.0
+    sparse = sigma.max() > 0.0 and sparse_mass > 0.0  # the sparse stream draws
+    by_rows = key_rows.shape[1] > 0  # the sparse stream's readouts: (chunk, row) pairs, else members
+    sparse_readouts = n_chunks * total_rows if by_rows else members.size
     for o in nb.prange(outs):
         change_codes = np.zeros(total_rows, dtype=np.float32)  # this output's code changes per readout row
         hashes = np.empty(16, dtype=np.uint64)
@@ -840,19 +852,24 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                                                          sigma[c], table_row, inv_step, lsb, inv_lsb, top_code)
                 k += 1 + _skip(_uniform(key, stream + np.uint64(count + 1)), log_keep)
                 count += 2
-        if noisy:
+        if sparse:
             stream = np.uint64(o) << np.uint64(40)
             f = _skip(_uniform(key_sparse, stream), log_sparse)
             count = 1
-            while f < n_chunks * total_rows:
-                c = f // total_rows
-                m = f - c * total_rows
-                rp = np.int64(key_rows[c, m])
-                g = c * replicas * patterns + rp
+            while f < sparse_readouts:
+                if by_rows:
+                    c = f // total_rows
+                    m = f - c * total_rows
+                    g = c * replicas * patterns + np.int64(key_rows[c, m])
+                else:  # the group whose members hold position f
+                    g = np.searchsorted(first, f, side="right") - 1
+                    m = np.int64(members[f])
+                    c = (g >> n_bits) // replicas
                 x = _uniform(key_sparse, stream + np.uint64(count)) * sparse_mass
                 if sigma[c] > 0.0 and listed[o, g] == 0:
                     table_row = table[chunk_table[c]]
-                    acc = _pattern_readout(tables, base, rp >> n_bits, c, rp & (patterns - 1), o)
+                    acc = _pattern_readout(tables, base, (g >> n_bits) % replicas, c, pattern_of[c, g & (patterns - 1)],
+                                           o)
                     frac, m_low, m_high = _tail_masses(acc, inv_lsb, lsb, table_row, inv_step)
                     if x < m_low + m_high:
                         lower = x < m_low
@@ -860,24 +877,38 @@ def _deviation_kernel(key_rows, members, first, listed, starts, group, dev, read
                                                         inv_step, lsb, inv_lsb, top_code)
                 f += 1 + _skip(_uniform(key_sparse, stream + np.uint64(count + 1)), log_sparse)
                 count += 2
-        if extra.size:
-            for b in range(batch):
+        for m in range(total_rows):  # exact integers
+            changes[o, m] = change_codes[m]
+    # image by image (contiguous slabs of start, extra and the results): float32 sums (exact
+    # integers) and, deciding, byte-wise XORs; one vectorised pass per output
+    lsb32 = np.float32(lsb)
+    plus_bytes, ideal_bytes = plus.view(np.uint8), ideal_plus.view(np.uint8)
+    with_extra = extra.size > 0
+    for b in nb.prange(batch):
+        n = np.int32(0)
+        for o in range(outs):
+            change = changes[o, b * positions : (b + 1) * positions]
+            if decide:
+                c_o, f_o = cut[o], np.uint8(flip[o])
+                if with_extra:
+                    for l in range(positions):
+                        p = np.uint8(np.float32(start[b, o, l])
+                                     + (np.float32(change[l]) + np.float32(extra[b, o, l])) * lsb32 > c_o) ^ f_o
+                        plus_bytes[b, o, l] = p
+                        n += np.int32(p ^ ideal_bytes[b, o, l])
+                else:
+                    for l in range(positions):
+                        p = np.uint8(np.float32(start[b, o, l]) + np.float32(change[l]) * lsb32 > c_o) ^ f_o
+                        plus_bytes[b, o, l] = p
+                        n += np.int32(p ^ ideal_bytes[b, o, l])
+            elif with_extra:
                 for l in range(positions):
-                    change_codes[b * positions + l] += np.float32(extra[b, o, l])
-        if decide:  # float32 sums (exact integers) and byte-wise XORs: one vectorised pass per image
-            c_o, f_o, lsb32 = cut[o], np.uint8(flip[o]), np.float32(lsb)
-            plus_bytes, ideal_bytes = plus.view(np.uint8), ideal_plus.view(np.uint8)
-            for b in range(batch):
-                n = np.int32(0)
+                    out[b, o, l] = start[b, o, l] + (np.float32(change[l]) + np.float32(extra[b, o, l])) * lsb32
+            else:
                 for l in range(positions):
-                    p = np.uint8(np.float32(start[b, o, l]) + change_codes[b * positions + l] * lsb32 > c_o) ^ f_o
-                    plus_bytes[b, o, l] = p
-                    n += np.int32(p ^ ideal_bytes[b, o, l])
-                counts[o, b] = n
-        else:
-            for b in range(batch):
-                for l in range(positions):
-                    out[b, o, l] = start[b, o, l] + change_codes[b * positions + l] * lsb
+                    out[b, o, l] = start[b, o, l] + np.float32(change[l]) * lsb32
+        if decide:
+            counts[b] = n
 
 
 @nb.njit(cache=True, parallel=True)
@@ -1227,8 +1258,8 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
             lists = _kept(cells_reuse, "lists", lambda: _lists_against_ideal(
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
-            return _deviate((*grouped, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys, chain[5]),
-                            ideal_sums, out, decisions, _NO_CODES)
+            return _deviate((*grouped, every, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
+                             chain[5]), ideal_sums, out, decisions, _NO_CODES, n_chunks * (levels - 1))
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
@@ -1239,16 +1270,16 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         frequent = _kept(reuse, "frequent", lambda: frequent_groups(*cell_args, replicas, rows, chosen.get("patterns")))
         chosen.setdefault("patterns", (frequent.patterns, frequent.counts))
         lists = _frequent_lists(cells_reuse, frequent, lambda: _lists_against_ideal(
-            tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, 0.0))
+            tables, base, ideal[0], lengths, frequent.patterns, frequent.counts, step_args, _FREQUENT_SPARSE_MASS))
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
         # the rare pairs' code deviations (int16 where any sum of codes fits), then the groups' with them
         codes = np.empty(shape, dtype=np.int16 if n_chunks * (levels - 1) < 2**15 else np.int32)
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
                      ideal_bits, thr, q, *step_args, *keys, exact, codes)
-        return _deviate((np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, *lists, tables,
-                         base, *step_args, 0.0, _BERNOULLI_MASS, k3, chain[3], chain[5]), ideal_sums, out, decisions,
-                        codes)
+        return _deviate((np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, frequent.patterns,
+                         *lists, tables, base, *step_args, _FREQUENT_SPARSE_MASS, _BERNOULLI_MASS, k3, chain[3],
+                         chain[5]), ideal_sums, out, decisions, codes, n_chunks * (levels - 1))
     inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
     _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
@@ -1258,21 +1289,22 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
 
 #: Stand-ins for the deviation kernel's decision arrays, and its sums, when it does not use them.
 _NO_DECISIONS = (np.zeros(0, np.float32), np.zeros(0, np.bool_), np.zeros((0, 0, 0), np.bool_),
-                 np.zeros((0, 0, 0), np.bool_), np.zeros((0, 0), np.int64))
+                 np.zeros((0, 0, 0), np.bool_), np.zeros(0, np.int64))
 _NO_SUMS = np.zeros((0, 0, 0), np.float32)
 _NO_CODES = np.zeros((0, 0, 0), np.int16)
 
 
-def _deviate(args: tuple, start: np.ndarray, out: np.ndarray, decisions, extra: np.ndarray) -> np.ndarray | None:
+def _deviate(args: tuple, start: np.ndarray, out: np.ndarray, decisions, extra: np.ndarray,
+             most_codes: int) -> np.ndarray | None:
     """:func:`_deviation_kernel` on ``args`` (its arguments up to its keys) from ``start`` and the
     code deviations ``extra``: the sums written to ``out`` (returned) or, given ``decisions``,
-    their signs decided in its last pass (None returned)."""
+    their signs decided in its last pass (None returned). ``most_codes``: a bound of a readout
+    row's summed code changes (chunks times the ADC's top code)."""
+    changes = np.empty((out.shape[1], out.shape[0] * out.shape[2]), dtype=np.int16 if most_codes < 2**15 else np.int32)
     if decisions is None:
-        _deviation_kernel(*args, start, extra, False, *_NO_DECISIONS, out)
+        _deviation_kernel(*args, start, extra, changes, False, *_NO_DECISIONS, out)
         return out
-    counts = np.empty((out.shape[1], out.shape[0]), dtype=np.int64)  # per output and image
-    _deviation_kernel(*args, start, extra, True, *decisions[:4], counts, _NO_SUMS)
-    np.sum(counts, axis=0, out=decisions[4])
+    _deviation_kernel(*args, start, extra, changes, True, *decisions, _NO_SUMS)
     return None
 
 
