@@ -265,7 +265,8 @@ def test_wrong_input_shapes_and_bad_constructor_arguments():
         architectures.build("mnist-mlp", width=3)
 
 
-@pytest.mark.parametrize("shape", [(3, 4, 8, 6), (2, 1, 7, 5), (1, 2, 2, 3)])  # even, odd (floor mode), smallest
+@pytest.mark.parametrize("shape", [(3, 4, 8, 6), (2, 3, 7, 4), (2, 1, 7, 5), (1, 2, 2, 3)])
+# even; odd height, even width (bool maps: the uint16 pass, last row dropped); odd (floor mode); smallest
 def test_folded_2x2_max_pool_equals_torch_max_pool(shape):
     """The folded plan's MaxPool2x2 gives nn.MaxPool2d(2)'s values, NaN and ±inf included, and
     export_binary uses it only for the pools it reproduces."""

@@ -225,7 +225,8 @@ class MaxPool2x2(nn.Module):
     """``nn.MaxPool2d(2)`` (stride 2, no padding, floor mode) as two elementwise maxima, rows then
     columns: the same values (a maximum is exact; NaN propagates as in max_pool2d) at about
     2.5x the speed of ``max_pool2d`` on the ±1 maps of a folded network. Bool maps (the signs of
-    ``FoldedBNN.run_signs``) take one parallel pass that ORs each 2x2 window (about 2x the maxima)."""
+    ``FoldedBNN.run_signs``) take one parallel pass that ORs each 2x2 window (about 2x the maxima;
+    maps of even width, whose window rows are read as one uint16 each, about 4x faster again)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2] // 2 * 2, x.shape[-1] // 2 * 2
@@ -234,7 +235,10 @@ class MaxPool2x2(nn.Module):
         if x.dtype == torch.bool and x.dim() >= 3 and x.is_contiguous():
             maps = x.reshape(-1, *x.shape[-2:]).numpy()
             out = np.empty((maps.shape[0], h // 2, w // 2), dtype=np.bool_)
-            _or_pool(maps, out)
+            if x.shape[-1] % 2 == 0:  # each window row's two bytes as one uint16
+                _or_pool_pairs(maps.view(np.uint16), out.view(np.uint8))
+            else:
+                _or_pool(maps, out)
             return torch.from_numpy(out).reshape(*x.shape[:-2], h // 2, w // 2)
         x = x[..., :h, :w]
         rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
@@ -250,6 +254,19 @@ def _or_pool(maps, out):
             for x in range(ow):
                 out[m, y, x] = (maps[m, 2 * y, 2 * x] | maps[m, 2 * y, 2 * x + 1]
                                 | maps[m, 2 * y + 1, 2 * x] | maps[m, 2 * y + 1, 2 * x + 1])
+
+
+@nb.njit(cache=True, parallel=True)
+def _or_pool_pairs(pairs, out):
+    """:func:`_or_pool` of bool maps of even width given as ``pairs`` (maps, h, w / 2) uint16 (the
+    two bytes of a window's row in one: the OR of its rows' words, then of the two bytes), ``out``
+    (maps, h // 2, w / 2) uint8 (bool bytes: 0 or 1)."""
+    n_maps, oh, ow = out.shape
+    for m in nb.prange(n_maps):
+        for y in range(oh):
+            for x in range(ow):
+                v = pairs[m, 2 * y, x] | pairs[m, 2 * y + 1, x]
+                out[m, y, x] = (v | (v >> 8)) & 0xFF
 
 
 def _is_pool2x2(m: nn.Module) -> bool:
