@@ -251,3 +251,39 @@ def test_no_figures_leaves_no_broken_image_links(tmp_path):
     for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
         assert (out / target).exists(), target
     assert "robinsim plot" in text
+
+
+@pytest.mark.parametrize("command", ["sweep", "sensitivity", "optimize"])
+def test_api_defaults_are_the_command_defaults(command):
+    """`sweep.run` took chips=0 while `robinsim sweep` took 2: each study's API now defaults to the
+    command's chips, seed and images (`sweep.run`'s images=None stands for the command's 1000 when
+    no dataset is given), and its progress bars to the command's rule (None: only on a terminal)."""
+    import inspect
+
+    from studies import optimize, sensitivity, sweep
+    from studies.cli import build_parser
+
+    args = build_parser().parse_args([command])
+    params = inspect.signature({"sweep": sweep.run, "sensitivity": sensitivity.run,
+                                "optimize": optimize.run}[command]).parameters
+    assert (params["chips"].default, params["seed"].default) == (args.chips, args.seed)
+    assert params["images"].default == (None if command == "sweep" else args.images)
+    assert params["progress"].default is None
+
+
+def test_sweep_api_takes_the_commands_1000_images_by_default(monkeypatch):
+    """`sweep.run` without images or dataset evaluates accuracy on the first 1000 MNIST test
+    images, as `robinsim sweep` does (its --images default)."""
+    from studies import sweep
+    from studies.cli import build_parser
+
+    asked = []
+
+    def stop(dataset, images):  # records the request, then ends the run before any chip
+        asked.append((dataset, images))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "load_dataset", stop)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run("robin-eo", {"N": [8]}, model="mnist-mlp", progress=False)
+    assert asked == [(None, build_parser().parse_args(["sweep"]).images)] == [(None, 1000)]
