@@ -287,3 +287,21 @@ def test_sweep_api_takes_the_commands_1000_images_by_default(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         sweep.run("robin-eo", {"N": [8]}, model="mnist-mlp", progress=False)
     assert asked == [(None, build_parser().parse_args(["sweep"]).images)] == [(None, 1000)]
+
+
+def test_quiet_keeps_the_summary_in_percent_and_piped_runs_draw_no_bars(tmp_path, capsys):
+    """`--quiet` used to hide the summary table along with the bars, a piped run's stderr filled
+    with ``\\r`` progress lines, and the sweep printed accuracy as a fraction where mc and run print
+    percent. Under capsys stderr is not a terminal, as in a pipe."""
+    from studies.cli import main
+
+    args = ["sweep", "--set", "N=8,10", "--chips", "1", "--images", "48", "--model", "mnist-mlp", "--no-figures"]
+    for quiet, out in ((["--quiet"], tmp_path / "quiet"), ([], tmp_path / "piped")):
+        assert main([*args, *quiet, "--out", str(out)]) == 0
+        printed = capsys.readouterr()
+        assert "\r" not in printed.err and "chips" not in printed.err  # no progress bar
+        lines = printed.out.splitlines()
+        head = next(i for i, line in enumerate(lines) if "accuracy %" in line)  # the summary table
+        shown = [float(lines[head + 1 + k].split()[-1]) for k in range(2)]
+        fractions = pd.read_csv(out / "results.csv")["accuracy_mean"].to_numpy()
+        assert shown == pytest.approx(100 * fractions, rel=1e-3)
