@@ -189,8 +189,9 @@ def main_sweep(*, out, preset, model, chips, seed, images, assignments, file, sc
         print(sweep.summary_text(df, fields))
         over = int(df.get("over_package_limit", df["feasible"] & False).fillna(False).astype(bool).sum())
         if over:
-            print(f"warning: {count_label(over, 'design point')} {'draws' if over == 1 else 'draw'} more than the package "
-                  "removes (package.max_power_w; column over_package_limit)")
+            verb = "draws" if over == 1 else "draw"
+            print(f"warning: {count_label(over, 'design point')} {verb} more than the package removes "
+                  "(package.max_power_w; column over_package_limit)")
         if len(feasible) < len(df):
             print(f"{len(df) - len(feasible)} of {len(df)} design points cannot be built (see the error column)")
         print(f"wrote {out}/results.csv, report.json, report.md and {len(paths) // 2} figures (PNG + PDF)")
@@ -235,7 +236,8 @@ def map_layers_text(rep, table_name: str = "") -> str:
                           energy_nj=rep.layers["energy_j"] * 1e9)
     table = t[list(_MAP_PRINTED)].rename(columns=_MAP_PRINTED).to_string(index=False, float_format=lambda v: f"{v:.4g}")
     head = f"{table_name}: " if table_name else ""
-    lines = [f"{head}{count_label(len(t), 'layer')} on {rep.accelerator}, batch {rep.batch} (layer rows: whole batch)", table, "",
+    lines = [f"{head}{count_label(len(t), 'layer')} on {rep.accelerator}, batch {rep.batch} (layer rows: whole batch)",
+             table, "",
              f"energy per bit      {rep.energy_per_bit_j * 1e12:.4g} pJ/bit",
              f"throughput          {rep.fps:.4g} frames/s",
              f"latency (batch)     {_si(rep.latency_s, 's')}",

@@ -144,7 +144,8 @@ def test_cli_map_end_to_end(tmp_path, capsys):
         assert needle in printed
     assert "tiny.csv: 3 layers on robin-eo" in printed
     (tmp_path / "one.csv").write_text("name,type,in_channels,out_channels\nfc,fc,256,10\n")
-    assert main(["map", "--layers", str(tmp_path / "one.csv"), "--preset", "robin-eo", "--out", str(tmp_path / "o1")]) == 0
+    one = ["map", "--layers", str(tmp_path / "one.csv"), "--preset", "robin-eo", "--out", str(tmp_path / "o1")]
+    assert main(one) == 0
     assert "one.csv: 1 layer on robin-eo" in capsys.readouterr().out  # was "1 layers"
     layers = pd.read_csv(out / "layers.csv")
     summary = json.loads((out / "summary.json").read_text())

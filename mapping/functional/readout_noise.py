@@ -44,11 +44,11 @@ Longer chunks (up to ``pattern_groups.MAX_BITS`` inputs) given the ideal cells' 
 readouts whose chunk carries one of its frequent input patterns
 (:func:`mapping.functional.pattern_groups.frequent_groups`) are (replica, chunk, pattern) groups of
 the deviation kernel (those of negligible mass and no code deviation drawn by one sparse stream
-per output over the groups' members), and :func:`_rare_kernel` visits only the others (kept as a list of rare
-(row, chunk) pairs, so a frequent readout costs it nothing), adding each one's code deviation from
-the ideal cells' code (``n_c`` minus the popcount of input XOR weight) into an int16 array that
-the deviation kernel adds as it writes the sums. Each readout is drawn by exactly one of the two,
-so the distribution is the table path's. Both paths start from the ideal sums as stored (int16)
+per output over the groups' members), and :func:`_rare_kernel` visits only the others (kept as a
+list of rare (row, chunk) pairs, so a frequent readout costs it nothing), adding each one's code
+deviation from the ideal cells' code (``n_c`` minus the popcount of input XOR weight) into an
+int16 array that the deviation kernel adds as it writes the sums. Each readout is drawn by exactly
+one of the two, so the distribution is the table path's. Both paths start from the ideal sums as stored (int16)
 and, given ``decisions``, decide the output signs in the deviation kernel's last pass instead of
 writing the sums.
 
@@ -885,28 +885,24 @@ def _deviation_kernel(key_rows, members, first, pattern_of, listed, starts, grou
     plus_bytes, ideal_bytes = plus.view(np.uint8), ideal_plus.view(np.uint8)
     with_extra = extra.size > 0
     for b in nb.prange(batch):
+        total = np.empty(positions, dtype=np.float32)  # an image's code changes of one output
         n = np.int32(0)
         for o in range(outs):
             change = changes[o, b * positions : (b + 1) * positions]
+            for l in range(positions):
+                total[l] = change[l]
+            if with_extra:
+                for l in range(positions):
+                    total[l] += np.float32(extra[b, o, l])
             if decide:
                 c_o, f_o = cut[o], np.uint8(flip[o])
-                if with_extra:
-                    for l in range(positions):
-                        p = np.uint8(np.float32(start[b, o, l])
-                                     + (np.float32(change[l]) + np.float32(extra[b, o, l])) * lsb32 > c_o) ^ f_o
-                        plus_bytes[b, o, l] = p
-                        n += np.int32(p ^ ideal_bytes[b, o, l])
-                else:
-                    for l in range(positions):
-                        p = np.uint8(np.float32(start[b, o, l]) + np.float32(change[l]) * lsb32 > c_o) ^ f_o
-                        plus_bytes[b, o, l] = p
-                        n += np.int32(p ^ ideal_bytes[b, o, l])
-            elif with_extra:
                 for l in range(positions):
-                    out[b, o, l] = start[b, o, l] + (np.float32(change[l]) + np.float32(extra[b, o, l])) * lsb32
+                    p = np.uint8(np.float32(start[b, o, l]) + total[l] * lsb32 > c_o) ^ f_o
+                    plus_bytes[b, o, l] = p
+                    n += np.int32(p ^ ideal_bytes[b, o, l])
             else:
                 for l in range(positions):
-                    out[b, o, l] = start[b, o, l] + np.float32(change[l]) * lsb32
+                    out[b, o, l] = start[b, o, l] + total[l] * lsb32
         if decide:
             counts[b] = n
 
@@ -1259,7 +1255,7 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
                 tables, base, ideal[0], lengths, every, np.full(n_chunks, 2**n), step_args, _SPARSE_MASS))
             grouped = _kept(reuse, "grouped", lambda: _group_readouts(*cell_args, replicas, 2**n, rows, shape[2]))
             return _deviate((*grouped, every, *lists, tables, base, *step_args, _SPARSE_MASS, _BERNOULLI_MASS, *keys,
-                             chain[5]), ideal_sums, out, decisions, _NO_CODES, n_chunks * (levels - 1))
+                             chain[5]), ideal_sums, out, decisions, _NO_CODES, _code_sums_dtype(n_chunks, levels))
         else:
             codes, screens = _pattern_tables(tables, base, n, *step_args)
             _pattern_kernel(*cell_args, codes, screens, tables, base, *step_args, float(k_total), *keys, out)
@@ -1274,12 +1270,12 @@ def adc_digital_sums(a: np.ndarray, offsets: np.ndarray, position_base: np.ndarr
         ideal_bits = _kept(cells_reuse, "ideal bits", lambda: (
             (np.asarray(ideal[0]) > 0) << np.arange(n)[None, :, None]).sum(axis=1).astype(np.int64))
         # the rare pairs' code deviations (int16 where any sum of codes fits), then the groups' with them
-        codes = np.empty(shape, dtype=np.int16 if n_chunks * (levels - 1) < 2**15 else np.int32)
+        codes = np.empty(shape, dtype=_code_sums_dtype(n_chunks, levels))
         _rare_kernel(frequent.rare_first, frequent.rare_chunk, frequent.rare_pattern, replicas, tables, base, lengths,
                      ideal_bits, thr, q, *step_args, *keys, exact, codes)
         return _deviate((np.zeros((n_chunks, 0), dtype=np.int32), frequent.members, frequent.first, frequent.patterns,
                          *lists, tables, base, *step_args, _FREQUENT_SPARSE_MASS, _BERNOULLI_MASS, k3, chain[3],
-                         chain[5]), ideal_sums, out, decisions, codes, n_chunks * (levels - 1))
+                         chain[5]), ideal_sums, out, decisions, codes, codes.dtype)
     inputs = np.empty(0, np.float32) if tabled else values().reshape(-1)  # the table path reads the sign bits only
     _adc_kernel(inputs, signs, stride, position_base, offsets, group_offsets, group_valid, weight, bias, lengths,
                 tabled, tables, base, sigma, thr, q, table, chunk_table.astype(np.int64).ravel(), 1.0 / step, 1.0 / lsb,
@@ -1294,13 +1290,19 @@ _NO_SUMS = np.zeros((0, 0, 0), np.float32)
 _NO_CODES = np.zeros((0, 0, 0), np.int16)
 
 
+def _code_sums_dtype(n_chunks: int, levels: int) -> type:
+    """The integer dtype that holds any readout row's code changes summed over its chunks (each
+    within ± the ADC's top code)."""
+    return np.int16 if n_chunks * (levels - 1) < 2**15 else np.int32
+
+
 def _deviate(args: tuple, start: np.ndarray, out: np.ndarray, decisions, extra: np.ndarray,
-             most_codes: int) -> np.ndarray | None:
+             change_dtype) -> np.ndarray | None:
     """:func:`_deviation_kernel` on ``args`` (its arguments up to its keys) from ``start`` and the
     code deviations ``extra``: the sums written to ``out`` (returned) or, given ``decisions``,
-    their signs decided in its last pass (None returned). ``most_codes``: a bound of a readout
-    row's summed code changes (chunks times the ADC's top code)."""
-    changes = np.empty((out.shape[1], out.shape[0] * out.shape[2]), dtype=np.int16 if most_codes < 2**15 else np.int32)
+    their signs decided in its last pass (None returned). ``change_dtype``: the kernel's rows of
+    code changes (:func:`_code_sums_dtype`)."""
+    changes = np.empty((out.shape[1], out.shape[0] * out.shape[2]), dtype=change_dtype)
     if decisions is None:
         _deviation_kernel(*args, start, extra, changes, False, *_NO_DECISIONS, out)
         return out
